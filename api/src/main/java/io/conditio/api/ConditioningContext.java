@@ -1,0 +1,67 @@
+package io.conditio.api;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What a {@link Conditioner} may use while preparing a generation. Valid only during
+ * {@link Conditioner#prepare}; models it hands out stay valid for the whole generation.
+ */
+public interface ConditioningContext {
+
+    /** @return the request */
+    GenerationRequest request();
+
+    /** @return the UNet of the model folder */
+    Model unet();
+
+    /**
+     * @param component a model folder component, e.g. {@code text_encoder}, {@code text_encoder_2},
+     *                  {@code vae_encoder}
+     * @return the model, or empty when the folder has no such component
+     */
+    Optional<Model> component(String component);
+
+    /**
+     * Loads (or returns the already loaded) ONNX model at a path outside the model folder, such as a ControlNet.
+     * The pipeline owns and caches it.
+     *
+     * @param modelFile an {@code .onnx} file, or a folder holding {@code model.onnx}
+     * @return the model
+     * @throws ModelLoadException naming the path when it cannot be loaded
+     */
+    Model loadModel(Path modelFile);
+
+    /**
+     * @param name {@code tokenizer} or {@code tokenizer_2}
+     * @return the tokenizer from the model folder, or empty when absent
+     */
+    Optional<TextTokenizer> tokenizer(String name);
+
+    /**
+     * Encodes an image with the VAE encoder into scaled latents, as diffusers' pipelines do
+     * ({@code latent_dist.sample(generator) * scaling_factor}); draws from the generation's generator when the
+     * encoder outputs distribution parameters.
+     *
+     * @param image the image, the size of the generation
+     * @return latents of shape {@code [1, C, H/f, W/f]}
+     * @throws InvalidRequestException when the model folder has no VAE encoder
+     */
+    FloatTensor encodeImage(RgbImage image);
+
+    /** @return the generation's generator */
+    RandomSource random();
+
+    /** @return the branches of the UNet batch, in batch order */
+    List<GuidanceBranch> branches();
+
+    /** @return the latent shape of one image, {@code [1, C, H/f, W/f]} */
+    int[] latentShape();
+
+    /** @return the output width in pixels */
+    int width();
+
+    /** @return the output height in pixels */
+    int height();
+}

@@ -1,0 +1,21 @@
+package io.conditio.api;
+
+import java.util.Optional;
+import org.pf4j.ExtensionPoint;
+
+/**
+ * Extension point: a guidance strategy other than plain classifier-free guidance. The core asks each provider in
+ * turn; the first that returns a {@link Guidance} is used, and when none does the core uses classifier-free
+ * guidance (or no guidance when the scale is at most 1).
+ */
+public interface GuidanceProvider extends ExtensionPoint {
+
+    /** @return a stable id, e.g. {@code pix2pix} */
+    String id();
+
+    /**
+     * @param request the request
+     * @return a guidance for this request, or empty when the request does not ask for this strategy
+     */
+    Optional<Guidance> create(GenerationRequest request);
+}

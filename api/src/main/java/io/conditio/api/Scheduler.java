@@ -1,0 +1,78 @@
+package io.conditio.api;
+
+/**
+ * One scheduler instance for one generation: a port of a diffusers scheduler, with the same state machine.
+ * Stateful and not thread-safe; a {@link SchedulerProvider} creates a fresh one for every generation.
+ *
+ * <p>The loop drives it as diffusers' pipelines do:
+ * <pre>{@code
+ * scheduler.setTimesteps(steps);
+ * latents = random.randn(shape) * scheduler.initNoiseSigma();
+ * for (float t : scheduler.timesteps()) {
+ *     FloatTensor in = scheduler.scaleModelInput(latents, t);
+ *     FloatTensor eps = unet(in, t);
+ *     latents = scheduler.step(eps, t, latents, random);
+ * }
+ * }</pre>
+ * Every entry of {@link #timesteps()} is one model call: a second-order scheduler (Heun, KDPM2) lists interior
+ * timesteps twice, and PNDM's Runge–Kutta warm-up lists its intermediate points, exactly as diffusers does.
+ */
+public interface Scheduler {
+
+    /**
+     * Prepares the timesteps for a run. Must be called once before anything else.
+     *
+     * @param numInferenceSteps the number of denoising steps requested by the user, at least 1
+     */
+    void setTimesteps(int numInferenceSteps);
+
+    /** @return the timesteps to visit, one model call each, in order; a new array each call */
+    float[] timesteps();
+
+    /** @return the standard deviation of the initial noise (1 for DDIM-like schedulers, sigma_max-ish for Euler) */
+    float initNoiseSigma();
+
+    /** @return diffusers' {@code order}: model calls per user step (2 for Heun and KDPM2, 1 otherwise) */
+    int order();
+
+    /**
+     * Starts the run part-way (img2img): the first timestep visited is {@code timesteps()[beginIndex]}.
+     *
+     * @param beginIndex an index into {@link #timesteps()}
+     */
+    default void setBeginIndex(int beginIndex) {
+    }
+
+    /**
+     * Scales the denoising model input, as diffusers' {@code scale_model_input}.
+     *
+     * @param sample   the current sample (may be a guidance batch)
+     * @param timestep the current timestep
+     * @return the scaled input (may be {@code sample} itself when the scheduler does not scale)
+     */
+    FloatTensor scaleModelInput(FloatTensor sample, float timestep);
+
+    /**
+     * Advances one timestep, as diffusers' {@code step(...).prev_sample}.
+     *
+     * @param modelOutput the model's prediction (epsilon, v or sample, per {@code prediction_type})
+     * @param timestep    the timestep the prediction was made at
+     * @param sample      the current sample; not modified
+     * @param random      the generation's generator; schedulers that add noise draw from it in diffusers' order
+     * @return the previous (less noisy) sample, a new tensor
+     */
+    FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random);
+
+    /**
+     * Noises a clean sample to a timestep, as diffusers' {@code add_noise} (img2img, inpainting).
+     *
+     * @param original the clean sample
+     * @param noise    noise of the same shape
+     * @param timestep the timestep to noise to
+     * @return a new tensor
+     */
+    FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep);
+
+    /** @return the configuration this instance runs with, after defaults and overrides */
+    SchedulerConfig config();
+}

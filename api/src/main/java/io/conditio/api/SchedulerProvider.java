@@ -1,0 +1,30 @@
+package io.conditio.api;
+
+import java.util.List;
+import org.pf4j.ExtensionPoint;
+
+/**
+ * Extension point: one scheduler algorithm. Implementations are stateless and shared; {@link #create} hands out a
+ * fresh {@link Scheduler} for each generation.
+ *
+ * <p>The core chooses a provider by the diffusers class name in a scheduler config ({@code _class_name}) or by a
+ * preset name; a named preset inherits the model folder's scheduler config and applies its overrides on top, as
+ * diffusers' {@code from_config} does.
+ */
+public interface SchedulerProvider extends ExtensionPoint {
+
+    /** @return the diffusers class names this provider implements, e.g. {@code ["EulerDiscreteScheduler"]}; never empty */
+    List<String> classNames();
+
+    /** @return the short names users may type, each with its overrides; may be empty */
+    List<SchedulerPreset> presets();
+
+    /**
+     * Creates a scheduler for one generation.
+     *
+     * @param config the configuration (model folder config, request overrides, preset overrides)
+     * @return a new scheduler; {@link Scheduler#setTimesteps} not yet called
+     * @throws ConfigurationException when a key holds a value this scheduler does not support
+     */
+    Scheduler create(SchedulerConfig config);
+}
