@@ -1,0 +1,97 @@
+package io.conditio.core;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Guice;
+import com.google.inject.Injector;
+import com.google.inject.Provides;
+import com.google.inject.ProvisionException;
+import com.google.inject.Singleton;
+import io.conditio.api.ConditioException;
+import io.conditio.core.model.ModelFolder;
+import io.conditio.core.pipeline.Pipeline;
+import io.conditio.core.plugin.PluginHost;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The entry point for host applications: starts the plugin host once and opens pipelines on model folders.
+ *
+ * <pre>{@code
+ * try (Conditio conditio = Conditio.start(List.of(Path.of("plugins")));
+ *      Pipeline pipeline = conditio.open(Path.of("models/sd-tiny"))) {
+ *     GenerationResult result = pipeline.generate(GenerationRequest.builder().setPrompt("a red circle").build());
+ * }
+ * }</pre>
+ *
+ * Wiring is done with Guice; the injector is the parent of every plugin's child injector, so extensions can inject
+ * what the host binds here.
+ */
+public final class Conditio implements AutoCloseable {
+    private final Injector injector;
+    private final PluginHost host;
+
+    private Conditio(Injector injector) {
+        this.injector = injector;
+        this.host = injector.getInstance(PluginHost.class);
+    }
+
+    /**
+     * Loads and starts the plugins in the given directories.
+     *
+     * @param pluginDirectories directories holding plugin jars or zips
+     * @return a started runtime
+     * @throws io.conditio.api.PluginFailureException when a directory does not exist
+     */
+    public static Conditio start(List<Path> pluginDirectories) {
+        try {
+            return new Conditio(Guice.createInjector(new CoreModule(pluginDirectories)));
+        } catch (ProvisionException e) {
+            // Guice wraps what the plugin host threw; callers should see the host's own message
+            if (e.getCause() instanceof ConditioException c) {
+                throw c;
+            }
+            throw e;
+        }
+    }
+
+    /** @return the plugin host */
+    public PluginHost plugins() {
+        return host;
+    }
+
+    /** @return the Guice injector of the host */
+    public Injector injector() {
+        return injector;
+    }
+
+    /**
+     * Opens a model folder with this runtime's plugins.
+     *
+     * @param modelFolder a diffusers/optimum ONNX model folder
+     * @return a pipeline; close it to release its ONNX sessions
+     */
+    public Pipeline open(Path modelFolder) {
+        return new Pipeline(ModelFolder.open(modelFolder), host);
+    }
+
+    /** Stops the plugins. Pipelines opened from this runtime must be closed first. */
+    @Override
+    public void close() {
+        host.close();
+    }
+
+    /** The core's bindings. */
+    static final class CoreModule extends AbstractModule {
+        private final List<Path> pluginDirectories;
+
+        CoreModule(List<Path> pluginDirectories) {
+            this.pluginDirectories = List.copyOf(pluginDirectories);
+        }
+
+        @Provides
+        @Singleton
+        PluginHost pluginHost(Injector injector) {
+            return new PluginHost(pluginDirectories, injector);
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package io.conditio.core.image;
+
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RgbImage;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.Deflater;
+import java.util.zip.DeflaterOutputStream;
+import java.util.zip.Inflater;
+import java.util.zip.InflaterInputStream;
+import javax.imageio.ImageIO;
+
+/**
+ * PNG reading and writing. Written files are 8-bit RGB with one {@code iTXt} chunk (UTF-8) per provenance entry, so
+ * the settings that made an image travel with it.
+ */
+public final class PngImages {
+    private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    private PngImages() {
+    }
+
+    /**
+     * Writes an image with text entries.
+     *
+     * @param file  the PNG file to write (parent folders are created)
+     * @param image the image
+     * @param text  entries written as iTXt chunks; keys must be 1–79 Latin-1 characters
+     */
+    public static void write(Path file, RgbImage image, Map<String, String> text) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            try (OutputStream out = Files.newOutputStream(file)) {
+                out.write(encode(image, text));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write " + file.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * @param image the image
+     * @param text  entries written as iTXt chunks
+     * @return the PNG bytes
+     */
+    public static byte[] encode(RgbImage image, Map<String, String> text) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        bytes.write(SIGNATURE);
+        ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
+        DataOutputStream h = new DataOutputStream(ihdr);
+        h.writeInt(image.width());
+        h.writeInt(image.height());
+        h.writeByte(8); // bit depth
+        h.writeByte(2); // colour type RGB
+        h.writeByte(0);
+        h.writeByte(0);
+        h.writeByte(0);
+        chunk(bytes, "IHDR", ihdr.toByteArray());
+        for (Map.Entry<String, String> e : text.entrySet()) {
+            chunk(bytes, "iTXt", itxt(e.getKey(), e.getValue()));
+        }
+        byte[] rgb = image.toRgbBytes();
+        ByteArrayOutputStream raw = new ByteArrayOutputStream();
+        Deflater deflater = new Deflater(Deflater.BEST_COMPRESSION);
+        try (DeflaterOutputStream z = new DeflaterOutputStream(raw, deflater)) {
+            int row = image.width() * 3;
+            for (int y = 0; y < image.height(); y++) {
+                z.write(0); // filter: none
+                z.write(rgb, y * row, row);
+            }
+        } finally {
+            deflater.end();
+        }
+        chunk(bytes, "IDAT", raw.toByteArray());
+        chunk(bytes, "IEND", new byte[0]);
+        return bytes.toByteArray();
+    }
+
+    private static byte[] itxt(String key, String value) {
+        byte[] k = key.getBytes(StandardCharsets.ISO_8859_1);
+        if (k.length < 1 || k.length > 79 || !new String(k, StandardCharsets.ISO_8859_1).equals(key)) {
+            throw new IllegalArgumentException("PNG text key must be 1-79 Latin-1 characters: '" + key + "'");
+        }
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(k);
+        b.write(0); // end of keyword
+        b.write(0); // not compressed
+        b.write(0); // compression method
+        b.write(0); // empty language tag
+        b.write(0); // empty translated keyword
+        b.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+        return b.toByteArray();
+    }
+
+    private static void chunk(OutputStream out, String type, byte[] data) throws IOException {
+        DataOutputStream d = new DataOutputStream(out);
+        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+        d.writeInt(data.length);
+        d.write(t);
+        d.write(data);
+        CRC32 crc = new CRC32();
+        crc.update(t);
+        crc.update(data);
+        d.writeInt((int) crc.getValue());
+    }
+
+    /**
+     * Reads the text entries (tEXt, zTXt and iTXt) of a PNG file.
+     *
+     * @param file a PNG file
+     * @return the entries in file order
+     */
+    public static Map<String, String> readText(Path file) {
+        Map<String, String> out = new LinkedHashMap<>();
+        try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
+            byte[] sig = in.readNBytes(8);
+            if (!Arrays.equals(sig, SIGNATURE)) {
+                throw new InvalidRequestException(file.toAbsolutePath() + " is not a PNG file");
+            }
+            while (true) {
+                int len;
+                try {
+                    len = in.readInt();
+                } catch (EOFException e) {
+                    break;
+                }
+                String type = new String(in.readNBytes(4), StandardCharsets.US_ASCII);
+                byte[] data = in.readNBytes(len);
+                in.readInt(); // crc
+                switch (type) {
+                    case "tEXt" -> {
+                        int z = indexOf(data, 0);
+                        out.put(latin1(data, 0, z), latin1(data, z + 1, data.length));
+                    }
+                    case "zTXt" -> {
+                        int z = indexOf(data, 0);
+                        out.put(latin1(data, 0, z), new String(inflate(Arrays.copyOfRange(data, z + 2, data.length)),
+                                StandardCharsets.ISO_8859_1));
+                    }
+                    case "iTXt" -> {
+                        int z = indexOf(data, 0);
+                        boolean compressed = data[z + 1] != 0;
+                        int lang = indexOf(data, z + 3);
+                        int trans = indexOf(data, lang + 1);
+                        byte[] body = Arrays.copyOfRange(data, trans + 1, data.length);
+                        out.put(latin1(data, 0, z),
+                                new String(compressed ? inflate(body) : body, StandardCharsets.UTF_8));
+                    }
+                    case "IEND" -> {
+                        return out;
+                    }
+                    default -> {
+                        // image data and other chunks are not text
+                    }
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read " + file.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads an image file (PNG, JPEG, BMP, GIF) as RGB in [0, 1] (value / 255).
+     *
+     * @param file the image file
+     * @return the image
+     * @throws InvalidRequestException naming the file when it is missing or not an image
+     */
+    public static RgbImage read(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidRequestException("image file not found: " + file.toAbsolutePath());
+        }
+        BufferedImage img;
+        try {
+            img = ImageIO.read(file.toFile());
+        } catch (IOException e) {
+            throw new InvalidRequestException("could not read image " + file.toAbsolutePath() + ": " + e.getMessage());
+        }
+        if (img == null) {
+            throw new InvalidRequestException(file.toAbsolutePath() + " is not an image ImageIO can read "
+                    + "(expected PNG, JPEG, BMP or GIF)");
+        }
+        int w = img.getWidth();
+        int h = img.getHeight();
+        float[] px = new float[w * h * 3];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int rgb = img.getRGB(x, y);
+                int i = (y * w + x) * 3;
+                px[i] = ((rgb >> 16) & 0xff) / 255f;
+                px[i + 1] = ((rgb >> 8) & 0xff) / 255f;
+                px[i + 2] = (rgb & 0xff) / 255f;
+            }
+        }
+        return new RgbImage(w, h, px);
+    }
+
+    private static byte[] inflate(byte[] data) throws IOException {
+        Inflater inflater = new Inflater();
+        try (InputStream in = new InflaterInputStream(new java.io.ByteArrayInputStream(data), inflater)) {
+            return in.readAllBytes();
+        } finally {
+            inflater.end();
+        }
+    }
+
+    private static int indexOf(byte[] data, int from) {
+        for (int i = from; i < data.length; i++) {
+            if (data[i] == 0) {
+                return i;
+            }
+        }
+        return data.length;
+    }
+
+    private static String latin1(byte[] data, int from, int to) {
+        return new String(data, from, Math.max(0, to - from), StandardCharsets.ISO_8859_1);
+    }
+}

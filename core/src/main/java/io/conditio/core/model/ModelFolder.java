@@ -1,0 +1,212 @@
+package io.conditio.core.model;
+
+import io.conditio.api.ModelLoadException;
+import io.conditio.api.SchedulerConfig;
+import io.conditio.api.TensorSpec;
+import io.conditio.core.json.Json;
+import io.conditio.core.onnx.OnnxModel;
+import io.conditio.core.tokenizer.ClipTokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A Stable Diffusion model folder in the diffusers/optimum layout: one sub-folder per component, each holding
+ * {@code model.onnx} (and a {@code config.json}), plus {@code tokenizer/} and {@code scheduler/}.
+ *
+ * <p>Sessions are opened on first use and shared; the folder owns them and closes them in {@link #close()}.
+ * Thread-safe.
+ */
+public final class ModelFolder implements AutoCloseable {
+    /** The VAE scaling factor of Stable Diffusion 1.x, used when the VAE config does not give one. */
+    public static final double DEFAULT_SCALING_FACTOR = 0.18215;
+
+    private final Path root;
+    private final Map<String, Object> modelIndex;
+    private final Map<String, OnnxModel> open = new ConcurrentHashMap<>();
+    private final Map<String, ClipTokenizer> tokenizers = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    private ModelFolder(Path root, Map<String, Object> modelIndex) {
+        this.root = root;
+        this.modelIndex = modelIndex;
+    }
+
+    /**
+     * Opens a model folder. Nothing is loaded yet; the UNet and VAE decoder must exist.
+     *
+     * @param root the folder
+     * @return the folder
+     * @throws ModelLoadException naming the path when the folder or a required component is missing
+     */
+    public static ModelFolder open(Path root) {
+        Path abs = root.toAbsolutePath().normalize();
+        if (!Files.isDirectory(abs)) {
+            throw new ModelLoadException("model folder not found: " + abs);
+        }
+        Path index = abs.resolve("model_index.json");
+        Map<String, Object> modelIndex = Files.isRegularFile(index) ? Json.parseObject(index) : Map.of();
+        ModelFolder folder = new ModelFolder(abs, modelIndex);
+        List<String> missing = new ArrayList<>();
+        for (String required : List.of("unet", "vae_decoder")) {
+            if (!folder.has(required)) {
+                missing.add(abs.resolve(required).resolve("model.onnx").toString());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new ModelLoadException("not a Stable Diffusion ONNX model folder: " + abs + " lacks "
+                    + String.join(" and ", missing) + " (expected the diffusers/optimum layout: unet/model.onnx, "
+                    + "vae_decoder/model.onnx, text_encoder/model.onnx, tokenizer/, scheduler/)");
+        }
+        return folder;
+    }
+
+    /** @return the folder, absolute */
+    public Path root() {
+        return root;
+    }
+
+    /** @return model_index.json, or an empty map when absent */
+    public Map<String, Object> modelIndex() {
+        return modelIndex;
+    }
+
+    /** @param component e.g. {@code text_encoder} @return true when {@code component/model.onnx} exists */
+    public boolean has(String component) {
+        return Files.isRegularFile(root.resolve(component).resolve("model.onnx"));
+    }
+
+    /**
+     * @param component e.g. {@code unet}
+     * @return the component's model, opened on first use
+     * @throws ModelLoadException naming the path when the file is missing or cannot be loaded
+     */
+    public OnnxModel model(String component) {
+        if (closed) {
+            throw new IllegalStateException("model folder " + root + " is closed");
+        }
+        return open.computeIfAbsent(component, c -> OnnxModel.open(c, root.resolve(c).resolve("model.onnx")));
+    }
+
+    /** @param component e.g. {@code vae_encoder} @return the model, or empty when the folder lacks it */
+    public Optional<OnnxModel> optionalModel(String component) {
+        return has(component) ? Optional.of(model(component)) : Optional.empty();
+    }
+
+    /** @param name {@code tokenizer} or {@code tokenizer_2} @return the tokenizer, or empty when absent */
+    public Optional<ClipTokenizer> tokenizer(String name) {
+        Path dir = root.resolve(name);
+        if (!Files.isRegularFile(dir.resolve("vocab.json"))) {
+            return Optional.empty();
+        }
+        return Optional.of(tokenizers.computeIfAbsent(name, n -> ClipTokenizer.load(dir)));
+    }
+
+    /** @param component e.g. {@code unet} @return its config.json, or an empty map when absent */
+    public Map<String, Object> config(String component) {
+        Path file = root.resolve(component).resolve("config.json");
+        return Files.isRegularFile(file) ? Json.parseObject(file) : Map.of();
+    }
+
+    /** @return {@code scheduler/scheduler_config.json}, or empty when the folder has none */
+    public Optional<SchedulerConfig> schedulerConfig() {
+        Path file = root.resolve("scheduler").resolve("scheduler_config.json");
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        return Optional.of(SchedulerConfig.of(Json.parseObject(file)));
+    }
+
+    /** @return the VAE's {@code scaling_factor} (from vae_decoder or vae_encoder config), 0.18215 when absent */
+    public double vaeScalingFactor() {
+        return vaeNumber("scaling_factor", DEFAULT_SCALING_FACTOR);
+    }
+
+    /** @return the VAE's {@code shift_factor}, 0 when absent or null */
+    public double vaeShiftFactor() {
+        return vaeNumber("shift_factor", 0.0);
+    }
+
+    /** @return the VAE's spatial factor, 2^(len(block_out_channels)-1); 8 when the config does not say */
+    public int vaeSpatialFactor() {
+        for (String c : List.of("vae_decoder", "vae_encoder")) {
+            if (config(c).get("block_out_channels") instanceof List<?> blocks && !blocks.isEmpty()) {
+                return 1 << (blocks.size() - 1);
+            }
+        }
+        return 8;
+    }
+
+    private double vaeNumber(String key, double fallback) {
+        for (String c : List.of("vae_decoder", "vae_encoder")) {
+            if (config(c).get(key) instanceof Number n) {
+                return n.doubleValue();
+            }
+        }
+        return fallback;
+    }
+
+    /**
+     * @return the UNet's latent sample size: {@code sample_size} from unet/config.json, else the fixed height of the
+     *     {@code sample} input, else 64
+     */
+    public int unetSampleSize() {
+        if (config("unet").get("sample_size") instanceof Number n) {
+            return n.intValue();
+        }
+        TensorSpec sample = model("unet").inputs().get("sample");
+        if (sample != null && sample.rank() == 4 && sample.dim(2) > 0) {
+            return (int) sample.dim(2);
+        }
+        return 64;
+    }
+
+    /**
+     * @return the number of latent channels: the VAE decoder's {@code latent_sample} channels when fixed, else
+     *     {@code latent_channels} from the VAE config, else 4
+     */
+    public int latentChannels() {
+        TensorSpec latent = model("vae_decoder").inputs().get("latent_sample");
+        if (latent != null && latent.rank() == 4 && latent.dim(1) > 0) {
+            return (int) latent.dim(1);
+        }
+        for (String c : List.of("vae_decoder", "vae_encoder")) {
+            if (config(c).get("latent_channels") instanceof Number n) {
+                return n.intValue();
+            }
+        }
+        return 4;
+    }
+
+    /** @return the components present, in a stable order */
+    public List<String> components() {
+        List<String> out = new ArrayList<>();
+        for (String c : List.of("text_encoder", "text_encoder_2", "unet", "vae_encoder", "vae_decoder", "controlnet")) {
+            if (has(c)) {
+                out.add(c);
+            }
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    /** @return the opened models by component, for diagnostics */
+    public Map<String, OnnxModel> openModels() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(open));
+    }
+
+    /** Closes every session this folder opened. */
+    @Override
+    public void close() {
+        closed = true;
+        for (OnnxModel m : open.values()) {
+            m.close();
+        }
+        open.clear();
+    }
+}

@@ -1,0 +1,310 @@
+package io.conditio.core.onnx;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.conditio.api.ElementType;
+import io.conditio.api.FloatTensor;
+import io.conditio.api.LongTensor;
+import io.conditio.api.Model;
+import io.conditio.api.ModelInputException;
+import io.conditio.api.ModelLoadException;
+import io.conditio.api.Tensor;
+import io.conditio.api.TensorSpec;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * An ONNX Runtime session behind the api's {@link Model}. Reads the declared inputs once, adapts what callers feed
+ * to them (int32/int64 ids, float/int64 timesteps, rank-0/rank-1 scalars), and copies outputs back to the Java heap so
+ * every native value is closed inside {@link #run}.
+ */
+public final class OnnxModel implements Model, AutoCloseable {
+    private final String name;
+    private final Path path;
+    private final OrtSession session;
+    private final Map<String, TensorSpec> inputs;
+    private final Map<String, TensorSpec> outputs;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private OnnxModel(String name, Path path, OrtSession session) throws OrtException {
+        this.name = name;
+        this.path = path;
+        this.session = session;
+        this.inputs = specs(session.getInputInfo());
+        this.outputs = specs(session.getOutputInfo());
+    }
+
+    /**
+     * Opens a model file.
+     *
+     * @param name a component name for messages, e.g. {@code unet}
+     * @param file the {@code .onnx} file (external weights beside it are found by ONNX Runtime)
+     * @return the model
+     * @throws ModelLoadException naming the file when it is missing or ONNX Runtime rejects it
+     */
+    public static OnnxModel open(String name, Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException("model file not found: " + file.toAbsolutePath()
+                    + " (expected the " + name + " ONNX model there)");
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            OrtSession session = env.createSession(file.toAbsolutePath().toString(), options);
+            try {
+                return new OnnxModel(name, file, session);
+            } catch (OrtException | RuntimeException e) {
+                session.close();
+                throw e;
+            }
+        } catch (OrtException e) {
+            throw new ModelLoadException("ONNX Runtime could not load " + file.toAbsolutePath() + " (" + name + "): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, TensorSpec> specs(Map<String, NodeInfo> infos) {
+        Map<String, TensorSpec> out = new LinkedHashMap<>();
+        for (NodeInfo info : infos.values()) {
+            if (info.getInfo() instanceof TensorInfo t) {
+                out.put(info.getName(), new TensorSpec(info.getName(), elementType(t.type), t.getShape()));
+            } else {
+                out.put(info.getName(), new TensorSpec(info.getName(), ElementType.OTHER, new long[0]));
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static ElementType elementType(OnnxJavaType type) {
+        return switch (type) {
+            case FLOAT -> ElementType.FLOAT32;
+            case FLOAT16 -> ElementType.FLOAT16;
+            case INT64 -> ElementType.INT64;
+            case INT32 -> ElementType.INT32;
+            default -> ElementType.OTHER;
+        };
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public Map<String, TensorSpec> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public Map<String, TensorSpec> outputs() {
+        return outputs;
+    }
+
+    @Override
+    public Map<String, Tensor> run(Map<String, ? extends Tensor> feeds) {
+        if (closed.get()) {
+            throw new IllegalStateException("model " + name + " (" + path + ") is closed");
+        }
+        checkNames(feeds);
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<OnnxTensor> created = new ArrayList<>();
+        try {
+            Map<String, OnnxTensor> ort = new LinkedHashMap<>();
+            for (TensorSpec spec : inputs.values()) {
+                OnnxTensor t = toOrt(env, spec, feeds.get(spec.name()));
+                created.add(t);
+                ort.put(spec.name(), t);
+            }
+            try (OrtSession.Result result = session.run(ort)) {
+                Map<String, Tensor> out = new LinkedHashMap<>();
+                for (Map.Entry<String, OnnxValue> e : result) {
+                    out.put(e.getKey(), fromOrt(e.getKey(), e.getValue()));
+                }
+                return out;
+            }
+        } catch (OrtException e) {
+            throw new ModelInputException("ONNX Runtime failed running " + name + " (" + path + "): "
+                    + e.getMessage(), e);
+        } finally {
+            for (OnnxTensor t : created) {
+                t.close();
+            }
+        }
+    }
+
+    private void checkNames(Map<String, ? extends Tensor> feeds) {
+        List<String> problems = new ArrayList<>();
+        for (String required : inputs.keySet()) {
+            if (!feeds.containsKey(required)) {
+                problems.add("missing input '" + required + "' (" + inputs.get(required) + ")");
+            }
+        }
+        for (String given : feeds.keySet()) {
+            if (!inputs.containsKey(given)) {
+                problems.add("unknown input '" + given + "' (the model declares " + inputs.keySet() + ")");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ModelInputException(name + " (" + path + "): " + String.join("; ", problems));
+        }
+    }
+
+    private OnnxTensor toOrt(OrtEnvironment env, TensorSpec spec, Tensor value) throws OrtException {
+        int[] given = value.shape();
+        long[] shape = adaptShape(spec, given, value);
+        return switch (spec.elementType()) {
+            case FLOAT32 -> {
+                float[] data = asFloats(spec, value);
+                yield OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
+            }
+            case INT64 -> {
+                long[] data = asLongs(spec, value);
+                yield OnnxTensor.createTensor(env, LongBuffer.wrap(data), shape);
+            }
+            case INT32 -> {
+                long[] data = asLongs(spec, value);
+                int[] narrowed = new int[data.length];
+                for (int i = 0; i < data.length; i++) {
+                    narrowed[i] = Math.toIntExact(data[i]);
+                }
+                yield OnnxTensor.createTensor(env, IntBuffer.wrap(narrowed), shape);
+            }
+            default -> throw new ModelInputException(name + " (" + path + ") input '" + spec.name()
+                    + "' has element type " + spec.elementType() + ", which the runtime cannot feed; expected "
+                    + "float32, int64 or int32");
+        };
+    }
+
+    /** Fits a value's shape to the declared rank: scalars and one-element vectors are interchangeable. */
+    private long[] adaptShape(TensorSpec spec, int[] given, Tensor value) {
+        if (spec.accepts(given)) {
+            return Arrays.stream(given).asLongStream().toArray();
+        }
+        boolean uniform = isUniform(value);
+        if (spec.rank() == 0 && uniform) {
+            return new long[0];
+        }
+        if (spec.rank() == 1 && (given.length == 0 || uniform) && (spec.dim(0) == 1 || spec.dim(0) < 0)) {
+            return new long[] {1};
+        }
+        throw new ModelInputException(name + " (" + path + ") input '" + spec.name() + "': expected " + spec
+                + ", got " + value.elementType().name().toLowerCase() + " " + Arrays.toString(given));
+    }
+
+    private static boolean isUniform(Tensor value) {
+        if (value instanceof FloatTensor f) {
+            for (int i = 1; i < f.size(); i++) {
+                if (Float.compare(f.get(i), f.get(0)) != 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        LongTensor l = (LongTensor) value;
+        for (int i = 1; i < l.size(); i++) {
+            if (l.get(i) != l.get(0)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private float[] asFloats(TensorSpec spec, Tensor value) {
+        int n = spec.rank() == 0 || (value.size() > 1 && spec.rank() == 1 && spec.dim(0) == 1) ? 1 : value.size();
+        float[] out = new float[n];
+        if (value instanceof FloatTensor f) {
+            System.arraycopy(f.array(), 0, out, 0, n);
+        } else {
+            LongTensor l = (LongTensor) value;
+            for (int i = 0; i < n; i++) {
+                out[i] = l.get(i);
+            }
+        }
+        return out;
+    }
+
+    /** Float values fed to an integer input are truncated toward zero, as numpy's astype(int64) does. */
+    private long[] asLongs(TensorSpec spec, Tensor value) {
+        int n = spec.rank() == 0 || (value.size() > 1 && spec.rank() == 1 && spec.dim(0) == 1) ? 1 : value.size();
+        long[] out = new long[n];
+        if (value instanceof LongTensor l) {
+            System.arraycopy(l.array(), 0, out, 0, n);
+        } else {
+            FloatTensor f = (FloatTensor) value;
+            for (int i = 0; i < n; i++) {
+                out[i] = (long) f.get(i);
+            }
+        }
+        return out;
+    }
+
+    private Tensor fromOrt(String output, OnnxValue value) {
+        if (!(value instanceof OnnxTensor t)) {
+            throw new ModelInputException(name + " (" + path + ") output '" + output + "' is not a tensor");
+        }
+        TensorInfo info = t.getInfo();
+        int[] shape = Arrays.stream(info.getShape()).mapToInt(Math::toIntExact).toArray();
+        return switch (info.type) {
+            case FLOAT -> {
+                FloatBuffer b = t.getFloatBuffer();
+                float[] data = new float[b.remaining()];
+                b.get(data);
+                yield FloatTensor.of(data, shape);
+            }
+            case INT64 -> {
+                LongBuffer b = t.getLongBuffer();
+                long[] data = new long[b.remaining()];
+                b.get(data);
+                yield LongTensor.of(data, shape);
+            }
+            case INT32 -> {
+                IntBuffer b = t.getIntBuffer();
+                long[] data = new long[b.remaining()];
+                for (int i = 0; i < data.length; i++) {
+                    data[i] = b.get(i);
+                }
+                yield LongTensor.of(data, shape);
+            }
+            default -> throw new ModelInputException(name + " (" + path + ") output '" + output + "' has type "
+                    + info.type + "; the runtime reads float32, int64 and int32 outputs");
+        };
+    }
+
+    /** Closes the session; later calls to {@link #run} fail with an IllegalStateException. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                session.close();
+            } catch (OrtException e) {
+                throw new IllegalStateException("closing " + path + " failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + path + ")";
+    }
+}

@@ -1,0 +1,402 @@
+package io.conditio.core.pipeline;
+
+import io.conditio.api.AfterStepCallback;
+import io.conditio.api.BeforeStepCallback;
+import io.conditio.api.ConditioException;
+import io.conditio.api.Conditioner;
+import io.conditio.api.Conditioning;
+import io.conditio.api.ConditioningContext;
+import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationCancelledException;
+import io.conditio.api.GenerationRequest;
+import io.conditio.api.GenerationResult;
+import io.conditio.api.Guidance;
+import io.conditio.api.GuidanceBranch;
+import io.conditio.api.GuidanceProvider;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.Model;
+import io.conditio.api.PluginFailureException;
+import io.conditio.api.Provenance;
+import io.conditio.api.RandomSource;
+import io.conditio.api.RgbImage;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SpiVersion;
+import io.conditio.api.StepContext;
+import io.conditio.api.StepTimings;
+import io.conditio.api.Tensor;
+import io.conditio.api.TextTokenizer;
+import io.conditio.core.json.Json;
+import io.conditio.core.model.ModelFolder;
+import io.conditio.core.random.TorchGenerator;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+
+/** One generation: the per-request state and the denoise loop. Used once, by one thread. */
+final class Generation {
+    /** Steps used when neither the request nor the model folder says. */
+    static final int DEFAULT_STEPS = 20;
+
+    private final Pipeline pipeline;
+    private final GenerationRequest request;
+    private final ModelFolder folder;
+    private final List<ActiveConditioning> active = new ArrayList<>();
+
+    private record ActiveConditioning(Conditioner conditioner, String origin, Conditioning conditioning) {
+    }
+
+    Generation(Pipeline pipeline, GenerationRequest request) {
+        this.pipeline = pipeline;
+        this.request = request;
+        this.folder = pipeline.folder();
+    }
+
+    GenerationResult run() {
+        long seed = request.seed().orElseGet(() -> new SecureRandom().nextLong() & 0xFFFF_FFFFL);
+        TorchGenerator random = new TorchGenerator(seed);
+        int factor = folder.vaeSpatialFactor();
+        int defaultSize = folder.unetSampleSize() * factor;
+        int width = request.width().orElse(defaultSize);
+        int height = request.height().orElse(defaultSize);
+        if (width % factor != 0 || height % factor != 0) {
+            throw new InvalidRequestException("image size " + width + "x" + height + " is not a multiple of " + factor
+                    + ", the VAE factor of " + folder.root());
+        }
+        int steps = request.steps().orElse(DEFAULT_STEPS);
+        Guidance guidance = chooseGuidance();
+        SchedulerCatalog.Choice choice = pipeline.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),
+                request.schedulerConfig());
+        Scheduler scheduler = callPlugin(choice.provider(), () -> choice.provider().create(choice.config()));
+        callPlugin(choice.provider(), () -> {
+            scheduler.setTimesteps(steps);
+            return null;
+        });
+        int[] latentShape = {1, folder.latentChannels(), height / factor, width / factor};
+        Model unet = folder.model("unet");
+
+        long t0 = System.nanoTime();
+        try {
+            FloatTensor noise = random.randn(latentShape);
+            FloatTensor latents = noise.mul(scheduler.initNoiseSigma());
+            Context context = new Context(random, guidance.branches(), latentShape, width, height);
+            for (Conditioner c : pipeline.conditioners()) {
+                Optional<Conditioning> prepared = callPlugin(c, () -> c.prepare(context));
+                prepared.ifPresent(p -> active.add(new ActiveConditioning(c, pipeline.host().origin(c), p)));
+            }
+            List<UnetInputCheck.Declared> declared = new ArrayList<>();
+            for (ActiveConditioning a : active) {
+                a.conditioning().provides()
+                        .forEach(d -> declared.add(new UnetInputCheck.Declared(a.conditioner().id(), d)));
+            }
+            UnetInputCheck.check(unet, latentShape[1], declared);
+            long t1 = System.nanoTime();
+
+            float[] timesteps = scheduler.timesteps();
+            Step step = new Step(timesteps.length, steps, guidance.branches());
+            long unetNanos = 0;
+            for (int i = 0; i < timesteps.length; i++) {
+                float t = timesteps[i];
+                step.at(i, t, latents);
+                for (BeforeStepCallback hook : pipeline.beforeStepHooks()) {
+                    callPlugin(hook, () -> run(() -> hook.beforeStep(step)));
+                }
+                for (BeforeStepCallback hook : request.beforeStepCallbacks()) {
+                    hook.beforeStep(step);
+                }
+                step.checkCancelled();
+                FloatTensor modelInput = guidance.expand(latents);
+                modelInput = scheduler.scaleModelInput(modelInput, t);
+                UnetCall call = new UnetCall(modelInput);
+                call.put("timestep", FloatTensor.full(t, modelInput.dim(0)));
+                for (ActiveConditioning a : active) {
+                    call.contributor(a.conditioner().id());
+                    callPlugin(a.conditioner(), () -> run(() -> a.conditioning().contribute(step, call)));
+                }
+                long u0 = System.nanoTime();
+                Map<String, Tensor> out = unet.run(call.feed());
+                unetNanos += System.nanoTime() - u0;
+                FloatTensor prediction = guidance.combine(unetOutput(unet, out), step);
+                latents = scheduler.step(prediction, t, latents, random);
+                step.at(i, t, latents);
+                for (AfterStepCallback hook : pipeline.afterStepHooks()) {
+                    callPlugin(hook, () -> run(() -> hook.afterStep(step)));
+                }
+                for (AfterStepCallback hook : request.afterStepCallbacks()) {
+                    hook.afterStep(step);
+                }
+                step.checkCancelled();
+            }
+            long t2 = System.nanoTime();
+            RgbImage image = decode(latents);
+            long t3 = System.nanoTime();
+            StepTimings timings = new StepTimings(t1 - t0, t2 - t1, unetNanos, t3 - t2, timesteps.length);
+            Provenance provenance = provenance(seed, steps, width, height, guidance, choice, scheduler, timings);
+            return new GenerationResult(List.of(image), latents, provenance, timings);
+        } finally {
+            for (ActiveConditioning a : active) {
+                try {
+                    a.conditioning().close();
+                } catch (RuntimeException e) {
+                    // closing must not hide the generation's own outcome
+                }
+            }
+            active.clear();
+        }
+    }
+
+    private Guidance chooseGuidance() {
+        for (GuidanceProvider p : pipeline.guidanceProviders()) {
+            Optional<Guidance> g = callPlugin(p, () -> p.create(request));
+            if (g.isPresent()) {
+                return g.get();
+            }
+        }
+        return request.guidanceScale() > 1.0 ? new ClassifierFreeGuidance(request.guidanceScale())
+                : new UnguidedSampling();
+    }
+
+    private static FloatTensor unetOutput(Model unet, Map<String, Tensor> out) {
+        Tensor t = out.containsKey("out_sample") ? out.get("out_sample") : out.values().iterator().next();
+        if (!(t instanceof FloatTensor f)) {
+            throw new InvalidRequestException(unet + " output is " + t.elementType() + "; expected float32");
+        }
+        return f;
+    }
+
+    private RgbImage decode(FloatTensor latents) {
+        Model vae = folder.model("vae_decoder");
+        float scale = (float) folder.vaeScalingFactor();
+        float shift = (float) folder.vaeShiftFactor();
+        FloatTensor scaled = latents.div(scale);
+        if (shift != 0f) {
+            float[] a = scaled.array();
+            for (int i = 0; i < a.length; i++) {
+                a[i] += shift;
+            }
+        }
+        Map<String, Tensor> out = vae.run(Map.of(vae.inputs().keySet().iterator().next(), scaled));
+        Tensor sample = out.containsKey("sample") ? out.get("sample") : out.values().iterator().next();
+        FloatTensor x = (FloatTensor) sample;
+        int[] s = x.shape();
+        int c = s[1];
+        int h = s[2];
+        int w = s[3];
+        if (c != 3) {
+            throw new InvalidRequestException(vae + " decodes to " + c + " channels; expected 3 (RGB)");
+        }
+        float[] src = x.array();
+        float[] hwc = new float[h * w * 3];
+        int plane = h * w;
+        for (int ch = 0; ch < 3; ch++) {
+            for (int i = 0; i < plane; i++) {
+                float v = src[ch * plane + i] / 2f + 0.5f;
+                hwc[i * 3 + ch] = Math.max(0f, Math.min(1f, v));
+            }
+        }
+        return new RgbImage(w, h, hwc);
+    }
+
+    private Provenance provenance(long seed, int steps, int width, int height, Guidance guidance,
+            SchedulerCatalog.Choice choice, Scheduler scheduler, StepTimings timings) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("conditio.spi", SpiVersion.current());
+        p.put("model", folder.root().toString());
+        p.put("prompt", request.prompt());
+        p.put("negative_prompt", request.negativePrompt());
+        p.put("seed", Long.toString(seed));
+        p.put("steps", Integer.toString(steps));
+        p.put("guidance_scale", Double.toString(request.guidanceScale()));
+        p.put("guidance", guidance.describe());
+        p.put("width", Integer.toString(width));
+        p.put("height", Integer.toString(height));
+        p.put("scheduler", choice.name());
+        p.put("scheduler.config", Json.write(new TreeMap<>(scheduler.config().asMap())));
+        List<String> plugins = new ArrayList<>();
+        plugins.add("scheduler=" + pipeline.host().origin(choice.provider()));
+        for (ActiveConditioning a : active) {
+            plugins.add(a.conditioner().id() + "=" + a.origin());
+        }
+        p.put("plugins", String.join(", ", plugins));
+        for (ActiveConditioning a : active) {
+            a.conditioning().provenance().forEach((k, v) -> p.put(a.conditioner().id() + "." + k, v));
+        }
+        if (!request.parameters().isEmpty()) {
+            request.parameters().forEach((k, v) -> p.putIfAbsent("parameter." + k, String.valueOf(v)));
+        }
+        p.put("timing.prepare_ms", millis(timings.prepareNanos()));
+        p.put("timing.loop_ms", millis(timings.loopNanos()));
+        p.put("timing.unet_ms", millis(timings.unetNanos()));
+        p.put("timing.decode_ms", millis(timings.decodeNanos()));
+        p.put("timing.model_calls", Integer.toString(timings.modelCalls()));
+        return new Provenance(p);
+    }
+
+    private static String millis(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.3f", nanos / 1e6);
+    }
+
+    private static Void run(Runnable r) {
+        r.run();
+        return null;
+    }
+
+    /** Runs plugin code, turning an unexpected failure into one that names the plugin and its version. */
+    private <T> T callPlugin(Object extension, Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (ConditioException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new PluginFailureException(extension.getClass().getName() + " from plugin "
+                    + pipeline.host().origin(extension) + " failed: " + e, e);
+        }
+    }
+
+    /** The conditioner-facing view of this generation. */
+    private final class Context implements ConditioningContext {
+        private final RandomSource random;
+        private final List<GuidanceBranch> branches;
+        private final int[] latentShape;
+        private final int width;
+        private final int height;
+
+        Context(RandomSource random, List<GuidanceBranch> branches, int[] latentShape, int width, int height) {
+            this.random = random;
+            this.branches = branches;
+            this.latentShape = latentShape;
+            this.width = width;
+            this.height = height;
+        }
+
+        @Override
+        public GenerationRequest request() {
+            return request;
+        }
+
+        @Override
+        public Model unet() {
+            return folder.model("unet");
+        }
+
+        @Override
+        public Optional<Model> component(String component) {
+            return folder.optionalModel(component).map(m -> (Model) m);
+        }
+
+        @Override
+        public Model loadModel(Path modelFile) {
+            return pipeline.extraModel(modelFile);
+        }
+
+        @Override
+        public Optional<TextTokenizer> tokenizer(String name) {
+            return folder.tokenizer(name).map(t -> (TextTokenizer) t);
+        }
+
+        @Override
+        public FloatTensor encodeImage(RgbImage image) {
+            return new ImageEncoder(folder).encode(image, random);
+        }
+
+        @Override
+        public RandomSource random() {
+            return random;
+        }
+
+        @Override
+        public List<GuidanceBranch> branches() {
+            return branches;
+        }
+
+        @Override
+        public int[] latentShape() {
+            return latentShape.clone();
+        }
+
+        @Override
+        public int width() {
+            return width;
+        }
+
+        @Override
+        public int height() {
+            return height;
+        }
+    }
+
+    /** The hook-facing view of the current step. */
+    private final class Step implements StepContext {
+        private final int total;
+        private final int inferenceSteps;
+        private final List<GuidanceBranch> branches;
+        private int index;
+        private float timestep;
+        private FloatTensor latents;
+        private boolean cancelled;
+
+        Step(int total, int inferenceSteps, List<GuidanceBranch> branches) {
+            this.total = total;
+            this.inferenceSteps = inferenceSteps;
+            this.branches = branches;
+        }
+
+        void at(int i, float t, FloatTensor l) {
+            index = i;
+            timestep = t;
+            latents = l;
+        }
+
+        void checkCancelled() {
+            if (cancelled) {
+                throw new GenerationCancelledException("generation cancelled by a step callback at step "
+                        + (index + 1) + " of " + total);
+            }
+        }
+
+        @Override
+        public int stepIndex() {
+            return index;
+        }
+
+        @Override
+        public int totalSteps() {
+            return total;
+        }
+
+        @Override
+        public int inferenceSteps() {
+            return inferenceSteps;
+        }
+
+        @Override
+        public float timestep() {
+            return timestep;
+        }
+
+        @Override
+        public FloatTensor latents() {
+            return latents;
+        }
+
+        @Override
+        public List<GuidanceBranch> branches() {
+            return branches;
+        }
+
+        @Override
+        public GenerationRequest request() {
+            return request;
+        }
+
+        @Override
+        public void cancel() {
+            cancelled = true;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.conditio.core.pipeline;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.Model;
+import io.conditio.api.RandomSource;
+import io.conditio.api.RgbImage;
+import io.conditio.api.Tensor;
+import io.conditio.core.model.ModelFolder;
+import java.util.Map;
+
+/**
+ * The VAE encoder as diffusers' pipelines use it: image in [-1, 1] → latent distribution → sample → × scaling factor.
+ * Accepts both exports: {@code latent_parameters} (mean ‖ logvar; sampled here with noise from the generation's
+ * generator) and {@code latent_sample} (sampled inside the graph).
+ */
+final class ImageEncoder {
+    private final ModelFolder folder;
+
+    ImageEncoder(ModelFolder folder) {
+        this.folder = folder;
+    }
+
+    FloatTensor encode(RgbImage image, RandomSource random) {
+        Model encoder = folder.optionalModel("vae_encoder").orElseThrow(() -> new InvalidRequestException(
+                "encoding an image needs a VAE encoder, but " + folder.root().resolve("vae_encoder/model.onnx")
+                        + " does not exist"));
+        String input = encoder.inputs().keySet().iterator().next();
+        Map<String, Tensor> out = encoder.run(Map.of(input, image.toSignedNchw()));
+        FloatTensor latents;
+        if (out.get("latent_parameters") instanceof FloatTensor params) {
+            int[] s = params.shape();
+            int c = s[1] / 2;
+            int plane = s[2] * s[3];
+            int[] shape = {s[0], c, s[2], s[3]};
+            FloatTensor noise = random.randn(shape);
+            float[] p = params.array();
+            float[] n = noise.array();
+            float[] z = new float[s[0] * c * plane];
+            for (int b = 0; b < s[0]; b++) {
+                for (int i = 0; i < c * plane; i++) {
+                    float mean = p[b * 2 * c * plane + i];
+                    float logvar = Math.max(-30f, Math.min(20f, p[b * 2 * c * plane + c * plane + i]));
+                    float std = (float) Math.exp(0.5f * logvar);
+                    z[b * c * plane + i] = mean + std * n[b * c * plane + i];
+                }
+            }
+            latents = FloatTensor.of(z, shape);
+        } else if (out.get("latent_sample") instanceof FloatTensor sample) {
+            latents = sample;
+        } else {
+            throw new InvalidRequestException(encoder + " outputs " + out.keySet()
+                    + "; expected 'latent_parameters' (mean and logvar) or 'latent_sample'");
+        }
+        return latents.mul((float) folder.vaeScalingFactor());
+    }
+}
