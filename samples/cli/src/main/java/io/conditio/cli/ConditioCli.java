@@ -1,0 +1,111 @@
+package io.conditio.cli;
+
+import io.conditio.api.ConditioException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+
+/**
+ * The {@code conditio} command. Flags of {@code generate} and {@code plugins} are a contract scripts rely on.
+ * Errors are one line on stderr and a non-zero exit (2 for usage errors, 1 for failures); set
+ * {@code CONDITIO_DEBUG=1} to get stack traces.
+ */
+@Command(name = "conditio", mixinStandardHelpOptions = true, versionProvider = ConditioCli.Version.class,
+        description = "Latent-diffusion image generation on the JVM.",
+        subcommands = {GenerateCommand.class, PluginsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class ConditioCli implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** @param args the command line */
+    public static void main(String[] args) {
+        System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    }
+
+    /**
+     * Runs the command in-process (for embedding and tests).
+     *
+     * @param out standard output
+     * @param err standard error
+     * @param args the command line
+     * @return the exit code
+     */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = new CommandLine(new ConditioCli());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setParameterExceptionHandler((ex, a) -> {
+            err.println("conditio: " + ex.getMessage());
+            err.println("Try 'conditio " + (ex.getCommandLine().getCommandName().equals("conditio") ? ""
+                    : ex.getCommandLine().getCommandName() + " ") + "--help' for the flags.");
+            err.flush();
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((ex, c, parsed) -> {
+            err.println("conditio: " + describe(ex));
+            if (System.getenv("CONDITIO_DEBUG") != null) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            return 1;
+        });
+        int code = cli.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    private static String describe(Throwable ex) {
+        if (ex instanceof ConditioException || ex instanceof UncheckedIOException
+                || ex instanceof IllegalArgumentException) {
+            return ex.getMessage();
+        }
+        return ex.getClass().getSimpleName() + ": " + ex.getMessage();
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /**
+     * The plugin directory: the flag, else {@code CONDITIO_PLUGINS}, else {@code plugins/} beside the launcher,
+     * else {@code ./plugins}.
+     */
+    static Path pluginDirectory(Path flag) {
+        if (flag != null) {
+            return flag;
+        }
+        String env = System.getenv("CONDITIO_PLUGINS");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        String home = System.getProperty("conditio.home");
+        if (home != null && Files.isDirectory(Path.of(home, "plugins"))) {
+            return Path.of(home, "plugins");
+        }
+        return Path.of("plugins");
+    }
+
+    /** Reads the version from the jar. */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() throws IOException {
+            Properties p = new Properties();
+            try (InputStream in = ConditioCli.class.getResourceAsStream("/conditio-cli.properties")) {
+                if (in != null) {
+                    p.load(in);
+                }
+            }
+            return new String[] {"conditio " + p.getProperty("version", "?") + " (SPI "
+                    + io.conditio.api.SpiVersion.current() + ")"};
+        }
+    }
+}

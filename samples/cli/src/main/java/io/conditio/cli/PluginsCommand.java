@@ -1,0 +1,56 @@
+package io.conditio.cli;
+
+import io.conditio.api.SchedulerPreset;
+import io.conditio.api.SchedulerProvider;
+import io.conditio.core.Conditio;
+import io.conditio.core.plugin.PluginInfo;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code conditio plugins}: what is loaded, in which version, and what it contributes. */
+@Command(name = "plugins", mixinStandardHelpOptions = true,
+        description = "List the loaded plugins, their versions and extensions, and the scheduler names.")
+final class PluginsCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
+    Path plugins;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Path dir = ConditioCli.pluginDirectory(plugins);
+        int unusable = 0;
+        try (Conditio conditio = Conditio.start(List.of(dir))) {
+            out.println("plugins in " + conditio.plugins().directories().get(0) + ":");
+            for (PluginInfo p : conditio.plugins().plugins()) {
+                out.printf("%s %s  %s  requires %s  (%s)%n", p.id(), p.version(), p.state(), p.requires(),
+                        p.path().getFileName());
+                if (!p.usable()) {
+                    unusable++;
+                    out.println("    not usable: " + p.problem());
+                }
+                for (String e : p.extensions()) {
+                    out.println("    " + e);
+                }
+            }
+            List<SchedulerProvider> schedulers = conditio.plugins().extensions(SchedulerProvider.class);
+            if (!schedulers.isEmpty()) {
+                out.println("scheduler names (--scheduler):");
+                for (SchedulerProvider s : schedulers) {
+                    for (SchedulerPreset preset : s.presets()) {
+                        out.printf("    %-18s %s — %s%n", preset.name(), s.classNames().get(0), preset.description());
+                    }
+                }
+            }
+        }
+        return unusable == 0 ? 0 : 3;
+    }
+}
