@@ -50,6 +50,16 @@ public interface ConditioningContext {
      */
     FloatTensor encodeImage(RgbImage image);
 
+    /**
+     * Encodes an image with the VAE encoder and returns the mode (mean) of the latent distribution, unscaled, as
+     * diffusers' instruct-pix2pix pipeline uses it ({@code latent_dist.mode()}); draws nothing.
+     *
+     * @param image the image, the size of the generation
+     * @return latents of shape {@code [1, C, H/f, W/f]}
+     * @throws InvalidRequestException when the model folder has no VAE encoder, or one that outputs only a sample
+     */
+    FloatTensor encodeImageMode(RgbImage image);
+
     /** @return the generation's generator */
     RandomSource random();
 

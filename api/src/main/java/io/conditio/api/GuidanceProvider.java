@@ -15,7 +15,8 @@ public interface GuidanceProvider extends ExtensionPoint {
 
     /**
      * @param request the request
+     * @param unet    the UNet of the model folder, to decide by its inputs (e.g. an 8-channel sample)
      * @return a guidance for this request, or empty when the request does not ask for this strategy
      */
-    Optional<Guidance> create(GenerationRequest request);
+    Optional<Guidance> create(GenerationRequest request, Model unet);
 }

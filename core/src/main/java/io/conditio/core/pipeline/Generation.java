@@ -62,8 +62,10 @@ final class Generation {
         TorchGenerator random = new TorchGenerator(seed);
         int factor = folder.vaeSpatialFactor();
         int defaultSize = folder.unetSampleSize() * factor;
-        int width = request.width().orElse(defaultSize);
-        int height = request.height().orElse(defaultSize);
+        Optional<RgbImage> init = request.parameter(LatentStart.INIT_IMAGE, RgbImage.class);
+        // like diffusers' image pipelines, an init image sets the default size
+        int width = request.width().orElse(init.map(RgbImage::width).orElse(defaultSize));
+        int height = request.height().orElse(init.map(RgbImage::height).orElse(defaultSize));
         if (width % factor != 0 || height % factor != 0) {
             throw new InvalidRequestException("image size " + width + "x" + height + " is not a multiple of " + factor
                     + ", the VAE factor of " + folder.root());
@@ -82,8 +84,9 @@ final class Generation {
 
         long t0 = System.nanoTime();
         try {
-            FloatTensor noise = random.randn(latentShape);
-            FloatTensor latents = noise.mul(scheduler.initNoiseSigma());
+            LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
+                    unet.inputs().get("sample"), new ImageEncoder(folder), width, height);
+            FloatTensor latents = start.latents();
             Context context = new Context(random, guidance.branches(), latentShape, width, height);
             for (Conditioner c : pipeline.conditioners()) {
                 Optional<Conditioning> prepared = callPlugin(c, () -> c.prepare(context));
@@ -97,7 +100,7 @@ final class Generation {
             UnetInputCheck.check(unet, latentShape[1], declared);
             long t1 = System.nanoTime();
 
-            float[] timesteps = scheduler.timesteps();
+            float[] timesteps = start.timesteps();
             Step step = new Step(timesteps.length, steps, guidance.branches());
             long unetNanos = 0;
             for (int i = 0; i < timesteps.length; i++) {
@@ -136,7 +139,8 @@ final class Generation {
             RgbImage image = decode(latents);
             long t3 = System.nanoTime();
             StepTimings timings = new StepTimings(t1 - t0, t2 - t1, unetNanos, t3 - t2, timesteps.length);
-            Provenance provenance = provenance(seed, steps, width, height, guidance, choice, scheduler, timings);
+            Provenance provenance = provenance(seed, steps, width, height, guidance, choice, scheduler, timings,
+                    start);
             return new GenerationResult(List.of(image), latents, provenance, timings);
         } finally {
             for (ActiveConditioning a : active) {
@@ -152,7 +156,7 @@ final class Generation {
 
     private Guidance chooseGuidance() {
         for (GuidanceProvider p : pipeline.guidanceProviders()) {
-            Optional<Guidance> g = callPlugin(p, () -> p.create(request));
+            Optional<Guidance> g = callPlugin(p, () -> p.create(request, folder.model("unet")));
             if (g.isPresent()) {
                 return g.get();
             }
@@ -203,7 +207,7 @@ final class Generation {
     }
 
     private Provenance provenance(long seed, int steps, int width, int height, Guidance guidance,
-            SchedulerCatalog.Choice choice, Scheduler scheduler, StepTimings timings) {
+            SchedulerCatalog.Choice choice, Scheduler scheduler, StepTimings timings, LatentStart.Start start) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("conditio.spi", SpiVersion.current());
         p.put("model", folder.root().toString());
@@ -215,6 +219,10 @@ final class Generation {
         p.put("guidance", guidance.describe());
         p.put("width", Integer.toString(width));
         p.put("height", Integer.toString(height));
+        p.put("mode", start.mode());
+        if (start.strength() != null) {
+            p.put("strength", Double.toString(start.strength()));
+        }
         p.put("scheduler", choice.name());
         p.put("scheduler.config", Json.write(new TreeMap<>(scheduler.config().asMap())));
         List<String> plugins = new ArrayList<>();
@@ -227,7 +235,7 @@ final class Generation {
             a.conditioning().provenance().forEach((k, v) -> p.put(a.conditioner().id() + "." + k, v));
         }
         if (!request.parameters().isEmpty()) {
-            request.parameters().forEach((k, v) -> p.putIfAbsent("parameter." + k, String.valueOf(v)));
+            request.parameters().forEach((k, v) -> p.putIfAbsent("parameter." + k, describe(v)));
         }
         p.put("timing.prepare_ms", millis(timings.prepareNanos()));
         p.put("timing.loop_ms", millis(timings.loopNanos()));
@@ -235,6 +243,27 @@ final class Generation {
         p.put("timing.decode_ms", millis(timings.decodeNanos()));
         p.put("timing.model_calls", Integer.toString(timings.modelCalls()));
         return new Provenance(p);
+    }
+
+    /** Scalars as written; images and tensors by their size, since the PNG must stay small. */
+    private static String describe(Object v) {
+        if (v instanceof RgbImage img) {
+            return "image " + img.width() + "x" + img.height();
+        }
+        if (v instanceof Tensor t) {
+            return t.elementType().name().toLowerCase() + " " + t.shapeString();
+        }
+        if (v instanceof java.util.Collection<?> c) {
+            List<String> parts = new ArrayList<>();
+            c.forEach(x -> parts.add(describe(x)));
+            return "[" + String.join(", ", parts) + "]";
+        }
+        if (v instanceof Map<?, ?> m) {
+            List<String> parts = new ArrayList<>();
+            m.forEach((k, x) -> parts.add(k + "=" + describe(x)));
+            return "{" + String.join(", ", parts) + "}";
+        }
+        return String.valueOf(v);
     }
 
     private static String millis(long nanos) {
@@ -301,7 +330,12 @@ final class Generation {
 
         @Override
         public FloatTensor encodeImage(RgbImage image) {
-            return new ImageEncoder(folder).encode(image, random);
+            return new ImageEncoder(folder).encode(Images.fit(image, width, height), random);
+        }
+
+        @Override
+        public FloatTensor encodeImageMode(RgbImage image) {
+            return new ImageEncoder(folder).mode(Images.fit(image, width, height));
         }
 
         @Override

@@ -21,10 +21,33 @@ final class ImageEncoder {
         this.folder = folder;
     }
 
-    FloatTensor encode(RgbImage image, RandomSource random) {
-        Model encoder = folder.optionalModel("vae_encoder").orElseThrow(() -> new InvalidRequestException(
+    /** The unscaled mean of the latent distribution ({@code latent_dist.mode()}). */
+    FloatTensor mode(RgbImage image) {
+        Model encoder = encoder();
+        Map<String, Tensor> out = encoder.run(Map.of(encoder.inputs().keySet().iterator().next(),
+                image.toSignedNchw()));
+        if (out.get("latent_parameters") instanceof FloatTensor params) {
+            int[] s = params.shape();
+            int c = s[1] / 2;
+            int plane = s[2] * s[3];
+            float[] mean = new float[s[0] * c * plane];
+            for (int b = 0; b < s[0]; b++) {
+                System.arraycopy(params.array(), b * 2 * c * plane, mean, b * c * plane, c * plane);
+            }
+            return FloatTensor.of(mean, s[0], c, s[2], s[3]);
+        }
+        throw new InvalidRequestException(encoder + " outputs " + out.keySet() + "; the latent mode needs an encoder "
+                + "that outputs 'latent_parameters' (mean and logvar), as optimum exports it");
+    }
+
+    private Model encoder() {
+        return folder.optionalModel("vae_encoder").orElseThrow(() -> new InvalidRequestException(
                 "encoding an image needs a VAE encoder, but " + folder.root().resolve("vae_encoder/model.onnx")
                         + " does not exist"));
+    }
+
+    FloatTensor encode(RgbImage image, RandomSource random) {
+        Model encoder = encoder();
         String input = encoder.inputs().keySet().iterator().next();
         Map<String, Tensor> out = encoder.run(Map.of(input, image.toSignedNchw()));
         FloatTensor latents;

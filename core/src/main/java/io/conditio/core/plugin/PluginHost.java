@@ -147,7 +147,12 @@ public final class PluginHost implements AutoCloseable {
     @Override
     public void close() {
         cache.clear();
-        manager.stopPlugins();
+        // one by one over a copy: PF4J's stopPlugins() iterates the list that stopping modifies
+        List<PluginWrapper> started = new ArrayList<>(manager.getStartedPlugins());
+        Collections.reverse(started);
+        for (PluginWrapper w : started) {
+            manager.stopPlugin(w.getPluginId());
+        }
         manager.unloadPlugins();
     }
 }

@@ -1,0 +1,79 @@
+package io.conditio.core.pipeline;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RandomSource;
+import io.conditio.api.RgbImage;
+import io.conditio.api.Scheduler;
+import io.conditio.api.TensorSpec;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Where the denoise loop starts, as diffusers' pipelines decide it.
+ * <ul>
+ *   <li>txt2img: {@code randn × init_noise_sigma}, all timesteps.</li>
+ *   <li>img2img ({@code init_image} with a UNet whose sample has as many channels as the latents): the image encoded
+ *       by the VAE (a draw), then noise (a draw), {@code add_noise} at the first kept timestep; the first
+ *       {@code steps − int(steps × strength)} steps are skipped (StableDiffusionImg2ImgPipeline).</li>
+ *   <li>inpainting ({@code init_image} and {@code mask_image}): as img2img when strength &lt; 1, pure noise when
+ *       strength is 1 (StableDiffusionInpaintPipeline); the mask channels come from a conditioning plugin.</li>
+ *   <li>any other UNet (e.g. instruct-pix2pix's 8 channels): the init image is a condition, not a start: txt2img.</li>
+ * </ul>
+ */
+final class LatentStart {
+    /** Request parameter: the init image ({@link RgbImage}). */
+    static final String INIT_IMAGE = "init_image";
+    /** Request parameter: the mask image ({@link RgbImage}), white = repaint. */
+    static final String MASK_IMAGE = "mask_image";
+    /** Request parameter: img2img strength in (0, 1] (Number). */
+    static final String STRENGTH = "strength";
+
+    private LatentStart() {
+    }
+
+    /** The initial latents and the timesteps to visit. */
+    record Start(FloatTensor latents, float[] timesteps, String mode, Double strength) {
+    }
+
+    static Start prepare(io.conditio.api.GenerationRequest request, Scheduler scheduler, int steps, int[] latentShape,
+            RandomSource random, TensorSpec unetSample, ImageEncoder encoder, int width, int height) {
+        Optional<RgbImage> init = request.parameter(INIT_IMAGE, RgbImage.class);
+        boolean inpaint = request.parameters().containsKey(MASK_IMAGE);
+        boolean plainUnet = unetSample == null || unetSample.rank() != 4 || unetSample.dim(1) < 0
+                || unetSample.dim(1) == latentShape[1];
+        Optional<Double> strengthParam = request.parameter(STRENGTH, Number.class).map(Number::doubleValue);
+        if (init.isEmpty() || !(plainUnet || inpaint)) {
+            if (strengthParam.isPresent() && init.isEmpty()) {
+                throw new InvalidRequestException("strength " + strengthParam.get() + " needs an init image "
+                        + "(--init-image)");
+            }
+            float[] timesteps = scheduler.timesteps();
+            FloatTensor noise = random.randn(latentShape);
+            return new Start(noise.mul(scheduler.initNoiseSigma()), timesteps, "txt2img", null);
+        }
+        double strength = strengthParam.orElse(inpaint ? 1.0 : 0.8);
+        if (!(strength > 0 && strength <= 1)) {
+            throw new InvalidRequestException("strength must be in (0, 1], got " + strength);
+        }
+        float[] all = scheduler.timesteps();
+        int order = scheduler.order();
+        int initTimestep = Math.min((int) (steps * strength), steps);
+        int tStart = Math.max(steps - initTimestep, 0);
+        float[] timesteps = Arrays.copyOfRange(all, Math.min(tStart * order, all.length), all.length);
+        if (initTimestep < 1 || timesteps.length == 0) {
+            throw new InvalidRequestException("strength " + strength + " with " + steps + " steps leaves no step to "
+                    + "run; raise --strength or --steps");
+        }
+        scheduler.setBeginIndex(tStart * order);
+        if (inpaint && strength >= 1.0) {
+            FloatTensor noise = random.randn(latentShape);
+            return new Start(noise.mul(scheduler.initNoiseSigma()), timesteps, "inpaint", strength);
+        }
+        RgbImage image = Images.fit(init.get(), width, height);
+        FloatTensor imageLatents = encoder.encode(image, random);
+        FloatTensor noise = random.randn(imageLatents.shape());
+        FloatTensor latents = scheduler.addNoise(imageLatents, noise, timesteps[0]);
+        return new Start(latents, timesteps, inpaint ? "inpaint" : "img2img", strength);
+    }
+}
