@@ -5,12 +5,11 @@ import io.conditio.api.Conditioning;
 import io.conditio.api.ConditioningContext;
 import io.conditio.api.ElementType;
 import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
 import io.conditio.api.GuidanceBranch;
 import io.conditio.api.InvalidRequestException;
-import io.conditio.api.LongTensor;
 import io.conditio.api.Model;
 import io.conditio.api.StepContext;
-import io.conditio.api.Tensor;
 import io.conditio.api.TextTokenizer;
 import io.conditio.api.UnetInputDeclaration;
 import io.conditio.api.UnetInputs;
@@ -22,15 +21,32 @@ import java.util.Optional;
 import org.pf4j.Extension;
 
 /**
- * Text cross-attention: the prompt (and, for unconditional guidance branches, the negative prompt) through the CLIP
- * tokenizer and text encoder of the model folder into the UNet's {@code encoder_hidden_states}, as diffusers'
- * {@code encode_prompt} does (each text encoded on its own, batch order of the guidance branches).
+ * Text cross-attention: the prompt (and, for guidance branches that drop the {@code text} condition, the negative
+ * prompt) through the model folder's CLIP tokenizer and text encoder into the UNet's {@code encoder_hidden_states},
+ * as diffusers' {@code encode_prompt} does: each text encoded on its own, in the batch order of the guidance branches.
+ *
+ * <p>Beyond diffusers: the weighting syntax {@code (word:1.3)}, {@code (word)}, {@code [word]} (see
+ * {@link PromptSyntax}; a prompt without it is encoded exactly as diffusers does), prompts longer than the encoder's
+ * window (split into 75-token windows whose hidden states are concatenated), CLIP skip, and SDXL's two encoders
+ * (penultimate hidden states of {@code text_encoder} and {@code text_encoder_2} concatenated; the pooled
+ * {@code text_embeds} of the second fed to a UNet that declares {@code text_embeds}).
+ *
+ * <p>Request parameters (all optional):
+ * <ul>
+ *   <li>{@code clip_skip} (Integer ≥ 0): skip that many final encoder layers, as diffusers' {@code clip_skip}.</li>
+ *   <li>{@code prompt_weighting} (Boolean, default true): false reads brackets literally.</li>
+ *   <li>{@code prompt_embeds}, {@code negative_prompt_embeds} (FloatTensor {@code [1, tokens, dim]}) and
+ *       {@code pooled_prompt_embeds}, {@code negative_pooled_prompt_embeds} (FloatTensor {@code [1, dim]}):
+ *       precomputed embeddings used instead of encoding text, as diffusers' pipelines accept them. A missing negative
+ *       is encoded from the negative prompt when the folder has an encoder, and zeros otherwise.</li>
+ * </ul>
  */
 @Extension(ordinal = 10)
 public final class TextConditioner implements Conditioner {
     /** The condition kind guidance branches drop to get the negative prompt. */
     public static final String KIND = "text";
     private static final String INPUT = "encoder_hidden_states";
+    private static final String POOLED_INPUT = "text_embeds";
 
     @Override
     public String id() {
@@ -40,69 +56,223 @@ public final class TextConditioner implements Conditioner {
     @Override
     public Optional<Conditioning> prepare(ConditioningContext context) {
         Model unet = context.unet();
-        String prompt = context.request().prompt();
+        GenerationRequest request = context.request();
+        String prompt = request.prompt();
+        Optional<FloatTensor> promptEmbeds = request.parameter("prompt_embeds", FloatTensor.class);
         if (!unet.inputs().containsKey(INPUT)) {
-            if (!prompt.isBlank()) {
+            if (!prompt.isBlank() || promptEmbeds.isPresent()) {
                 throw new InvalidRequestException("a prompt was given but " + unet + " takes no '" + INPUT
                         + "' input (not a text-conditioned UNet)");
             }
             return Optional.empty();
         }
-        TextTokenizer tokenizer = context.tokenizer("tokenizer").orElseThrow(() -> new InvalidRequestException(
-                "text conditioning needs tokenizer/vocab.json and tokenizer/merges.txt in the model folder"));
-        Model encoder = context.component("text_encoder").orElseThrow(() -> new InvalidRequestException(
-                "text conditioning needs text_encoder/model.onnx in the model folder"));
-        String negative = context.request().negativePrompt();
-        Map<String, FloatTensor> encoded = new LinkedHashMap<>();
-        List<FloatTensor> batch = new ArrayList<>();
-        for (GuidanceBranch branch : context.branches()) {
-            String text = branch.drops(KIND) ? negative : prompt;
-            batch.add(encoded.computeIfAbsent(text, t -> encode(encoder, tokenizer, t)));
-        }
-        FloatTensor embeddings = FloatTensor.concatBatch(batch.toArray(FloatTensor[]::new));
+        boolean wantsPooled = unet.inputs().containsKey(POOLED_INPUT);
         Map<String, String> provenance = new LinkedHashMap<>();
-        provenance.put("encoder", encoder.path().toString());
-        int tokens = tokenizer.tokenize(prompt).length;
-        int room = tokenizer.maxLength() - 2;
-        if (tokens > room) {
-            provenance.put("truncated", "prompt has " + tokens + " tokens; the encoder saw the first " + room);
+        List<FloatTensor> hidden = new ArrayList<>();
+        List<FloatTensor> pooled = new ArrayList<>();
+        if (promptEmbeds.isPresent()) {
+            Encoders encoders = Encoders.optional(context, request);
+            Texts both = precomputed(request, promptEmbeds.get(), encoders);
+            for (GuidanceBranch branch : context.branches()) {
+                boolean neg = branch.drops(KIND);
+                hidden.add(neg ? both.negative : both.positive);
+                pooled.add(neg ? both.negativePooled : both.positivePooled);
+            }
+            provenance.put("embeddings", "precomputed " + promptEmbeds.get().shapeString());
+        } else {
+            Encoders encoders = Encoders.required(context, request);
+            String negative = request.negativePrompt();
+            int windows = Math.max(encoders.windows(prompt), encoders.windows(negative));
+            Map<String, PromptEncoder.Encoded> cache = new LinkedHashMap<>();
+            // SDXL pipelines give zeros, not the encoded empty prompt, for an empty negative prompt
+            boolean zeroNegative = encoders.dual() && negative.isEmpty() && forceZerosForEmptyPrompt(context);
+            for (GuidanceBranch branch : context.branches()) {
+                String text = branch.drops(KIND) ? negative : prompt;
+                PromptEncoder.Encoded e = cache.computeIfAbsent(text, t -> encoders.encode(t, windows));
+                if (zeroNegative && branch.drops(KIND)) {
+                    e = new PromptEncoder.Encoded(FloatTensor.zeros(e.hidden().shape()),
+                            e.pooled() == null ? null : FloatTensor.zeros(e.pooled().shape()), 0);
+                }
+                hidden.add(e.hidden());
+                pooled.add(e.pooled());
+            }
+            if (zeroNegative) {
+                provenance.put("negative", "zeros (force_zeros_for_empty_prompt)");
+            }
+            provenance.put("encoder", encoders.describe());
+            if (windows > 1) {
+                provenance.put("windows", Integer.toString(windows));
+            }
+            request.parameter("clip_skip", Number.class).ifPresent(n -> provenance.put("clip_skip", n.toString()));
+            if (!request.parameter("prompt_weighting", Boolean.class).orElse(true)) {
+                provenance.put("prompt_weighting", "false");
+            }
         }
-        return Optional.of(new TextConditioning(embeddings, provenance));
+        FloatTensor embeddings = FloatTensor.concatBatch(hidden.toArray(FloatTensor[]::new));
+        FloatTensor textEmbeds = null;
+        if (wantsPooled) {
+            if (pooled.stream().anyMatch(p -> p == null)) {
+                throw new InvalidRequestException(unet + " takes '" + POOLED_INPUT + "' (SDXL pooled text "
+                        + "embeddings) but no pooled output was available: give pooled_prompt_embeds or a model "
+                        + "folder whose text_encoder_2 outputs text_embeds");
+            }
+            textEmbeds = FloatTensor.concatBatch(pooled.toArray(FloatTensor[]::new));
+        }
+        return Optional.of(new TextConditioning(embeddings, textEmbeds, provenance));
     }
 
-    private static FloatTensor encode(Model encoder, TextTokenizer tokenizer, String text) {
-        long[] ids = tokenizer.encode(text);
-        String input = encoder.inputs().containsKey("input_ids") ? "input_ids"
-                : encoder.inputs().keySet().iterator().next();
-        Map<String, Tensor> out = encoder.run(Map.of(input, LongTensor.of(ids, 1, ids.length)));
-        Tensor hidden = out.containsKey("last_hidden_state") ? out.get("last_hidden_state")
-                : out.values().iterator().next();
-        if (!(hidden instanceof FloatTensor f) || f.rank() != 3) {
-            throw new InvalidRequestException(encoder + " gave " + hidden + " as its hidden states; expected a "
-                    + "float tensor [batch, tokens, dim] named last_hidden_state");
+    /** model_index.json's {@code force_zeros_for_empty_prompt}, true (the SDXL default) unless it says false. */
+    private static boolean forceZerosForEmptyPrompt(ConditioningContext context) {
+        java.nio.file.Path index = context.unet().path().toAbsolutePath().getParent().getParent()
+                .resolve("model_index.json");
+        try {
+            if (java.nio.file.Files.isRegularFile(index)) {
+                return !java.util.regex.Pattern.compile("\"force_zeros_for_empty_prompt\"\\s*:\\s*false")
+                        .matcher(java.nio.file.Files.readString(index)).find();
+            }
+        } catch (java.io.IOException e) {
+            // unreadable index: keep the SDXL default
         }
-        return f;
+        return true;
+    }
+
+    /** The positive and negative sides of precomputed embeddings. */
+    private record Texts(FloatTensor positive, FloatTensor negative, FloatTensor positivePooled,
+            FloatTensor negativePooled) {
+    }
+
+    private static Texts precomputed(GenerationRequest request, FloatTensor positive, Encoders encoders) {
+        FloatTensor positivePooled = request.parameter("pooled_prompt_embeds", FloatTensor.class).orElse(null);
+        Optional<FloatTensor> negative = request.parameter("negative_prompt_embeds", FloatTensor.class);
+        Optional<FloatTensor> negativePooled = request.parameter("negative_pooled_prompt_embeds", FloatTensor.class);
+        PromptEncoder.Encoded encodedNegative = negative.isEmpty() && encoders != null
+                ? encoders.encode(request.negativePrompt(), Math.max(1, positive.dim(1) / encoders.maxLength()))
+                : null;
+        FloatTensor neg = negative.orElseGet(() -> encodedNegative != null ? encodedNegative.hidden()
+                : FloatTensor.zeros(positive.shape()));
+        if (!neg.sameShape(positive)) {
+            throw new InvalidRequestException("negative_prompt_embeds has shape " + neg.shapeString()
+                    + " but prompt_embeds has " + positive.shapeString() + "; they must match");
+        }
+        FloatTensor negPooled = negativePooled.orElseGet(() -> encodedNegative != null && encodedNegative.pooled() != null
+                ? encodedNegative.pooled()
+                : positivePooled == null ? null : FloatTensor.zeros(positivePooled.shape()));
+        return new Texts(positive, neg, positivePooled, negPooled);
+    }
+
+    /** The folder's one or two tokenizer + encoder pairs. */
+    private static final class Encoders {
+        private final List<PromptEncoder> encoders;
+        private final List<Model> models;
+        private final int maxLength;
+
+        private Encoders(List<PromptEncoder> encoders, List<Model> models, int maxLength) {
+            this.encoders = encoders;
+            this.models = models;
+            this.maxLength = maxLength;
+        }
+
+        static Encoders required(ConditioningContext context, GenerationRequest request) {
+            Encoders e = optional(context, request);
+            if (e == null) {
+                throw new InvalidRequestException("text conditioning needs text_encoder/model.onnx and "
+                        + "tokenizer/vocab.json + merges.txt in the model folder");
+            }
+            return e;
+        }
+
+        static Encoders optional(ConditioningContext context, GenerationRequest request) {
+            Optional<TextTokenizer> tokenizer = context.tokenizer("tokenizer");
+            Optional<Model> encoder = context.component("text_encoder");
+            if (tokenizer.isEmpty() || encoder.isEmpty()) {
+                return null;
+            }
+            int clipSkip = request.parameter("clip_skip", Number.class).map(Number::intValue).orElse(0);
+            if (clipSkip < 0) {
+                throw new InvalidRequestException("clip_skip must be 0 or more, got " + clipSkip);
+            }
+            boolean weighting = request.parameter("prompt_weighting", Boolean.class).orElse(true);
+            Optional<Model> encoder2 = context.component("text_encoder_2");
+            Optional<TextTokenizer> tokenizer2 = context.tokenizer("tokenizer_2");
+            List<PromptEncoder> list = new ArrayList<>();
+            List<Model> models = new ArrayList<>();
+            if (encoder2.isPresent()) {
+                // SDXL: penultimate layer of both encoders, features concatenated
+                list.add(new PromptEncoder(encoder.get(), tokenizer.get(), weighting, clipSkip, true));
+                list.add(new PromptEncoder(encoder2.get(), tokenizer2.orElse(tokenizer.get()), weighting, clipSkip,
+                        true));
+                models.add(encoder.get());
+                models.add(encoder2.get());
+            } else {
+                list.add(new PromptEncoder(encoder.get(), tokenizer.get(), weighting, clipSkip, false));
+                models.add(encoder.get());
+            }
+            return new Encoders(list, models, tokenizer.get().maxLength());
+        }
+
+        int maxLength() {
+            return maxLength;
+        }
+
+        boolean dual() {
+            return encoders.size() == 2;
+        }
+
+        int windows(String text) {
+            int w = 1;
+            for (PromptEncoder e : encoders) {
+                w = Math.max(w, e.windows(text));
+            }
+            return w;
+        }
+
+        PromptEncoder.Encoded encode(String text, int windows) {
+            if (encoders.size() == 1) {
+                return encoders.get(0).encode(text, windows);
+            }
+            PromptEncoder.Encoded first = encoders.get(0).encode(text, windows);
+            PromptEncoder.Encoded second = encoders.get(1).encode(text, windows);
+            FloatTensor hidden = FloatTensor.concat(2, first.hidden(), second.hidden());
+            return new PromptEncoder.Encoded(hidden, second.pooled(), Math.max(first.tokens(), second.tokens()));
+        }
+
+        String describe() {
+            List<String> paths = new ArrayList<>();
+            models.forEach(m -> paths.add(m.path().toString()));
+            return String.join(" + ", paths);
+        }
     }
 
     /** The prompt embeddings of one generation. */
     private static final class TextConditioning implements Conditioning {
         private final FloatTensor embeddings;
+        private final FloatTensor textEmbeds;
         private final Map<String, String> provenance;
 
-        TextConditioning(FloatTensor embeddings, Map<String, String> provenance) {
+        TextConditioning(FloatTensor embeddings, FloatTensor textEmbeds, Map<String, String> provenance) {
             this.embeddings = embeddings;
+            this.textEmbeds = textEmbeds;
             this.provenance = Map.copyOf(provenance);
         }
 
         @Override
         public List<UnetInputDeclaration> provides() {
-            return List.of(UnetInputDeclaration.input(INPUT, ElementType.FLOAT32, embeddings.shape(),
+            List<UnetInputDeclaration> out = new ArrayList<>();
+            out.add(UnetInputDeclaration.input(INPUT, ElementType.FLOAT32, embeddings.shape(),
                     "the prompt (text-conditioning)"));
+            if (textEmbeds != null) {
+                out.add(UnetInputDeclaration.input(POOLED_INPUT, ElementType.FLOAT32, textEmbeds.shape(),
+                        "the pooled prompt embedding (text-conditioning)"));
+            }
+            return out;
         }
 
         @Override
         public void contribute(StepContext step, UnetInputs inputs) {
             inputs.put(INPUT, embeddings);
+            if (textEmbeds != null) {
+                inputs.put(POOLED_INPUT, textEmbeds);
+            }
         }
 
         @Override
