@@ -1,0 +1,113 @@
+package io.conditio.plugins.concat;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
+import io.conditio.api.Guidance;
+import io.conditio.api.GuidanceBranch;
+import io.conditio.api.GuidanceProvider;
+import io.conditio.api.Model;
+import io.conditio.api.StepContext;
+import io.conditio.api.TensorSpec;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.pf4j.Extension;
+
+/**
+ * instruct-pix2pix guidance, as diffusers' StableDiffusionInstructPix2PixPipeline: three branches
+ * {@code [text + image, image only, neither]} and
+ * {@code uncond + g × (text − image) + ig × (image − uncond)} in float32. Without guidance (g ≤ 1 or ig &lt; 1)
+ * one branch with both conditions.
+ */
+@Extension
+public final class Pix2PixGuidanceProvider implements GuidanceProvider {
+    /** The condition kind of the image latents. */
+    static final String KIND = "image";
+    static final GuidanceBranch IMAGE_ONLY = new GuidanceBranch("image", Set.of("text"));
+    static final GuidanceBranch NEITHER = new GuidanceBranch("uncond", Set.of("text", KIND));
+
+    @Override
+    public String id() {
+        return "pix2pix";
+    }
+
+    @Override
+    public Optional<Guidance> create(GenerationRequest request, Model unet) {
+        TensorSpec latent = unet.inputs().get("sample");
+        int channels = latent != null && latent.rank() == 4 && latent.dim(1) > 0 ? (int) latent.dim(1) / 2 : -1;
+        if (channels < 0 || !Pix2Pix.applies(request, unet, channels)) {
+            return Optional.empty();
+        }
+        return Optional.of(Pix2Pix.guided(request)
+                ? new ThreeWay((float) request.guidanceScale(), (float) Pix2Pix.imageGuidance(request),
+                        request.guidanceScale(), Pix2Pix.imageGuidance(request))
+                : new Single());
+    }
+
+    /** Text and image guidance. */
+    private static final class ThreeWay implements Guidance {
+        private final float g;
+        private final float ig;
+        private final String description;
+
+        ThreeWay(float g, float ig, double gd, double igd) {
+            this.g = g;
+            this.ig = ig;
+            this.description = "pix2pix(" + gd + ", image " + igd + ")";
+        }
+
+        @Override
+        public List<GuidanceBranch> branches() {
+            return List.of(GuidanceBranch.CONDITIONAL, IMAGE_ONLY, NEITHER);
+        }
+
+        @Override
+        public FloatTensor expand(FloatTensor latents) {
+            return FloatTensor.concatBatch(latents, latents, latents);
+        }
+
+        @Override
+        public FloatTensor combine(FloatTensor out, StepContext step) {
+            int n = out.size() / 3;
+            float[] o = out.array();
+            float[] r = new float[n];
+            for (int i = 0; i < n; i++) {
+                float text = o[i];
+                float image = o[n + i];
+                float uncond = o[2 * n + i];
+                r[i] = uncond + g * (text - image) + ig * (image - uncond);
+            }
+            int[] shape = out.shape();
+            shape[0] = 1;
+            return FloatTensor.of(r, shape);
+        }
+
+        @Override
+        public String describe() {
+            return description;
+        }
+    }
+
+    /** No guidance: one branch with the prompt and the image. */
+    private static final class Single implements Guidance {
+        @Override
+        public List<GuidanceBranch> branches() {
+            return List.of(GuidanceBranch.CONDITIONAL);
+        }
+
+        @Override
+        public FloatTensor expand(FloatTensor latents) {
+            return latents;
+        }
+
+        @Override
+        public FloatTensor combine(FloatTensor out, StepContext step) {
+            return out;
+        }
+
+        @Override
+        public String describe() {
+            return "none";
+        }
+    }
+}
