@@ -11,6 +11,8 @@ import io.conditio.core.npy.Npy;
 import io.conditio.core.pipeline.Pipeline;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -70,6 +72,77 @@ final class GenerateCommand implements Callable<Integer> {
         Path config;
     }
 
+    @Option(names = "--init-image", paramLabel = "IMG",
+            description = "img2img: start from this image (with --mask: the image to repaint; with an 8-channel UNet: "
+                    + "the instruct-pix2pix input image).")
+    Path initImage;
+
+    @Option(names = "--strength", paramLabel = "S",
+            description = "img2img strength in (0, 1]: how much of the schedule runs (default: 0.8, 1.0 with --mask).")
+    Double strength;
+
+    @Option(names = "--mask", paramLabel = "IMG",
+            description = "Inpainting mask (white = repaint), with --init-image and a 9-channel inpainting UNet.")
+    Path mask;
+
+    @Option(names = "--image-guidance", paramLabel = "G",
+            description = "instruct-pix2pix image guidance scale (default: 1.5), with --init-image and an 8-channel UNet.")
+    Double imageGuidance;
+
+    @ArgGroup(exclusive = false, multiplicity = "0..*", heading = "ControlNet (repeat the group per ControlNet):%n")
+    List<ControlNetGroup> controlnets = new ArrayList<>();
+
+    static final class ControlNetGroup {
+        @Option(names = "--controlnet", paramLabel = "DIR", required = true,
+                description = "A ControlNet ONNX model folder (model.onnx) or file.")
+        Path model;
+
+        @Option(names = "--control-image", paramLabel = "IMG", required = true, description = "Its control image.")
+        Path image;
+
+        @Option(names = "--control-scale", paramLabel = "S", description = "Conditioning scale (default: 1.0).")
+        Double scale;
+
+        @Option(names = "--control-start", paramLabel = "A",
+                description = "Fraction of the steps where it starts acting (default: 0.0).")
+        Double start;
+
+        @Option(names = "--control-end", paramLabel = "B",
+                description = "Fraction of the steps where it stops acting (default: 1.0).")
+        Double end;
+
+        @Option(names = "--guess-mode", description = "ControlNet on the conditional branch only, scales ramped.")
+        boolean guessMode;
+
+        @Option(names = "--control-preprocess", paramLabel = "canny|none",
+                description = "Preprocess the control image: canny edges or none (default: none).")
+        String preprocess;
+    }
+
+    @Option(names = "--class-label", paramLabel = "N", description = "Class label for a class-conditional UNet.")
+    Long classLabel;
+
+    @Option(names = "--null-class-label", paramLabel = "M",
+            description = "Class label of the unconditional branch (default: the UNet's last class).")
+    Long nullClassLabel;
+
+    @Option(names = "--original-size", paramLabel = "W,H", description = "SDXL added condition: original size.")
+    String originalSize;
+
+    @Option(names = "--crop-top-left", paramLabel = "X,Y", description = "SDXL added condition: crop origin.")
+    String cropTopLeft;
+
+    @Option(names = "--target-size", paramLabel = "W,H", description = "SDXL added condition: target size.")
+    String targetSize;
+
+    @Option(names = "--clip-skip", paramLabel = "N",
+            description = "Skip the last N text encoder layers (needs an encoder exporting hidden_states.*).")
+    Integer clipSkip;
+
+    @Option(names = "--no-prompt-weighting",
+            description = "Read (brackets) and [brackets] in the prompt literally instead of as attention weights.")
+    boolean noPromptWeighting;
+
     @Option(names = "--out", paramLabel = "FILE.png", defaultValue = "conditio.png",
             description = "Output PNG, with the provenance in text chunks (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -109,6 +182,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (scheduler != null && scheduler.config != null) {
             b.optSchedulerConfig(readSchedulerConfig(scheduler.config));
         }
+        addConditioning(b);
         Path pluginDir = ConditioCli.pluginDirectory(plugins);
         try (Conditio conditio = Conditio.start(List.of(pluginDir));
                 Pipeline pipeline = conditio.open(model)) {
@@ -131,6 +205,81 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private void addConditioning(GenerationRequest.Builder b) {
+        if (initImage != null) {
+            b.optParameter("init_image", PngImages.read(initImage));
+            b.optParameter("source.init_image", initImage.toString());
+        }
+        if (strength != null) {
+            b.optParameter("strength", strength);
+        }
+        if (mask != null) {
+            b.optParameter("mask_image", PngImages.read(mask));
+            b.optParameter("source.mask_image", mask.toString());
+        }
+        if (imageGuidance != null) {
+            b.optParameter("image_guidance_scale", imageGuidance);
+        }
+        if (!controlnets.isEmpty()) {
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (ControlNetGroup g : controlnets) {
+                String preprocess = g.preprocess == null ? "none" : g.preprocess;
+                if (!preprocess.equals("canny") && !preprocess.equals("none")) {
+                    throw new InvalidRequestException("--control-preprocess " + preprocess
+                            + ": expected canny or none");
+                }
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("model", g.model);
+                m.put("image", PngImages.read(g.image));
+                m.put("scale", g.scale == null ? 1.0 : g.scale);
+                m.put("start", g.start == null ? 0.0 : g.start);
+                m.put("end", g.end == null ? 1.0 : g.end);
+                m.put("guess_mode", g.guessMode);
+                m.put("preprocess", preprocess);
+                list.add(m);
+            }
+            b.optParameter("controlnets", list);
+        }
+        if (classLabel != null) {
+            b.optParameter("class_label", classLabel);
+        }
+        if (nullClassLabel != null) {
+            b.optParameter("null_class_label", nullClassLabel);
+        }
+        // SDXL sizes are given as W,H and X,Y on the command line, stored in diffusers' (height, width) order
+        if (originalSize != null) {
+            b.optParameter("original_size", swapped(pair("--original-size", originalSize)));
+        }
+        if (cropTopLeft != null) {
+            b.optParameter("crops_coords_top_left", swapped(pair("--crop-top-left", cropTopLeft)));
+        }
+        if (targetSize != null) {
+            b.optParameter("target_size", swapped(pair("--target-size", targetSize)));
+        }
+        if (clipSkip != null) {
+            b.optParameter("clip_skip", clipSkip);
+        }
+        if (noPromptWeighting) {
+            b.optParameter("prompt_weighting", false);
+        }
+    }
+
+    private static List<Long> pair(String flag, String value) {
+        String[] parts = value.split(",");
+        if (parts.length != 2) {
+            throw new InvalidRequestException(flag + " " + value + ": expected two integers separated by a comma");
+        }
+        try {
+            return List.of(Long.parseLong(parts[0].strip()), Long.parseLong(parts[1].strip()));
+        } catch (NumberFormatException e) {
+            throw new InvalidRequestException(flag + " " + value + ": expected two integers separated by a comma");
+        }
+    }
+
+    private static List<Long> swapped(List<Long> xy) {
+        return List.of(xy.get(1), xy.get(0));
     }
 
     private static Map<String, Object> readSchedulerConfig(Path file) {
