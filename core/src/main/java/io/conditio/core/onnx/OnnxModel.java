@@ -153,7 +153,7 @@ public final class OnnxModel implements Model, AutoCloseable {
         }
     }
 
-    private void checkNames(Map<String, ? extends Tensor> feeds) {
+    void checkNames(Map<String, ? extends Tensor> feeds) {
         List<String> problems = new ArrayList<>();
         for (String required : inputs.keySet()) {
             if (!feeds.containsKey(required)) {
@@ -197,7 +197,7 @@ public final class OnnxModel implements Model, AutoCloseable {
     }
 
     /** Fits a value's shape to the declared rank: scalars and one-element vectors are interchangeable. */
-    private long[] adaptShape(TensorSpec spec, int[] given, Tensor value) {
+    long[] adaptShape(TensorSpec spec, int[] given, Tensor value) {
         if (spec.accepts(given)) {
             return Arrays.stream(given).asLongStream().toArray();
         }
@@ -230,7 +230,7 @@ public final class OnnxModel implements Model, AutoCloseable {
         return true;
     }
 
-    private float[] asFloats(TensorSpec spec, Tensor value) {
+    float[] asFloats(TensorSpec spec, Tensor value) {
         int n = spec.rank() == 0 || (value.size() > 1 && spec.rank() == 1 && spec.dim(0) == 1) ? 1 : value.size();
         float[] out = new float[n];
         if (value instanceof FloatTensor f) {
@@ -245,7 +245,7 @@ public final class OnnxModel implements Model, AutoCloseable {
     }
 
     /** Float values fed to an integer input are truncated toward zero, as numpy's astype(int64) does. */
-    private long[] asLongs(TensorSpec spec, Tensor value) {
+    long[] asLongs(TensorSpec spec, Tensor value) {
         int n = spec.rank() == 0 || (value.size() > 1 && spec.rank() == 1 && spec.dim(0) == 1) ? 1 : value.size();
         long[] out = new long[n];
         if (value instanceof LongTensor l) {
@@ -259,7 +259,7 @@ public final class OnnxModel implements Model, AutoCloseable {
         return out;
     }
 
-    private Tensor fromOrt(String output, OnnxValue value) {
+    Tensor fromOrt(String output, OnnxValue value) {
         if (!(value instanceof OnnxTensor t)) {
             throw new ModelInputException(name + " (" + path + ") output '" + output + "' is not a tensor");
         }
@@ -289,6 +289,24 @@ public final class OnnxModel implements Model, AutoCloseable {
             default -> throw new ModelInputException(name + " (" + path + ") output '" + output + "' has type "
                     + info.type + "; the runtime reads float32, int64 and int32 outputs");
         };
+    }
+
+    OrtSession session() {
+        if (closed.get()) {
+            throw new IllegalStateException("model " + name + " (" + path + ") is closed");
+        }
+        return session;
+    }
+
+    /**
+     * A binding for repeated calls with the same shapes (the denoise loop): native input and output buffers are
+     * allocated on the first call and reused, so later calls allocate no native memory that scales with the tensors.
+     * One binding per generation and thread; close it when the generation ends.
+     *
+     * @return a new binding
+     */
+    public Binding bind() {
+        return new Binding(this);
     }
 
     /** Closes the session; later calls to {@link #run} fail with an IllegalStateException. */

@@ -27,6 +27,7 @@ import io.conditio.api.Tensor;
 import io.conditio.api.TextTokenizer;
 import io.conditio.core.json.Json;
 import io.conditio.core.model.ModelFolder;
+import io.conditio.core.onnx.Binding;
 import io.conditio.core.random.TorchGenerator;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -83,7 +84,7 @@ final class Generation {
         Model unet = folder.model("unet");
 
         long t0 = System.nanoTime();
-        try {
+        try (Binding unetCalls = folder.model("unet").bind()) {
             LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
                     unet.inputs().get("sample"), new ImageEncoder(folder), width, height);
             FloatTensor latents = start.latents();
@@ -122,7 +123,7 @@ final class Generation {
                     callPlugin(a.conditioner(), () -> run(() -> a.conditioning().contribute(step, call)));
                 }
                 long u0 = System.nanoTime();
-                Map<String, Tensor> out = unet.run(call.feed());
+                Map<String, Tensor> out = unetCalls.run(call.feed());
                 unetNanos += System.nanoTime() - u0;
                 FloatTensor prediction = guidance.combine(unetOutput(unet, out), step);
                 latents = scheduler.step(prediction, t, latents, random);
