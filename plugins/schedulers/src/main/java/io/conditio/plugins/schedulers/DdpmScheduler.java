@@ -1,0 +1,244 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RandomSource;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+
+/**
+ * DDPM ancestral sampling (Ho et al., arXiv 2006.11239): a port of diffusers' {@code DDPMScheduler}. Every step but
+ * the one at t = 0 draws {@code randn(model_output.shape)} for the posterior variance, as diffusers does.
+ *
+ * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule} (also
+ * {@code sigmoid} and {@code laplace}), {@code trained_betas}, {@code variance_type}, {@code clip_sample},
+ * {@code clip_sample_range}, {@code prediction_type}, {@code thresholding}, {@code dynamic_thresholding_ratio},
+ * {@code sample_max_value}, {@code timestep_spacing}, {@code steps_offset}, {@code rescale_betas_zero_snr}.
+ * {@code variance_type} {@code learned} / {@code learned_range} expect a model output with twice the sample's
+ * channels (mean, then variance), as diffusers splits it.
+ */
+public final class DdpmScheduler implements Scheduler {
+    /** The diffusers class this ports. */
+    public static final String CLASS_NAME = "DDPMScheduler";
+
+    private final SchedulerConfig config;
+    private final NoiseSchedule schedule;
+    private final float[] alphasCumprod;
+    private final String varianceType;
+    private final boolean clipSample;
+    private final float clipSampleRange;
+    private final String predictionType;
+    private final DynamicThresholding thresholding;
+    private final String timestepSpacing;
+    private final int stepsOffset;
+
+    private float[] timesteps;
+
+    /**
+     * @param config the scheduler config
+     * @throws io.conditio.api.ConfigurationException for unsupported values
+     */
+    public DdpmScheduler(SchedulerConfig config) {
+        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
+        schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType,
+                "linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid", "laplace");
+        alphasCumprod = schedule.alphasCumprod();
+        varianceType = r.getChoice("variance_type", "fixed_small",
+                "fixed_small", "fixed_small_log", "fixed_large", "learned", "learned_range", "fixed_large_log");
+        if ("fixed_large_log".equals(varianceType)) {
+            throw r.invalid("variance_type 'fixed_large_log' cannot work: diffusers' DDPMScheduler.step scales the "
+                    + "noise by sqrt(log(beta_t)), the square root of a negative number (NaN). Use 'fixed_large' for "
+                    + "the same (large) variance or 'fixed_small'.");
+        }
+        clipSample = r.getBoolean("clip_sample", true);
+        clipSampleRange = (float) r.getDouble("clip_sample_range", 1.0);
+        thresholding = DynamicThresholding.fromConfig(r);
+        timestepSpacing = r.getChoice("timestep_spacing", "leading", TimestepSpacing.SPACINGS);
+        stepsOffset = r.getInt("steps_offset", 0);
+        this.config = r.effective();
+    }
+
+    @Override
+    public void setTimesteps(int numInferenceSteps) {
+        int n = schedule.length();
+        if (numInferenceSteps < 1 || numInferenceSteps > n) {
+            throw new InvalidRequestException("DDPM: numInferenceSteps must be in [1, " + n + "] (num_train_timesteps),"
+                    + " got " + numInferenceSteps);
+        }
+        long[] t = switch (timestepSpacing) {
+            case "linspace" -> TimestepSpacing.linspaceRounded(n, numInferenceSteps);
+            case "leading" -> TimestepSpacing.leading(n, numInferenceSteps, stepsOffset);
+            default -> TimestepSpacing.trailing(n, n, numInferenceSteps);
+        };
+        timesteps = TimestepSpacing.toFloats(t);
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
+    @Override
+    public int order() {
+        return 1;
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        return sample;
+    }
+
+    @Override
+    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        requireTimesteps();
+        int t = TimestepSpacing.integral(timestep);
+        int prevT = previousTimestep(timestep);
+
+        float[] predictedVariance = null;
+        FloatTensor output = modelOutput;
+        boolean learned = "learned".equals(varianceType) || "learned_range".equals(varianceType);
+        if (learned) {
+            if (modelOutput.rank() < 2 || modelOutput.dim(1) != 2 * sample.dim(1)) {
+                throw new IllegalArgumentException("DDPM with variance_type '" + varianceType + "' needs a model "
+                        + "output with twice the sample's channels (mean, variance); got " + modelOutput.shapeString()
+                        + " for a sample of " + sample.shapeString());
+            }
+            FloatTensor[] halves = splitChannels(modelOutput, sample.dim(1));
+            output = halves[0];
+            predictedVariance = halves[1].array();
+        }
+
+        // 1. alphas and betas of this step
+        float alphaProdT = alphasCumprod[t];
+        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : 1f;
+        float betaProdT = 1f - alphaProdT;
+        float betaProdTPrev = 1f - alphaProdTPrev;
+        float currentAlphaT = alphaProdT / alphaProdTPrev;
+        float currentBetaT = 1f - currentAlphaT;
+
+        // 2. predicted x0, formula (15)
+        float[] x = sample.array();
+        float[] m = output.array();
+        int n = x.length;
+        float[] x0 = new float[n];
+        float sqrtAlpha = Float32.sqrt(alphaProdT);
+        float sqrtBeta = Float32.sqrt(betaProdT);
+        for (int k = 0; k < n; k++) {
+            x0[k] = switch (predictionType) {
+                case "epsilon" -> (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
+                case "sample" -> m[k];
+                default -> sqrtAlpha * x[k] - sqrtBeta * m[k];
+            };
+        }
+
+        // 3. clip or threshold x0
+        if (thresholding != null) {
+            x0 = thresholding.apply(FloatTensor.of(x0, sample.shape())).array();
+        } else if (clipSample) {
+            for (int k = 0; k < n; k++) {
+                x0[k] = Math.min(Math.max(x0[k], -clipSampleRange), clipSampleRange);
+            }
+        }
+
+        // 4.-5. the posterior mean, formula (7)
+        float x0Coeff = (Float32.sqrt(alphaProdTPrev) * currentBetaT) / betaProdT;
+        float sampleCoeff = Float32.sqrt(currentAlphaT) * betaProdTPrev / betaProdT;
+        float[] prev = new float[n];
+        for (int k = 0; k < n; k++) {
+            prev[k] = x0Coeff * x0[k] + sampleCoeff * x[k];
+        }
+
+        // 6. add the posterior noise, except at t = 0
+        if (t > 0) {
+            float[] noise = random.randn(output.shape()).array();
+            float variance = variance(alphaProdT, alphaProdTPrev, currentBetaT);
+            for (int k = 0; k < n; k++) {
+                float scaled = switch (varianceType) {
+                    case "fixed_small_log" -> variance * noise[k];
+                    case "learned" -> Float32.sqrt(predictedVariance[k]) * noise[k];
+                    case "learned_range" -> {
+                        // interpolate between the log of the small and the large variance
+                        float minLog = Float32.log(variance);
+                        float maxLog = Float32.log(currentBetaT);
+                        float frac = (predictedVariance[k] + 1f) / 2f;
+                        float v = frac * maxLog + (1f - frac) * minLog;
+                        yield Float32.exp(0.5f * v) * noise[k];
+                    }
+                    default -> Float32.sqrt(variance) * noise[k];
+                };
+                prev[k] = prev[k] + scaled;
+            }
+        }
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    /** {@code _get_variance} for the fixed variance types (the learned ones are handled per element). */
+    private float variance(float alphaProdT, float alphaProdTPrev, float currentBetaT) {
+        float variance = (1f - alphaProdTPrev) / (1f - alphaProdT) * currentBetaT;
+        // the log is taken in some variants, so it is kept away from 0
+        variance = Math.max(variance, 1e-20f);
+        return switch (varianceType) {
+            case "fixed_small_log" -> Float32.exp(0.5f * Float32.log(variance));
+            case "fixed_large" -> currentBetaT;
+            default -> variance;
+        };
+    }
+
+    /** The posterior variance at {@code timestep} ({@code _get_variance} for the configured fixed type). */
+    float varianceAt(float timestep) {
+        int t = TimestepSpacing.integral(timestep);
+        int prevT = previousTimestep(timestep);
+        float alphaProdT = alphasCumprod[t];
+        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : 1f;
+        return variance(alphaProdT, alphaProdTPrev, 1f - alphaProdT / alphaProdTPrev);
+    }
+
+    /** diffusers' {@code previous_timestep}: the entry after the (first) match in the schedule, or -1 after the last. */
+    private int previousTimestep(float timestep) {
+        for (int k = 0; k < timesteps.length; k++) {
+            if (timesteps[k] == timestep) {
+                return k == timesteps.length - 1 ? -1 : (int) timesteps[k + 1];
+            }
+        }
+        throw new IllegalArgumentException("timestep " + timestep + " is not one of this scheduler's timesteps; pass "
+                + "the values timesteps() returned");
+    }
+
+    private static FloatTensor[] splitChannels(FloatTensor t, int channels) {
+        int batch = t.dim(0);
+        int plane = t.size() / (batch * t.dim(1));
+        int[] shape = t.shape();
+        shape[1] = channels;
+        float[] a = new float[batch * channels * plane];
+        float[] b = new float[batch * channels * plane];
+        float[] src = t.array();
+        for (int n = 0; n < batch; n++) {
+            System.arraycopy(src, (n * 2 * channels) * plane, a, n * channels * plane, channels * plane);
+            System.arraycopy(src, (n * 2 * channels + channels) * plane, b, n * channels * plane, channels * plane);
+        }
+        return new FloatTensor[] {FloatTensor.of(a, shape), FloatTensor.of(b, shape)};
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    private float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+}

@@ -1,0 +1,269 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RandomSource;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+
+/**
+ * DEIS (Zhang and Chen, arXiv 2204.13902), the log-rho multistep exponential integrator: a port of diffusers'
+ * {@code DEISMultistepScheduler}, orders 1 to 3. The noise prediction is re-derived from the (optionally
+ * thresholded) data prediction and integrated with polynomial extrapolation in log(rho), rho = sigma / alpha.
+ * Deterministic.
+ *
+ * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
+ * {@code trained_betas}, {@code solver_order}, {@code prediction_type}, {@code thresholding},
+ * {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code algorithm_type}, {@code solver_type},
+ * {@code lower_order_final}, {@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code timestep_spacing},
+ * {@code steps_offset}.
+ */
+public final class DeisScheduler implements Scheduler {
+    /** The diffusers class this ports. */
+    public static final String CLASS_NAME = "DEISMultistepScheduler";
+
+    private final SchedulerConfig config;
+    private final int numTrainTimesteps;
+    private final float[] alphasCumprod;
+    private final int solverOrder;
+    private final String predictionType;
+    private final DynamicThresholding thresholding;
+    private final boolean lowerOrderFinal;
+    private final Sigmas.Spacing sigmaSpacing;
+    private final String timestepSpacing;
+    private final int stepsOffset;
+
+    private float[] timesteps;
+    private float[] sigmas;
+    private FloatTensor[] modelOutputs;
+    private int lowerOrderNums;
+    private final StepIndex index = new StepIndex(true);
+
+    /**
+     * @param config the scheduler config
+     * @throws io.conditio.api.ConfigurationException for unsupported values
+     */
+    public DeisScheduler(SchedulerConfig config) {
+        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
+        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", false, predictionType);
+        numTrainTimesteps = schedule.length();
+        alphasCumprod = schedule.alphasCumprod();
+        solverOrder = r.getIntChoice("solver_order", 2, 1, 2, 3);
+        thresholding = DynamicThresholding.fromConfig(r);
+        // diffusers maps DPM-Solver / UniPC configs onto DEIS's only variant
+        r.getChoice("algorithm_type", "deis", "deis", "dpmsolver", "dpmsolver++");
+        r.getChoice("solver_type", "logrho", "logrho", "midpoint", "heun", "bh1", "bh2");
+        lowerOrderFinal = r.getBoolean("lower_order_final", true);
+        sigmaSpacing = Sigmas.readSpacing(r, true);
+        r.refuseIfTrue("use_flow_sigmas", "flow-matching sigmas are not implemented for DEISMultistepScheduler; use "
+                + "FlowMatchEulerDiscreteScheduler for flow-matching models");
+        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
+        stepsOffset = r.getInt("steps_offset", 0);
+        this.config = r.effective();
+    }
+
+    @Override
+    public void setTimesteps(int numInferenceSteps) {
+        if (numInferenceSteps < 1) {
+            throw new InvalidRequestException("DEIS: numInferenceSteps must be at least 1, got " + numInferenceSteps);
+        }
+        int n = numInferenceSteps;
+        long[] t = switch (timestepSpacing) {
+            case "linspace" -> {
+                double[] y = TimestepSpacing.linspace(0, numTrainTimesteps - 1, n + 1);
+                long[] out = new long[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = TimestepSpacing.round(y[n - i]);
+                }
+                yield out;
+            }
+            case "leading" -> {
+                int ratio = numTrainTimesteps / (n + 1);
+                long[] out = new long[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = (long) (n - i) * ratio + stepsOffset;
+                }
+                yield out;
+            }
+            default -> TimestepSpacing.trailing(numTrainTimesteps, numTrainTimesteps, n);
+        };
+
+        float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
+        if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
+            sigmas = Sigmas.withFinal(Sigmas.interp(Sigmas.asDoubles(t), trainSigmas), trainSigmas[0]);
+        } else {
+            float[] logSigmas = Sigmas.log(trainSigmas);
+            double lo = trainSigmas[0];
+            double hi = trainSigmas[trainSigmas.length - 1];
+            double[] s = sigmaSpacing == Sigmas.Spacing.KARRAS ? Sigmas.karras(lo, hi, n)
+                    : Sigmas.exponential(lo, hi, n);
+            double[] tt = Sigmas.sigmasToT(s, logSigmas);
+            t = new long[n];
+            for (int i = 0; i < n; i++) {
+                t[i] = sigmaSpacing == Sigmas.Spacing.KARRAS ? TimestepSpacing.round(tt[i]) : (long) tt[i];
+            }
+            // diffusers repeats the last sigma: the final step has zero length
+            sigmas = Sigmas.withFinal(s, s[n - 1]);
+        }
+        timesteps = TimestepSpacing.toFloats(t);
+        modelOutputs = new FloatTensor[solverOrder];
+        lowerOrderNums = 0;
+        index.reset();
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
+    @Override
+    public int order() {
+        return 1;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        index.setBegin(beginIndex);
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        return sample;
+    }
+
+    @Override
+    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+        int steps = timesteps.length;
+        boolean lowerOrderFinalStep = i == steps - 1 && lowerOrderFinal && steps < 15;
+        boolean lowerOrderSecond = i == steps - 2 && lowerOrderFinal && steps < 15;
+
+        // the noise prediction, always re-derived from the (thresholded) data prediction
+        float sigma = sigmas[i];
+        float alphaT = Sigmas.vpAlpha(sigma);
+        float sigmaT = sigma * alphaT;
+        float[] x0 = PredictionConversion.toData(predictionType, modelOutput, sample, sigma, thresholding).array();
+        float[] x = sample.array();
+        int n = x.length;
+        float[] eps = new float[n];
+        for (int k = 0; k < n; k++) {
+            eps[k] = (x[k] - alphaT * x0[k]) / sigmaT;
+        }
+        System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
+        modelOutputs[solverOrder - 1] = FloatTensor.of(eps, sample.shape());
+
+        float[] prev;
+        if (solverOrder == 1 || lowerOrderNums < 1 || lowerOrderFinalStep) {
+            prev = firstOrderUpdate(eps, x, i);
+        } else if (solverOrder == 2 || lowerOrderNums < 2 || lowerOrderSecond) {
+            prev = secondOrderUpdate(x, i);
+        } else {
+            prev = thirdOrderUpdate(x, i);
+        }
+        if (lowerOrderNums < solverOrder) {
+            lowerOrderNums++;
+        }
+        index.advance();
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    /** First order (equivalent to DDIM). */
+    private float[] firstOrderUpdate(float[] m, float[] x, int i) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float sigmaT = sigmas[i + 1] * alphaT;
+        float alphaS = Sigmas.vpAlpha(sigmas[i]);
+        float sigmaS = sigmas[i] * alphaS;
+        float h = Sigmas.lambda(alphaT, sigmaT) - Sigmas.lambda(alphaS, sigmaS);
+        float a = alphaT / alphaS;
+        float b = sigmaT * (Float32.exp(h) - 1f);
+        float[] out = new float[x.length];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = a * x[k] - b * m[k];
+        }
+        return out;
+    }
+
+    /** Second order: the noise prediction extrapolated linearly in log(rho), integrated exactly. */
+    private float[] secondOrderUpdate(float[] x, int i) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
+        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
+        float rhoT = sigmas[i + 1] * alphaT / alphaT;
+        float rhoS0 = sigmas[i] * alphaS0 / alphaS0;
+        float rhoS1 = sigmas[i - 1] * alphaS1 / alphaS1;
+        float[] m0 = modelOutputs[solverOrder - 1].array();
+        float[] m1 = modelOutputs[solverOrder - 2].array();
+        float coef1 = ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1);
+        float coef2 = ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0);
+        float[] out = new float[x.length];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k]);
+        }
+        return out;
+    }
+
+    /** Third order: quadratic extrapolation in log(rho). */
+    private float[] thirdOrderUpdate(float[] x, int i) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
+        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
+        float alphaS2 = Sigmas.vpAlpha(sigmas[i - 2]);
+        float rhoT = sigmas[i + 1] * alphaT / alphaT;
+        float rhoS0 = sigmas[i] * alphaS0 / alphaS0;
+        float rhoS1 = sigmas[i - 1] * alphaS1 / alphaS1;
+        float rhoS2 = sigmas[i - 2] * alphaS2 / alphaS2;
+        float[] m0 = modelOutputs[2].array();
+        float[] m1 = modelOutputs[1].array();
+        float[] m2 = modelOutputs[0].array();
+        float coef1 = ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2);
+        float coef2 = ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0);
+        float coef3 = ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1);
+        float[] out = new float[x.length];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k] + coef3 * m2[k]);
+        }
+        return out;
+    }
+
+    /** Antiderivative of the linear Lagrange basis in log(t): {@code t (log t - log c - 1) / (log b - log c)}. */
+    private static float ind2(float t, float b, float c) {
+        float lt = Float32.log(t);
+        float lc = Float32.log(c);
+        return t * (-lc + lt - 1f) / (Float32.log(b) - lc);
+    }
+
+    /** Antiderivative of the quadratic Lagrange basis in log(t), as diffusers writes it. */
+    private static float ind3(float t, float b, float c, float d) {
+        float lt = Float32.log(t);
+        float lb = Float32.log(b);
+        float lc = Float32.log(c);
+        float ld = Float32.log(d);
+        float numerator = t * (lc * (ld - lt + 1f) - ld * lt + ld + lt * lt - 2f * lt + 2f);
+        float denominator = (lb - lc) * (lb - ld);
+        return numerator / denominator;
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    private float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+}

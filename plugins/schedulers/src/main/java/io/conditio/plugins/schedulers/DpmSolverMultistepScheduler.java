@@ -1,0 +1,428 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RandomSource;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+
+/**
+ * Multistep DPM-Solver (Lu et al., arXiv 2206.00927) and DPM-Solver++ (arXiv 2211.01095): a port of diffusers'
+ * {@code DPMSolverMultistepScheduler}, orders 1 to 3, with the ODE ({@code dpmsolver++}, {@code dpmsolver}) and SDE
+ * ({@code sde-dpmsolver++}, {@code sde-dpmsolver}) variants. The SDE variants draw {@code randn(model_output.shape)}
+ * in every step, as diffusers does.
+ *
+ * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
+ * {@code trained_betas}, {@code solver_order}, {@code prediction_type}, {@code thresholding},
+ * {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code algorithm_type}, {@code solver_type},
+ * {@code lower_order_final}, {@code euler_at_final}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
+ * {@code use_lu_lambdas}, {@code final_sigmas_type}, {@code lambda_min_clipped}, {@code variance_type},
+ * {@code timestep_spacing}, {@code steps_offset}, {@code rescale_betas_zero_snr}.
+ */
+public final class DpmSolverMultistepScheduler implements Scheduler {
+    /** The diffusers class this ports. */
+    public static final String CLASS_NAME = "DPMSolverMultistepScheduler";
+
+    private final SchedulerConfig config;
+    private final int numTrainTimesteps;
+    private final float[] alphasCumprod;
+    private final int solverOrder;
+    private final String predictionType;
+    private final DynamicThresholding thresholding;
+    private final String algorithmType;
+    private final String solverType;
+    private final boolean lowerOrderFinal;
+    private final boolean eulerAtFinal;
+    private final Sigmas.Spacing sigmaSpacing;
+    private final boolean useLuLambdas;
+    private final boolean finalSigmaZero;
+    private final double lambdaMinClipped;
+    private final boolean learnedVariance;
+    private final String timestepSpacing;
+    private final int stepsOffset;
+    private final boolean cosineSchedule;
+
+    private float[] timesteps;
+    private float[] sigmas;
+    private FloatTensor[] modelOutputs;
+    private int lowerOrderNums;
+    private final StepIndex index = new StepIndex(true);
+
+    /**
+     * @param config the scheduler config
+     * @throws io.conditio.api.ConfigurationException for unsupported values
+     */
+    public DpmSolverMultistepScheduler(SchedulerConfig config) {
+        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
+        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
+        numTrainTimesteps = schedule.length();
+        alphasCumprod = schedule.alphasCumprodForSigmas();
+        cosineSchedule = "squaredcos_cap_v2".equals(schedule.betaSchedule());
+        solverOrder = r.getIntChoice("solver_order", 2, 1, 2, 3);
+        thresholding = DynamicThresholding.fromConfig(r);
+        String algorithm = r.getChoice("algorithm_type", "dpmsolver++",
+                "dpmsolver++", "sde-dpmsolver++", "dpmsolver", "sde-dpmsolver", "deis");
+        // diffusers maps a DEIS config onto DPM-Solver++
+        algorithmType = "deis".equals(algorithm) ? "dpmsolver++" : algorithm;
+        String solver = r.getChoice("solver_type", "midpoint", "midpoint", "heun", "logrho", "bh1", "bh2");
+        // diffusers maps the UniPC / DEIS solver types onto midpoint
+        solverType = "heun".equals(solver) ? "heun" : "midpoint";
+        lowerOrderFinal = r.getBoolean("lower_order_final", true);
+        eulerAtFinal = r.getBoolean("euler_at_final", false);
+        sigmaSpacing = Sigmas.readSpacing(r, true);
+        useLuLambdas = r.getBoolean("use_lu_lambdas", false);
+        r.refuseIfTrue("use_flow_sigmas", "flow-matching sigmas are not implemented for DPMSolverMultistepScheduler; "
+                + "use FlowMatchEulerDiscreteScheduler for flow-matching models");
+        if (useLuLambdas && sigmaSpacing != Sigmas.Spacing.INTERPOLATED) {
+            throw r.invalid("use_lu_lambdas cannot be combined with use_karras_sigmas or use_exponential_sigmas");
+        }
+        finalSigmaZero = "zero".equals(r.getChoice("final_sigmas_type", "zero", "zero", "sigma_min"));
+        if (finalSigmaZero && !algorithmType.endsWith("dpmsolver++")) {
+            throw r.invalid("final_sigmas_type 'zero' is not supported for algorithm_type '" + algorithmType
+                    + "'; set final_sigmas_type to 'sigma_min' or use dpmsolver++ / sde-dpmsolver++");
+        }
+        if (solverOrder == 3 && "sde-dpmsolver".equals(algorithmType)) {
+            throw r.invalid("solver_order 3 is not defined for algorithm_type 'sde-dpmsolver'; use solver_order 1 or 2,"
+                    + " or sde-dpmsolver++");
+        }
+        lambdaMinClipped = r.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
+        learnedVariance = r.getOptionalChoice("variance_type", "learned", "learned_range") != null;
+        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
+        stepsOffset = r.getInt("steps_offset", 0);
+        this.config = r.effective();
+    }
+
+    @Override
+    public void setTimesteps(int numInferenceSteps) {
+        if (numInferenceSteps < 1) {
+            throw new InvalidRequestException("DPM-Solver: numInferenceSteps must be at least 1, got "
+                    + numInferenceSteps);
+        }
+        int n = numInferenceSteps;
+        // clip the smallest lambda(t) for numerical stability (critical for the cosine schedule)
+        int clippedIdx = Sigmas.clippedCount(alphasCumprod, lambdaMinClipped);
+        int lastTimestep = numTrainTimesteps - clippedIdx;
+
+        long[] t = switch (timestepSpacing) {
+            case "linspace" -> {
+                double[] y = TimestepSpacing.linspace(0, lastTimestep - 1, n + 1);
+                long[] out = new long[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = TimestepSpacing.round(y[n - i]);
+                }
+                yield out;
+            }
+            case "leading" -> {
+                int ratio = lastTimestep / (n + 1);
+                long[] out = new long[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = (long) (n - i) * ratio + stepsOffset;
+                }
+                yield out;
+            }
+            default -> TimestepSpacing.trailing(lastTimestep, numTrainTimesteps, n);
+        };
+
+        float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
+        float[] logSigmas = Sigmas.log(trainSigmas);
+        double[] s;
+        double[] tF64 = Sigmas.asDoubles(t);
+        boolean roundTimesteps = !cosineSchedule;
+        if (sigmaSpacing == Sigmas.Spacing.KARRAS) {
+            s = Sigmas.karras(trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
+            tF64 = Sigmas.sigmasToT(s, logSigmas);
+        } else if (useLuLambdas) {
+            s = Sigmas.lu(logSigmas[0], logSigmas[logSigmas.length - 1], n);
+            tF64 = Sigmas.sigmasToT(s, logSigmas);
+        } else if (sigmaSpacing == Sigmas.Spacing.EXPONENTIAL) {
+            s = Sigmas.exponential(trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
+            tF64 = Sigmas.sigmasToT(s, logSigmas);
+            roundTimesteps = false;
+        } else {
+            s = Sigmas.interp(tF64, trainSigmas);
+            roundTimesteps = false;
+        }
+        long[] ts = new long[tF64.length];
+        for (int i = 0; i < ts.length; i++) {
+            // .round() for Karras and Lu (not for the cosine schedule), then the int64 cast truncates
+            ts[i] = roundTimesteps ? TimestepSpacing.round(tF64[i]) : (long) tF64[i];
+        }
+
+        float sigmaLast = finalSigmaZero ? 0f : trainSigmas[0];
+        sigmas = Sigmas.withFinal(s, sigmaLast);
+        timesteps = TimestepSpacing.toFloats(ts);
+        modelOutputs = new FloatTensor[solverOrder];
+        lowerOrderNums = 0;
+        index.reset();
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
+    @Override
+    public int order() {
+        return 1;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        index.setBegin(beginIndex);
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        return sample;
+    }
+
+    @Override
+    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+        int steps = timesteps.length;
+
+        // lower orders at the end improve stability for few steps
+        boolean lowerOrderFinalStep = i == steps - 1
+                && (eulerAtFinal || (lowerOrderFinal && steps < 15) || finalSigmaZero);
+        boolean lowerOrderSecond = i == steps - 2 && lowerOrderFinal && steps < 15;
+
+        FloatTensor converted = convertModelOutput(modelOutput, sample, i);
+        System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
+        modelOutputs[solverOrder - 1] = converted;
+
+        float[] noise = algorithmType.startsWith("sde-") ? random.randn(converted.shape()).array() : null;
+
+        float[] prev;
+        if (solverOrder == 1 || lowerOrderNums < 1 || lowerOrderFinalStep) {
+            prev = firstOrderUpdate(converted.array(), sample.array(), noise, i);
+        } else if (solverOrder == 2 || lowerOrderNums < 2 || lowerOrderSecond) {
+            prev = secondOrderUpdate(sample.array(), noise, i);
+        } else {
+            prev = thirdOrderUpdate(sample.array(), noise, i);
+        }
+        if (lowerOrderNums < solverOrder) {
+            lowerOrderNums++;
+        }
+        index.advance();
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    /** The data prediction x0 (DPM-Solver++) or the noise prediction epsilon (DPM-Solver) at step {@code i}. */
+    private FloatTensor convertModelOutput(FloatTensor modelOutput, FloatTensor sample, int i) {
+        FloatTensor m = learnedVariance && "epsilon".equals(predictionType)
+                ? PredictionConversion.meanChannels(modelOutput, sample) : modelOutput;
+        return algorithmType.endsWith("dpmsolver++")
+                ? PredictionConversion.toData(predictionType, m, sample, sigmas[i], thresholding)
+                : PredictionConversion.toNoise(predictionType, m, sample, sigmas[i], thresholding);
+    }
+
+    /** One first-order step (equivalent to DDIM), from sigma[i] to sigma[i+1]. */
+    private float[] firstOrderUpdate(float[] m, float[] x, float[] noise, int i) {
+        float sigmaNext = sigmas[i + 1];
+        float sigmaCur = sigmas[i];
+        float alphaT = Sigmas.vpAlpha(sigmaNext);
+        float sigmaT = sigmaNext * alphaT;
+        float alphaS = Sigmas.vpAlpha(sigmaCur);
+        float sigmaS = sigmaCur * alphaS;
+        float h = Sigmas.lambda(alphaT, sigmaT) - Sigmas.lambda(alphaS, sigmaS);
+        int n = x.length;
+        float[] out = new float[n];
+        switch (algorithmType) {
+            case "dpmsolver++" -> {
+                float a = sigmaT / sigmaS;
+                float b = alphaT * (Float32.exp(-h) - 1f);
+                for (int k = 0; k < n; k++) {
+                    out[k] = a * x[k] - b * m[k];
+                }
+            }
+            case "dpmsolver" -> {
+                float a = alphaT / alphaS;
+                float b = sigmaT * (Float32.exp(h) - 1f);
+                for (int k = 0; k < n; k++) {
+                    out[k] = a * x[k] - b * m[k];
+                }
+            }
+            case "sde-dpmsolver++" -> {
+                float a = sigmaT / sigmaS * Float32.exp(-h);
+                float b = alphaT * (1f - Float32.exp(-2f * h));
+                float c = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
+                for (int k = 0; k < n; k++) {
+                    out[k] = a * x[k] + b * m[k] + c * noise[k];
+                }
+            }
+            default -> {
+                float a = alphaT / alphaS;
+                float b = 2f * (sigmaT * (Float32.exp(h) - 1f));
+                float c = sigmaT * Float32.sqrt(Float32.exp(2f * h) - 1f);
+                for (int k = 0; k < n; k++) {
+                    out[k] = a * x[k] - b * m[k] + c * noise[k];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** One second-order multistep update from the last two model outputs. */
+    private float[] secondOrderUpdate(float[] x, float[] noise, int i) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float sigmaT = sigmas[i + 1] * alphaT;
+        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
+        float sigmaS0 = sigmas[i] * alphaS0;
+        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
+        float sigmaS1 = sigmas[i - 1] * alphaS1;
+        float lambdaT = Sigmas.lambda(alphaT, sigmaT);
+        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
+        float lambdaS1 = Sigmas.lambda(alphaS1, sigmaS1);
+        float[] m0 = modelOutputs[solverOrder - 1].array();
+        float[] m1 = modelOutputs[solverOrder - 2].array();
+        int n = x.length;
+        float h = lambdaT - lambdaS0;
+        float h0 = lambdaS0 - lambdaS1;
+        if (h == 0f) {
+            // the Karras schedule with final sigma_min ends on a zero-length step; diffusers returns x unchanged
+            return x.clone();
+        }
+        float r0 = h0 / h;
+        float invR0 = 1f / r0;
+        float[] out = new float[n];
+        boolean midpoint = "midpoint".equals(solverType);
+        switch (algorithmType) {
+            case "dpmsolver++" -> {
+                float a = sigmaT / sigmaS0;
+                float b = alphaT * (Float32.exp(-h) - 1f);
+                float c = midpoint ? 0.5f * b : alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
+                for (int k = 0; k < n; k++) {
+                    float d1 = invR0 * (m0[k] - m1[k]);
+                    out[k] = midpoint ? a * x[k] - b * m0[k] - c * d1 : a * x[k] - b * m0[k] + c * d1;
+                }
+            }
+            case "dpmsolver" -> {
+                float a = alphaT / alphaS0;
+                float b = sigmaT * (Float32.exp(h) - 1f);
+                float c = midpoint ? 0.5f * b : sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
+                for (int k = 0; k < n; k++) {
+                    float d1 = invR0 * (m0[k] - m1[k]);
+                    out[k] = a * x[k] - b * m0[k] - c * d1;
+                }
+            }
+            case "sde-dpmsolver++" -> {
+                float a = sigmaT / sigmaS0 * Float32.exp(-h);
+                float b = alphaT * (1f - Float32.exp(-2f * h));
+                float c = midpoint ? 0.5f * b : alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
+                float e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
+                for (int k = 0; k < n; k++) {
+                    float d1 = invR0 * (m0[k] - m1[k]);
+                    out[k] = a * x[k] + b * m0[k] + c * d1 + e * noise[k];
+                }
+            }
+            default -> {
+                float a = alphaT / alphaS0;
+                float b = 2f * (sigmaT * (Float32.exp(h) - 1f));
+                float c = midpoint ? sigmaT * (Float32.exp(h) - 1f)
+                        : 2f * (sigmaT * ((Float32.exp(h) - 1f) / h - 1f));
+                float e = sigmaT * Float32.sqrt(Float32.exp(2f * h) - 1f);
+                for (int k = 0; k < n; k++) {
+                    float d1 = invR0 * (m0[k] - m1[k]);
+                    out[k] = a * x[k] - b * m0[k] - c * d1 + e * noise[k];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** One third-order multistep update from the last three model outputs. */
+    private float[] thirdOrderUpdate(float[] x, float[] noise, int i) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float sigmaT = sigmas[i + 1] * alphaT;
+        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
+        float sigmaS0 = sigmas[i] * alphaS0;
+        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
+        float sigmaS1 = sigmas[i - 1] * alphaS1;
+        float alphaS2 = Sigmas.vpAlpha(sigmas[i - 2]);
+        float sigmaS2 = sigmas[i - 2] * alphaS2;
+        float lambdaT = Sigmas.lambda(alphaT, sigmaT);
+        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
+        float lambdaS1 = Sigmas.lambda(alphaS1, sigmaS1);
+        float lambdaS2 = Sigmas.lambda(alphaS2, sigmaS2);
+        float[] m0 = modelOutputs[2].array();
+        float[] m1 = modelOutputs[1].array();
+        float[] m2 = modelOutputs[0].array();
+        float h = lambdaT - lambdaS0;
+        float h0 = lambdaS0 - lambdaS1;
+        float h1 = lambdaS1 - lambdaS2;
+        if (h == 0f) {
+            return x.clone();
+        }
+        float r0 = h0 / h;
+        float r1 = h1 / h;
+        float invR0 = 1f / r0;
+        float invR1 = 1f / r1;
+        float w = r0 / (r0 + r1);
+        float invR01 = 1f / (r0 + r1);
+        int n = x.length;
+        float[] out = new float[n];
+        float a;
+        float b;
+        float c;
+        float d;
+        float e = 0f;
+        switch (algorithmType) {
+            case "dpmsolver++" -> {
+                a = sigmaT / sigmaS0;
+                b = alphaT * (Float32.exp(-h) - 1f);
+                c = alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
+                d = alphaT * ((Float32.exp(-h) - 1f + h) / (h * h) - 0.5f);
+            }
+            case "dpmsolver" -> {
+                a = alphaT / alphaS0;
+                b = sigmaT * (Float32.exp(h) - 1f);
+                c = sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
+                d = sigmaT * ((Float32.exp(h) - 1f - h) / (h * h) - 0.5f);
+            }
+            default -> {
+                a = sigmaT / sigmaS0 * Float32.exp(-h);
+                b = alphaT * (1f - Float32.exp(-2f * h));
+                c = alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
+                float twoH = 2f * h;
+                d = alphaT * ((1f - Float32.exp(-2f * h) - 2f * h) / (twoH * twoH) - 0.5f);
+                e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
+            }
+        }
+        for (int k = 0; k < n; k++) {
+            float d10 = invR0 * (m0[k] - m1[k]);
+            float d11 = invR1 * (m1[k] - m2[k]);
+            float d1 = d10 + w * (d10 - d11);
+            float d2 = invR01 * (d10 - d11);
+            out[k] = switch (algorithmType) {
+                case "dpmsolver++" -> a * x[k] - b * m0[k] + c * d1 - d * d2;
+                case "dpmsolver" -> a * x[k] - b * m0[k] - c * d1 - d * d2;
+                default -> a * x[k] + b * m0[k] + c * d1 + d * d2 + e * noise[k];
+            };
+        }
+        return out;
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    private float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+}

@@ -1,0 +1,419 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RandomSource;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+
+/**
+ * Single-step DPM-Solver / DPM-Solver++ (Lu et al., arXiv 2206.00927 and 2211.01095): a port of diffusers'
+ * {@code DPMSolverSinglestepScheduler}. Steps are grouped in blocks of {@code solver_order} model calls; a block
+ * starts from the sample at its first timestep and each call of the block extends the solution from there, so the
+ * {@code order_list} decides the order per call. {@code sde-dpmsolver++} draws {@code randn(model_output.shape)}
+ * in every step, as diffusers does.
+ *
+ * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
+ * {@code trained_betas}, {@code solver_order}, {@code prediction_type}, {@code thresholding},
+ * {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code algorithm_type}, {@code solver_type},
+ * {@code lower_order_final}, {@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code final_sigmas_type},
+ * {@code lambda_min_clipped}, {@code variance_type}.
+ */
+public final class DpmSolverSinglestepScheduler implements Scheduler {
+    /** The diffusers class this ports. */
+    public static final String CLASS_NAME = "DPMSolverSinglestepScheduler";
+
+    private final SchedulerConfig config;
+    private final int numTrainTimesteps;
+    private final float[] alphasCumprod;
+    private final int solverOrder;
+    private final String predictionType;
+    private final DynamicThresholding thresholding;
+    private final String algorithmType;
+    private final boolean midpoint;
+    private final Sigmas.Spacing sigmaSpacing;
+    private final boolean finalSigmaZero;
+    private final double lambdaMinClipped;
+    private final boolean learnedVariance;
+    /** diffusers turns this on for good (register_to_config) when the steps do not fit the order. */
+    private boolean lowerOrderFinal;
+
+    private float[] timesteps;
+    private float[] sigmas;
+    private int[] orderList;
+    private FloatTensor[] modelOutputs;
+    private FloatTensor blockSample;
+    private final StepIndex index = new StepIndex(true);
+
+    /**
+     * @param config the scheduler config
+     * @throws io.conditio.api.ConfigurationException for unsupported values
+     */
+    public DpmSolverSinglestepScheduler(SchedulerConfig config) {
+        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
+        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", false, predictionType);
+        numTrainTimesteps = schedule.length();
+        alphasCumprod = schedule.alphasCumprod();
+        solverOrder = r.getIntChoice("solver_order", 2, 1, 2, 3);
+        thresholding = DynamicThresholding.fromConfig(r);
+        String algorithm = r.getChoice("algorithm_type", "dpmsolver++", "dpmsolver++", "sde-dpmsolver++", "dpmsolver",
+                "deis");
+        algorithmType = "deis".equals(algorithm) ? "dpmsolver++" : algorithm;
+        String solver = r.getChoice("solver_type", "midpoint", "midpoint", "heun", "logrho", "bh1", "bh2");
+        midpoint = !"heun".equals(solver);
+        lowerOrderFinal = r.getBoolean("lower_order_final", false);
+        sigmaSpacing = Sigmas.readSpacing(r, true);
+        r.refuseIfTrue("use_flow_sigmas", "flow-matching sigmas are not implemented for DPMSolverSinglestepScheduler; "
+                + "use FlowMatchEulerDiscreteScheduler for flow-matching models");
+        finalSigmaZero = "zero".equals(r.getChoice("final_sigmas_type", "zero", "zero", "sigma_min"));
+        if (finalSigmaZero && "dpmsolver".equals(algorithmType)) {
+            throw r.invalid("final_sigmas_type 'zero' is not supported for algorithm_type 'dpmsolver'; set "
+                    + "final_sigmas_type to 'sigma_min' or use dpmsolver++ / sde-dpmsolver++");
+        }
+        lambdaMinClipped = r.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
+        learnedVariance = r.getOptionalChoice("variance_type", "learned", "learned_range") != null;
+        this.config = r.effective();
+    }
+
+    @Override
+    public void setTimesteps(int numInferenceSteps) {
+        if (numInferenceSteps < 1) {
+            throw new InvalidRequestException("DPM-Solver single-step: numInferenceSteps must be at least 1, got "
+                    + numInferenceSteps);
+        }
+        int n = numInferenceSteps;
+        int clippedIdx = Sigmas.clippedCount(alphasCumprod, lambdaMinClipped);
+        double[] y = TimestepSpacing.linspace(0, numTrainTimesteps - 1 - clippedIdx, n + 1);
+        double[] t = new double[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = TimestepSpacing.round(y[n - i]);
+        }
+
+        float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
+        double[] s;
+        if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
+            s = Sigmas.interp(t, trainSigmas);
+        } else {
+            float[] logSigmas = Sigmas.log(trainSigmas);
+            double lo = trainSigmas[0];
+            double hi = trainSigmas[trainSigmas.length - 1];
+            s = sigmaSpacing == Sigmas.Spacing.KARRAS ? Sigmas.karras(lo, hi, n) : Sigmas.exponential(lo, hi, n);
+            t = Sigmas.sigmasToT(s, logSigmas);
+            for (int i = 0; i < n; i++) {
+                // Karras timesteps are rounded, exponential ones truncated by the int64 cast
+                t[i] = sigmaSpacing == Sigmas.Spacing.KARRAS ? Math.rint(t[i]) : (long) t[i];
+            }
+        }
+        sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
+        long[] ts = new long[n];
+        for (int i = 0; i < n; i++) {
+            ts[i] = (long) t[i];
+        }
+        timesteps = TimestepSpacing.toFloats(ts);
+        modelOutputs = new FloatTensor[solverOrder];
+        blockSample = null;
+        if (!lowerOrderFinal && (n % solverOrder != 0 || finalSigmaZero)) {
+            // diffusers: uneven steps, or a zero final sigma, need the lower-order ending
+            lowerOrderFinal = true;
+        }
+        orderList = orderList(n);
+        index.reset();
+    }
+
+    /** diffusers' {@code get_order_list}: the solver order of each call. */
+    private int[] orderList(int steps) {
+        int[] pattern;
+        int[] tail;
+        if (lowerOrderFinal) {
+            if (solverOrder == 3) {
+                pattern = new int[] {1, 2, 3};
+                tail = switch (steps % 3) {
+                    case 0 -> new int[] {1, 2, 1};
+                    case 1 -> new int[] {1};
+                    default -> new int[] {1, 2};
+                };
+                if (steps % 3 == 0) {
+                    return concat(pattern, steps / 3 - 1, tail, steps);
+                }
+                return concat(pattern, steps / 3, tail, steps);
+            } else if (solverOrder == 2) {
+                pattern = new int[] {1, 2};
+                if (steps % 2 == 0) {
+                    return concat(pattern, steps / 2 - 1, new int[] {1, 1}, steps);
+                }
+                return concat(pattern, steps / 2, new int[] {1}, steps);
+            }
+            return concat(new int[] {1}, steps, new int[0], steps);
+        }
+        pattern = solverOrder == 3 ? new int[] {1, 2, 3} : solverOrder == 2 ? new int[] {1, 2} : new int[] {1};
+        return concat(pattern, steps / pattern.length, new int[0], steps);
+    }
+
+    private int[] concat(int[] pattern, int repeats, int[] tail, int steps) {
+        int[] out = new int[Math.max(repeats, 0) * pattern.length + tail.length];
+        int k = 0;
+        for (int r = 0; r < repeats; r++) {
+            for (int p : pattern) {
+                out[k++] = p;
+            }
+        }
+        for (int p : tail) {
+            out[k++] = p;
+        }
+        if (out.length != steps) {
+            throw new IllegalStateException("order list of length " + out.length + " for " + steps + " steps");
+        }
+        if (finalSigmaZero && out.length > 0) {
+            out[out.length - 1] = 1;
+        }
+        return out;
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
+    @Override
+    public int order() {
+        return 1;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        index.setBegin(beginIndex);
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        return sample;
+    }
+
+    @Override
+    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+
+        FloatTensor m = learnedVariance && "epsilon".equals(predictionType)
+                ? PredictionConversion.meanChannels(modelOutput, sample) : modelOutput;
+        FloatTensor converted = "dpmsolver".equals(algorithmType)
+                ? PredictionConversion.toNoise(predictionType, m, sample, sigmas[i], thresholding)
+                : PredictionConversion.toData(predictionType, m, sample, sigmas[i], thresholding);
+        System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
+        modelOutputs[solverOrder - 1] = converted;
+
+        float[] noise = "sde-dpmsolver++".equals(algorithmType) ? random.randn(converted.shape()).array() : null;
+
+        int order = orderList[i];
+        // a run started mid-schedule (img2img) cannot begin with a higher order
+        while (modelOutputs[solverOrder - order] == null) {
+            order--;
+        }
+        if (order == 1) {
+            blockSample = sample;
+        }
+        float[] prev = switch (order) {
+            case 1 -> firstOrderUpdate(converted.array(), blockSample.array(), noise, i);
+            case 2 -> secondOrderUpdate(blockSample.array(), noise, i);
+            default -> thirdOrderUpdate(blockSample.array(), noise, i);
+        };
+        index.advance();
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    /** One first-order step (equivalent to DDIM), from sigma[i] to sigma[i+1]. */
+    private float[] firstOrderUpdate(float[] m, float[] x, float[] noise, int i) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float sigmaT = sigmas[i + 1] * alphaT;
+        float alphaS = Sigmas.vpAlpha(sigmas[i]);
+        float sigmaS = sigmas[i] * alphaS;
+        float h = Sigmas.lambda(alphaT, sigmaT) - Sigmas.lambda(alphaS, sigmaS);
+        int n = x.length;
+        float[] out = new float[n];
+        switch (algorithmType) {
+            case "dpmsolver++" -> {
+                float a = sigmaT / sigmaS;
+                float b = alphaT * (Float32.exp(-h) - 1f);
+                for (int k = 0; k < n; k++) {
+                    out[k] = a * x[k] - b * m[k];
+                }
+            }
+            case "dpmsolver" -> {
+                float a = alphaT / alphaS;
+                float b = sigmaT * (Float32.exp(h) - 1f);
+                for (int k = 0; k < n; k++) {
+                    out[k] = a * x[k] - b * m[k];
+                }
+            }
+            default -> {
+                float a = sigmaT / sigmaS * Float32.exp(-h);
+                float b = alphaT * (1f - Float32.exp(-2f * h));
+                float c = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
+                for (int k = 0; k < n; k++) {
+                    out[k] = a * x[k] + b * m[k] + c * noise[k];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The second call of a block: from the block's start sigma[i-1] to sigma[i+1], using the outputs at i-1 and i. */
+    private float[] secondOrderUpdate(float[] x, float[] noise, int i) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float sigmaT = sigmas[i + 1] * alphaT;
+        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
+        float sigmaS0 = sigmas[i] * alphaS0;
+        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
+        float sigmaS1 = sigmas[i - 1] * alphaS1;
+        float lambdaT = Sigmas.lambda(alphaT, sigmaT);
+        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
+        float lambdaS1 = Sigmas.lambda(alphaS1, sigmaS1);
+        float[] m0 = modelOutputs[solverOrder - 1].array();
+        float[] m1 = modelOutputs[solverOrder - 2].array();
+        float h = lambdaT - lambdaS1;
+        float h0 = lambdaS0 - lambdaS1;
+        if (h == 0f) {
+            return x.clone(); // a zero-length step leaves x unchanged (and 0/0 would be NaN)
+        }
+        float r0 = h0 / h;
+        float invR0 = 1f / r0;
+        int n = x.length;
+        float[] out = new float[n];
+        float a;
+        float b;
+        float c;
+        float e = 0f;
+        switch (algorithmType) {
+            case "dpmsolver++" -> {
+                a = sigmaT / sigmaS1;
+                b = alphaT * (Float32.exp(-h) - 1f);
+                c = midpoint ? 0.5f * b : alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
+            }
+            case "dpmsolver" -> {
+                a = alphaT / alphaS1;
+                b = sigmaT * (Float32.exp(h) - 1f);
+                c = midpoint ? 0.5f * b : sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
+            }
+            default -> {
+                a = sigmaT / sigmaS1 * Float32.exp(-h);
+                b = alphaT * (1f - Float32.exp(-2f * h));
+                c = midpoint ? 0.5f * b : alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
+                e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
+            }
+        }
+        for (int k = 0; k < n; k++) {
+            float d0 = m1[k];
+            float d1 = invR0 * (m0[k] - m1[k]);
+            out[k] = switch (algorithmType) {
+                case "dpmsolver++" -> midpoint ? a * x[k] - b * d0 - c * d1 : a * x[k] - b * d0 + c * d1;
+                case "dpmsolver" -> a * x[k] - b * d0 - c * d1;
+                default -> a * x[k] + b * d0 + c * d1 + e * noise[k];
+            };
+        }
+        return out;
+    }
+
+    /** The third call of a block: from sigma[i-2] to sigma[i+1], using the outputs at i-2, i-1 and i. */
+    private float[] thirdOrderUpdate(float[] x, float[] noise, int i) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float sigmaT = sigmas[i + 1] * alphaT;
+        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
+        float sigmaS0 = sigmas[i] * alphaS0;
+        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
+        float sigmaS1 = sigmas[i - 1] * alphaS1;
+        float alphaS2 = Sigmas.vpAlpha(sigmas[i - 2]);
+        float sigmaS2 = sigmas[i - 2] * alphaS2;
+        float lambdaT = Sigmas.lambda(alphaT, sigmaT);
+        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
+        float lambdaS1 = Sigmas.lambda(alphaS1, sigmaS1);
+        float lambdaS2 = Sigmas.lambda(alphaS2, sigmaS2);
+        float[] m0 = modelOutputs[2].array();
+        float[] m1 = modelOutputs[1].array();
+        float[] m2 = modelOutputs[0].array();
+        float h = lambdaT - lambdaS2;
+        float h0 = lambdaS0 - lambdaS2;
+        float h1 = lambdaS1 - lambdaS2;
+        if (h == 0f) {
+            return x.clone();
+        }
+        float r0 = h0 / h;
+        float r1 = h1 / h;
+        float invR0 = 1f / r0;
+        float invR1 = 1f / r1;
+        float r0MinusR1 = r0 - r1;
+        int n = x.length;
+        float a;
+        float b;
+        float c;
+        float d = 0f;
+        float e = 0f;
+        switch (algorithmType) {
+            case "dpmsolver++" -> {
+                a = sigmaT / sigmaS2;
+                b = alphaT * (Float32.exp(-h) - 1f);
+                c = alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
+                d = alphaT * ((Float32.exp(-h) - 1f + h) / (h * h) - 0.5f);
+            }
+            case "dpmsolver" -> {
+                a = alphaT / alphaS2;
+                b = sigmaT * (Float32.exp(h) - 1f);
+                c = sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
+                d = sigmaT * ((Float32.exp(h) - 1f - h) / (h * h) - 0.5f);
+            }
+            default -> {
+                a = sigmaT / sigmaS2 * Float32.exp(-h);
+                b = alphaT * (1f - Float32.exp(-2f * h));
+                c = alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
+                float minusTwoH = -2f * h;
+                d = alphaT * ((1f - Float32.exp(-2f * h) + minusTwoH) / (minusTwoH * minusTwoH) - 0.5f);
+                e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
+            }
+        }
+        float[] out = new float[n];
+        for (int k = 0; k < n; k++) {
+            float d0 = m2[k];
+            float d10 = invR1 * (m1[k] - m2[k]);
+            float d11 = invR0 * (m0[k] - m2[k]);
+            if (midpoint) {
+                // the midpoint variant only uses the first difference towards the newest output
+                out[k] = switch (algorithmType) {
+                    case "dpmsolver++" -> a * x[k] - b * d0 + c * d11;
+                    case "dpmsolver" -> a * x[k] - b * d0 - c * d11;
+                    default -> a * x[k] + b * d0 + c * d11 + e * noise[k];
+                };
+            } else {
+                float d1 = (r0 * d10 - r1 * d11) / r0MinusR1;
+                float d2 = 2f * (d11 - d10) / r0MinusR1;
+                out[k] = switch (algorithmType) {
+                    case "dpmsolver++" -> a * x[k] - b * d0 + c * d1 - d * d2;
+                    case "dpmsolver" -> a * x[k] - b * d0 - c * d1 - d * d2;
+                    default -> a * x[k] + b * d0 + c * d1 + d * d2 + e * noise[k];
+                };
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    private float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+}

@@ -1,0 +1,65 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import java.util.Arrays;
+
+/**
+ * Imagen's dynamic thresholding (arXiv 2205.11487), diffusers' {@code _threshold_sample}: per batch entry,
+ * {@code s = clamp(quantile(|x0|, ratio), 1, sample_max_value)}, then {@code x0 = clamp(x0, -s, s) / s}.
+ * The quantile is {@code torch.quantile}'s linear interpolation in float32.
+ *
+ * @param ratio          {@code dynamic_thresholding_ratio}
+ * @param sampleMaxValue {@code sample_max_value}
+ */
+record DynamicThresholding(double ratio, double sampleMaxValue) {
+
+    /** Reads {@code dynamic_thresholding_ratio} and {@code sample_max_value}; null when {@code thresholding} is off. */
+    static DynamicThresholding fromConfig(ConfigReader r) {
+        boolean on = r.getBoolean("thresholding", false);
+        double ratio = r.getDouble("dynamic_thresholding_ratio", 0.995);
+        double max = r.getDouble("sample_max_value", 1.0);
+        if (!on) {
+            return null;
+        }
+        if (!(ratio >= 0 && ratio <= 1)) {
+            throw r.invalid("dynamic_thresholding_ratio must be in [0, 1], got " + ratio);
+        }
+        return new DynamicThresholding(ratio, max);
+    }
+
+    /** @return the thresholded prediction, a new tensor */
+    FloatTensor apply(FloatTensor x0) {
+        int batch = x0.dim(0);
+        float[] in = x0.array();
+        float[] out = new float[in.length];
+        int per = in.length / batch;
+        for (int b = 0; b < batch; b++) {
+            float[] abs = new float[per];
+            for (int i = 0; i < per; i++) {
+                abs[i] = Math.abs(in[b * per + i]);
+            }
+            // torch.clamp(s, min=1, max=sample_max_value) is min(max(s, 1), max): max wins when max < 1
+            float s = Math.min(Math.max(quantile(abs, (float) ratio), 1f), (float) sampleMaxValue);
+            for (int i = 0; i < per; i++) {
+                float v = in[b * per + i];
+                out[b * per + i] = Math.min(Math.max(v, -s), s) / s;
+            }
+        }
+        return FloatTensor.of(out, x0.shape());
+    }
+
+    /** {@code torch.quantile(values, q)} with linear interpolation, in float32; sorts {@code values} in place. */
+    static float quantile(float[] values, float q) {
+        Arrays.sort(values);
+        float rank = q * (float) (values.length - 1);
+        int below = (int) rank;
+        float weight = rank - (float) below;
+        int above = (int) Math.ceil(rank);
+        return lerp(values[below], values[above], weight);
+    }
+
+    /** {@code torch.lerp} on the CPU: two formulas, chosen by the size of the weight, for accuracy at both ends. */
+    static float lerp(float start, float end, float weight) {
+        return Math.abs(weight) < 0.5f ? start + weight * (end - start) : end - (end - start) * (1f - weight);
+    }
+}

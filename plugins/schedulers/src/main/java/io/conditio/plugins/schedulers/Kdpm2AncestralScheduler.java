@@ -1,0 +1,200 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RandomSource;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+
+/**
+ * Ancestral DPM-Solver-2 as k-diffusion's {@code sample_dpm_2_ancestral}: a port of diffusers'
+ * {@code KDPM2AncestralDiscreteScheduler}. Order 2 like {@link Kdpm2Scheduler}; each corrector step lands on
+ * {@code sigma_down} and adds fresh noise of size {@code sigma_up}, drawing {@code randn(model_output.shape)} once
+ * per step (in the second model call), as diffusers does.
+ *
+ * <p>Config keys: {@code num_train_timesteps}, {@code beta_start} (default 0.00085), {@code beta_end} (0.012),
+ * {@code beta_schedule}, {@code trained_betas}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
+ * {@code prediction_type} (epsilon or v_prediction), {@code timestep_spacing}, {@code steps_offset}.
+ */
+public final class Kdpm2AncestralScheduler implements Scheduler {
+    /** The diffusers class this ports. */
+    public static final String CLASS_NAME = "KDPM2AncestralDiscreteScheduler";
+
+    private final SchedulerConfig config;
+    private final int numTrainTimesteps;
+    private final float[] trainSigmas;
+    private final Sigmas.Spacing sigmaSpacing;
+    private final String predictionType;
+    private final String timestepSpacing;
+    private final int stepsOffset;
+
+    private float[] timesteps;
+    private float[] sigmas;
+    private float[] sigmasInterpol;
+    private float[] sigmasUp;
+    private float[] sigmasDown;
+    private final StepIndex index = new StepIndex(false);
+    private float[] firstOrderSample;
+
+    /**
+     * @param config the scheduler config
+     * @throws io.conditio.api.ConfigurationException for unsupported values
+     */
+    public Kdpm2AncestralScheduler(SchedulerConfig config) {
+        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "v_prediction");
+        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "linear", false, predictionType);
+        numTrainTimesteps = schedule.length();
+        trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprod());
+        sigmaSpacing = Sigmas.readSpacing(r, true);
+        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
+        stepsOffset = r.getInt("steps_offset", 0);
+        this.config = r.effective();
+    }
+
+    @Override
+    public void setTimesteps(int numInferenceSteps) {
+        if (numInferenceSteps < 1) {
+            throw new InvalidRequestException("KDPM2 ancestral: numInferenceSteps must be at least 1, got "
+                    + numInferenceSteps);
+        }
+        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
+        double[][] spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, true);
+        float[] s = Sigmas.withFinal(spaced[1], 0.0);
+        float[] ts = TimestepSpacing.toFloats(spaced[0]);
+        int n = ts.length;
+
+        // up / down split of each move s_i -> s_{i+1}, and the geometric midpoint between s_i and down_i
+        float[] up = new float[n + 1];
+        float[] down = new float[n + 1];
+        float[] interpol = new float[n + 1];
+        for (int i = 0; i <= n; i++) {
+            float next = i < n ? s[i + 1] : 0f;
+            float sq = s[i] * s[i];
+            float nextSq = next * next;
+            // diffusers gets NaN for the final 0 -> 0 move (0/0); that entry is never used
+            up[i] = sq == 0f ? 0f : Float32.sqrt(Math.max(nextSq * (sq - nextSq) / sq, 0f));
+            down[i] = i < n ? Float32.sqrt(nextSq - up[i] * up[i]) : 0f;
+            if (i < n && next > 0f && !(down[i] > 0f)) {
+                // squaredcos_cap_v2's huge sigma range can round the radicand to <= 0 (diffusers issue 14213),
+                // giving NaN or a zero that turns into NaN below; use the identical, stable sqrt(next^4 / s^2)
+                down[i] = nextSq / s[i];
+            }
+        }
+        for (int i = 0; i <= n; i++) {
+            interpol[i] = i >= n - 1 ? 0f
+                    : Float32.exp(DynamicThresholding.lerp(Float32.log(s[i]), Float32.log(down[i]), 0.5f));
+        }
+        sigmas = KDiffusion.interleave(s);
+        sigmasInterpol = KDiffusion.interleave(interpol);
+        sigmasUp = KDiffusion.interleave(up);
+        sigmasDown = KDiffusion.interleave(down);
+
+        // timesteps: [t0, ti_0, t_1, ti_1, t_2, ..., ti_{n-2}, t_{n-1}]
+        float[] logSigmas = Sigmas.log(trainSigmas);
+        timesteps = new float[2 * n - 1];
+        timesteps[0] = ts[0];
+        for (int i = 1; i < n; i++) {
+            timesteps[2 * i - 1] = (float) Sigmas.sigmaToT(interpol[i - 1], logSigmas);
+            timesteps[2 * i] = ts[i];
+        }
+        firstOrderSample = null;
+        index.reset();
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        requireTimesteps();
+        float max = Sigmas.max(sigmas);
+        if ("linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing)) {
+            return max;
+        }
+        return Float32.sqrt(max * max + 1f);
+    }
+
+    @Override
+    public int order() {
+        return 2;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        index.setBegin(beginIndex);
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+        float sigma = firstOrderSample == null ? sigmas[i] : sigmasInterpol[i - 1];
+        return sample.div(Float32.sqrt(sigma * sigma + 1f));
+    }
+
+    @Override
+    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+        boolean firstOrder = firstOrderSample == null;
+        int at = firstOrder ? i : i - 1;
+        float sigma = sigmas[at];
+        float sigmaInterpol = sigmasInterpol[at];
+        float sigmaUp = sigmasUp[at];
+        float sigmaDown = sigmasDown[i - 1 < 0 ? sigmasDown.length - 1 : i - 1];
+        float sigmaHat = sigma; // gamma = 0
+        float sigmaInput = firstOrder ? sigmaHat : sigmaInterpol;
+
+        float[] x = sample.array();
+        float[] m = modelOutput.array();
+        int n = x.length;
+        float[] x0 = KDiffusion.predictX0(predictionType, x, m, sigmaInput);
+
+        float[] prev = new float[n];
+        if (firstOrder) {
+            // 2. Euler half step to the midpoint sigma
+            float dt = sigmaInterpol - sigmaHat;
+            for (int k = 0; k < n; k++) {
+                float derivative = (x[k] - x0[k]) / sigmaHat;
+                prev[k] = x[k] + derivative * dt;
+            }
+            firstOrderSample = x;
+        } else {
+            // 2. DPM-Solver-2 to sigma_down from the stored sample, then fresh noise of size sigma_up
+            float dt = sigmaDown - sigmaHat;
+            float[] base = firstOrderSample;
+            for (int k = 0; k < n; k++) {
+                float derivative = (x[k] - x0[k]) / sigmaInterpol;
+                prev[k] = base[k] + derivative * dt;
+            }
+            firstOrderSample = null;
+            float[] noise = random.randn(modelOutput.shape()).array();
+            for (int k = 0; k < n; k++) {
+                prev[k] = prev[k] + noise[k] * sigmaUp;
+            }
+        }
+        index.advance();
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
+        return Sigmas.addNoise(original, noise, sigma);
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    private float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+}

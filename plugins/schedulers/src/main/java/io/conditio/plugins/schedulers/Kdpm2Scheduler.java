@@ -1,0 +1,177 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RandomSource;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+
+/**
+ * DPM-Solver-2 as k-diffusion's {@code sample_dpm_2}: a port of diffusers' {@code KDPM2DiscreteScheduler}. Order 2:
+ * each step evaluates the model at sigma and at the geometric midpoint between sigma and the next sigma, so
+ * {@link #timesteps()} interleaves the midpoint timesteps. Deterministic.
+ *
+ * <p>Config keys: {@code num_train_timesteps}, {@code beta_start} (default 0.00085), {@code beta_end} (0.012),
+ * {@code beta_schedule}, {@code trained_betas}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
+ * {@code prediction_type} (epsilon or v_prediction), {@code timestep_spacing}, {@code steps_offset}.
+ */
+public final class Kdpm2Scheduler implements Scheduler {
+    /** The diffusers class this ports. */
+    public static final String CLASS_NAME = "KDPM2DiscreteScheduler";
+
+    private final SchedulerConfig config;
+    private final int numTrainTimesteps;
+    private final float[] trainSigmas;
+    private final Sigmas.Spacing sigmaSpacing;
+    private final String predictionType;
+    private final String timestepSpacing;
+    private final int stepsOffset;
+
+    private float[] timesteps;
+    private float[] sigmas;
+    private float[] sigmasInterpol;
+    private final StepIndex index = new StepIndex(false);
+    // the sample at the start of the current step; null in "first order" state
+    private float[] firstOrderSample;
+
+    /**
+     * @param config the scheduler config
+     * @throws io.conditio.api.ConfigurationException for unsupported values
+     */
+    public Kdpm2Scheduler(SchedulerConfig config) {
+        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        // diffusers raises NotImplementedError for "sample"
+        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "v_prediction");
+        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "linear", false, predictionType);
+        numTrainTimesteps = schedule.length();
+        trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprod());
+        sigmaSpacing = Sigmas.readSpacing(r, true);
+        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
+        stepsOffset = r.getInt("steps_offset", 0);
+        this.config = r.effective();
+    }
+
+    @Override
+    public void setTimesteps(int numInferenceSteps) {
+        if (numInferenceSteps < 1) {
+            throw new InvalidRequestException("KDPM2: numInferenceSteps must be at least 1, got " + numInferenceSteps);
+        }
+        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
+        double[][] spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, true);
+        float[] s = Sigmas.withFinal(spaced[1], 0.0);
+        float[] ts = TimestepSpacing.toFloats(spaced[0]);
+        int n = ts.length;
+
+        // geometric midpoints: exp(lerp(log s_i, log s_{i-1}, 0.5)); [0] is NaN in diffusers and never used
+        float[] interpol = new float[n + 1];
+        interpol[0] = Float.NaN;
+        for (int i = 1; i <= n; i++) {
+            float a = Float32.log(s[i]);
+            float b = Float32.log(s[i - 1]);
+            interpol[i] = Float32.exp(DynamicThresholding.lerp(a, b, 0.5f));
+        }
+        sigmas = KDiffusion.interleave(s);
+        sigmasInterpol = KDiffusion.interleave(interpol);
+
+        // timesteps: [t0, ti_1, t_1, ti_2, t_2, ..., ti_{n-1}, t_{n-1}]
+        float[] logSigmas = Sigmas.log(trainSigmas);
+        timesteps = new float[2 * n - 1];
+        timesteps[0] = ts[0];
+        for (int i = 1; i < n; i++) {
+            timesteps[2 * i - 1] = (float) Sigmas.sigmaToT(interpol[i], logSigmas);
+            timesteps[2 * i] = ts[i];
+        }
+        firstOrderSample = null;
+        index.reset();
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        requireTimesteps();
+        float max = Sigmas.max(sigmas);
+        if ("linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing)) {
+            return max;
+        }
+        return Float32.sqrt(max * max + 1f);
+    }
+
+    @Override
+    public int order() {
+        return 2;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        index.setBegin(beginIndex);
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+        float sigma = firstOrderSample == null ? sigmas[i] : sigmasInterpol[i];
+        return sample.div(Float32.sqrt(sigma * sigma + 1f));
+    }
+
+    @Override
+    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+        boolean firstOrder = firstOrderSample == null;
+        float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];
+        float sigmaInterpol = firstOrder ? sigmasInterpol[i + 1] : sigmasInterpol[i];
+        float sigmaNext = firstOrder ? sigmas[i + 1] : sigmas[i];
+        float sigmaHat = sigma; // gamma = 0
+        float sigmaInput = firstOrder ? sigmaHat : sigmaInterpol;
+
+        float[] x = sample.array();
+        float[] m = modelOutput.array();
+        int n = x.length;
+        float[] x0 = KDiffusion.predictX0(predictionType, x, m, sigmaInput);
+
+        float[] prev = new float[n];
+        if (firstOrder) {
+            // 2. Euler half step to the midpoint sigma
+            float dt = sigmaInterpol - sigmaHat;
+            for (int k = 0; k < n; k++) {
+                float derivative = (x[k] - x0[k]) / sigmaHat;
+                prev[k] = x[k] + derivative * dt;
+            }
+            firstOrderSample = x;
+        } else {
+            // 2. DPM-Solver-2: the midpoint derivative carries the full step from the stored sample
+            float dt = sigmaNext - sigmaHat;
+            float[] base = firstOrderSample;
+            for (int k = 0; k < n; k++) {
+                float derivative = (x[k] - x0[k]) / sigmaInterpol;
+                prev[k] = base[k] + derivative * dt;
+            }
+            firstOrderSample = null;
+        }
+        index.advance();
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
+        return Sigmas.addNoise(original, noise, sigma);
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    private float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+}

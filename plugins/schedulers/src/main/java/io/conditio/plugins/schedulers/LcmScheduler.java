@@ -1,0 +1,172 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.RandomSource;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+
+/**
+ * Latent consistency model sampling (Luo et al., arXiv 2310.04378): a port of diffusers' {@code LCMScheduler}.
+ * Each step maps the sample to the consistency function's output (the denoised estimate under the boundary-condition
+ * scalings) and, except in the last step, re-noises it to the next timestep with {@code randn(model_output.shape)},
+ * as diffusers does. One step draws nothing.
+ *
+ * <p>Config keys: {@code num_train_timesteps}, {@code beta_start} (default 0.00085), {@code beta_end} (0.012),
+ * {@code beta_schedule} (scaled_linear), {@code trained_betas}, {@code original_inference_steps},
+ * {@code clip_sample}, {@code clip_sample_range}, {@code set_alpha_to_one}, {@code prediction_type},
+ * {@code thresholding}, {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code timestep_scaling},
+ * {@code rescale_betas_zero_snr}.
+ */
+public final class LcmScheduler implements Scheduler {
+    /** The diffusers class this ports. */
+    public static final String CLASS_NAME = "LCMScheduler";
+
+    private static final float SIGMA_DATA = 0.5f;
+
+    private final SchedulerConfig config;
+    private final int numTrainTimesteps;
+    private final float[] alphasCumprod;
+    private final float finalAlphaCumprod;
+    private final int originalInferenceSteps;
+    private final boolean clipSample;
+    private final float clipSampleRange;
+    private final String predictionType;
+    private final DynamicThresholding thresholding;
+    private final float timestepScaling;
+
+    private float[] timesteps;
+    private final StepIndex index = new StepIndex(false);
+
+    /**
+     * @param config the scheduler config
+     * @throws io.conditio.api.ConfigurationException for unsupported values
+     */
+    public LcmScheduler(SchedulerConfig config) {
+        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
+        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "scaled_linear", true, predictionType);
+        numTrainTimesteps = schedule.length();
+        alphasCumprod = schedule.alphasCumprod();
+        originalInferenceSteps = r.getInt("original_inference_steps", 50);
+        clipSample = r.getBoolean("clip_sample", false);
+        clipSampleRange = (float) r.getDouble("clip_sample_range", 1.0);
+        finalAlphaCumprod = r.getBoolean("set_alpha_to_one", true) ? 1f : alphasCumprod[0];
+        thresholding = DynamicThresholding.fromConfig(r);
+        timestepScaling = (float) r.getDouble("timestep_scaling", 10.0);
+        this.config = r.effective();
+    }
+
+    @Override
+    public void setTimesteps(int numInferenceSteps) {
+        timesteps = TimestepSpacing.toFloats(
+                TimestepSpacing.consistency("LCM", numTrainTimesteps, originalInferenceSteps, numInferenceSteps));
+        index.reset();
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
+    @Override
+    public int order() {
+        return 1;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        index.setBegin(beginIndex);
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        return sample;
+    }
+
+    @Override
+    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+        int t = TimestepSpacing.integral(timestep);
+
+        // 1. the next timestep (the last step re-uses its own)
+        int prevT = i + 1 < timesteps.length ? (int) timesteps[i + 1] : t;
+
+        // 2. alphas and betas
+        float alphaProdT = alphasCumprod[t];
+        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : finalAlphaCumprod;
+        float betaProdT = 1f - alphaProdT;
+        float betaProdTPrev = 1f - alphaProdTPrev;
+
+        // 3. boundary-condition scalings: c_skip -> 1 and c_out -> 0 as t -> 0
+        float scaled = (float) t * timestepScaling;
+        float cSkip = SIGMA_DATA * SIGMA_DATA / (scaled * scaled + SIGMA_DATA * SIGMA_DATA);
+        float cOut = scaled / Float32.sqrt(scaled * scaled + SIGMA_DATA * SIGMA_DATA);
+
+        // 4. predicted x0
+        float[] x = sample.array();
+        float[] m = modelOutput.array();
+        int n = x.length;
+        float sqrtAlpha = Float32.sqrt(alphaProdT);
+        float sqrtBeta = Float32.sqrt(betaProdT);
+        float[] x0 = new float[n];
+        for (int k = 0; k < n; k++) {
+            x0[k] = switch (predictionType) {
+                case "epsilon" -> (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
+                case "sample" -> m[k];
+                default -> sqrtAlpha * x[k] - sqrtBeta * m[k];
+            };
+        }
+
+        // 5. clip or threshold x0
+        if (thresholding != null) {
+            x0 = thresholding.apply(FloatTensor.of(x0, sample.shape())).array();
+        } else if (clipSample) {
+            for (int k = 0; k < n; k++) {
+                x0[k] = Math.min(Math.max(x0[k], -clipSampleRange), clipSampleRange);
+            }
+        }
+
+        // 6. the consistency function's output
+        float[] denoised = new float[n];
+        for (int k = 0; k < n; k++) {
+            denoised[k] = cOut * x0[k] + cSkip * x[k];
+        }
+
+        // 7. re-noise to the next timestep, except in the last step
+        float[] prev = denoised;
+        if (i != timesteps.length - 1) {
+            float[] noise = random.randn(modelOutput.shape()).array();
+            float a = Float32.sqrt(alphaProdTPrev);
+            float b = Float32.sqrt(betaProdTPrev);
+            prev = new float[n];
+            for (int k = 0; k < n; k++) {
+                prev[k] = a * denoised[k] + b * noise[k];
+            }
+        }
+        index.advance();
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    private float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+}

@@ -1,0 +1,302 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+
+/**
+ * The training noise schedule shared by the discrete-time schedulers: {@code betas}, {@code alphas = 1 - betas} and
+ * {@code alphas_cumprod}, built as diffusers builds them in each scheduler's {@code __init__}.
+ *
+ * <p>Rounding follows torch on the CPU: betas are float32 ({@code torch.linspace} in float32, see
+ * {@link #linspaceFloat32}), {@code alphas} is {@code 1 - betas} in float32, and {@code torch.cumprod} accumulates in
+ * double and rounds each prefix product to float32. That last detail decides the fourth significant digit of the
+ * large-magnitude parity sums, so it is not optional.
+ */
+final class NoiseSchedule {
+    /** The beta schedules diffusers knows by name. */
+    static final String[] BETA_SCHEDULES = {"linear", "scaled_linear", "squaredcos_cap_v2"};
+
+    private final float[] betas;
+    private final float[] alphas;
+    private final float[] alphasCumprod;
+    private final boolean zeroTerminalSnr;
+    private final String betaSchedule;
+
+    private NoiseSchedule(float[] betas, boolean zeroTerminalSnr, String betaSchedule) {
+        this.betas = betas;
+        this.betaSchedule = betaSchedule;
+        this.zeroTerminalSnr = zeroTerminalSnr;
+        this.alphas = new float[betas.length];
+        for (int i = 0; i < betas.length; i++) {
+            alphas[i] = 1f - betas[i];
+        }
+        this.alphasCumprod = cumprod(alphas);
+    }
+
+    /**
+     * Reads {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
+     * {@code trained_betas} and, when the scheduler has it, {@code rescale_betas_zero_snr}.
+     *
+     * @param r                the config
+     * @param betaStart        the scheduler's default {@code beta_start}
+     * @param betaEnd          the scheduler's default {@code beta_end}
+     * @param betaSchedule     the scheduler's default {@code beta_schedule}
+     * @param zeroSnrSupported whether the diffusers class has {@code rescale_betas_zero_snr}
+     * @param predictionType   the prediction type the scheduler was configured with (zero SNR needs v_prediction)
+     * @return the schedule
+     */
+    static NoiseSchedule fromConfig(ConfigReader r, double betaStart, double betaEnd, String betaSchedule,
+            boolean zeroSnrSupported, String predictionType) {
+        return fromConfig(r, betaStart, betaEnd, betaSchedule, zeroSnrSupported, predictionType, BETA_SCHEDULES);
+    }
+
+    /**
+     * As {@link #fromConfig(ConfigReader, double, double, String, boolean, String)}, for a scheduler that knows more
+     * beta schedules (DDPM also has {@code sigmoid} and {@code laplace}).
+     *
+     * @param schedules the {@code beta_schedule} values the scheduler accepts
+     */
+    static NoiseSchedule fromConfig(ConfigReader r, double betaStart, double betaEnd, String betaSchedule,
+            boolean zeroSnrSupported, String predictionType, String... schedules) {
+        int n = r.getInt("num_train_timesteps", 1000);
+        if (n < 2) {
+            throw r.invalid("num_train_timesteps must be at least 2, got " + n);
+        }
+        double start = r.getDouble("beta_start", betaStart);
+        double end = r.getDouble("beta_end", betaEnd);
+        String schedule = r.getChoice("beta_schedule", betaSchedule, schedules);
+        double[] trained = r.getDoubleArray("trained_betas");
+        boolean zeroSnr = zeroSnrSupported && r.getBoolean("rescale_betas_zero_snr", false);
+
+        float[] betas;
+        if (trained != null) {
+            if (trained.length != n) {
+                throw r.invalid("trained_betas has " + trained.length + " entries but num_train_timesteps is " + n);
+            }
+            betas = new float[n];
+            for (int i = 0; i < n; i++) {
+                betas[i] = (float) trained[i];
+            }
+        } else {
+            betas = switch (schedule) {
+                case "linear" -> linspaceFloat32(start, end, n);
+                case "scaled_linear" -> square(linspaceFloat32(Math.sqrt(start), Math.sqrt(end), n));
+                case "sigmoid" -> sigmoid(start, end, n);
+                case "laplace" -> laplace(n);
+                default -> squaredCosCapV2(n);
+            };
+        }
+        if (zeroSnr) {
+            if ("epsilon".equals(predictionType)) {
+                throw r.invalid("rescale_betas_zero_snr=true cannot be used with prediction_type 'epsilon': it makes "
+                        + "the last alphas_cumprod exactly 0, so x0 = (x - sqrt(1-alpha_bar)*eps)/sqrt(alpha_bar) "
+                        + "divides by zero (infinities, then NaNs) and the noise prediction at the terminal step "
+                        + "carries no signal. Zero-terminal-SNR models are trained with v-prediction: set "
+                        + "prediction_type to 'v_prediction' (or turn rescale_betas_zero_snr off).");
+            }
+            betas = rescaleZeroTerminalSnr(betas);
+        }
+        return new NoiseSchedule(betas, zeroSnr, schedule);
+    }
+
+    /** @return the configured {@code beta_schedule} name (DPM-Solver does not round timesteps for the cosine one) */
+    String betaSchedule() {
+        return betaSchedule;
+    }
+
+    /** @return whether the betas were rescaled to zero terminal SNR (the last alphas_cumprod is 0) */
+    boolean zeroTerminalSnr() {
+        return zeroTerminalSnr;
+    }
+
+    /**
+     * {@code alphas_cumprod} as the sigma-based schedulers keep it: with zero terminal SNR diffusers sets the last
+     * entry to 2^-24 ("close to 0 without being 0, so the first sigma is not inf").
+     *
+     * @return a copy
+     */
+    float[] alphasCumprodForSigmas() {
+        float[] a = alphasCumprod.clone();
+        if (zeroTerminalSnr) {
+            a[a.length - 1] = 0x1p-24f;
+        }
+        return a;
+    }
+
+    /** @return the betas; a copy */
+    float[] betas() {
+        return betas.clone();
+    }
+
+    /** @return {@code 1 - betas}; a copy */
+    float[] alphas() {
+        return alphas.clone();
+    }
+
+    /** @return {@code alphas_cumprod}; a copy the caller may modify */
+    float[] alphasCumprod() {
+        return alphasCumprod.clone();
+    }
+
+    /** @return {@code alphas_cumprod[t]} */
+    float alphaCumprod(int t) {
+        return alphasCumprod[t];
+    }
+
+    /** @return {@code betas[t]} */
+    float beta(int t) {
+        return betas[t];
+    }
+
+    /** @return {@code alphas[t]} */
+    float alpha(int t) {
+        return alphas[t];
+    }
+
+    /** @return {@code num_train_timesteps} */
+    int length() {
+        return betas.length;
+    }
+
+    /**
+     * DDPM's forward process, diffusers' {@code DDPMScheduler.add_noise}:
+     * {@code sqrt(alpha_bar_t) * original + sqrt(1 - alpha_bar_t) * noise} in float32.
+     *
+     * @param alphasCumprod the table to read {@code alpha_bar_t} from
+     * @param t             the integer timestep
+     */
+    static FloatTensor addNoise(float[] alphasCumprod, FloatTensor original, FloatTensor noise, int t) {
+        requireSameShape(original, noise);
+        float a = alphasCumprod[t];
+        float sqrtAlphaProd = Float32.sqrt(a);
+        float sqrtOneMinusAlphaProd = Float32.sqrt(1f - a);
+        float[] o = original.array();
+        float[] z = noise.array();
+        float[] out = new float[o.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = sqrtAlphaProd * o[i] + sqrtOneMinusAlphaProd * z[i];
+        }
+        return FloatTensor.of(out, original.shape());
+    }
+
+    /** @throws IllegalArgumentException when the shapes differ */
+    static void requireSameShape(FloatTensor a, FloatTensor b) {
+        if (!a.sameShape(b)) {
+            throw new IllegalArgumentException("shape mismatch: " + a.shapeString() + " vs " + b.shapeString());
+        }
+    }
+
+    /**
+     * {@code torch.linspace(start, end, steps, dtype=torch.float32)} on the CPU (scalar path): the bounds are rounded
+     * to float32, {@code step = (end - start) / (steps - 1)} in float32, the first half is {@code start + step*i} and
+     * the second half {@code end - step*(steps-1-i)}.
+     */
+    static float[] linspaceFloat32(double start, double end, int steps) {
+        float s = (float) start;
+        float e = (float) end;
+        float[] out = new float[steps];
+        if (steps == 1) {
+            out[0] = s;
+            return out;
+        }
+        float step = (e - s) / (float) (steps - 1);
+        int halfway = steps / 2;
+        for (int i = 0; i < steps; i++) {
+            out[i] = i < halfway ? s + step * (float) i : e - step * (float) (steps - i - 1);
+        }
+        return out;
+    }
+
+    /** {@code torch.cumprod} on the CPU: a double accumulator, each prefix product rounded to float32. */
+    static float[] cumprod(float[] x) {
+        float[] out = new float[x.length];
+        double acc = 1.0;
+        for (int i = 0; i < x.length; i++) {
+            acc *= x[i];
+            out[i] = (float) acc;
+        }
+        return out;
+    }
+
+    /** diffusers' {@code betas_for_alpha_bar} with the cosine transform (GLIDE), in double, then float32. */
+    static float[] squaredCosCapV2(int n) {
+        float[] betas = new float[n];
+        for (int i = 0; i < n; i++) {
+            double t1 = (double) i / n;
+            double t2 = (double) (i + 1) / n;
+            betas[i] = (float) Math.min(1 - cosineAlphaBar(t2) / cosineAlphaBar(t1), 0.999);
+        }
+        return betas;
+    }
+
+    /** GeoDiff's sigmoid schedule: {@code sigmoid(torch.linspace(-6, 6, n)) * (end - start) + start} in float32. */
+    static float[] sigmoid(double start, double end, int n) {
+        float[] x = linspaceFloat32(-6, 6, n);
+        float range = (float) (end - start);
+        float[] betas = new float[n];
+        for (int i = 0; i < n; i++) {
+            float s = 1f / (1f + Float32.exp(-x[i]));
+            betas[i] = s * range + (float) start;
+        }
+        return betas;
+    }
+
+    /** diffusers' {@code betas_for_alpha_bar} with the Laplace transform, in double, then float32. */
+    static float[] laplace(int n) {
+        float[] betas = new float[n];
+        for (int i = 0; i < n; i++) {
+            double t1 = (double) i / n;
+            double t2 = (double) (i + 1) / n;
+            betas[i] = (float) Math.min(1 - laplaceAlphaBar(t2) / laplaceAlphaBar(t1), 0.999);
+        }
+        return betas;
+    }
+
+    private static double laplaceAlphaBar(double t) {
+        double lmb = -0.5 * Math.copySign(1, 0.5 - t) * Math.log(1 - 2 * Math.abs(0.5 - t) + 1e-6);
+        double snr = Math.exp(lmb);
+        return Math.sqrt(snr / (1 + snr));
+    }
+
+    private static double cosineAlphaBar(double t) {
+        double c = Math.cos((t + 0.008) / 1.008 * Math.PI / 2);
+        return c * c;
+    }
+
+    /**
+     * diffusers' {@code rescale_zero_terminal_snr} (arXiv 2305.08891, Algorithm 1) in float32: shifts and scales
+     * {@code sqrt(alphas_cumprod)} so the last one is exactly 0 and the first is unchanged.
+     */
+    static float[] rescaleZeroTerminalSnr(float[] betas) {
+        int n = betas.length;
+        float[] alphas = new float[n];
+        for (int i = 0; i < n; i++) {
+            alphas[i] = 1f - betas[i];
+        }
+        float[] sqrtBar = cumprod(alphas);
+        for (int i = 0; i < n; i++) {
+            sqrtBar[i] = Float32.sqrt(sqrtBar[i]);
+        }
+        float first = sqrtBar[0];
+        float last = sqrtBar[n - 1];
+        float scale = first / (first - last);
+        float[] bar = new float[n];
+        for (int i = 0; i < n; i++) {
+            float v = (sqrtBar[i] - last) * scale;
+            bar[i] = v * v;
+        }
+        float[] out = new float[n];
+        out[0] = 1f - bar[0];
+        for (int i = 1; i < n; i++) {
+            out[i] = 1f - bar[i] / bar[i - 1];
+        }
+        return out;
+    }
+
+    private static float[] square(float[] x) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i] * x[i];
+        }
+        return out;
+    }
+}

@@ -1,0 +1,373 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RandomSource;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * UniPC (Zhao et al., arXiv 2302.04867), a unified predictor-corrector: a port of diffusers'
+ * {@code UniPCMultistepScheduler} with the B(h) variants {@code bh1} and {@code bh2}. Each step first corrects the
+ * previous prediction with the new model output (UniC), then predicts the next sample (UniP). Deterministic.
+ *
+ * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
+ * {@code trained_betas}, {@code solver_order}, {@code prediction_type}, {@code thresholding},
+ * {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code predict_x0}, {@code solver_type},
+ * {@code lower_order_final}, {@code disable_corrector}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
+ * {@code sigma_min}, {@code sigma_max}, {@code timestep_spacing}, {@code steps_offset}, {@code final_sigmas_type},
+ * {@code rescale_betas_zero_snr}.
+ */
+public final class UniPcScheduler implements Scheduler {
+    /** The diffusers class this ports. */
+    public static final String CLASS_NAME = "UniPCMultistepScheduler";
+
+    private final SchedulerConfig config;
+    private final int numTrainTimesteps;
+    private final float[] alphasCumprod;
+    private final int solverOrder;
+    private final String predictionType;
+    private final DynamicThresholding thresholding;
+    private final boolean predictX0;
+    private final boolean bh1;
+    private final boolean lowerOrderFinal;
+    private final Set<Integer> disableCorrector = new HashSet<>();
+    private final Sigmas.Spacing sigmaSpacing;
+    private final Double sigmaMin;
+    private final Double sigmaMax;
+    private final String timestepSpacing;
+    private final int stepsOffset;
+    private final boolean finalSigmaZero;
+
+    private float[] timesteps;
+    private float[] sigmas;
+    private FloatTensor[] modelOutputs;
+    private int lowerOrderNums;
+    private int thisOrder;
+    private FloatTensor lastSample;
+    private final StepIndex index = new StepIndex(true);
+
+    /**
+     * @param config the scheduler config
+     * @throws io.conditio.api.ConfigurationException for unsupported values
+     */
+    public UniPcScheduler(SchedulerConfig config) {
+        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
+        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
+        numTrainTimesteps = schedule.length();
+        alphasCumprod = schedule.alphasCumprodForSigmas();
+        solverOrder = r.getInt("solver_order", 2);
+        if (solverOrder < 1 || solverOrder > 4) {
+            throw r.invalid("solver_order must be 1 to 4 (diffusers recommends 2 for guided and 3 for unconditional"
+                    + " sampling), got " + solverOrder);
+        }
+        thresholding = DynamicThresholding.fromConfig(r);
+        predictX0 = r.getBoolean("predict_x0", true);
+        // diffusers maps the DPM-Solver / DEIS solver types onto bh2
+        bh1 = "bh1".equals(r.getChoice("solver_type", "bh2", "bh1", "bh2", "midpoint", "heun", "logrho"));
+        lowerOrderFinal = r.getBoolean("lower_order_final", true);
+        double[] disabled = r.getDoubleArray("disable_corrector");
+        if (disabled != null) {
+            for (double d : disabled) {
+                disableCorrector.add((int) d);
+            }
+        }
+        sigmaSpacing = Sigmas.readSpacing(r, true);
+        sigmaMin = r.getOptionalDouble("sigma_min");
+        sigmaMax = r.getOptionalDouble("sigma_max");
+        r.refuseIfTrue("use_flow_sigmas", "flow-matching sigmas are not implemented for UniPCMultistepScheduler; use "
+                + "FlowMatchEulerDiscreteScheduler for flow-matching models");
+        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
+        stepsOffset = r.getInt("steps_offset", 0);
+        finalSigmaZero = "zero".equals(r.getChoice("final_sigmas_type", "zero", "zero", "sigma_min"));
+        this.config = r.effective();
+    }
+
+    @Override
+    public void setTimesteps(int numInferenceSteps) {
+        if (numInferenceSteps < 1) {
+            throw new InvalidRequestException("UniPC: numInferenceSteps must be at least 1, got " + numInferenceSteps);
+        }
+        int n = numInferenceSteps;
+        long[] t = switch (timestepSpacing) {
+            case "linspace" -> {
+                double[] y = TimestepSpacing.linspace(0, numTrainTimesteps - 1, n + 1);
+                long[] out = new long[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = TimestepSpacing.round(y[n - i]);
+                }
+                yield out;
+            }
+            case "leading" -> {
+                int ratio = numTrainTimesteps / (n + 1);
+                long[] out = new long[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = (long) (n - i) * ratio + stepsOffset;
+                }
+                yield out;
+            }
+            default -> TimestepSpacing.trailing(numTrainTimesteps, numTrainTimesteps, n);
+        };
+
+        float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
+        if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
+            double[] s = Sigmas.interp(Sigmas.asDoubles(t), trainSigmas);
+            sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
+        } else {
+            float[] logSigmas = Sigmas.log(trainSigmas);
+            double lo = sigmaMin != null ? sigmaMin : trainSigmas[0];
+            double hi = sigmaMax != null ? sigmaMax : trainSigmas[trainSigmas.length - 1];
+            double[] s = sigmaSpacing == Sigmas.Spacing.KARRAS ? Sigmas.karras(lo, hi, n)
+                    : Sigmas.exponential(lo, hi, n);
+            double[] tt = Sigmas.sigmasToT(s, logSigmas);
+            t = new long[n];
+            for (int i = 0; i < n; i++) {
+                // Karras timesteps are rounded, exponential ones truncated by the int64 cast
+                t[i] = sigmaSpacing == Sigmas.Spacing.KARRAS ? TimestepSpacing.round(tt[i]) : (long) tt[i];
+            }
+            // here "sigma_min" repeats the schedule's own last sigma: the final step has zero length
+            sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0.0 : s[n - 1]);
+        }
+        timesteps = TimestepSpacing.toFloats(t);
+        modelOutputs = new FloatTensor[solverOrder];
+        lowerOrderNums = 0;
+        thisOrder = 0;
+        lastSample = null;
+        index.reset();
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
+    @Override
+    public int order() {
+        return 1;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        index.setBegin(beginIndex);
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        return sample;
+    }
+
+    @Override
+    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        index.initIfUnset(timestep, requireTimesteps());
+        int i = index.get();
+        boolean useCorrector = i > 0 && !disableCorrector.contains(i - 1) && lastSample != null;
+
+        FloatTensor converted = predictX0
+                ? PredictionConversion.toData(predictionType, modelOutput, sample, sigmas[i], thresholding)
+                : PredictionConversion.toNoise(predictionType, modelOutput, sample, sigmas[i], thresholding);
+        FloatTensor x = sample;
+        if (useCorrector) {
+            // UniC: correct the sample the last predictor produced, with the output the model just gave for it
+            x = correct(converted.array(), lastSample.array(), sample, i, thisOrder);
+        }
+
+        System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
+        modelOutputs[solverOrder - 1] = converted;
+
+        int order = lowerOrderFinal ? Math.min(solverOrder, timesteps.length - i) : solverOrder;
+        thisOrder = Math.min(order, lowerOrderNums + 1); // warm-up for the multistep history
+        lastSample = x;
+        // UniP: predict the next sample
+        float[] prev = predict(x.array(), i, thisOrder);
+        if (lowerOrderNums < solverOrder) {
+            lowerOrderNums++;
+        }
+        index.advance();
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    /** UniP-p with B(h): from sigma[i] to sigma[i+1] using the last {@code order} converted outputs. */
+    private float[] predict(float[] x, int i, int order) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
+        float sigmaT = sigmas[i + 1] * alphaT;
+        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
+        float sigmaS0 = sigmas[i] * alphaS0;
+        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
+        float h = Sigmas.lambda(alphaT, sigmaT) - lambdaS0;
+        float[] m0 = modelOutputs[solverOrder - 1].array();
+        int n = x.length;
+        if (h == 0f) {
+            return x.clone(); // zero-length final step (Karras with sigma_min): x is returned unchanged
+        }
+
+        float[] rks = new float[order];
+        float[][] d1s = new float[order - 1][];
+        for (int k = 1; k < order; k++) {
+            int si = i - k;
+            float[] mi = modelOutputs[solverOrder - 1 - k].array();
+            float alphaSi = Sigmas.vpAlpha(sigmas[si]);
+            float rk = (Sigmas.lambda(alphaSi, sigmas[si] * alphaSi) - lambdaS0) / h;
+            rks[k - 1] = rk;
+            float[] d = new float[n];
+            for (int e = 0; e < n; e++) {
+                d[e] = (mi[e] - m0[e]) / rk;
+            }
+            d1s[k - 1] = d;
+        }
+        rks[order - 1] = 1f;
+        BhTerms bh = new BhTerms(predictX0 ? -h : h, bh1, rks, order);
+
+        float[] rhos = null;
+        if (order == 2) {
+            rhos = new float[] {0.5f};
+        } else if (order > 2) {
+            rhos = LuSolver.solve(bh.leadingR(order - 1), java.util.Arrays.copyOf(bh.b, order - 1));
+        }
+
+        float a = predictX0 ? sigmaT / sigmaS0 : alphaT / alphaS0;
+        float scale = predictX0 ? alphaT : sigmaT;
+        float c0 = scale * bh.hPhi1;
+        float cRes = scale * bh.bH;
+        float[] out = new float[n];
+        for (int e = 0; e < n; e++) {
+            float xt = a * x[e] - c0 * m0[e];
+            if (rhos != null) {
+                float predRes = rhos[0] * d1s[0][e];
+                for (int k = 1; k < rhos.length; k++) {
+                    predRes = predRes + rhos[k] * d1s[k][e];
+                }
+                xt = xt - cRes * predRes;
+            }
+            out[e] = xt;
+        }
+        return out;
+    }
+
+    /** UniC-p with B(h): corrects the sample at sigma[i] predicted from sigma[i-1], using the new output. */
+    private FloatTensor correct(float[] modelT, float[] last, FloatTensor thisSample, int i, int order) {
+        float alphaT = Sigmas.vpAlpha(sigmas[i]);
+        float sigmaT = sigmas[i] * alphaT;
+        float alphaS0 = Sigmas.vpAlpha(sigmas[i - 1]);
+        float sigmaS0 = sigmas[i - 1] * alphaS0;
+        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
+        float h = Sigmas.lambda(alphaT, sigmaT) - lambdaS0;
+        float[] m0 = modelOutputs[solverOrder - 1].array();
+        int n = last.length;
+        if (h == 0f) {
+            return thisSample;
+        }
+
+        float[] rks = new float[order];
+        float[][] d1s = new float[order - 1][];
+        for (int k = 1; k < order; k++) {
+            int si = i - (k + 1);
+            float[] mi = modelOutputs[solverOrder - 1 - k].array();
+            float alphaSi = Sigmas.vpAlpha(sigmas[si]);
+            float rk = (Sigmas.lambda(alphaSi, sigmas[si] * alphaSi) - lambdaS0) / h;
+            rks[k - 1] = rk;
+            float[] d = new float[n];
+            for (int e = 0; e < n; e++) {
+                d[e] = (mi[e] - m0[e]) / rk;
+            }
+            d1s[k - 1] = d;
+        }
+        rks[order - 1] = 1f;
+        BhTerms bh = new BhTerms(predictX0 ? -h : h, bh1, rks, order);
+        float[] rhos = order == 1 ? new float[] {0.5f} : LuSolver.solve(bh.leadingR(order), bh.b);
+
+        float a = predictX0 ? sigmaT / sigmaS0 : alphaT / alphaS0;
+        float scale = predictX0 ? alphaT : sigmaT;
+        float c0 = scale * bh.hPhi1;
+        float cRes = scale * bh.bH;
+        float rhoLast = rhos[rhos.length - 1];
+        float[] out = new float[n];
+        for (int e = 0; e < n; e++) {
+            float xt = a * last[e] - c0 * m0[e];
+            float d1t = modelT[e] - m0[e];
+            float corrRes;
+            if (order > 1) {
+                corrRes = rhos[0] * d1s[0][e];
+                for (int k = 1; k < order - 1; k++) {
+                    corrRes = corrRes + rhos[k] * d1s[k][e];
+                }
+                corrRes = corrRes + rhoLast * d1t;
+            } else {
+                corrRes = rhoLast * d1t;
+            }
+            out[e] = xt - cRes * corrRes;
+        }
+        return FloatTensor.of(out, thisSample.shape());
+    }
+
+    /**
+     * The B(h) quantities shared by UniP and UniC: {@code h phi_1(h) = expm1(hh)}, {@code B(h)} ({@code hh} for bh1,
+     * {@code expm1(hh)} for bh2), the right-hand side {@code b} and the power matrix {@code R[p][k] = rks[k]^p}.
+     */
+    private static final class BhTerms {
+        final float hPhi1;
+        final float bH;
+        final float[] b;
+        final float[] rks;
+
+        BhTerms(float hh, boolean bh1, float[] rks, int order) {
+            this.rks = rks;
+            hPhi1 = Float32.expm1(hh);
+            float hPhiK = hPhi1 / hh - 1f;
+            bH = bh1 ? hh : Float32.expm1(hh);
+            b = new float[order];
+            long factorial = 1;
+            for (int p = 1; p <= order; p++) {
+                b[p - 1] = hPhiK * (float) factorial / bH;
+                factorial *= p + 1;
+                hPhiK = hPhiK / hh - (float) (1.0 / factorial);
+            }
+        }
+
+        /** The top-left {@code size x size} block of R. */
+        float[][] leadingR(int size) {
+            float[][] r = new float[size][size];
+            for (int p = 0; p < size; p++) {
+                for (int k = 0; k < size; k++) {
+                    r[p][k] = pow(rks[k], p);
+                }
+            }
+            return r;
+        }
+
+        /** {@code torch.pow(x, p)} for small integer p: 1, x, x*x, x*x*x as torch computes them. */
+        private static float pow(float x, int p) {
+            return switch (p) {
+                case 0 -> 1f;
+                case 1 -> x;
+                case 2 -> x * x;
+                case 3 -> x * x * x;
+                default -> (float) Math.pow(x, p);
+            };
+        }
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    private float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+}

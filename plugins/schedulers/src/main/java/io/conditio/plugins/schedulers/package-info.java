@@ -1,0 +1,17 @@
+/**
+ * The schedulers plugin: ports of the diffusers schedulers, one {@link io.conditio.api.SchedulerProvider} extension
+ * and one {@link io.conditio.api.Scheduler} class per algorithm (DDIM, PNDM, LMS, Euler, Euler ancestral, Heun,
+ * DPM-Solver multistep and single-step, UniPC, DEIS, DDPM, LCM, TCD, KDPM2, KDPM2 ancestral, flow-matching Euler).
+ *
+ * <p>Each scheduler's {@code step} reads top to bottom like its diffusers counterpart. The genuinely shared math lives
+ * in a few package-private classes: {@code NoiseSchedule} (betas, {@code alphas_cumprod} accumulated in double with
+ * float32 prefixes as {@code torch.cumprod} does, zero-terminal-SNR rescaling), {@code TimestepSpacing} (numpy's
+ * linspace/arange/round and the leading/linspace/trailing spacings), {@code Sigmas} (float32 sigmas, float64
+ * {@code np.interp}, Karras/exponential/Lu schedules, log-space sigma-to-timestep interpolation),
+ * {@code DynamicThresholding} and {@code PredictionConversion}.
+ *
+ * <p>All tensor arithmetic is float32 in the order torch evaluates it, so the diffusers test-suite sums are
+ * reproduced to their last printed digits; noise is drawn from the generation's {@link io.conditio.api.RandomSource}
+ * exactly where, and in the shape, diffusers calls {@code randn_tensor}.
+ */
+package io.conditio.plugins.schedulers;

@@ -1,0 +1,124 @@
+package io.conditio.plugins.schedulers;
+
+import static io.conditio.plugins.schedulers.DiffusersHarness.config;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.conditio.api.ConfigurationException;
+import io.conditio.api.FloatTensor;
+import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Unsupported values name the key and the allowed values; configs that cannot work are refused with the fix. */
+class ConfigurationErrorsTest {
+
+    /** The schedulers that, like their diffusers classes, have {@code rescale_betas_zero_snr}. */
+    static Stream<Arguments> zeroSnrSchedulers() {
+        return Stream.of(
+                Arguments.of("DDIM", (Function<SchedulerConfig, Scheduler>) DdimScheduler::new),
+                Arguments.of("DDPM", (Function<SchedulerConfig, Scheduler>) DdpmScheduler::new),
+                Arguments.of("Euler", (Function<SchedulerConfig, Scheduler>) EulerScheduler::new),
+                Arguments.of("EulerAncestral", (Function<SchedulerConfig, Scheduler>) EulerAncestralScheduler::new),
+                Arguments.of("DPM++", (Function<SchedulerConfig, Scheduler>) DpmSolverMultistepScheduler::new),
+                Arguments.of("UniPC", (Function<SchedulerConfig, Scheduler>) UniPcScheduler::new),
+                Arguments.of("LCM", (Function<SchedulerConfig, Scheduler>) LcmScheduler::new),
+                Arguments.of("TCD", (Function<SchedulerConfig, Scheduler>) TcdScheduler::new));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("zeroSnrSchedulers")
+    void zeroTerminalSnrWithEpsilonIsRefusedWithTheReasonAndTheFix(String name,
+            Function<SchedulerConfig, Scheduler> factory) {
+        assertThatThrownBy(() -> factory.apply(config("rescale_betas_zero_snr", true,
+                "prediction_type", "epsilon")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("rescale_betas_zero_snr")
+                .hasMessageContaining("epsilon")
+                .hasMessageContaining("divides by zero")
+                .hasMessageContaining("v_prediction");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("zeroSnrSchedulers")
+    void zeroTerminalSnrWithVPredictionRunsWithoutNaNs(String name, Function<SchedulerConfig, Scheduler> factory) {
+        Scheduler s = factory.apply(config("rescale_betas_zero_snr", true, "prediction_type", "v_prediction",
+                "timestep_spacing", "trailing", "beta_schedule", "scaled_linear", "beta_start", 0.00085,
+                "beta_end", 0.012));
+        CountingRandom random = new CountingRandom();
+        s.setTimesteps(8);
+        FloatTensor x = random.randn(1, 4, 4, 4).mul(s.initNoiseSigma());
+        for (float t : s.timesteps()) {
+            FloatTensor in = s.scaleModelInput(x, t);
+            x = s.step(in.mul(0.3f), t, x, random);
+            assertThat(DiffusersHarness.allFinite(x)).as(name + " at t=" + t).isTrue();
+        }
+    }
+
+    @Test
+    void unsupportedBetaScheduleNamesTheKeyTheClassAndTheAllowedValues() {
+        assertThatThrownBy(() -> new DdimScheduler(config("beta_schedule", "cosine")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("'beta_schedule'").hasMessageContaining("'cosine'")
+                .hasMessageContaining("DDIMScheduler")
+                .hasMessageContaining("linear, scaled_linear, squaredcos_cap_v2");
+    }
+
+    @Test
+    void unsupportedTimestepSpacingNamesTheAllowedValues() {
+        assertThatThrownBy(() -> new EulerScheduler(config("timestep_spacing", "uniform")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("timestep_spacing").hasMessageContaining("linspace, leading, trailing");
+    }
+
+    @Test
+    void unsupportedPredictionTypeNamesTheAllowedValues() {
+        assertThatThrownBy(() -> new DpmSolverMultistepScheduler(config("prediction_type", "flow_prediction")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("prediction_type").hasMessageContaining("epsilon, sample, v_prediction");
+    }
+
+    @Test
+    void aValueOfTheWrongTypeNamesTheKey() {
+        assertThatThrownBy(() -> new DdimScheduler(config("num_train_timesteps", "many")))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("num_train_timesteps");
+    }
+
+    @Test
+    void betaSigmasAreRefusedWithAnAlternative() {
+        assertThatThrownBy(() -> new EulerScheduler(config("use_beta_sigmas", true)))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("use_beta_sigmas").hasMessageContaining("use_karras_sigmas");
+    }
+
+    @Test
+    void twoSigmaSchedulesAtOnceAreRefused() {
+        assertThatThrownBy(() -> new LmsScheduler(config("use_karras_sigmas", true, "use_exponential_sigmas", true)))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("only one of");
+    }
+
+    @Test
+    void unknownKeysAreIgnored() {
+        Scheduler s = new EulerScheduler(config("clip_sample", true, "skip_prk_steps", true, "whatever", 3));
+        s.setTimesteps(4);
+        assertThat(s.timesteps()).hasSize(4);
+    }
+
+    @Test
+    void trainedBetasReplaceTheSchedule() {
+        double[] betas = new double[10];
+        for (int i = 0; i < betas.length; i++) {
+            betas[i] = 0.1;
+        }
+        java.util.List<Double> list = java.util.Arrays.stream(betas).boxed().toList();
+        DdimScheduler s = new DdimScheduler(config("trained_betas", list, "num_train_timesteps", 10));
+        s.setTimesteps(2);
+        assertThat(s.timesteps()).containsExactly(5f, 0f);
+        assertThat(s.config().asMap().get("trained_betas")).isEqualTo(list);
+    }
+}
