@@ -1,0 +1,180 @@
+package io.conditio.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.cli.ConditioCli;
+import io.conditio.core.image.PngImages;
+import io.conditio.core.npy.Npy;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The conditio command, run in-process with the built plugin directory, as scripts use it. */
+class CliTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run conditio(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private String model() {
+        return TinyFixtures.model("sd-tiny").toString();
+    }
+
+    private String plugins() {
+        return TinyFixtures.pluginDir().toString();
+    }
+
+    @Test
+    void generateWritesAPngAndLatentsThatMatchDiffusers() throws IOException {
+        Path png = dir.resolve("out.png");
+        Path npy = dir.resolve("latents.npy");
+        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--guidance", "7.5", "--seed", "7", "--scheduler", "ddim", "--out", png.toString(),
+                "--save-latents", npy.toString(), "--plugins", plugins());
+
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.out()).contains("wrote " + png).contains("seed 7").contains("per step");
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("t2i_00_DDIMScheduler_latents.npy"));
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+        assertThat(Files.size(png)).isPositive();
+        assertThat(PngImages.readText(png)).containsEntry("seed", "7").containsEntry("scheduler", "ddim");
+    }
+
+    @Test
+    void aSchedulerConfigFilePicksTheClassAndConfiguresIt() throws IOException {
+        Path config = dir.resolve("scheduler.json");
+        Files.writeString(config, "{\"_class_name\": \"DDIMScheduler\", \"num_train_timesteps\": 1000, "
+                + "\"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, \"beta_end\": 0.012, "
+                + "\"steps_offset\": 1, \"set_alpha_to_one\": false, \"clip_sample\": false}");
+        Path npy = dir.resolve("l.npy");
+        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--seed", "7", "--scheduler-config", config.toString(), "--out",
+                dir.resolve("o.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
+
+        assertThat(run.code()).as(run.err()).isZero();
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("t2i_00_DDIMScheduler_latents.npy"));
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+    }
+
+    @Test
+    void aMissingModelFolderIsOneLineAndExitCodeOne() {
+        Run run = conditio("generate", "--model", dir.resolve("missing").toString(), "--prompt", "x",
+                "--plugins", plugins());
+        assertThat(run.code()).isEqualTo(1);
+        assertThat(run.err().strip()).doesNotContain("\n").contains("missing").contains("no such directory");
+        assertThat(run.err()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @Test
+    void anUnknownFlagIsAUsageErrorWithExitCodeTwo() {
+        Run run = conditio("generate", "--model", model(), "--colour", "red");
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err()).contains("--colour").doesNotContain("\tat ");
+    }
+
+    @Test
+    void aNonNumericStepCountNamesTheFlag() {
+        Run run = conditio("generate", "--model", model(), "--steps", "many");
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err()).contains("--steps").contains("many");
+    }
+
+    @Test
+    void schedulerAndSchedulerConfigAreMutuallyExclusive() {
+        Run run = conditio("generate", "--model", model(), "--scheduler", "ddim", "--scheduler-config", "x.json");
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err()).contains("mutually exclusive");
+    }
+
+    @Test
+    void anUnknownSchedulerIsOneLineListingTheNames() {
+        Run run = conditio("generate", "--model", model(), "--scheduler", "nope", "--out",
+                dir.resolve("o.png").toString(), "--plugins", plugins());
+        assertThat(run.code()).isEqualTo(1);
+        assertThat(run.err()).contains("unknown scheduler 'nope'").contains("ddim").doesNotContain("\tat ");
+    }
+
+    @Test
+    void img2imgThroughTheCliMatchesDiffusers() {
+        Path npy = dir.resolve("i2i.npy");
+        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+                "--steps", "10", "--seed", "7", "--scheduler", "ddim", "--init-image",
+                TinyFixtures.array("inpaint_init.png").toString(), "--strength", "0.6", "--out",
+                dir.resolve("i2i.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("img2img_latents.npy"));
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+        assertThat(PngImages.readText(dir.resolve("i2i.png"))).containsEntry("mode", "img2img")
+                .containsEntry("parameter.source.init_image", TinyFixtures.array("inpaint_init.png").toString());
+    }
+
+    @Test
+    void inpaintingThroughTheCliMatchesDiffusers() throws IOException {
+        Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("inpaint-model")),
+                TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
+        Path npy = dir.resolve("inpaint.npy");
+        Run run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--seed", "7", "--scheduler", "ddim", "--init-image",
+                TinyFixtures.array("inpaint_init.png").toString(), "--mask",
+                TinyFixtures.array("inpaint_mask.png").toString(), "--out", dir.resolve("inpaint.png").toString(),
+                "--save-latents", npy.toString(), "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("inpaint_latents.npy"));
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+    }
+
+    @Test
+    void aMissingInitImageIsOneLineNamingIt() {
+        Run run = conditio("generate", "--model", model(), "--prompt", "x", "--init-image",
+                dir.resolve("nope.png").toString(), "--plugins", plugins());
+        assertThat(run.code()).isEqualTo(1);
+        assertThat(run.err().strip()).doesNotContain("\n").contains("nope.png").contains("not found");
+    }
+
+    @Test
+    void aMalformedSizePairNamesTheFlag() {
+        Run run = conditio("generate", "--model", model(), "--prompt", "x", "--original-size", "1024",
+                "--plugins", plugins());
+        assertThat(run.code()).isEqualTo(1);
+        assertThat(run.err()).contains("--original-size 1024: expected two integers");
+    }
+
+    @Test
+    void pluginsListsEveryPluginWithVersionAndExtensions() {
+        Run run = conditio("plugins", "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.out()).contains("schedulers 0.1.0  STARTED").contains("text-conditioning 0.1.0  STARTED")
+                .contains("io.conditio.plugins.text.TextConditioner").contains("ddim");
+    }
+
+    @Test
+    void pluginsExitsNonZeroWhenAPluginIsNotUsable() throws IOException {
+        PluginHostTest.rewriteManifest(PluginHostTest.jarOf("conditio-plugin-text-conditioning"),
+                dir.resolve("future.jar"), "future-text", ">=9.0.0");
+        Run run = conditio("plugins", "--plugins", dir.toString());
+        assertThat(run.code()).isEqualTo(3);
+        assertThat(run.out()).contains("not usable: requires Conditio SPI >=9.0.0");
+    }
+
+    @Test
+    void benchReportsTheLoopStepNextToTheBareUnetCall() {
+        Run run = conditio("bench", "--model", model(), "--steps", "4", "--warmup", "1", "--runs", "2",
+                "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.out()).contains("loop per step").contains("bare UNet call").contains("(5 UNet calls)");
+    }
+
+}

@@ -1,0 +1,187 @@
+package io.conditio.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
+import io.conditio.api.GenerationResult;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RgbImage;
+import io.conditio.core.Conditio;
+import io.conditio.core.image.PngImages;
+import io.conditio.core.npy.Npy;
+import io.conditio.core.pipeline.Pipeline;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The concat-conditioning plugin: inpainting (9 channels) against diffusers' StableDiffusionInpaintPipeline, and
+ * instruct-pix2pix (8 channels) on UNets derived from sd-tiny (see make_wide_unets.py in the test resources).
+ */
+class ConcatConditioningTest {
+    private static Conditio conditio;
+
+    @BeforeAll
+    static void start() {
+        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
+    }
+
+    @AfterAll
+    static void stop() {
+        conditio.close();
+    }
+
+    private static RgbImage png(String name) {
+        return PngImages.read(TinyFixtures.array(name));
+    }
+
+    private static void report(String name, GenerationResult r, FloatTensor latents, FloatTensor image) {
+        RgbImage img = r.image();
+        System.out.printf(Locale.ROOT, "PARITY %-40s latents max abs %.3e rel %.3e | image max abs %.3e%n", name,
+                TinyFixtures.maxAbsError(r.latents(), latents), TinyFixtures.relativeError(r.latents(), latents),
+                image == null ? Double.NaN : TinyFixtures.maxAbsError(
+                        FloatTensor.of(img.pixels(), 1, img.height(), img.width(), 3), image));
+    }
+
+    @Test
+    void inpaintingMatchesDiffusers(@TempDir Path dir) {
+        Map<String, Object> c = TinyFixtures.testCase("inpaint_ddim");
+        Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
+        try (Pipeline pipeline = conditio.open(model)) {
+            GenerationResult r = pipeline.generate(Img2ImgParityTest.fromCase(c)
+                    .optScheduler("DDIMScheduler")
+                    .optParameter("init_image", png((String) c.get("init_image")))
+                    .optParameter("mask_image", png((String) c.get("mask_image")))
+                    .optParameter("strength", ((Number) c.get("strength")).doubleValue())
+                    .build());
+            FloatTensor expected = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
+            FloatTensor expectedImage = Npy.readFloat(TinyFixtures.array((String) c.get("image")));
+            report("inpaint_ddim", r, expected, expectedImage);
+            assertThat(TinyFixtures.relativeError(r.latents(), expected)).isLessThanOrEqualTo(1e-4);
+            RgbImage img = r.image();
+            assertThat(TinyFixtures.maxAbsError(FloatTensor.of(img.pixels(), 1, 64, 64, 3), expectedImage))
+                    .isLessThanOrEqualTo(1e-3);
+            assertThat(r.provenance().get("mode")).isEqualTo("inpaint");
+            assertThat(r.provenance().get("plugins")).contains("inpaint=concat-conditioning@0.1.0");
+        }
+    }
+
+    @Test
+    void aMaskWithAFourChannelUnetNamesTheChannelCounts() {
+        try (Pipeline pipeline = conditio.open(TinyFixtures.model("sd-tiny"))) {
+            assertThatThrownBy(() -> pipeline.generate(GenerationRequest.builder().setPrompt("x").optSteps(2)
+                    .optParameter("init_image", png("inpaint_init.png"))
+                    .optParameter("mask_image", png("inpaint_mask.png")).build()))
+                    .isInstanceOf(InvalidRequestException.class)
+                    .hasMessageContaining("--mask needs a UNet with 9 input channels")
+                    .hasMessageContaining("unet/model.onnx has 4");
+        }
+    }
+
+    @Test
+    void aMaskWithoutAnInitImageIsRefused(@TempDir Path dir) {
+        Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
+        try (Pipeline pipeline = conditio.open(model)) {
+            assertThatThrownBy(() -> pipeline.generate(GenerationRequest.builder().setPrompt("x").optSteps(2)
+                    .optParameter("mask_image", png("inpaint_mask.png")).build()))
+                    .isInstanceOf(InvalidRequestException.class).hasMessageContaining("--mask needs --init-image");
+        }
+    }
+
+    @Test
+    void anInpaintingUnetWithoutAMaskSaysWhatItNeeds(@TempDir Path dir) {
+        Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
+        try (Pipeline pipeline = conditio.open(model)) {
+            assertThatThrownBy(() -> pipeline.generate(GenerationRequest.builder().setPrompt("x").optSteps(2).build()))
+                    .isInstanceOf(InvalidRequestException.class)
+                    .hasMessageContaining("has 9")
+                    .hasMessageContaining("give --mask and --init-image");
+        }
+    }
+
+    @Test
+    void pix2pixWithImageChannelsThatDoNothingIsClassifierFreeGuidance(@TempDir Path dir) {
+        // image-only and unconditional branches then predict the same, so the three-way formula reduces to CFG
+        Map<String, Object> c = TinyFixtures.testCase("t2i_00_DDIMScheduler");
+        Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.resource("pix2pix-tiny/unet-zero-image.onnx"));
+        try (Pipeline pipeline = conditio.open(model)) {
+            GenerationResult r = pipeline.generate(Img2ImgParityTest.fromCase(c)
+                    .optParameter("init_image", png("inpaint_init.png"))
+                    .optParameter("image_guidance_scale", 1.5).build());
+            FloatTensor expected = Npy.readFloat(TinyFixtures.array("t2i_00_DDIMScheduler_latents.npy"));
+            report("pix2pix zero-image vs t2i_00_DDIM", r, expected, null);
+            assertThat(TinyFixtures.relativeError(r.latents(), expected)).isLessThanOrEqualTo(1e-4);
+            assertThat(r.provenance().get("guidance")).isEqualTo("pix2pix(7.5, image 1.5)");
+            assertThat(r.provenance().get("mode")).isEqualTo("txt2img");
+        }
+    }
+
+    @Test
+    void theImageGuidanceScaleSteersTowardTheImage(@TempDir Path dir) {
+        Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.resource("pix2pix-tiny/unet-image.onnx"));
+        try (Pipeline pipeline = conditio.open(model)) {
+            GenerationRequest.Builder base = GenerationRequest.builder().setPrompt("a red circle").optSteps(6)
+                    .optSeed(3).optScheduler("ddim").optParameter("init_image", png("inpaint_init.png"));
+            FloatTensor weak = pipeline.generate(base.optParameter("image_guidance_scale", 1.0).build()).latents();
+            FloatTensor strong = pipeline.generate(base.optParameter("image_guidance_scale", 3.0).build()).latents();
+            FloatTensor other = pipeline.generate(base.optParameter("image_guidance_scale", 3.0)
+                    .optParameter("init_image", png("control.png")).build()).latents();
+            assertThat(TinyFixtures.maxAbsError(weak, strong)).isGreaterThan(1e-3);
+            assertThat(TinyFixtures.maxAbsError(strong, other)).as("another image gives another result")
+                    .isGreaterThan(1e-3);
+        }
+    }
+
+    @Test
+    void withGuidanceOffPix2PixRunsOneBranch(@TempDir Path dir) {
+        Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.resource("pix2pix-tiny/unet-image.onnx"));
+        try (Pipeline pipeline = conditio.open(model)) {
+            GenerationResult r = pipeline.generate(GenerationRequest.builder().setPrompt("a red circle").optSteps(3)
+                    .optSeed(3).optGuidanceScale(1.0).optParameter("init_image", png("inpaint_init.png")).build());
+            assertThat(r.provenance().get("guidance")).isEqualTo("none");
+        }
+    }
+
+    @Test
+    void imageGuidanceWithoutAnImageUnetIsRefused() {
+        try (Pipeline pipeline = conditio.open(TinyFixtures.model("sd-tiny"))) {
+            assertThatThrownBy(() -> pipeline.generate(GenerationRequest.builder().setPrompt("x").optSteps(2)
+                    .optParameter("init_image", png("inpaint_init.png"))
+                    .optParameter("image_guidance_scale", 1.5).build()))
+                    .isInstanceOf(InvalidRequestException.class)
+                    .hasMessageContaining("--image-guidance needs --init-image and a UNet with 8 input channels");
+        }
+    }
+
+    @Test
+    void controlNetAndInpaintingComposeOnOneUnet(@TempDir Path dir) throws Exception {
+        // unet-controlnet widened to the inpainting layout with inert mask channels: the result must be the
+        // diffusers ControlNet case, whatever the mask, while both plugins take part
+        Map<String, Object> c = TinyFixtures.testCase("cn_DDIMScheduler");
+        Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("m")),
+                TinyFixtures.resource("composition-tiny/unet-inpaint-controlnet.onnx"));
+        try (Pipeline pipeline = conditio.open(model)) {
+            GenerationResult r = pipeline.generate(Img2ImgParityTest.fromCase(c)
+                    .optScheduler("DDIMScheduler")
+                    .optParameter("init_image", png("inpaint_init.png"))
+                    .optParameter("mask_image", png("inpaint_mask.png"))
+                    .optParameter("controlnets", List.of(Map.of(
+                            "model", TinyFixtures.model("controlnet"),
+                            "image", png((String) c.get("control_image")),
+                            "scale", ((Number) c.get("conditioning_scale")).doubleValue())))
+                    .build());
+            FloatTensor expected = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
+            report("controlnet + inpaint vs cn_DDIM", r, expected, null);
+            assertThat(TinyFixtures.relativeError(r.latents(), expected)).isLessThanOrEqualTo(1e-4);
+            assertThat(r.provenance().get("plugins")).contains("inpaint=").contains("controlnet=");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.conditio.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.core.json.Json;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** The diffusers-tiny fixtures copied into this module's test resources, and the built plugin directory. */
+final class TinyFixtures {
+    private TinyFixtures() {
+    }
+
+    static Path root() {
+        URL url = TinyFixtures.class.getResource("/diffusers-tiny/cases.json");
+        assertThat(url).as("diffusers-tiny fixtures on the test class path").isNotNull();
+        try {
+            return Path.of(url.toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Path model(String name) {
+        return root().resolve("models").resolve(name);
+    }
+
+    static Path array(String file) {
+        return root().resolve("arrays").resolve(file);
+    }
+
+    /** The directory the build copied the plugin jars into (never the test class path). */
+    static Path pluginDir() {
+        String dir = System.getProperty("conditio.plugins");
+        assertThat(dir).as("system property conditio.plugins (set by the build)").isNotNull();
+        Path p = Path.of(dir);
+        assertThat(Files.isDirectory(p)).as("plugin directory %s exists", p).isTrue();
+        return p;
+    }
+
+    /** A test resource outside diffusers-tiny, e.g. {@code pix2pix-tiny/unet-image.onnx}. */
+    static Path resource(String relative) {
+        return root().getParent().resolve(relative);
+    }
+
+    /**
+     * A model folder in {@code dir}: sd-tiny's text encoder, tokenizer, scheduler and VAE, with another UNet.
+     *
+     * @param dir  an empty folder
+     * @param unet the UNet's model.onnx
+     * @return {@code dir}
+     */
+    static Path sdTinyWithUnet(Path dir, Path unet) {
+        try {
+            Path sd = model("sd-tiny");
+            for (String c : List.of("text_encoder", "tokenizer", "scheduler", "vae_decoder", "vae_encoder")) {
+                Files.createSymbolicLink(dir.resolve(c), sd.resolve(c));
+            }
+            Files.createDirectories(dir.resolve("unet"));
+            Files.createSymbolicLink(dir.resolve("unet/model.onnx"), unet);
+            return dir;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> testCase(String name) {
+        Map<String, Object> all = Json.parseObject(root().resolve("cases.json"));
+        for (Object c : (List<Object>) all.get("cases")) {
+            Map<String, Object> m = (Map<String, Object>) c;
+            if (name.equals(m.get("case"))) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("no case " + name + " in cases.json");
+    }
+
+    /** Max absolute difference. */
+    static double maxAbsError(FloatTensor actual, FloatTensor expected) {
+        assertThat(actual.shape()).isEqualTo(expected.shape());
+        double m = 0;
+        for (int i = 0; i < actual.size(); i++) {
+            m = Math.max(m, Math.abs((double) actual.get(i) - expected.get(i)));
+        }
+        return m;
+    }
+
+    /** Max absolute difference divided by max(1, max |expected|): the fixture README's relative measure. */
+    static double relativeError(FloatTensor actual, FloatTensor expected) {
+        return maxAbsError(actual, expected) / Math.max(1.0, expected.absMax());
+    }
+}
