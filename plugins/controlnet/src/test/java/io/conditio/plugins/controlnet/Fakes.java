@@ -1,0 +1,350 @@
+package io.conditio.plugins.controlnet;
+
+import io.conditio.api.ConditioningContext;
+import io.conditio.api.ElementType;
+import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
+import io.conditio.api.GuidanceBranch;
+import io.conditio.api.Model;
+import io.conditio.api.RandomSource;
+import io.conditio.api.RgbImage;
+import io.conditio.api.StepContext;
+import io.conditio.api.Tensor;
+import io.conditio.api.TensorSpec;
+import io.conditio.api.TextTokenizer;
+import io.conditio.api.UnetInputs;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+/** Metadata-only models, a conditioning context, a step and a recording UnetInputs for unit tests. */
+final class Fakes {
+    static final int[] TINY_CHANNELS = {16, 16, 16, 16, 32, 32, 32, 32, 32};
+
+    private Fakes() {
+    }
+
+    /**
+     * A view of {@code impl} as {@code type}: interface methods go to {@code impl}'s methods of the same name and
+     * parameter types, default methods without such a method run their default, and others throw. So the fakes keep
+     * compiling when the SPI gains methods.
+     */
+    static <T> T as(Class<T> type, Object impl) {
+        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (proxy, method, args) -> {
+            Method target;
+            try {
+                target = impl.getClass().getDeclaredMethod(method.getName(), method.getParameterTypes());
+            } catch (NoSuchMethodException e) {
+                if (method.getDeclaringClass() == Object.class) {
+                    target = method;
+                } else if (method.isDefault()) {
+                    return InvocationHandler.invokeDefault(proxy, method, args);
+                } else {
+                    throw new UnsupportedOperationException(type.getSimpleName() + "." + method.getName()
+                            + " is not faked");
+                }
+            }
+            try {
+                target.setAccessible(true);
+                return target.invoke(impl, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        }));
+    }
+
+    static TensorSpec spec(String name, ElementType type, long... shape) {
+        return new TensorSpec(name, type, shape);
+    }
+
+    /** A model whose run is a function of its feed; it records every feed. */
+    static final class FakeModel {
+        final Path path;
+        final Map<String, TensorSpec> inputs = new LinkedHashMap<>();
+        final Map<String, TensorSpec> outputs = new LinkedHashMap<>();
+        final List<Map<String, ? extends Tensor>> feeds = new ArrayList<>();
+        Function<Map<String, ? extends Tensor>, Map<String, Tensor>> body = f -> {
+            throw new UnsupportedOperationException("metadata only");
+        };
+
+        private final Model view = as(Model.class, this);
+
+        FakeModel(Path path) {
+            this.path = path;
+        }
+
+        /** @return this fake as a Model */
+        Model model() {
+            return view;
+        }
+
+        FakeModel in(TensorSpec s) {
+            inputs.put(s.name(), s);
+            return this;
+        }
+
+        FakeModel out(TensorSpec s) {
+            outputs.put(s.name(), s);
+            return this;
+        }
+
+        public String name() {
+            return path.getFileName().toString();
+        }
+
+        public Path path() {
+            return path;
+        }
+
+        public Map<String, TensorSpec> inputs() {
+            return inputs;
+        }
+
+        public Map<String, TensorSpec> outputs() {
+            return outputs;
+        }
+
+        public Map<String, Tensor> run(Map<String, ? extends Tensor> feed) {
+            feeds.add(feed);
+            return body.apply(feed);
+        }
+    }
+
+    /** The tiny fixture's residual UNet (latents 4 channels, hidden size 32). */
+    static FakeModel residualUnet(Path path) {
+        FakeModel m = plainUnet(path);
+        for (int i = 0; i < TINY_CHANNELS.length; i++) {
+            m.in(spec("down_block_" + i + "_additional_residual", ElementType.FLOAT32, -1, TINY_CHANNELS[i], -1, -1));
+        }
+        m.in(spec(ResidualShapes.MID, ElementType.FLOAT32, -1, 32, -1, -1));
+        return m;
+    }
+
+    static FakeModel plainUnet(Path path) {
+        return new FakeModel(path)
+                .in(spec("sample", ElementType.FLOAT32, -1, 4, -1, -1))
+                .in(spec("timestep", ElementType.INT64))
+                .in(spec("encoder_hidden_states", ElementType.FLOAT32, -1, -1, 32));
+    }
+
+    /**
+     * A ControlNet with the tiny fixture's outputs. Residual k (mid: 9) of batch entry b is filled with
+     * {@code (k + 1) * conditioning_scale * (1 + controlnet_cond[b, 0, 0, 0])}, shaped as the tiny UNet's.
+     */
+    static FakeModel controlNet(Path path) {
+        FakeModel m = new FakeModel(path)
+                .in(spec("sample", ElementType.FLOAT32, -1, 4, -1, -1))
+                .in(spec("timestep", ElementType.INT64))
+                .in(spec("encoder_hidden_states", ElementType.FLOAT32, -1, -1, 32))
+                .in(spec("controlnet_cond", ElementType.FLOAT32, -1, 3, -1, -1))
+                .in(spec("conditioning_scale", ElementType.FLOAT32));
+        for (int i = 0; i < TINY_CHANNELS.length; i++) {
+            m.out(spec("down_block_" + i + "_additional_residual", ElementType.FLOAT32, -1, TINY_CHANNELS[i], -1, -1));
+        }
+        m.out(spec(ResidualShapes.MID, ElementType.FLOAT32, -1, 32, -1, -1));
+        m.body = feed -> {
+            FloatTensor sample = (FloatTensor) feed.get("sample");
+            FloatTensor cond = (FloatTensor) feed.get("controlnet_cond");
+            float scale = ((FloatTensor) feed.get("conditioning_scale")).get(0);
+            int b = sample.dim(0);
+            int h = sample.dim(2);
+            int w = sample.dim(3);
+            int[][] sizes = {{h, w}, {h, w}, {h, w}, {h / 2, w / 2}, {h / 2, w / 2}, {h / 2, w / 2}, {h / 4, w / 4},
+                {h / 4, w / 4}, {h / 4, w / 4}, {h / 4, w / 4}};
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            int per = cond.size() / b;
+            for (int k = 0; k <= TINY_CHANNELS.length; k++) {
+                int c = k < TINY_CHANNELS.length ? TINY_CHANNELS[k] : 32;
+                int n = c * sizes[k][0] * sizes[k][1];
+                float[] data = new float[b * n];
+                for (int e = 0; e < b; e++) {
+                    float v = (k + 1) * scale * (1 + cond.get(e * per));
+                    java.util.Arrays.fill(data, e * n, (e + 1) * n, v);
+                }
+                String name = k < TINY_CHANNELS.length ? "down_block_" + k + "_additional_residual" : ResidualShapes.MID;
+                out.put(name, FloatTensor.of(data, b, c, sizes[k][0], sizes[k][1]));
+            }
+            return out;
+        };
+        return m;
+    }
+
+    static RgbImage image(int w, int h, float value) {
+        float[] px = new float[w * h * 3];
+        java.util.Arrays.fill(px, value);
+        return new RgbImage(w, h, px);
+    }
+
+    static List<GuidanceBranch> cfg() {
+        return List.of(GuidanceBranch.UNCONDITIONAL, GuidanceBranch.CONDITIONAL);
+    }
+
+    /** A context over a UNet; ControlNets are looked up by path. */
+    static final class Context {
+        final GenerationRequest request;
+        final Model unet;
+        final Map<Path, Model> models = new LinkedHashMap<>();
+        final List<GuidanceBranch> branches;
+
+        Context(GenerationRequest request, FakeModel unet, List<GuidanceBranch> branches, FakeModel... controlnets) {
+            this.request = request;
+            this.unet = unet.model();
+            this.branches = branches;
+            for (FakeModel m : controlnets) {
+                models.put(m.path, m.model());
+            }
+        }
+
+        /** @return this fake as a ConditioningContext */
+        ConditioningContext view() {
+            return as(ConditioningContext.class, this);
+        }
+
+        public GenerationRequest request() {
+            return request;
+        }
+
+        public Model unet() {
+            return unet;
+        }
+
+        public Optional<Model> component(String component) {
+            return Optional.empty();
+        }
+
+        public Model loadModel(Path modelFile) {
+            Model m = models.get(modelFile);
+            if (m == null) {
+                throw new io.conditio.api.ModelLoadException("no fake model at " + modelFile);
+            }
+            return m;
+        }
+
+        public Optional<TextTokenizer> tokenizer(String name) {
+            return Optional.empty();
+        }
+
+        public FloatTensor encodeImage(RgbImage image) {
+            throw new UnsupportedOperationException();
+        }
+
+        public RandomSource random() {
+            throw new UnsupportedOperationException();
+        }
+
+        public List<GuidanceBranch> branches() {
+            return branches;
+        }
+
+        public int[] latentShape() {
+            return new int[] {1, 4, height() / 8, width() / 8};
+        }
+
+        public int width() {
+            return request.width().orElse(64);
+        }
+
+        public int height() {
+            return request.height().orElse(64);
+        }
+    }
+
+    /** A step of a run with {@code total} model calls. */
+    static StepContext step(int index, int total, float timestep, List<GuidanceBranch> branches) {
+        return as(StepContext.class, new Object() {
+            public int stepIndex() {
+                return index;
+            }
+
+            public int totalSteps() {
+                return total;
+            }
+
+            public int inferenceSteps() {
+                return total;
+            }
+
+            public float timestep() {
+                return timestep;
+            }
+
+            public FloatTensor latents() {
+                return FloatTensor.zeros(1, 4, 8, 8);
+            }
+
+            public List<GuidanceBranch> branches() {
+                return branches;
+            }
+
+            public GenerationRequest request() {
+                throw new UnsupportedOperationException();
+            }
+
+            public String toString() {
+                return "step " + index;
+            }
+        });
+    }
+
+    /** UNet inputs as the core's: named values, residuals summed. */
+    static final class Inputs {
+        final FloatTensor sample;
+        final Map<String, Tensor> named = new LinkedHashMap<>();
+
+        Inputs(int batch, float timestep) {
+            float[] s = new float[batch * 4 * 8 * 8];
+            for (int i = 0; i < s.length; i++) {
+                s[i] = i % 7;
+            }
+            sample = FloatTensor.of(s, batch, 4, 8, 8);
+            named.put("timestep", FloatTensor.full(timestep, batch));
+            float[] h = new float[batch * 77 * 32];
+            for (int i = 0; i < h.length; i++) {
+                h[i] = i / (float) h.length;
+            }
+            named.put("encoder_hidden_states", FloatTensor.of(h, batch, 77, 32));
+        }
+
+        public FloatTensor sample() {
+            return sample;
+        }
+
+        public int batchSize() {
+            return sample.dim(0);
+        }
+
+        public void put(String name, Tensor value) {
+            named.put(name, value);
+        }
+
+        public void appendChannels(FloatTensor channels) {
+            throw new AssertionError();
+        }
+
+        public void addResidual(String name, FloatTensor value) {
+            FloatTensor prev = (FloatTensor) named.get(name);
+            named.put(name, prev == null ? value.copy() : prev.add(value));
+        }
+
+        public Optional<Tensor> get(String name) {
+            return Optional.ofNullable(named.get(name));
+        }
+
+        /** @return this fake as UnetInputs */
+        UnetInputs view() {
+            return as(UnetInputs.class, this);
+        }
+
+        FloatTensor residual(String name) {
+            return (FloatTensor) named.get(name);
+        }
+    }
+}
