@@ -13,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The conditio command, run in-process with the built plugin directory, as scripts use it. */
 class CliTest {
@@ -137,6 +139,37 @@ class CliTest {
     }
 
     @Test
+    void controlNetThroughTheCliMatchesDiffusers() throws IOException {
+        Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("cn-model")),
+                TinyFixtures.model("unet-controlnet").resolve("model.onnx"));
+        Path npy = dir.resolve("cn.npy");
+        Run run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--seed", "7", "--scheduler", "ddim",
+                "--controlnet", TinyFixtures.model("controlnet").toString(),
+                "--control-image", TinyFixtures.array("control.png").toString(), "--control-scale", "0.8",
+                "--out", dir.resolve("cn.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("cn_DDIMScheduler_latents.npy"));
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+    }
+
+    @Test
+    void classLabelsThroughTheCliMatchDiffusers() throws IOException {
+        Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("class-model")),
+                TinyFixtures.model("unet-class").resolve("model.onnx"));
+        Path npy = dir.resolve("class.npy");
+        Run run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--seed", "7", "--guidance", "4", "--scheduler", "euler", "--class-label", "3",
+                "--null-class-label", "9", "--out", dir.resolve("class.png").toString(), "--save-latents",
+                npy.toString(), "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("class_euler_latents.npy"));
+        // int64 timestep input: the fixture README's 1e-2 for fractional-timestep schedulers
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-2);
+        assertThat(PngImages.readText(dir.resolve("class.png"))).containsEntry("parameter.class_label", "3");
+    }
+
+    @Test
     void aMissingInitImageIsOneLineNamingIt() {
         Run run = conditio("generate", "--model", model(), "--prompt", "x", "--init-image",
                 dir.resolve("nope.png").toString(), "--plugins", plugins());
@@ -150,6 +183,33 @@ class CliTest {
                 "--plugins", plugins());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err()).contains("--original-size 1024: expected two integers");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ddim", "pndm", "lms", "euler", "euler-a", "heun", "dpm++2m", "dpm++2m-karras",
+        "dpm++2m-sde", "dpm++2s", "unipc", "deis", "ddpm", "lcm", "tcd", "kdpm2", "kdpm2-a", "flow-euler"})
+    void everySchedulerNameGeneratesOnTheFixtureModel(String name) {
+        Path npy = dir.resolve(name + ".npy");
+        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle", "--steps", "4", "--seed", "1",
+                "--scheduler", name, "--out", dir.resolve(name + ".png").toString(), "--save-latents", npy.toString(),
+                "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        FloatTensor latents = Npy.readFloat(npy);
+        for (float v : latents.array()) {
+            assertThat(Float.isFinite(v)).as("finite latents from %s", name).isTrue();
+        }
+        assertThat(PngImages.readText(dir.resolve(name + ".png"))).containsEntry("scheduler", name);
+    }
+
+    @Test
+    void aSchedulerConfigThatCannotWorkIsRefusedInWords() throws IOException {
+        Path config = dir.resolve("zero-snr.json");
+        Files.writeString(config, "{\"_class_name\": \"DDIMScheduler\", \"rescale_betas_zero_snr\": true}");
+        Run run = conditio("generate", "--model", model(), "--prompt", "x", "--steps", "4", "--scheduler-config",
+                config.toString(), "--out", dir.resolve("z.png").toString(), "--plugins", plugins());
+        assertThat(run.code()).isEqualTo(1);
+        assertThat(run.err()).contains("rescale_betas_zero_snr").contains("v_prediction").doesNotContain("\tat ");
+        assertThat(Files.exists(dir.resolve("z.png"))).isFalse();
     }
 
     @Test

@@ -63,6 +63,9 @@ final class TinyFixtures {
             }
             Files.createDirectories(dir.resolve("unet"));
             Files.createSymbolicLink(dir.resolve("unet/model.onnx"), unet);
+            Path config = unet.resolveSibling("config.json");
+            Files.createSymbolicLink(dir.resolve("unet/config.json"),
+                    Files.isRegularFile(config) ? config : sd.resolve("unet/config.json"));
             return dir;
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

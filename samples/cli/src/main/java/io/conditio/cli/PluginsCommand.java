@@ -41,14 +41,16 @@ final class PluginsCommand implements Callable<Integer> {
                     out.println("    " + e);
                 }
             }
-            List<SchedulerProvider> schedulers = conditio.plugins().extensions(SchedulerProvider.class);
-            if (!schedulers.isEmpty()) {
-                out.println("scheduler names (--scheduler):");
-                for (SchedulerProvider s : schedulers) {
-                    for (SchedulerPreset preset : s.presets()) {
-                        out.printf("    %-18s %s — %s%n", preset.name(), s.classNames().get(0), preset.description());
-                    }
+            java.util.TreeMap<String, String> names = new java.util.TreeMap<>();
+            for (SchedulerProvider s : conditio.plugins().extensions(SchedulerProvider.class)) {
+                for (SchedulerPreset preset : s.presets()) {
+                    names.putIfAbsent(preset.name(), String.format("    %-18s %s — %s", preset.name(),
+                            s.classNames().get(0), preset.description()));
                 }
+            }
+            if (!names.isEmpty()) {
+                out.println("scheduler names (--scheduler):");
+                names.values().forEach(out::println);
             }
         }
         return unusable == 0 ? 0 : 3;

@@ -1,0 +1,193 @@
+package io.conditio.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
+import io.conditio.api.GenerationResult;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RgbImage;
+import io.conditio.core.Conditio;
+import io.conditio.core.npy.Npy;
+import io.conditio.core.pipeline.Pipeline;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The film-conditioning plugin, loaded by PF4J from the built jars: class labels on {@code unet-class}
+ * ({@code class_euler}) and SDXL size conditions on {@code unet-xl} ({@code xl_euler}, with precomputed prompt
+ * embeddings through the text-conditioning plugin). Both UNets take an int64 timestep and the cases use Euler's
+ * fractional timesteps, so the fixture README's tolerance is 1e-2 (relative on latents, absolute on images).
+ */
+class FilmConditioningParityTest {
+    private static final double TOLERANCE = 1e-2;
+
+    @TempDir
+    static Path temp;
+
+    private static Conditio conditio;
+    private static Pipeline classUnet;
+    private static Pipeline xlUnet;
+    private static Pipeline sdTiny;
+
+    @BeforeAll
+    static void open() {
+        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
+        classUnet = conditio.open(ControlNetParityTest.withUnet(temp.resolve("unet-class"),
+                TinyFixtures.model("unet-class").resolve("model.onnx")));
+        xlUnet = conditio.open(ControlNetParityTest.withUnet(temp.resolve("unet-xl"),
+                TinyFixtures.model("unet-xl").resolve("model.onnx")));
+        sdTiny = conditio.open(TinyFixtures.model("sd-tiny"));
+    }
+
+    @AfterAll
+    static void close() {
+        for (Pipeline p : new Pipeline[] {sdTiny, xlUnet, classUnet}) {
+            if (p != null) {
+                p.close();
+            }
+        }
+        if (conditio != null) {
+            conditio.close();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static GenerationRequest.Builder caseRequest(Map<String, Object> c) {
+        GenerationRequest.Builder b = GenerationRequest.builder()
+                .optNegativePrompt((String) c.get("negative_prompt"))
+                .optSteps(((Number) c.get("steps")).intValue())
+                .optGuidanceScale(((Number) c.get("guidance_scale")).doubleValue())
+                .optSeed(((Number) c.get("seed")).longValue())
+                .optSize(((Number) c.get("width")).intValue(), ((Number) c.get("height")).intValue())
+                .optSchedulerConfig((Map<String, Object>) c.get("scheduler_config"));
+        if (c.get("prompt") != null) {
+            b.setPrompt((String) c.get("prompt"));
+        }
+        return b;
+    }
+
+    private static void checkParity(String caseName, String unet, GenerationResult result) {
+        Map<String, Object> c = TinyFixtures.testCase(caseName);
+        FloatTensor expectedLatents = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
+        FloatTensor expectedImage = Npy.readFloat(TinyFixtures.array((String) c.get("image")));
+        double latentAbs = TinyFixtures.maxAbsError(result.latents(), expectedLatents);
+        double latentRel = TinyFixtures.relativeError(result.latents(), expectedLatents);
+        RgbImage image = result.image();
+        double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3),
+                expectedImage);
+        System.out.printf(Locale.ROOT, "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
+                + " | step %.2f ms, unet %.2f ms%n", caseName, unet, latentAbs, latentRel, imageAbs,
+                result.timings().meanStepMillis(), result.timings().meanUnetMillis());
+        assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(TOLERANCE);
+        assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(TOLERANCE);
+        assertThat(result.provenance().get("scheduler")).isEqualTo("EulerDiscreteScheduler");
+    }
+
+    private static GenerationRequest.Builder classRequest() {
+        Map<String, Object> c = TinyFixtures.testCase("class_euler");
+        return caseRequest(c).optParameter("class_label", ((Number) c.get("class_label")).longValue());
+    }
+
+    @Test
+    void classLabelsMatchDiffusers() {
+        Map<String, Object> c = TinyFixtures.testCase("class_euler");
+        GenerationResult result = classUnet.generate(classRequest()
+                .optParameter("null_class_label", ((Number) c.get("null_class_label")).intValue()).build());
+        checkParity("class_euler", "unet-class", result);
+        assertThat(result.provenance().entries()).containsEntry("film.class_label", "3")
+                .containsEntry("film.null_class_label", "9");
+        assertThat(result.provenance().get("plugins")).contains("film=film-conditioning@0.1.0");
+    }
+
+    @Test
+    void theNullClassDefaultsToTheLastClassOfTheUnetConfig() {
+        // unet/model.onnx is a link; the config.json beside its target says num_class_embeds 10
+        GenerationResult explicit = classUnet.generate(classRequest().optParameter("null_class_label", 9).build());
+        GenerationResult defaulted = classUnet.generate(classRequest().build());
+        assertThat(defaulted.provenance().get("film.null_class_label")).isEqualTo("9");
+        assertThat(defaulted.latents().array()).containsExactly(explicit.latents().array());
+        GenerationResult otherClass = classUnet.generate(classRequest().optParameter("class_label", 5).build());
+        assertThat(TinyFixtures.maxAbsError(otherClass.latents(), defaulted.latents())).isGreaterThan(1e-3);
+    }
+
+    @Test
+    void aClassLabelForAUnetWithoutClassesIsRefused() {
+        assertThatThrownBy(() -> sdTiny.generate(GenerationRequest.builder().setPrompt("a red circle").optSteps(2)
+                .optParameter("class_label", 3).build()))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessageStartingWith("--class-label needs a UNet with a class_labels input; ")
+                .hasMessageContaining(Path.of("sd-tiny", "unet", "model.onnx").toString())
+                .hasMessageEndingWith(" has none");
+    }
+
+    @Test
+    void aClassUnetWithoutClassLabelAsksForIt() {
+        List<Integer> steps = new ArrayList<>();
+        assertThatThrownBy(() -> classUnet.generate(caseRequest(TinyFixtures.testCase("class_euler"))
+                .optBeforeStep(s -> steps.add(s.stepIndex())).build()))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("--class-label")
+                .hasMessageContaining("0 to 9");
+        assertThat(steps).isEmpty();
+    }
+
+    @Test
+    void aClassLabelOutOfRangeNamesTheRange() {
+        assertThatThrownBy(() -> classUnet.generate(classRequest().optParameter("class_label", 10).build()))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("--class-label 10 is out of range")
+                .hasMessageContaining("0 to 9");
+    }
+
+    private static GenerationRequest.Builder xlRequest() {
+        Map<String, Object> c = TinyFixtures.testCase("xl_euler");
+        FloatTensor hidden = Npy.readFloat(TinyFixtures.array((String) c.get("encoder_hidden_states")));
+        FloatTensor pooled = Npy.readFloat(TinyFixtures.array((String) c.get("text_embeds")));
+        assertThat(c.get("uncond")).isEqualTo("zeros");
+        return caseRequest(c)
+                .optParameter("prompt_embeds", hidden)
+                .optParameter("negative_prompt_embeds", FloatTensor.zeros(hidden.shape()))
+                .optParameter("pooled_prompt_embeds", pooled)
+                .optParameter("negative_pooled_prompt_embeds", FloatTensor.zeros(pooled.shape()));
+    }
+
+    @Test
+    void sdxlAddedConditionsMatchDiffusers() {
+        GenerationResult result = xlUnet.generate(xlRequest().build());
+        checkParity("xl_euler", "unet-xl", result);
+        FloatTensor timeIds = Npy.readFloat(TinyFixtures.array("xl_time_ids.npy"));
+        assertThat(timeIds.array()).containsExactly(64, 64, 0, 0, 64, 64);
+        assertThat(result.provenance().get("film.time_ids")).isEqualTo("[64, 64, 0, 0, 64, 64]");
+    }
+
+    @Test
+    void sizeConditionsReachTheUnet() {
+        GenerationResult defaults = xlUnet.generate(xlRequest().build());
+        GenerationResult explicit = xlUnet.generate(xlRequest().optParameter("original_size", List.of(64, 64))
+                .optParameter("crops_coords_top_left", List.of(0, 0)).optParameter("target_size", List.of(64, 64))
+                .build());
+        assertThat(explicit.latents().array()).containsExactly(defaults.latents().array());
+        GenerationResult upscaled = xlUnet.generate(xlRequest().optParameter("original_size", List.of(1024, 768))
+                .optParameter("crops_coords_top_left", List.of(16, 32)).build());
+        assertThat(upscaled.provenance().get("film.time_ids")).isEqualTo("[1024, 768, 16, 32, 64, 64]");
+        assertThat(TinyFixtures.maxAbsError(upscaled.latents(), defaults.latents())).isGreaterThan(1e-4);
+    }
+
+    @Test
+    void sizeConditionsForANonXlUnetAreRefused() {
+        assertThatThrownBy(() -> sdTiny.generate(GenerationRequest.builder().setPrompt("a red circle").optSteps(2)
+                .optParameter("original_size", List.of(1024, 1024)).build()))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("original_size")
+                .hasMessageContaining("time_ids");
+    }
+}
