@@ -119,6 +119,43 @@ class TextConditioningTest {
     }
 
     @Test
+    void sdxlConcatenatesBothEncodersPenultimateLayersAndFeedsThePooledOutput(@TempDir Path dir) throws IOException {
+        // an SDXL-shaped folder: two CLIP encoders (both the hidden-state export of sd-tiny's, width 32 each),
+        // unet-xl taking 64-wide encoder_hidden_states and 32-wide text_embeds
+        Path model = Files.createDirectories(dir.resolve("xl"));
+        Path sd = TinyFixtures.model("sd-tiny");
+        for (String c : List.of("scheduler", "vae_decoder")) {
+            Files.createSymbolicLink(model.resolve(c), sd.resolve(c));
+        }
+        Files.createSymbolicLink(model.resolve("tokenizer"), sd.resolve("tokenizer"));
+        Files.createSymbolicLink(model.resolve("tokenizer_2"), sd.resolve("tokenizer"));
+        Files.createSymbolicLink(model.resolve("text_encoder"), TinyFixtures.resource("text-encoder-hidden"));
+        Files.createSymbolicLink(model.resolve("text_encoder_2"), TinyFixtures.resource("text-encoder-hidden"));
+        Files.createSymbolicLink(model.resolve("unet"), TinyFixtures.model("unet-xl"));
+        try (Pipeline xl = conditio.open(model);
+                OnnxModel encoder = OnnxModel.open("text_encoder",
+                        TinyFixtures.resource("text-encoder-hidden/model.onnx"))) {
+            GenerationRequest.Builder base = GenerationRequest.builder().optSteps(4).optSeed(5).optScheduler("ddim")
+                    .optGuidanceScale(5.0).optSize(64, 64);
+            GenerationResult fromText = xl.generate(base.setPrompt(PROMPT).build());
+
+            FloatTensor penultimate = encode(encoder, "hidden_states.4", PROMPT);
+            FloatTensor both = FloatTensor.concat(2, penultimate, penultimate);
+            FloatTensor pooled = encode(encoder, "pooler_output", PROMPT);
+            GenerationResult fromEmbeds = xl.generate(base.setPrompt("")
+                    .optParameter("prompt_embeds", both)
+                    .optParameter("pooled_prompt_embeds", pooled)
+                    .optParameter("negative_prompt_embeds", FloatTensor.zeros(both.shape()))
+                    .optParameter("negative_pooled_prompt_embeds", FloatTensor.zeros(pooled.shape()))
+                    .build());
+
+            assertThat(TinyFixtures.maxAbsError(fromText.latents(), fromEmbeds.latents())).isLessThan(1e-4);
+            assertThat(fromText.provenance().get("text.negative")).contains("zeros");
+            assertThat(fromText.provenance().get("text.encoder")).contains(" + ");
+        }
+    }
+
+    @Test
     void clipSkipOnAnEncoderWithoutHiddenStatesSaysWhatIsMissing() {
         assertThatThrownBy(() -> sdTiny.generate(request(PROMPT).optParameter("clip_skip", 2).build()))
                 .isInstanceOf(InvalidRequestException.class)
