@@ -12,7 +12,10 @@ public class ConditioException extends RuntimeException {
         super(message);
     }
 
-    /** @param message what was wrong, where, and what was expected @param cause the underlying failure */
+    /**
+     * @param message what was wrong, where, and what was expected
+     * @param cause the underlying failure
+     */
     public ConditioException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -33,20 +33,30 @@ public final class FloatTensor implements Tensor {
         return new FloatTensor(data, s);
     }
 
-    /** @param shape the dimensions @return a new tensor of zeros */
+    /**
+     * @param shape the dimensions
+     * @return a new tensor of zeros
+     */
     public static FloatTensor zeros(int... shape) {
         int[] s = shape.clone();
         return new FloatTensor(new float[Tensors.volume(s)], s);
     }
 
-    /** @param value the value @param shape the dimensions @return a new tensor filled with {@code value} */
+    /**
+     * @param value the value
+     * @param shape the dimensions
+     * @return a new tensor filled with {@code value}
+     */
     public static FloatTensor full(float value, int... shape) {
         FloatTensor t = zeros(shape);
         Arrays.fill(t.data, value);
         return t;
     }
 
-    /** @param value the value @return a rank-0 tensor */
+    /**
+     * @param value the value
+     * @return a rank-0 tensor
+     */
     public static FloatTensor scalar(float value) {
         return new FloatTensor(new float[] {value}, new int[0]);
     }
@@ -81,7 +91,10 @@ public final class FloatTensor implements Tensor {
         return data;
     }
 
-    /** @param index a flat row-major index @return the element */
+    /**
+     * @param index a flat row-major index
+     * @return the element
+     */
     public float get(int index) {
         return data[index];
     }
@@ -99,12 +112,18 @@ public final class FloatTensor implements Tensor {
         return of(data, newShape);
     }
 
-    /** @param other a tensor of the same shape @return true when the shapes are equal */
+    /**
+     * @param other a tensor of the same shape
+     * @return true when the shapes are equal
+     */
     public boolean sameShape(Tensor other) {
         return Arrays.equals(shape, other.shape());
     }
 
-    /** @return {@code this + other}, a new tensor */
+    /**
+     * @param other a tensor of the same shape
+     * @return {@code this + other}, a new tensor
+     */
     public FloatTensor add(FloatTensor other) {
         requireSameShape(other);
         float[] out = new float[data.length];
@@ -114,7 +133,10 @@ public final class FloatTensor implements Tensor {
         return new FloatTensor(out, shape);
     }
 
-    /** @return {@code this - other}, a new tensor */
+    /**
+     * @param other a tensor of the same shape
+     * @return {@code this - other}, a new tensor
+     */
     public FloatTensor sub(FloatTensor other) {
         requireSameShape(other);
         float[] out = new float[data.length];
@@ -124,7 +146,10 @@ public final class FloatTensor implements Tensor {
         return new FloatTensor(out, shape);
     }
 
-    /** @return {@code this * s}, a new tensor */
+    /**
+     * @param s the factor
+     * @return {@code this * s}, a new tensor
+     */
     public FloatTensor mul(float s) {
         float[] out = new float[data.length];
         for (int i = 0; i < out.length; i++) {
@@ -133,7 +158,10 @@ public final class FloatTensor implements Tensor {
         return new FloatTensor(out, shape);
     }
 
-    /** @return {@code this / s}, a new tensor (division, not multiplication by the reciprocal) */
+    /**
+     * @param s the divisor
+     * @return {@code this / s}, a new tensor (division, not multiplication by the reciprocal)
+     */
     public FloatTensor div(float s) {
         float[] out = new float[data.length];
         for (int i = 0; i < out.length; i++) {

@@ -180,19 +180,28 @@ public final class GenerationRequest {
         private Builder() {
         }
 
-        /** @param prompt the prompt @return this */
+        /**
+         * @param prompt the prompt
+         * @return this
+         */
         public Builder setPrompt(String prompt) {
             this.prompt = Objects.requireNonNull(prompt, "prompt");
             return this;
         }
 
-        /** @param negativePrompt the negative prompt @return this */
+        /**
+         * @param negativePrompt the negative prompt
+         * @return this
+         */
         public Builder optNegativePrompt(String negativePrompt) {
             this.negativePrompt = Objects.requireNonNull(negativePrompt, "negativePrompt");
             return this;
         }
 
-        /** @param steps inference steps, at least 1 @return this */
+        /**
+         * @param steps inference steps, at least 1
+         * @return this
+         */
         public Builder optSteps(int steps) {
             if (steps < 1) {
                 throw new InvalidRequestException("steps must be at least 1, got " + steps);
@@ -201,7 +210,10 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** @param guidanceScale the classifier-free guidance scale, finite and at least 0 @return this */
+        /**
+         * @param guidanceScale the classifier-free guidance scale, finite and at least 0
+         * @return this
+         */
         public Builder optGuidanceScale(double guidanceScale) {
             if (!(guidanceScale >= 0) || Double.isInfinite(guidanceScale)) {
                 throw new InvalidRequestException("guidance scale must be a finite number >= 0, got " + guidanceScale);
@@ -210,13 +222,20 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** @param seed the seed of the torch-compatible generator @return this */
+        /**
+         * @param seed the seed of the torch-compatible generator
+         * @return this
+         */
         public Builder optSeed(long seed) {
             this.seed = seed;
             return this;
         }
 
-        /** @param width width in pixels @param height height in pixels @return this */
+        /**
+         * @param width width in pixels
+         * @param height height in pixels
+         * @return this
+         */
         public Builder optSize(int width, int height) {
             if (width <= 0 || height <= 0) {
                 throw new InvalidRequestException("image size must be positive, got " + width + "x" + height);
@@ -226,7 +245,10 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** @param width width in pixels @return this */
+        /**
+         * @param width width in pixels
+         * @return this
+         */
         public Builder optWidth(int width) {
             if (width <= 0) {
                 throw new InvalidRequestException("width must be positive, got " + width);
@@ -235,7 +257,10 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** @param height height in pixels @return this */
+        /**
+         * @param height height in pixels
+         * @return this
+         */
         public Builder optHeight(int height) {
             if (height <= 0) {
                 throw new InvalidRequestException("height must be positive, got " + height);
@@ -244,7 +269,10 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** @param scheduler a preset name ({@code euler-a}) or a diffusers class name @return this */
+        /**
+         * @param scheduler a preset name ({@code euler-a}) or a diffusers class name
+         * @return this
+         */
         public Builder optScheduler(String scheduler) {
             this.scheduler = scheduler;
             return this;
@@ -260,7 +288,11 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** @param key a parameter key a conditioner documents @param value its value @return this */
+        /**
+         * @param key a parameter key a conditioner documents
+         * @param value its value
+         * @return this
+         */
         public Builder optParameter(String key, Object value) {
             if (value == null) {
                 parameters.remove(key);
@@ -270,13 +302,19 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** @param callback called before each step, after plugin hooks @return this */
+        /**
+         * @param callback called before each step, after plugin hooks
+         * @return this
+         */
         public Builder optBeforeStep(BeforeStepCallback callback) {
             beforeStep.add(Objects.requireNonNull(callback));
             return this;
         }
 
-        /** @param callback called after each step, after plugin hooks @return this */
+        /**
+         * @param callback called after each step, after plugin hooks
+         * @return this
+         */
         public Builder optAfterStep(AfterStepCallback callback) {
             afterStep.add(Objects.requireNonNull(callback));
             return this;

@@ -30,7 +30,10 @@ public final class LongTensor implements Tensor {
         return new LongTensor(data, s);
     }
 
-    /** @param value the value @return a rank-0 tensor */
+    /**
+     * @param value the value
+     * @return a rank-0 tensor
+     */
     public static LongTensor scalar(long value) {
         return new LongTensor(new long[] {value}, new int[0]);
     }
@@ -50,7 +53,10 @@ public final class LongTensor implements Tensor {
         return data;
     }
 
-    /** @param index a flat row-major index @return the element */
+    /**
+     * @param index a flat row-major index
+     * @return the element
+     */
     public long get(int index) {
         return data[index];
     }

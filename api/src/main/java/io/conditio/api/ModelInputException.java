@@ -9,7 +9,10 @@ public class ModelInputException extends ConditioException {
         super(message);
     }
 
-    /** @param message what was wrong, where, and what was expected @param cause the underlying failure */
+    /**
+     * @param message what was wrong, where, and what was expected
+     * @param cause the underlying failure
+     */
     public ModelInputException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -9,7 +9,10 @@ public class ModelLoadException extends ConditioException {
         super(message);
     }
 
-    /** @param message what was wrong, where, and what was expected @param cause the underlying failure */
+    /**
+     * @param message what was wrong, where, and what was expected
+     * @param cause the underlying failure
+     */
     public ModelLoadException(String message, Throwable cause) {
         super(message, cause);
     }

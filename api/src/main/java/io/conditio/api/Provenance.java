@@ -17,7 +17,10 @@ public record Provenance(Map<String, String> entries) {
         entries = Collections.unmodifiableMap(new LinkedHashMap<>(entries));
     }
 
-    /** @param key a key such as {@code seed} @return the value, or null when absent */
+    /**
+     * @param key a key such as {@code seed}
+     * @return the value, or null when absent
+     */
     public String get(String key) {
         return entries.get(key);
     }

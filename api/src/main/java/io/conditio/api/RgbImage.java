@@ -21,7 +21,9 @@ public record RgbImage(int width, int height, float[] pixels) {
     }
 
     /**
-     * @param x column @param y row @param channel 0 red, 1 green, 2 blue
+     * @param x       column
+     * @param y       row
+     * @param channel 0 red, 1 green, 2 blue
      * @return the sample in [0, 1]
      */
     public float get(int x, int y, int channel) {

@@ -65,12 +65,19 @@ public final class SchedulerConfig {
         return new SchedulerConfig(Collections.unmodifiableMap(m));
     }
 
-    /** @param key a key @return true when the key is present with a non-null value */
+    /**
+     * @param key a key
+     * @return true when the key is present with a non-null value
+     */
     public boolean has(String key) {
         return values.get(key) != null;
     }
 
-    /** @param key a key @param defaultValue used when absent @return the value as an int */
+    /**
+     * @param key a key
+     * @param defaultValue used when absent
+     * @return the value as an int
+     */
     public int getInt(String key, int defaultValue) {
         Object v = values.get(key);
         if (v == null) {
@@ -82,7 +89,11 @@ public final class SchedulerConfig {
         throw wrongType(key, v, "an integer");
     }
 
-    /** @param key a key @param defaultValue used when absent @return the value as a double */
+    /**
+     * @param key a key
+     * @param defaultValue used when absent
+     * @return the value as a double
+     */
     public double getDouble(String key, double defaultValue) {
         Object v = values.get(key);
         if (v == null) {
@@ -110,7 +121,11 @@ public final class SchedulerConfig {
         throw wrongType(key, v, "a number or null");
     }
 
-    /** @param key a key @param defaultValue used when absent @return the value as a boolean */
+    /**
+     * @param key a key
+     * @param defaultValue used when absent
+     * @return the value as a boolean
+     */
     public boolean getBoolean(String key, boolean defaultValue) {
         Object v = values.get(key);
         if (v == null) {
@@ -122,7 +137,11 @@ public final class SchedulerConfig {
         throw wrongType(key, v, "true or false");
     }
 
-    /** @param key a key @param defaultValue used when absent @return the value as a string */
+    /**
+     * @param key a key
+     * @param defaultValue used when absent
+     * @return the value as a string
+     */
     public String getString(String key, String defaultValue) {
         Object v = values.get(key);
         if (v == null) {

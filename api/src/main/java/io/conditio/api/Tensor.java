@@ -25,7 +25,10 @@ public sealed interface Tensor permits FloatTensor, LongTensor {
         return shape().length;
     }
 
-    /** @param axis a dimension index @return the size of that dimension */
+    /**
+     * @param axis a dimension index
+     * @return the size of that dimension
+     */
     default int dim(int axis) {
         return shape()[axis];
     }

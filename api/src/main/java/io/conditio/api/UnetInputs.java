@@ -38,6 +38,9 @@ public interface UnetInputs {
      */
     void addResidual(String name, FloatTensor value);
 
-    /** @param name an input name @return what has been set so far under that name */
+    /**
+     * @param name an input name
+     * @return what has been set so far under that name
+     */
     Optional<Tensor> get(String name);
 }

@@ -77,7 +77,10 @@ public final class ModelFolder implements AutoCloseable {
         return modelIndex;
     }
 
-    /** @param component e.g. {@code text_encoder} @return true when {@code component/model.onnx} exists */
+    /**
+     * @param component e.g. {@code text_encoder}
+     * @return true when {@code component/model.onnx} exists
+     */
     public boolean has(String component) {
         return Files.isRegularFile(root.resolve(component).resolve("model.onnx"));
     }
@@ -94,12 +97,18 @@ public final class ModelFolder implements AutoCloseable {
         return open.computeIfAbsent(component, c -> OnnxModel.open(c, root.resolve(c).resolve("model.onnx")));
     }
 
-    /** @param component e.g. {@code vae_encoder} @return the model, or empty when the folder lacks it */
+    /**
+     * @param component e.g. {@code vae_encoder}
+     * @return the model, or empty when the folder lacks it
+     */
     public Optional<OnnxModel> optionalModel(String component) {
         return has(component) ? Optional.of(model(component)) : Optional.empty();
     }
 
-    /** @param name {@code tokenizer} or {@code tokenizer_2} @return the tokenizer, or empty when absent */
+    /**
+     * @param name {@code tokenizer} or {@code tokenizer_2}
+     * @return the tokenizer, or empty when absent
+     */
     public Optional<ClipTokenizer> tokenizer(String name) {
         Path dir = root.resolve(name);
         if (!Files.isRegularFile(dir.resolve("vocab.json"))) {
@@ -108,7 +117,10 @@ public final class ModelFolder implements AutoCloseable {
         return Optional.of(tokenizers.computeIfAbsent(name, n -> ClipTokenizer.load(dir)));
     }
 
-    /** @param component e.g. {@code unet} @return its config.json, or an empty map when absent */
+    /**
+     * @param component e.g. {@code unet}
+     * @return its config.json, or an empty map when absent
+     */
     public Map<String, Object> config(String component) {
         Path file = root.resolve(component).resolve("config.json");
         return Files.isRegularFile(file) ? Json.parseObject(file) : Map.of();

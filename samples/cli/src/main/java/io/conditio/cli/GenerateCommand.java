@@ -143,6 +143,11 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Read (brackets) and [brackets] in the prompt literally instead of as attention weights.")
     boolean noPromptWeighting;
 
+    @Option(names = "--param", paramLabel = "KEY=VALUE",
+            description = "A request parameter for a plugin (repeatable): true/false, integers and decimals are typed, "
+                    + "anything else is text, e.g. --param guidance_rescale=0.7.")
+    Map<String, String> params = new LinkedHashMap<>();
+
     @Option(names = "--out", paramLabel = "FILE.png", defaultValue = "conditio.png",
             description = "Output PNG, with the provenance in text chunks (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -264,6 +269,20 @@ final class GenerateCommand implements Callable<Integer> {
         if (noPromptWeighting) {
             b.optParameter("prompt_weighting", false);
         }
+        params.forEach((k, v) -> b.optParameter(k, typed(v)));
+    }
+
+    private static Object typed(String v) {
+        if (v.equals("true") || v.equals("false")) {
+            return Boolean.parseBoolean(v);
+        }
+        if (v.matches("[+-]?\\d{1,18}")) {
+            return Long.parseLong(v);
+        }
+        if (v.matches("[+-]?(\\d+\\.\\d*|\\.\\d+|\\d+)([eE][+-]?\\d+)?")) {
+            return Double.parseDouble(v);
+        }
+        return v;
     }
 
     private static List<Long> pair(String flag, String value) {

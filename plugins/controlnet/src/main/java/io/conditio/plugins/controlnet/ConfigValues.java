@@ -31,7 +31,10 @@ final class ConfigValues {
         return EMPTY;
     }
 
-    /** @param text config text @return values parsed from it */
+    /**
+     * @param text config text
+     * @return values parsed from it
+     */
     static ConfigValues of(String text) {
         return new ConfigValues(null, text);
     }
@@ -74,13 +77,19 @@ final class ConfigValues {
         return Optional.ofNullable(file);
     }
 
-    /** @param key a top-level key @return its integer value, empty when absent, null or not an integer */
+    /**
+     * @param key a top-level key
+     * @return its integer value, empty when absent, null or not an integer
+     */
     OptionalLong integer(String key) {
         Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*(-?\\d+)\\s*[,}\\s]").matcher(text);
         return m.find() ? OptionalLong.of(Long.parseLong(m.group(1))) : OptionalLong.empty();
     }
 
-    /** @param key a top-level key @return its list of integers, empty when absent or not such a list */
+    /**
+     * @param key a top-level key
+     * @return its list of integers, empty when absent or not such a list
+     */
     Optional<List<Integer>> integers(String key) {
         Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*\\[([-\\d,\\s]*)\\]").matcher(text);
         if (!m.find()) {
@@ -95,7 +104,10 @@ final class ConfigValues {
         return Optional.of(out);
     }
 
-    /** @param key a top-level key @return true only when the key is present with the value {@code true} */
+    /**
+     * @param key a top-level key
+     * @return true only when the key is present with the value {@code true}
+     */
     boolean flag(String key) {
         return Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*true\\b").matcher(text).find();
     }

@@ -33,18 +33,27 @@ final class ResidualShapes {
     private ResidualShapes() {
     }
 
-    /** @param name an input or output name @return true for a ControlNet residual name */
+    /**
+     * @param name an input or output name
+     * @return true for a ControlNet residual name
+     */
     static boolean isResidual(String name) {
         return MID.equals(name) || DOWN.matcher(name).matches();
     }
 
-    /** @param name a residual name @return its down-block index, or -1 for the mid residual */
+    /**
+     * @param name a residual name
+     * @return its down-block index, or -1 for the mid residual
+     */
     static int downIndex(String name) {
         Matcher m = DOWN.matcher(name);
         return m.matches() ? Integer.parseInt(m.group(1)) : -1;
     }
 
-    /** @param names input or output names @return the residual names among them: down residuals by index, then mid */
+    /**
+     * @param names input or output names
+     * @return the residual names among them: down residuals by index, then mid
+     */
     static List<String> residuals(Collection<String> names) {
         List<String> out = new ArrayList<>();
         for (String n : names) {

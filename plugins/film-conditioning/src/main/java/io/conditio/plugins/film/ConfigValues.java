@@ -63,7 +63,10 @@ final class ConfigValues {
         return EMPTY;
     }
 
-    /** @param text config text @return values parsed from it (for tests) */
+    /**
+     * @param text config text
+     * @return values parsed from it (for tests)
+     */
     static ConfigValues of(String text) {
         return new ConfigValues(null, text);
     }
@@ -73,13 +76,19 @@ final class ConfigValues {
         return Optional.ofNullable(file);
     }
 
-    /** @param key a top-level key @return its integer value, empty when absent, null or not an integer */
+    /**
+     * @param key a top-level key
+     * @return its integer value, empty when absent, null or not an integer
+     */
     OptionalLong integer(String key) {
         Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*(-?\\d+)\\s*[,}\\n]").matcher(text);
         return m.find() ? OptionalLong.of(Long.parseLong(m.group(1))) : OptionalLong.empty();
     }
 
-    /** @param key a top-level key @return its string value, empty when absent, null or not a string */
+    /**
+     * @param key a top-level key
+     * @return its string value, empty when absent, null or not a string
+     */
     Optional<String> string(String key) {
         Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*\"([^\"]*)\"").matcher(text);
         return m.find() ? Optional.of(m.group(1)) : Optional.empty();
