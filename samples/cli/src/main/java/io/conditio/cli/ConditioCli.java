@@ -94,6 +94,25 @@ public final class ConditioCli implements Runnable {
         return Path.of("plugins");
     }
 
+    /**
+     * The model folder: the flag, else {@code CONDITIO_MODEL}, else {@code models/shapes} beside the launcher (the
+     * build copies the shipped model there), else {@code ./models/shapes}.
+     */
+    static Path modelDirectory(Path flag) {
+        if (flag != null) {
+            return flag;
+        }
+        String env = System.getenv("CONDITIO_MODEL");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        String home = System.getProperty("conditio.home");
+        if (home != null && Files.isDirectory(Path.of(home, "models", "shapes"))) {
+            return Path.of(home, "models", "shapes");
+        }
+        return Path.of("models", "shapes");
+    }
+
     /** Reads the version from the jar. */
     static final class Version implements IVersionProvider {
         @Override

@@ -29,8 +29,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", required = true,
-            description = "Model folder in the diffusers/optimum ONNX layout.")
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Model folder in the diffusers/optimum ONNX layout (default: $CONDITIO_MODEL, else the "
+                    + "shipped shapes model).")
     Path model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "", description = "What to draw.")
@@ -162,8 +163,10 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Path model = ConditioCli.modelDirectory(this.model);
         if (!Files.isDirectory(model)) {
-            throw new InvalidRequestException("--model " + model + ": no such directory");
+            throw new InvalidRequestException((this.model == null ? "default model " : "--model ") + model
+                    + ": no such directory");
         }
         GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optNegativePrompt(negativePrompt)
                 .optGuidanceScale(guidance);
