@@ -130,14 +130,12 @@ class FilmConditioningParityTest {
     }
 
     @Test
-    void aClassUnetWithoutClassLabelAsksForIt() {
-        List<Integer> steps = new ArrayList<>();
-        assertThatThrownBy(() -> classUnet.generate(caseRequest(TinyFixtures.testCase("class_euler"))
-                .optBeforeStep(s -> steps.add(s.stepIndex())).build()))
-                .isInstanceOf(InvalidRequestException.class)
-                .hasMessageContaining("--class-label")
-                .hasMessageContaining("0 to 9");
-        assertThat(steps).isEmpty();
+    void withoutAClassLabelEveryBranchGetsTheNullClass() {
+        GenerationResult none = classUnet.generate(caseRequest(TinyFixtures.testCase("class_euler")).build());
+        GenerationResult nullClass = classUnet.generate(caseRequest(TinyFixtures.testCase("class_euler"))
+                .optParameter("class_label", 9).optParameter("null_class_label", 9).build());
+        assertThat(none.latents().array()).containsExactly(nullClass.latents().array());
+        assertThat(none.provenance().get("film.class_label")).isEqualTo("none (null class 9)");
     }
 
     @Test

@@ -81,14 +81,15 @@ final class Generation {
             return null;
         });
         int[] latentShape = {1, folder.latentChannels(), height / factor, width / factor};
-        Model unet = folder.model("unet");
+        String unetComponent = UnetVariant.choose(folder, request);
+        Model unet = folder.model(unetComponent);
 
         long t0 = System.nanoTime();
-        try (Binding unetCalls = folder.model("unet").bind()) {
+        try (Binding unetCalls = folder.model(unetComponent).bind()) {
             LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
                     unet.inputs().get("sample"), new ImageEncoder(folder), width, height);
             FloatTensor latents = start.latents();
-            Context context = new Context(random, guidance.branches(), latentShape, width, height);
+            Context context = new Context(random, guidance.branches(), latentShape, width, height, unet);
             for (Conditioner c : pipeline.conditioners()) {
                 Optional<Conditioning> prepared = callPlugin(c, () -> c.prepare(context));
                 prepared.ifPresent(p -> active.add(new ActiveConditioning(c, pipeline.host().origin(c), p)));
@@ -141,7 +142,7 @@ final class Generation {
             long t3 = System.nanoTime();
             StepTimings timings = new StepTimings(t1 - t0, t2 - t1, unetNanos, t3 - t2, timesteps.length);
             Provenance provenance = provenance(seed, steps, width, height, guidance, choice, scheduler, timings,
-                    start);
+                    start, unetComponent);
             return new GenerationResult(List.of(image), latents, provenance, timings);
         } finally {
             for (ActiveConditioning a : active) {
@@ -157,7 +158,8 @@ final class Generation {
 
     private Guidance chooseGuidance() {
         for (GuidanceProvider p : pipeline.guidanceProviders()) {
-            Optional<Guidance> g = callPlugin(p, () -> p.create(request, folder.model("unet")));
+            Optional<Guidance> g = callPlugin(p, () -> p.create(request,
+                    folder.model(UnetVariant.choose(folder, request))));
             if (g.isPresent()) {
                 return g.get();
             }
@@ -208,10 +210,14 @@ final class Generation {
     }
 
     private Provenance provenance(long seed, int steps, int width, int height, Guidance guidance,
-            SchedulerCatalog.Choice choice, Scheduler scheduler, StepTimings timings, LatentStart.Start start) {
+            SchedulerCatalog.Choice choice, Scheduler scheduler, StepTimings timings, LatentStart.Start start,
+            String unetComponent) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("conditio.spi", SpiVersion.current());
         p.put("model", folder.root().toString());
+        if (!unetComponent.equals(UnetVariant.DEFAULT)) {
+            p.put("unet", unetComponent);
+        }
         p.put("prompt", request.prompt());
         p.put("negative_prompt", request.negativePrompt());
         p.put("seed", Long.toString(seed));
@@ -295,8 +301,11 @@ final class Generation {
         private final int[] latentShape;
         private final int width;
         private final int height;
+        private final Model unetModel;
 
-        Context(RandomSource random, List<GuidanceBranch> branches, int[] latentShape, int width, int height) {
+        Context(RandomSource random, List<GuidanceBranch> branches, int[] latentShape, int width, int height,
+                Model unetModel) {
+            this.unetModel = unetModel;
             this.random = random;
             this.branches = branches;
             this.latentShape = latentShape;
@@ -311,7 +320,7 @@ final class Generation {
 
         @Override
         public Model unet() {
-            return folder.model("unet");
+            return unetModel;
         }
 
         @Override

@@ -48,7 +48,8 @@ import org.pf4j.Extension;
  *   <caption>keys read by this conditioner</caption>
  *   <tr><th>key</th><th>type</th><th>CLI flag</th><th>meaning</th></tr>
  *   <tr><td>{@value #CLASS_LABEL}</td><td>Long or Integer</td><td>{@code --class-label N}</td>
- *       <td>the class of the conditional branch; required when the UNet declares {@code class_labels}, refused
+ *       <td>the class of the conditional branch; without it every branch gets the null class (an error only when
+ *       the null class is unknown); refused
  *       when it does not. Must be in {@code [0, num_class_embeds)} when {@code unet/config.json} says
  *       {@code num_class_embeds}.</td></tr>
  *   <tr><td>{@value #NULL_CLASS_LABEL}</td><td>Long or Integer</td><td>{@code --null-class-label N}</td>
@@ -176,19 +177,27 @@ public final class FilmConditioner implements Conditioner {
     private static Tensor classLabels(Model unet, TensorSpec spec, Map<String, Object> parameters,
             List<GuidanceBranch> branches, ConfigValues config, Map<String, String> provenance) {
         Long label = integral(parameters, CLASS_LABEL, "--class-label");
-        if (label == null) {
-            throw new InvalidRequestException(unet.path() + " is class-conditional (it takes class_labels): give "
-                    + "the class with --class-label (request parameter '" + CLASS_LABEL + "')"
-                    + config.integer("num_class_embeds").stream()
-                            .mapToObj(n -> ", a number from 0 to " + (n - 1)).findFirst().orElse(""));
-        }
         // an embedding table only when class_embed_type is null; other types take arbitrary values
         boolean table = config.string("class_embed_type").isEmpty();
         OptionalLong classes = table ? config.integer("num_class_embeds") : OptionalLong.empty();
+        Long nullLabel = integral(parameters, NULL_CLASS_LABEL, "--null-class-label");
+        if (label == null) {
+            // no class asked for: every branch gets the null class, as the model was trained to run without one
+            if (nullLabel == null && classes.isEmpty()) {
+                throw new InvalidRequestException(unet.path() + " is class-conditional (it takes class_labels): give "
+                        + "the class with --class-label (request parameter '" + CLASS_LABEL + "'), or the null "
+                        + "class with --null-class-label to run it unconditioned on class");
+            }
+            label = nullLabel != null ? nullLabel : classes.getAsLong() - 1;
+            checkRange(unet, label, "--null-class-label", classes);
+            provenance.put(CLASS_LABEL, "none (null class " + label + ")");
+            long[] labels = new long[branches.size()];
+            java.util.Arrays.fill(labels, label);
+            return spec.elementType() == ElementType.FLOAT32 ? asFloats(labels) : LongTensor.of(labels, labels.length);
+        }
         checkRange(unet, label, "--class-label", classes);
         provenance.put(CLASS_LABEL, Long.toString(label));
         boolean needsNull = branches.stream().anyMatch(b -> b.drops(KIND));
-        Long nullLabel = integral(parameters, NULL_CLASS_LABEL, "--null-class-label");
         if (nullLabel == null && needsNull) {
             if (classes.isEmpty()) {
                 throw new InvalidRequestException("guidance needs a null class for " + unet.path() + " but its "
@@ -216,6 +225,14 @@ public final class FilmConditioner implements Conditioner {
             return FloatTensor.of(f, f.length);
         }
         return LongTensor.of(labels, labels.length);
+    }
+
+    private static FloatTensor asFloats(long[] labels) {
+        float[] f = new float[labels.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = labels[i];
+        }
+        return FloatTensor.of(f, f.length);
     }
 
     private static void checkRange(Model unet, long label, String flag, OptionalLong classes) {

@@ -77,12 +77,20 @@ class FilmConditionerTest {
     }
 
     @Test
-    void aClassUnetWithoutClassLabelAsksForTheFlag() throws IOException {
+    void withoutAClassLabelEveryBranchGetsTheNullClass() throws IOException {
         Model unet = FakeContext.model(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
+        Conditioning c = prepare(unet, GenerationRequest.builder(), FakeContext.cfg()).orElseThrow();
+        assertThat(((LongTensor) contribute(c, 2).get("class_labels")).array()).containsExactly(9L, 9L);
+        assertThat(c.provenance()).containsEntry("class_label", "none (null class 9)");
+    }
+
+    @Test
+    void aClassUnetWithoutClassLabelOrKnownNullClassAsksForTheFlag() throws IOException {
+        Model unet = FakeContext.model(unetFile(null), SAMPLE, CLASS);
         assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder(), FakeContext.cfg()))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("--class-label")
-                .hasMessageContaining("0 to 9");
+                .hasMessageContaining("--null-class-label");
     }
 
     @Test
