@@ -20,6 +20,15 @@ public interface Model {
     /** @return the model file */
     Path path();
 
+    /**
+     * The component's {@code config.json}, found beside the model file (or beside the target of a linked file).
+     *
+     * @return the parsed config, {@link ModelConfig#empty()} when there is none; never null
+     */
+    default ModelConfig config() {
+        return ModelConfig.empty();
+    }
+
     /** @return the declared inputs by name, in declaration order; never null */
     Map<String, TensorSpec> inputs();
 

@@ -12,6 +12,7 @@ import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.Binding;
 import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.tokenizer.ClipTokenizer;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +40,9 @@ class ExporterLayoutsTest {
             assertThat(optimum.vaeSpatialFactor()).isEqualTo(8);
             assertThat(optimum.unetSampleSize()).isEqualTo(8);
             assertThat(optimum.latentChannels()).isEqualTo(4);
+            assertThat(optimum.model("unet").config().integer("sample_size")).hasValue(8L);
+            assertThat(optimum.model("unet").config().integers("block_out_channels")).contains(List.of(16, 32, 32));
+            assertThat(optimum.model("text_encoder").config().number("layer_norm_eps")).hasValue(1e-5);
         }
     }
 

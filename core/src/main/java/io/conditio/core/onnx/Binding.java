@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.conditio.api.ElementType;
 import io.conditio.api.Model;
+import io.conditio.api.ModelConfig;
 import io.conditio.api.ModelInputException;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
@@ -95,6 +96,11 @@ public final class Binding implements Model, AutoCloseable {
     @Override
     public Path path() {
         return model.path();
+    }
+
+    @Override
+    public ModelConfig config() {
+        return model.config();
     }
 
     @Override

@@ -12,10 +12,12 @@ import io.conditio.api.ElementType;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.LongTensor;
 import io.conditio.api.Model;
+import io.conditio.api.ModelConfig;
 import io.conditio.api.ModelInputException;
 import io.conditio.api.ModelLoadException;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
+import io.conditio.core.json.Json;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
@@ -41,6 +43,7 @@ public final class OnnxModel implements Model, AutoCloseable {
     private final Map<String, TensorSpec> inputs;
     private final Map<String, TensorSpec> outputs;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile ModelConfig config;
 
     private OnnxModel(String name, Path path, OrtSession session) throws OrtException {
         this.name = name;
@@ -109,6 +112,39 @@ public final class OnnxModel implements Model, AutoCloseable {
     @Override
     public Path path() {
         return path;
+    }
+
+    @Override
+    public ModelConfig config() {
+        ModelConfig c = config;
+        if (c == null) {
+            c = readConfig(path);
+            config = c;
+        }
+        return c;
+    }
+
+    /** config.json beside the file, else beside the file a link points to. */
+    private static ModelConfig readConfig(Path file) {
+        List<Path> candidates = new ArrayList<>();
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            candidates.add(parent.resolve("config.json"));
+        }
+        try {
+            Path real = file.toRealPath().getParent();
+            if (real != null) {
+                candidates.add(real.resolve("config.json"));
+            }
+        } catch (java.io.IOException e) {
+            // the model file was opened already; a broken link only means no config
+        }
+        for (Path c : candidates) {
+            if (Files.isRegularFile(c)) {
+                return ModelConfig.of(Json.parseObject(c), c);
+            }
+        }
+        return ModelConfig.empty();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.conditio.plugins.controlnet;
 
+import io.conditio.api.ModelConfig;
 import io.conditio.api.Conditioner;
 import io.conditio.api.Conditioning;
 import io.conditio.api.ConditioningContext;
@@ -114,7 +115,7 @@ public final class ControlNetConditioner implements Conditioner {
         List<ControlNetRequest> requests = ControlNetRequest.parse(context.request().parameters().get(CONTROLNETS));
         int batch = context.branches().size();
         int[] latent = context.latentShape();
-        ConfigValues unetConfig = ConfigValues.beside(unet.path());
+        ModelConfig unetConfig = unet.config();
         Map<String, String> provenance = new LinkedHashMap<>();
         if (requests.isEmpty()) {
             if (unetResiduals.isEmpty()) {
@@ -137,7 +138,7 @@ public final class ControlNetConditioner implements Conditioner {
         }
         List<String> problems = new ArrayList<>();
         List<ControlNetConditioning.Net> nets = new ArrayList<>();
-        ConfigValues firstConfig = ConfigValues.empty();
+        ModelConfig firstConfig = ModelConfig.empty();
         for (int i = 0; i < requests.size(); i++) {
             ControlNetRequest r = requests.get(i);
             Model model = context.loadModel(r.model());
@@ -146,7 +147,7 @@ public final class ControlNetConditioner implements Conditioner {
             if ("canny".equals(r.preprocess())) {
                 image = CannyEdges.detect(image, CannyEdges.LOW, CannyEdges.HIGH);
             }
-            ConfigValues config = ConfigValues.beside(model.path());
+            ModelConfig config = model.config();
             if (i == 0) {
                 firstConfig = config;
             }
@@ -166,7 +167,7 @@ public final class ControlNetConditioner implements Conditioner {
         }
         ResidualShapes.Derived shapes = ResidualShapes.derive(unet.inputs(), batch, latent[2], latent[3],
                 unetConfig);
-        if (!shapes.complete() && unetConfig.file().isEmpty() && firstConfig.file().isPresent()) {
+        if (!shapes.complete() && unetConfig.source().isEmpty() && firstConfig.source().isPresent()) {
             shapes = ResidualShapes.derive(unet.inputs(), batch, latent[2], latent[3], firstConfig);
         }
         return Optional.of(new ControlNetConditioning(nets, unetResiduals, shapes, provenance));

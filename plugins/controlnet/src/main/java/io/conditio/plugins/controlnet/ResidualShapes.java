@@ -1,5 +1,6 @@
 package io.conditio.plugins.controlnet;
 
+import io.conditio.api.ModelConfig;
 import io.conditio.api.TensorSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -96,7 +97,7 @@ final class ResidualShapes {
      * @param config  the UNet's (or a ControlNet's) config values; may be empty
      * @return the residual shapes, possibly incomplete
      */
-    static Derived derive(Map<String, TensorSpec> inputs, int batch, int latentH, int latentW, ConfigValues config) {
+    static Derived derive(Map<String, TensorSpec> inputs, int batch, int latentH, int latentW, ModelConfig config) {
         List<String> names = residuals(inputs.keySet());
         List<String> down = names.stream().filter(n -> downIndex(n) >= 0).toList();
         int n = down.size();
@@ -109,8 +110,8 @@ final class ResidualShapes {
         Optional<List<Integer>> channelsConfig = config.integers("block_out_channels");
         int blocks = channelsConfig.map(List::size).orElse(n % (layers + 1) == 0 ? n / (layers + 1) : -1);
         boolean structured = contiguous && blocks > 0 && blocks * (layers + 1) == n;
-        String source = config.file().isPresent() && layersGiven > 0
-                ? "layers_per_block " + layers + " from " + config.file().get()
+        String source = config.source().isPresent() && layersGiven > 0
+                ? "layers_per_block " + layers + " from " + config.source().get()
                 : "layers_per_block 2 (the Stable Diffusion default; no config.json gives it)";
 
         int[][] spatial = new int[n + 1][];

@@ -104,6 +104,13 @@ final class Fakes {
             return path;
         }
 
+        public io.conditio.api.ModelConfig config() {
+            java.nio.file.Path file = path.toAbsolutePath().resolveSibling("config.json");
+            return java.nio.file.Files.isRegularFile(file)
+                    ? io.conditio.api.ModelConfig.of(io.conditio.core.json.Json.parseObject(file), file)
+                    : io.conditio.api.ModelConfig.empty();
+        }
+
         public Map<String, TensorSpec> inputs() {
             return inputs;
         }

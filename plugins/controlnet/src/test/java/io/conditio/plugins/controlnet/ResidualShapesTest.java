@@ -2,6 +2,7 @@ package io.conditio.plugins.controlnet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.conditio.api.ModelConfig;
 import io.conditio.api.ElementType;
 import io.conditio.api.TensorSpec;
 import java.util.LinkedHashMap;
@@ -40,7 +41,7 @@ class ResidualShapesTest {
     @Test
     void theTinyFixtureStructureIsDerivedWithoutAConfig() {
         ResidualShapes.Derived d = ResidualShapes.derive(unet(new int[] {16, 16, 16, 16, 32, 32, 32, 32, 32}, true,
-                32), 2, 8, 8, ConfigValues.empty());
+                32), 2, 8, 8, ModelConfig.empty());
         assertThat(d.complete()).isTrue();
         int[][] expected = {{2, 16, 8, 8}, {2, 16, 8, 8}, {2, 16, 8, 8}, {2, 16, 4, 4}, {2, 32, 4, 4}, {2, 32, 4, 4},
             {2, 32, 2, 2}, {2, 32, 2, 2}, {2, 32, 2, 2}};
@@ -54,7 +55,7 @@ class ResidualShapesTest {
     @Test
     void sd15HalvesRoundingUp() {
         int[] ch = {320, 320, 320, 320, 640, 640, 640, 1280, 1280, 1280, 1280, 1280};
-        ResidualShapes.Derived d = ResidualShapes.derive(unet(ch, true, 1280), 1, 75, 100, ConfigValues.empty());
+        ResidualShapes.Derived d = ResidualShapes.derive(unet(ch, true, 1280), 1, 75, 100, ModelConfig.empty());
         assertThat(d.complete()).isTrue();
         assertThat(d.shapes().get("down_block_0_additional_residual")).containsExactly(1, 320, 75, 100);
         assertThat(d.shapes().get("down_block_3_additional_residual")).containsExactly(1, 320, 38, 50);
@@ -72,9 +73,9 @@ class ResidualShapesTest {
             in.put(n, new TensorSpec(n, ElementType.FLOAT32, new long[] {-1, -1, -1, -1}));
         }
         in.put(ResidualShapes.MID, new TensorSpec(ResidualShapes.MID, ElementType.FLOAT32, new long[] {-1, -1, -1, -1}));
-        assertThat(ResidualShapes.derive(in, 2, 8, 8, ConfigValues.empty()).complete()).isFalse();
+        assertThat(ResidualShapes.derive(in, 2, 8, 8, ModelConfig.empty()).complete()).isFalse();
         ResidualShapes.Derived d = ResidualShapes.derive(in, 2, 8, 8,
-                ConfigValues.of("{\"layers_per_block\": 2, \"block_out_channels\": [16, 32, 32]}"));
+                ModelConfig.of(java.util.Map.of("layers_per_block", 2L, "block_out_channels", java.util.List.of(16L, 32L, 32L)), null));
         assertThat(d.complete()).isTrue();
         assertThat(d.shapes().get("down_block_3_additional_residual")).containsExactly(2, 16, 4, 4);
         assertThat(d.shapes().get("down_block_4_additional_residual")).containsExactly(2, 32, 4, 4);
@@ -84,7 +85,7 @@ class ResidualShapesTest {
     @Test
     void anUnusualStructureIsReportedAsUnknown() {
         ResidualShapes.Derived d = ResidualShapes.derive(unet(new int[] {16, 16, 16, 16}, true, 32), 2, 8, 8,
-                ConfigValues.empty());
+                ModelConfig.empty());
         assertThat(d.complete()).isFalse();
         assertThat(d.unknown()).contains("down_block_0_additional_residual [2, 16, ?, ?]");
     }

@@ -9,6 +9,7 @@ import io.conditio.api.GuidanceBranch;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.LongTensor;
 import io.conditio.api.Model;
+import io.conditio.api.ModelConfig;
 import io.conditio.api.StepContext;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
@@ -122,7 +123,7 @@ public final class FilmConditioner implements Conditioner {
         }
         List<GuidanceBranch> branches = context.branches();
         int batch = branches.size();
-        ConfigValues config = ConfigValues.beside(unet.path());
+        ModelConfig config = unet.config();
         Map<String, Tensor> values = new LinkedHashMap<>();
         List<UnetInputDeclaration> declarations = new ArrayList<>();
         Map<String, String> provenance = new LinkedHashMap<>();
@@ -175,7 +176,7 @@ public final class FilmConditioner implements Conditioner {
     }
 
     private static Tensor classLabels(Model unet, TensorSpec spec, Map<String, Object> parameters,
-            List<GuidanceBranch> branches, ConfigValues config, Map<String, String> provenance) {
+            List<GuidanceBranch> branches, ModelConfig config, Map<String, String> provenance) {
         Long label = integral(parameters, CLASS_LABEL, "--class-label");
         // an embedding table only when class_embed_type is null; other types take arbitrary values
         boolean table = config.string("class_embed_type").isEmpty();
@@ -202,7 +203,7 @@ public final class FilmConditioner implements Conditioner {
             if (classes.isEmpty()) {
                 throw new InvalidRequestException("guidance needs a null class for " + unet.path() + " but its "
                         + "number of classes is unknown (no num_class_embeds in "
-                        + config.file().map(Object::toString).orElse("a config.json beside it")
+                        + config.source().map(Object::toString).orElse("a config.json beside it")
                         + "): pass null_class_label (--null-class-label)");
             }
             nullLabel = classes.getAsLong() - 1;
@@ -298,7 +299,7 @@ public final class FilmConditioner implements Conditioner {
     }
 
     private static FloatTensor timestepCond(Model unet, TensorSpec spec, ConditioningContext context, int batch,
-            ConfigValues config, Map<String, String> provenance) {
+            ModelConfig config, Map<String, String> provenance) {
         long dim = spec.rank() == 2 ? spec.dim(1) : -2;
         if (dim == -2) {
             throw new InvalidRequestException(unet.path() + " declares " + spec + "; expected timestep_cond "

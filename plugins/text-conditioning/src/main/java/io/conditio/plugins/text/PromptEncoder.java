@@ -6,9 +6,6 @@ import io.conditio.api.LongTensor;
 import io.conditio.api.Model;
 import io.conditio.api.Tensor;
 import io.conditio.api.TextTokenizer;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +24,6 @@ import java.util.regex.Pattern;
  */
 final class PromptEncoder {
     private static final Pattern HIDDEN = Pattern.compile("hidden_states\\.(\\d+)");
-    private static final Pattern EPS = Pattern.compile("\"layer_norm_eps\"\\s*:\\s*([0-9eE+.-]+)");
 
     private final Model encoder;
     private final TextTokenizer tokenizer;
@@ -265,18 +261,7 @@ final class PromptEncoder {
     }
 
     private double epsilon() {
-        Path config = encoder.path().getParent().resolve("config.json");
-        try {
-            if (Files.isRegularFile(config)) {
-                Matcher m = EPS.matcher(Files.readString(config));
-                if (m.find()) {
-                    return Double.parseDouble(m.group(1));
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // CLIP's default below
-        }
-        return 1e-5;
+        return encoder.config().number("layer_norm_eps").orElse(1e-5);
     }
 
     /** Multiplies each token's hidden state by its weight, then restores the window's mean (A1111's rule). */
