@@ -55,6 +55,30 @@ class PipelineBehaviourTest {
     }
 
     @Test
+    void generationsOnOnePipelineFromSeveralThreadsGiveTheirSequentialResults() throws Exception {
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (int seed = 0; seed < 6; seed++) {
+            requests.add(request().optSeed(seed).optScheduler(seed % 2 == 0 ? "euler-a" : "dpm++2m").build());
+        }
+        List<float[]> sequential = new ArrayList<>();
+        for (GenerationRequest r : requests) {
+            sequential.add(pipeline.generate(r).latents().array());
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<GenerationResult>> futures = new ArrayList<>();
+            for (GenerationRequest r : requests) {
+                futures.add(pool.submit(() -> pipeline.generate(r)));
+            }
+            for (int i = 0; i < requests.size(); i++) {
+                assertThat(futures.get(i).get().latents().array()).containsExactly(sequential.get(i));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void theModelFolderSchedulerIsUsedWhenTheRequestNamesNone() {
         GenerationResult r = pipeline.generate(request().build());
         assertThat(r.provenance().get("scheduler")).isEqualTo("PNDMScheduler");
