@@ -1,7 +1,6 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
@@ -63,17 +62,10 @@ public final class DdimScheduler implements Scheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         int n = schedule.length();
-        if (numInferenceSteps < 1 || numInferenceSteps > n) {
-            throw new InvalidRequestException("DDIM: numInferenceSteps must be in [1, " + n + "] (num_train_timesteps),"
-                    + " got " + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("DDIM", numInferenceSteps, n);
         this.numInferenceSteps = numInferenceSteps;
-        long[] t = switch (timestepSpacing) {
-            case "linspace" -> TimestepSpacing.linspaceRounded(n, numInferenceSteps);
-            case "leading" -> TimestepSpacing.leading(n, numInferenceSteps, stepsOffset);
-            default -> TimestepSpacing.trailing(n, n, numInferenceSteps);
-        };
-        timesteps = TimestepSpacing.toFloats(t);
+        timesteps = TimestepSpacing.toFloats(
+                TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset));
     }
 
     @Override
@@ -111,32 +103,9 @@ public final class DdimScheduler implements Scheduler {
         float[] m = modelOutput.array();
         float[] x = sample.array();
         int n = x.length;
-        float[] x0 = new float[n];
-        float[] eps = new float[n];
-        for (int i = 0; i < n; i++) {
-            switch (predictionType) {
-                case "epsilon" -> {
-                    x0[i] = (x[i] - sqrtBeta * m[i]) / sqrtAlpha;
-                    eps[i] = m[i];
-                }
-                case "sample" -> {
-                    x0[i] = m[i];
-                    eps[i] = (x[i] - sqrtAlpha * x0[i]) / sqrtBeta;
-                }
-                default -> {
-                    x0[i] = sqrtAlpha * x[i] - sqrtBeta * m[i];
-                    eps[i] = sqrtAlpha * m[i] + sqrtBeta * x[i];
-                }
-            }
-        }
-
-        if (thresholding != null) {
-            x0 = thresholding.apply(FloatTensor.of(x0, sample.shape())).array();
-        } else if (clipSample) {
-            for (int i = 0; i < n; i++) {
-                x0[i] = Math.min(Math.max(x0[i], -clipSampleRange), clipSampleRange);
-            }
-        }
+        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
+        float[] eps = PredictionConversion.noiseFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
+        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
 
         float betaProdTPrev = 1f - alphaProdTPrev;
         float variance = (betaProdTPrev / betaProdT) * (1f - alphaProdT / alphaProdTPrev);

@@ -1,7 +1,6 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
@@ -62,16 +61,9 @@ public final class DdpmScheduler implements Scheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         int n = schedule.length();
-        if (numInferenceSteps < 1 || numInferenceSteps > n) {
-            throw new InvalidRequestException("DDPM: numInferenceSteps must be in [1, " + n + "] (num_train_timesteps),"
-                    + " got " + numInferenceSteps);
-        }
-        long[] t = switch (timestepSpacing) {
-            case "linspace" -> TimestepSpacing.linspaceRounded(n, numInferenceSteps);
-            case "leading" -> TimestepSpacing.leading(n, numInferenceSteps, stepsOffset);
-            default -> TimestepSpacing.trailing(n, n, numInferenceSteps);
-        };
-        timesteps = TimestepSpacing.toFloats(t);
+        TimestepSpacing.requireSteps("DDPM", numInferenceSteps, n);
+        timesteps = TimestepSpacing.toFloats(
+                TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset));
     }
 
     @Override
@@ -126,25 +118,12 @@ public final class DdpmScheduler implements Scheduler {
         float[] x = sample.array();
         float[] m = output.array();
         int n = x.length;
-        float[] x0 = new float[n];
         float sqrtAlpha = Float32.sqrt(alphaProdT);
         float sqrtBeta = Float32.sqrt(betaProdT);
-        for (int k = 0; k < n; k++) {
-            x0[k] = switch (predictionType) {
-                case "epsilon" -> (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
-                case "sample" -> m[k];
-                default -> sqrtAlpha * x[k] - sqrtBeta * m[k];
-            };
-        }
+        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
 
         // 3. clip or threshold x0
-        if (thresholding != null) {
-            x0 = thresholding.apply(FloatTensor.of(x0, sample.shape())).array();
-        } else if (clipSample) {
-            for (int k = 0; k < n; k++) {
-                x0[k] = Math.min(Math.max(x0[k], -clipSampleRange), clipSampleRange);
-            }
-        }
+        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
 
         // 4.-5. the posterior mean, formula (7)
         float x0Coeff = (Float32.sqrt(alphaProdTPrev) * currentBetaT) / betaProdT;

@@ -1,7 +1,6 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
@@ -65,44 +64,17 @@ public final class DeisScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("DEIS: numInferenceSteps must be at least 1, got " + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("DEIS", numInferenceSteps);
         int n = numInferenceSteps;
-        long[] t = switch (timestepSpacing) {
-            case "linspace" -> {
-                double[] y = TimestepSpacing.linspace(0, numTrainTimesteps - 1, n + 1);
-                long[] out = new long[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = TimestepSpacing.round(y[n - i]);
-                }
-                yield out;
-            }
-            case "leading" -> {
-                int ratio = numTrainTimesteps / (n + 1);
-                long[] out = new long[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = (long) (n - i) * ratio + stepsOffset;
-                }
-                yield out;
-            }
-            default -> TimestepSpacing.trailing(numTrainTimesteps, numTrainTimesteps, n);
-        };
+        long[] t = TimestepSpacing.solver(timestepSpacing, numTrainTimesteps, numTrainTimesteps, n, stepsOffset);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
             sigmas = Sigmas.withFinal(Sigmas.interp(Sigmas.asDoubles(t), trainSigmas), trainSigmas[0]);
         } else {
-            float[] logSigmas = Sigmas.log(trainSigmas);
-            double lo = trainSigmas[0];
-            double hi = trainSigmas[trainSigmas.length - 1];
-            double[] s = sigmaSpacing == Sigmas.Spacing.KARRAS ? Sigmas.karras(lo, hi, n)
-                    : Sigmas.exponential(lo, hi, n);
-            double[] tt = Sigmas.sigmasToT(s, logSigmas);
-            t = new long[n];
-            for (int i = 0; i < n; i++) {
-                t[i] = sigmaSpacing == Sigmas.Spacing.KARRAS ? TimestepSpacing.round(tt[i]) : (long) tt[i];
-            }
+            double[] s = Sigmas.between(sigmaSpacing, trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
+            // Karras timesteps are rounded, exponential ones truncated by the int64 cast
+            t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
             // diffusers repeats the last sigma: the final step has zero length
             sigmas = Sigmas.withFinal(s, s[n - 1]);
         }
@@ -146,22 +118,15 @@ public final class DeisScheduler implements Scheduler {
         boolean lowerOrderSecond = i == steps - 2 && lowerOrderFinal && steps < 15;
 
         // the noise prediction, always re-derived from the (thresholded) data prediction
-        float sigma = sigmas[i];
-        float alphaT = Sigmas.vpAlpha(sigma);
-        float sigmaT = sigma * alphaT;
-        float[] x0 = PredictionConversion.toData(predictionType, modelOutput, sample, sigma, thresholding).array();
+        FloatTensor eps = PredictionConversion.toNoiseThroughData(predictionType, modelOutput, sample, sigmas[i],
+                thresholding);
         float[] x = sample.array();
-        int n = x.length;
-        float[] eps = new float[n];
-        for (int k = 0; k < n; k++) {
-            eps[k] = (x[k] - alphaT * x0[k]) / sigmaT;
-        }
         System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
-        modelOutputs[solverOrder - 1] = FloatTensor.of(eps, sample.shape());
+        modelOutputs[solverOrder - 1] = eps;
 
         float[] prev;
         if (solverOrder == 1 || lowerOrderNums < 1 || lowerOrderFinalStep) {
-            prev = firstOrderUpdate(eps, x, i);
+            prev = firstOrderUpdate(eps.array(), x, i);
         } else if (solverOrder == 2 || lowerOrderNums < 2 || lowerOrderSecond) {
             prev = secondOrderUpdate(x, i);
         } else {
@@ -176,13 +141,11 @@ public final class DeisScheduler implements Scheduler {
 
     /** First order (equivalent to DDIM). */
     private float[] firstOrderUpdate(float[] m, float[] x, int i) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float sigmaT = sigmas[i + 1] * alphaT;
-        float alphaS = Sigmas.vpAlpha(sigmas[i]);
-        float sigmaS = sigmas[i] * alphaS;
-        float h = Sigmas.lambda(alphaT, sigmaT) - Sigmas.lambda(alphaS, sigmaS);
-        float a = alphaT / alphaS;
-        float b = sigmaT * (Float32.exp(h) - 1f);
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s = AlphaSigma.of(sigmas[i]);
+        float h = t.lambda() - s.lambda();
+        float a = t.alpha() / s.alpha();
+        float b = t.sigma() * (Float32.exp(h) - 1f);
         float[] out = new float[x.length];
         for (int k = 0; k < out.length; k++) {
             out[k] = a * x[k] - b * m[k];
@@ -192,12 +155,13 @@ public final class DeisScheduler implements Scheduler {
 
     /** Second order: the noise prediction extrapolated linearly in log(rho), integrated exactly. */
     private float[] secondOrderUpdate(float[] x, int i) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
-        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
-        float rhoT = sigmas[i + 1] * alphaT / alphaT;
-        float rhoS0 = sigmas[i] * alphaS0 / alphaS0;
-        float rhoS1 = sigmas[i - 1] * alphaS1 / alphaS1;
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        float alphaT = t.alpha();
+        float alphaS0 = s0.alpha();
+        float rhoT = t.rho();
+        float rhoS0 = s0.rho();
+        float rhoS1 = AlphaSigma.of(sigmas[i - 1]).rho();
         float[] m0 = modelOutputs[solverOrder - 1].array();
         float[] m1 = modelOutputs[solverOrder - 2].array();
         float coef1 = ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1);
@@ -211,14 +175,14 @@ public final class DeisScheduler implements Scheduler {
 
     /** Third order: quadratic extrapolation in log(rho). */
     private float[] thirdOrderUpdate(float[] x, int i) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
-        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
-        float alphaS2 = Sigmas.vpAlpha(sigmas[i - 2]);
-        float rhoT = sigmas[i + 1] * alphaT / alphaT;
-        float rhoS0 = sigmas[i] * alphaS0 / alphaS0;
-        float rhoS1 = sigmas[i - 1] * alphaS1 / alphaS1;
-        float rhoS2 = sigmas[i - 2] * alphaS2 / alphaS2;
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        float alphaT = t.alpha();
+        float alphaS0 = s0.alpha();
+        float rhoT = t.rho();
+        float rhoS0 = s0.rho();
+        float rhoS1 = AlphaSigma.of(sigmas[i - 1]).rho();
+        float rhoS2 = AlphaSigma.of(sigmas[i - 2]).rho();
         float[] m0 = modelOutputs[2].array();
         float[] m1 = modelOutputs[1].array();
         float[] m2 = modelOutputs[0].array();

@@ -1,7 +1,6 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
@@ -95,63 +94,30 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("DPM-Solver: numInferenceSteps must be at least 1, got "
-                    + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("DPM-Solver", numInferenceSteps);
         int n = numInferenceSteps;
         // clip the smallest lambda(t) for numerical stability (critical for the cosine schedule)
         int clippedIdx = Sigmas.clippedCount(alphasCumprod, lambdaMinClipped);
-        int lastTimestep = numTrainTimesteps - clippedIdx;
-
-        long[] t = switch (timestepSpacing) {
-            case "linspace" -> {
-                double[] y = TimestepSpacing.linspace(0, lastTimestep - 1, n + 1);
-                long[] out = new long[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = TimestepSpacing.round(y[n - i]);
-                }
-                yield out;
-            }
-            case "leading" -> {
-                int ratio = lastTimestep / (n + 1);
-                long[] out = new long[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = (long) (n - i) * ratio + stepsOffset;
-                }
-                yield out;
-            }
-            default -> TimestepSpacing.trailing(lastTimestep, numTrainTimesteps, n);
-        };
+        long[] t = TimestepSpacing.solver(timestepSpacing, numTrainTimesteps - clippedIdx, numTrainTimesteps, n,
+                stepsOffset);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         float[] logSigmas = Sigmas.log(trainSigmas);
         double[] s;
-        double[] tF64 = Sigmas.asDoubles(t);
-        boolean roundTimesteps = !cosineSchedule;
-        if (sigmaSpacing == Sigmas.Spacing.KARRAS) {
-            s = Sigmas.karras(trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
-            tF64 = Sigmas.sigmasToT(s, logSigmas);
-        } else if (useLuLambdas) {
+        // .round() for Karras and Lu (not for the cosine schedule); otherwise the int64 cast truncates
+        if (useLuLambdas) {
             s = Sigmas.lu(logSigmas[0], logSigmas[logSigmas.length - 1], n);
-            tF64 = Sigmas.sigmasToT(s, logSigmas);
-        } else if (sigmaSpacing == Sigmas.Spacing.EXPONENTIAL) {
-            s = Sigmas.exponential(trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
-            tF64 = Sigmas.sigmasToT(s, logSigmas);
-            roundTimesteps = false;
+            t = Sigmas.int64Timesteps(s, logSigmas, !cosineSchedule);
+        } else if (sigmaSpacing != Sigmas.Spacing.INTERPOLATED) {
+            s = Sigmas.between(sigmaSpacing, trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
+            t = Sigmas.int64Timesteps(s, logSigmas, sigmaSpacing == Sigmas.Spacing.KARRAS && !cosineSchedule);
         } else {
-            s = Sigmas.interp(tF64, trainSigmas);
-            roundTimesteps = false;
-        }
-        long[] ts = new long[tF64.length];
-        for (int i = 0; i < ts.length; i++) {
-            // .round() for Karras and Lu (not for the cosine schedule), then the int64 cast truncates
-            ts[i] = roundTimesteps ? TimestepSpacing.round(tF64[i]) : (long) tF64[i];
+            s = Sigmas.interp(Sigmas.asDoubles(t), trainSigmas);
         }
 
         float sigmaLast = finalSigmaZero ? 0f : trainSigmas[0];
         sigmas = Sigmas.withFinal(s, sigmaLast);
-        timesteps = TimestepSpacing.toFloats(ts);
+        timesteps = TimestepSpacing.toFloats(t);
         modelOutputs = new FloatTensor[solverOrder];
         lowerOrderNums = 0;
         index.reset();
@@ -193,7 +159,9 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
                 && (eulerAtFinal || (lowerOrderFinal && steps < 15) || finalSigmaZero);
         boolean lowerOrderSecond = i == steps - 2 && lowerOrderFinal && steps < 15;
 
-        FloatTensor converted = convertModelOutput(modelOutput, sample, i);
+        // the data prediction x0 (DPM-Solver++) or the noise prediction epsilon (DPM-Solver)
+        FloatTensor converted = PredictionConversion.convert(algorithmType.endsWith("dpmsolver++"), predictionType,
+                learnedVariance, modelOutput, sample, sigmas[i], thresholding);
         System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
         modelOutputs[solverOrder - 1] = converted;
 
@@ -214,43 +182,32 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         return FloatTensor.of(prev, sample.shape());
     }
 
-    /** The data prediction x0 (DPM-Solver++) or the noise prediction epsilon (DPM-Solver) at step {@code i}. */
-    private FloatTensor convertModelOutput(FloatTensor modelOutput, FloatTensor sample, int i) {
-        FloatTensor m = learnedVariance && "epsilon".equals(predictionType)
-                ? PredictionConversion.meanChannels(modelOutput, sample) : modelOutput;
-        return algorithmType.endsWith("dpmsolver++")
-                ? PredictionConversion.toData(predictionType, m, sample, sigmas[i], thresholding)
-                : PredictionConversion.toNoise(predictionType, m, sample, sigmas[i], thresholding);
-    }
-
     /** One first-order step (equivalent to DDIM), from sigma[i] to sigma[i+1]. */
     private float[] firstOrderUpdate(float[] m, float[] x, float[] noise, int i) {
-        float sigmaNext = sigmas[i + 1];
-        float sigmaCur = sigmas[i];
-        float alphaT = Sigmas.vpAlpha(sigmaNext);
-        float sigmaT = sigmaNext * alphaT;
-        float alphaS = Sigmas.vpAlpha(sigmaCur);
-        float sigmaS = sigmaCur * alphaS;
-        float h = Sigmas.lambda(alphaT, sigmaT) - Sigmas.lambda(alphaS, sigmaS);
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s = AlphaSigma.of(sigmas[i]);
+        float alphaT = t.alpha();
+        float sigmaT = t.sigma();
+        float h = t.lambda() - s.lambda();
         int n = x.length;
         float[] out = new float[n];
         switch (algorithmType) {
             case "dpmsolver++" -> {
-                float a = sigmaT / sigmaS;
+                float a = sigmaT / s.sigma();
                 float b = alphaT * (Float32.exp(-h) - 1f);
                 for (int k = 0; k < n; k++) {
                     out[k] = a * x[k] - b * m[k];
                 }
             }
             case "dpmsolver" -> {
-                float a = alphaT / alphaS;
+                float a = alphaT / s.alpha();
                 float b = sigmaT * (Float32.exp(h) - 1f);
                 for (int k = 0; k < n; k++) {
                     out[k] = a * x[k] - b * m[k];
                 }
             }
             case "sde-dpmsolver++" -> {
-                float a = sigmaT / sigmaS * Float32.exp(-h);
+                float a = sigmaT / s.sigma() * Float32.exp(-h);
                 float b = alphaT * (1f - Float32.exp(-2f * h));
                 float c = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
                 for (int k = 0; k < n; k++) {
@@ -258,7 +215,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
                 }
             }
             default -> {
-                float a = alphaT / alphaS;
+                float a = alphaT / s.alpha();
                 float b = 2f * (sigmaT * (Float32.exp(h) - 1f));
                 float c = sigmaT * Float32.sqrt(Float32.exp(2f * h) - 1f);
                 for (int k = 0; k < n; k++) {
@@ -271,20 +228,16 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
 
     /** One second-order multistep update from the last two model outputs. */
     private float[] secondOrderUpdate(float[] x, float[] noise, int i) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float sigmaT = sigmas[i + 1] * alphaT;
-        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
-        float sigmaS0 = sigmas[i] * alphaS0;
-        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
-        float sigmaS1 = sigmas[i - 1] * alphaS1;
-        float lambdaT = Sigmas.lambda(alphaT, sigmaT);
-        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
-        float lambdaS1 = Sigmas.lambda(alphaS1, sigmaS1);
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
+        float alphaT = t.alpha();
+        float sigmaT = t.sigma();
         float[] m0 = modelOutputs[solverOrder - 1].array();
         float[] m1 = modelOutputs[solverOrder - 2].array();
         int n = x.length;
-        float h = lambdaT - lambdaS0;
-        float h0 = lambdaS0 - lambdaS1;
+        float h = t.lambda() - s0.lambda();
+        float h0 = s0.lambda() - s1.lambda();
         if (h == 0f) {
             // the Karras schedule with final sigma_min ends on a zero-length step; diffusers returns x unchanged
             return x.clone();
@@ -295,7 +248,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         boolean midpoint = "midpoint".equals(solverType);
         switch (algorithmType) {
             case "dpmsolver++" -> {
-                float a = sigmaT / sigmaS0;
+                float a = sigmaT / s0.sigma();
                 float b = alphaT * (Float32.exp(-h) - 1f);
                 float c = midpoint ? 0.5f * b : alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
                 for (int k = 0; k < n; k++) {
@@ -304,7 +257,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
                 }
             }
             case "dpmsolver" -> {
-                float a = alphaT / alphaS0;
+                float a = alphaT / s0.alpha();
                 float b = sigmaT * (Float32.exp(h) - 1f);
                 float c = midpoint ? 0.5f * b : sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
                 for (int k = 0; k < n; k++) {
@@ -313,7 +266,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
                 }
             }
             case "sde-dpmsolver++" -> {
-                float a = sigmaT / sigmaS0 * Float32.exp(-h);
+                float a = sigmaT / s0.sigma() * Float32.exp(-h);
                 float b = alphaT * (1f - Float32.exp(-2f * h));
                 float c = midpoint ? 0.5f * b : alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
                 float e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
@@ -323,7 +276,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
                 }
             }
             default -> {
-                float a = alphaT / alphaS0;
+                float a = alphaT / s0.alpha();
                 float b = 2f * (sigmaT * (Float32.exp(h) - 1f));
                 float c = midpoint ? sigmaT * (Float32.exp(h) - 1f)
                         : 2f * (sigmaT * ((Float32.exp(h) - 1f) / h - 1f));
@@ -339,24 +292,18 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
 
     /** One third-order multistep update from the last three model outputs. */
     private float[] thirdOrderUpdate(float[] x, float[] noise, int i) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float sigmaT = sigmas[i + 1] * alphaT;
-        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
-        float sigmaS0 = sigmas[i] * alphaS0;
-        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
-        float sigmaS1 = sigmas[i - 1] * alphaS1;
-        float alphaS2 = Sigmas.vpAlpha(sigmas[i - 2]);
-        float sigmaS2 = sigmas[i - 2] * alphaS2;
-        float lambdaT = Sigmas.lambda(alphaT, sigmaT);
-        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
-        float lambdaS1 = Sigmas.lambda(alphaS1, sigmaS1);
-        float lambdaS2 = Sigmas.lambda(alphaS2, sigmaS2);
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
+        AlphaSigma s2 = AlphaSigma.of(sigmas[i - 2]);
+        float alphaT = t.alpha();
+        float sigmaT = t.sigma();
         float[] m0 = modelOutputs[2].array();
         float[] m1 = modelOutputs[1].array();
         float[] m2 = modelOutputs[0].array();
-        float h = lambdaT - lambdaS0;
-        float h0 = lambdaS0 - lambdaS1;
-        float h1 = lambdaS1 - lambdaS2;
+        float h = t.lambda() - s0.lambda();
+        float h0 = s0.lambda() - s1.lambda();
+        float h1 = s1.lambda() - s2.lambda();
         if (h == 0f) {
             return x.clone();
         }
@@ -375,19 +322,19 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         float e = 0f;
         switch (algorithmType) {
             case "dpmsolver++" -> {
-                a = sigmaT / sigmaS0;
+                a = sigmaT / s0.sigma();
                 b = alphaT * (Float32.exp(-h) - 1f);
                 c = alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
                 d = alphaT * ((Float32.exp(-h) - 1f + h) / (h * h) - 0.5f);
             }
             case "dpmsolver" -> {
-                a = alphaT / alphaS0;
+                a = alphaT / s0.alpha();
                 b = sigmaT * (Float32.exp(h) - 1f);
                 c = sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
                 d = sigmaT * ((Float32.exp(h) - 1f - h) / (h * h) - 0.5f);
             }
             default -> {
-                a = sigmaT / sigmaS0 * Float32.exp(-h);
+                a = sigmaT / s0.sigma() * Float32.exp(-h);
                 b = alphaT * (1f - Float32.exp(-2f * h));
                 c = alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
                 float twoH = 2f * h;

@@ -1,7 +1,6 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
@@ -78,39 +77,22 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("DPM-Solver single-step: numInferenceSteps must be at least 1, got "
-                    + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("DPM-Solver single-step", numInferenceSteps);
         int n = numInferenceSteps;
         int clippedIdx = Sigmas.clippedCount(alphasCumprod, lambdaMinClipped);
-        double[] y = TimestepSpacing.linspace(0, numTrainTimesteps - 1 - clippedIdx, n + 1);
-        double[] t = new double[n];
-        for (int i = 0; i < n; i++) {
-            t[i] = TimestepSpacing.round(y[n - i]);
-        }
+        long[] t = TimestepSpacing.solverLinspace(numTrainTimesteps - clippedIdx, n);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         double[] s;
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
-            s = Sigmas.interp(t, trainSigmas);
+            s = Sigmas.interp(Sigmas.asDoubles(t), trainSigmas);
         } else {
-            float[] logSigmas = Sigmas.log(trainSigmas);
-            double lo = trainSigmas[0];
-            double hi = trainSigmas[trainSigmas.length - 1];
-            s = sigmaSpacing == Sigmas.Spacing.KARRAS ? Sigmas.karras(lo, hi, n) : Sigmas.exponential(lo, hi, n);
-            t = Sigmas.sigmasToT(s, logSigmas);
-            for (int i = 0; i < n; i++) {
-                // Karras timesteps are rounded, exponential ones truncated by the int64 cast
-                t[i] = sigmaSpacing == Sigmas.Spacing.KARRAS ? Math.rint(t[i]) : (long) t[i];
-            }
+            s = Sigmas.between(sigmaSpacing, trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
+            // Karras timesteps are rounded, exponential ones truncated by the int64 cast
+            t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
         }
         sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
-        long[] ts = new long[n];
-        for (int i = 0; i < n; i++) {
-            ts[i] = (long) t[i];
-        }
-        timesteps = TimestepSpacing.toFloats(ts);
+        timesteps = TimestepSpacing.toFloats(t);
         modelOutputs = new FloatTensor[solverOrder];
         blockSample = null;
         if (!lowerOrderFinal && (n % solverOrder != 0 || finalSigmaZero)) {
@@ -200,11 +182,8 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
         index.initIfUnset(timestep, requireTimesteps());
         int i = index.get();
 
-        FloatTensor m = learnedVariance && "epsilon".equals(predictionType)
-                ? PredictionConversion.meanChannels(modelOutput, sample) : modelOutput;
-        FloatTensor converted = "dpmsolver".equals(algorithmType)
-                ? PredictionConversion.toNoise(predictionType, m, sample, sigmas[i], thresholding)
-                : PredictionConversion.toData(predictionType, m, sample, sigmas[i], thresholding);
+        FloatTensor converted = PredictionConversion.convert(!"dpmsolver".equals(algorithmType), predictionType,
+                learnedVariance, modelOutput, sample, sigmas[i], thresholding);
         System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
         modelOutputs[solverOrder - 1] = converted;
 
@@ -229,30 +208,30 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
 
     /** One first-order step (equivalent to DDIM), from sigma[i] to sigma[i+1]. */
     private float[] firstOrderUpdate(float[] m, float[] x, float[] noise, int i) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float sigmaT = sigmas[i + 1] * alphaT;
-        float alphaS = Sigmas.vpAlpha(sigmas[i]);
-        float sigmaS = sigmas[i] * alphaS;
-        float h = Sigmas.lambda(alphaT, sigmaT) - Sigmas.lambda(alphaS, sigmaS);
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s = AlphaSigma.of(sigmas[i]);
+        float alphaT = t.alpha();
+        float sigmaT = t.sigma();
+        float h = t.lambda() - s.lambda();
         int n = x.length;
         float[] out = new float[n];
         switch (algorithmType) {
             case "dpmsolver++" -> {
-                float a = sigmaT / sigmaS;
+                float a = sigmaT / s.sigma();
                 float b = alphaT * (Float32.exp(-h) - 1f);
                 for (int k = 0; k < n; k++) {
                     out[k] = a * x[k] - b * m[k];
                 }
             }
             case "dpmsolver" -> {
-                float a = alphaT / alphaS;
+                float a = alphaT / s.alpha();
                 float b = sigmaT * (Float32.exp(h) - 1f);
                 for (int k = 0; k < n; k++) {
                     out[k] = a * x[k] - b * m[k];
                 }
             }
             default -> {
-                float a = sigmaT / sigmaS * Float32.exp(-h);
+                float a = sigmaT / s.sigma() * Float32.exp(-h);
                 float b = alphaT * (1f - Float32.exp(-2f * h));
                 float c = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
                 for (int k = 0; k < n; k++) {
@@ -265,19 +244,15 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
 
     /** The second call of a block: from the block's start sigma[i-1] to sigma[i+1], using the outputs at i-1 and i. */
     private float[] secondOrderUpdate(float[] x, float[] noise, int i) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float sigmaT = sigmas[i + 1] * alphaT;
-        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
-        float sigmaS0 = sigmas[i] * alphaS0;
-        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
-        float sigmaS1 = sigmas[i - 1] * alphaS1;
-        float lambdaT = Sigmas.lambda(alphaT, sigmaT);
-        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
-        float lambdaS1 = Sigmas.lambda(alphaS1, sigmaS1);
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
+        float alphaT = t.alpha();
+        float sigmaT = t.sigma();
         float[] m0 = modelOutputs[solverOrder - 1].array();
         float[] m1 = modelOutputs[solverOrder - 2].array();
-        float h = lambdaT - lambdaS1;
-        float h0 = lambdaS0 - lambdaS1;
+        float h = t.lambda() - s1.lambda();
+        float h0 = s0.lambda() - s1.lambda();
         if (h == 0f) {
             return x.clone(); // a zero-length step leaves x unchanged (and 0/0 would be NaN)
         }
@@ -291,17 +266,17 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
         float e = 0f;
         switch (algorithmType) {
             case "dpmsolver++" -> {
-                a = sigmaT / sigmaS1;
+                a = sigmaT / s1.sigma();
                 b = alphaT * (Float32.exp(-h) - 1f);
                 c = midpoint ? 0.5f * b : alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
             }
             case "dpmsolver" -> {
-                a = alphaT / alphaS1;
+                a = alphaT / s1.alpha();
                 b = sigmaT * (Float32.exp(h) - 1f);
                 c = midpoint ? 0.5f * b : sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
             }
             default -> {
-                a = sigmaT / sigmaS1 * Float32.exp(-h);
+                a = sigmaT / s1.sigma() * Float32.exp(-h);
                 b = alphaT * (1f - Float32.exp(-2f * h));
                 c = midpoint ? 0.5f * b : alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
                 e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
@@ -321,24 +296,18 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
 
     /** The third call of a block: from sigma[i-2] to sigma[i+1], using the outputs at i-2, i-1 and i. */
     private float[] thirdOrderUpdate(float[] x, float[] noise, int i) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float sigmaT = sigmas[i + 1] * alphaT;
-        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
-        float sigmaS0 = sigmas[i] * alphaS0;
-        float alphaS1 = Sigmas.vpAlpha(sigmas[i - 1]);
-        float sigmaS1 = sigmas[i - 1] * alphaS1;
-        float alphaS2 = Sigmas.vpAlpha(sigmas[i - 2]);
-        float sigmaS2 = sigmas[i - 2] * alphaS2;
-        float lambdaT = Sigmas.lambda(alphaT, sigmaT);
-        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
-        float lambdaS1 = Sigmas.lambda(alphaS1, sigmaS1);
-        float lambdaS2 = Sigmas.lambda(alphaS2, sigmaS2);
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
+        AlphaSigma s2 = AlphaSigma.of(sigmas[i - 2]);
+        float alphaT = t.alpha();
+        float sigmaT = t.sigma();
         float[] m0 = modelOutputs[2].array();
         float[] m1 = modelOutputs[1].array();
         float[] m2 = modelOutputs[0].array();
-        float h = lambdaT - lambdaS2;
-        float h0 = lambdaS0 - lambdaS2;
-        float h1 = lambdaS1 - lambdaS2;
+        float h = t.lambda() - s2.lambda();
+        float h0 = s0.lambda() - s2.lambda();
+        float h1 = s1.lambda() - s2.lambda();
         if (h == 0f) {
             return x.clone();
         }
@@ -355,19 +324,19 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
         float e = 0f;
         switch (algorithmType) {
             case "dpmsolver++" -> {
-                a = sigmaT / sigmaS2;
+                a = sigmaT / s2.sigma();
                 b = alphaT * (Float32.exp(-h) - 1f);
                 c = alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
                 d = alphaT * ((Float32.exp(-h) - 1f + h) / (h * h) - 0.5f);
             }
             case "dpmsolver" -> {
-                a = alphaT / alphaS2;
+                a = alphaT / s2.alpha();
                 b = sigmaT * (Float32.exp(h) - 1f);
                 c = sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
                 d = sigmaT * ((Float32.exp(h) - 1f - h) / (h * h) - 0.5f);
             }
             default -> {
-                a = sigmaT / sigmaS2 * Float32.exp(-h);
+                a = sigmaT / s2.sigma() * Float32.exp(-h);
                 b = alphaT * (1f - Float32.exp(-2f * h));
                 c = alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
                 float minusTwoH = -2f * h;

@@ -48,6 +48,32 @@ record DynamicThresholding(double ratio, double sampleMaxValue) {
         return FloatTensor.of(out, x0.shape());
     }
 
+    /**
+     * The x0 post-processing of DDIM, DDPM and LCM: dynamic thresholding when it is configured, else
+     * {@code clamp(-clip_sample_range, clip_sample_range)} when {@code clip_sample} is set, else nothing.
+     *
+     * @param thresholding the configured thresholding, or null
+     * @param shape        the shape of x0
+     * @return the thresholded x0 (a new array), or {@code x0} itself, clipped in place or unchanged
+     */
+    static float[] applyOrClip(DynamicThresholding thresholding, boolean clipSample, float clipSampleRange, float[] x0,
+            int[] shape) {
+        if (thresholding != null) {
+            return thresholding.apply(FloatTensor.of(x0, shape)).array();
+        }
+        if (clipSample) {
+            clip(x0, clipSampleRange);
+        }
+        return x0;
+    }
+
+    /** {@code x.clamp(-range, range)}, in place. */
+    static void clip(float[] x, float range) {
+        for (int k = 0; k < x.length; k++) {
+            x[k] = Math.min(Math.max(x[k], -range), range);
+        }
+    }
+
     /** {@code torch.quantile(values, q)} with linear interpolation, in float32; sorts {@code values} in place. */
     static float quantile(float[] values, float q) {
         Arrays.sort(values);

@@ -1,9 +1,7 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -16,20 +14,16 @@ import io.conditio.api.SchedulerConfig;
  * {@code trained_betas}, {@code prediction_type} (epsilon or v_prediction), {@code timestep_spacing},
  * {@code steps_offset}, {@code rescale_betas_zero_snr}.
  */
-public final class EulerAncestralScheduler implements Scheduler {
+public final class EulerAncestralScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "EulerAncestralDiscreteScheduler";
 
     private final SchedulerConfig config;
     private final int numTrainTimesteps;
-    private final float[] alphasCumprod;
+    private final float[] trainSigmas;
     private final String predictionType;
     private final String timestepSpacing;
     private final int stepsOffset;
-
-    private float[] timesteps;
-    private float[] sigmas;
-    private final StepIndex index = new StepIndex(false);
 
     /**
      * @param config the scheduler config
@@ -41,7 +35,7 @@ public final class EulerAncestralScheduler implements Scheduler {
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "v_prediction");
         NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
         numTrainTimesteps = schedule.length();
-        alphasCumprod = schedule.alphasCumprodForSigmas();
+        trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprodForSigmas());
         timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
         stepsOffset = r.getInt("steps_offset", 0);
         this.config = r.effective();
@@ -49,46 +43,15 @@ public final class EulerAncestralScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("Euler ancestral: numInferenceSteps must be at least 1, got "
-                    + numInferenceSteps);
-        }
-        timesteps = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        double[] s = Sigmas.interp(Sigmas.asDoubles(timesteps), Sigmas.fromAlphasCumprod(alphasCumprod));
-        sigmas = Sigmas.withFinal(s, 0.0);
-        index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        requireTimesteps();
-        float max = Sigmas.max(sigmas);
-        if ("linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing)) {
-            return max;
-        }
-        return Float32.sqrt(max * max + 1f);
+        TimestepSpacing.requireSteps("Euler ancestral", numInferenceSteps);
+        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
+        Sigmas.Schedule s = Sigmas.spaced(t, trainSigmas, Sigmas.Spacing.INTERPOLATED, false);
+        setSchedule(s.timesteps(), s.sigmas(), timestepSpacing);
     }
 
     @Override
     public int order() {
         return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        index.initIfUnset(timestep, requireTimesteps());
-        float sigma = sigmas[index.get()];
-        return sample.div(Float32.sqrt(sigma * sigma + 1f));
     }
 
     @Override
@@ -101,18 +64,7 @@ public final class EulerAncestralScheduler implements Scheduler {
         int n = x.length;
 
         // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = new float[n];
-        if ("epsilon".equals(predictionType)) {
-            for (int k = 0; k < n; k++) {
-                x0[k] = x[k] - sigma * m[k];
-            }
-        } else {
-            float sigmaSqPlusOne = sigma * sigma + 1f;
-            float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
-            for (int k = 0; k < n; k++) {
-                x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
-            }
-        }
+        float[] x0 = predictX0(predictionType, x, m, sigma);
 
         // 2. split the move to sigma_to into a deterministic part (to sigma_down) and fresh noise (sigma_up)
         float sigmaFrom = sigmas[i];
@@ -139,20 +91,7 @@ public final class EulerAncestralScheduler implements Scheduler {
     }
 
     @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
-        return Sigmas.addNoise(original, noise, sigma);
-    }
-
-    @Override
     public SchedulerConfig config() {
         return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

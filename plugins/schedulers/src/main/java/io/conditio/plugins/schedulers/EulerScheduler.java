@@ -1,9 +1,7 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -17,7 +15,7 @@ import io.conditio.api.SchedulerConfig;
  * {@code timestep_type}, {@code steps_offset}, {@code rescale_betas_zero_snr}, {@code final_sigmas_type}, and the step
  * arguments {@code s_churn}, {@code s_tmin}, {@code s_tmax}, {@code s_noise}.
  */
-public final class EulerScheduler implements Scheduler {
+public final class EulerScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "EulerDiscreteScheduler";
 
@@ -37,10 +35,6 @@ public final class EulerScheduler implements Scheduler {
     private final double sTmin;
     private final double sTmax;
     private final float sNoise;
-
-    private float[] timesteps;
-    private float[] sigmas;
-    private final StepIndex index = new StepIndex(false);
 
     /**
      * @param config the scheduler config
@@ -72,9 +66,7 @@ public final class EulerScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("Euler: numInferenceSteps must be at least 1, got " + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("Euler", numInferenceSteps);
         int n = numInferenceSteps;
         float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, n, stepsOffset);
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
@@ -96,54 +88,28 @@ public final class EulerScheduler implements Scheduler {
         if (sigmaSpacing != Sigmas.Spacing.INTERPOLATED) {
             double lo = sigmaMin != null ? sigmaMin : s[s.length - 1];
             double hi = sigmaMax != null ? sigmaMax : s[0];
-            s = sigmaSpacing == Sigmas.Spacing.KARRAS ? Sigmas.karras(lo, hi, n) : Sigmas.exponential(lo, hi, n);
+            s = Sigmas.between(sigmaSpacing, lo, hi, n);
             timestepsF64 = Sigmas.sigmasToT(s, logSigmas);
         }
 
         float sigmaLast = finalSigmaMin ? Float32.sqrt((1f - alphasCumprod[0]) / alphasCumprod[0]) : 0f;
-        sigmas = Sigmas.withFinal(s, sigmaLast);
+        float[] sigmasWithFinal = Sigmas.withFinal(s, sigmaLast);
 
+        float[] ts;
         if (continuousTimesteps) {
-            timesteps = new float[sigmas.length - 1];
-            for (int i = 0; i < timesteps.length; i++) {
-                timesteps[i] = 0.25f * Float32.log(sigmas[i]);
+            ts = new float[sigmasWithFinal.length - 1];
+            for (int i = 0; i < ts.length; i++) {
+                ts[i] = 0.25f * Float32.log(sigmasWithFinal[i]);
             }
         } else {
-            timesteps = TimestepSpacing.toFloats(timestepsF64);
+            ts = TimestepSpacing.toFloats(timestepsF64);
         }
-        index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        requireTimesteps();
-        float max = Sigmas.max(sigmas);
-        if ("linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing)) {
-            return max;
-        }
-        return Float32.sqrt(max * max + 1f);
+        setSchedule(ts, sigmasWithFinal, timestepSpacing);
     }
 
     @Override
     public int order() {
         return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        index.initIfUnset(timestep, requireTimesteps());
-        float sigma = sigmas[index.get()];
-        return sample.div(Float32.sqrt(sigma * sigma + 1f));
     }
 
     @Override
@@ -169,24 +135,8 @@ public final class EulerScheduler implements Scheduler {
             x = churned;
         }
 
-        // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = new float[n];
-        switch (predictionType) {
-            case "epsilon" -> {
-                for (int k = 0; k < n; k++) {
-                    x0[k] = x[k] - sigmaHat * m[k];
-                }
-            }
-            case "sample" -> System.arraycopy(m, 0, x0, 0, n);
-            default -> {
-                // denoised = model_output * c_out + input * c_skip
-                float sigmaSqPlusOne = sigma * sigma + 1f;
-                float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
-                for (int k = 0; k < n; k++) {
-                    x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
-                }
-            }
-        }
+        // 1. predicted x0 from the sigma-scaled prediction (diffusers scales epsilon by sigma_hat, v by sigma)
+        float[] x0 = predictX0(predictionType, x, m, "v_prediction".equals(predictionType) ? sigma : sigmaHat);
 
         // 2. the ODE derivative dx/dsigma, 3. one Euler step to the next sigma
         float dt = sigmas[i + 1] - sigmaHat;
@@ -200,20 +150,7 @@ public final class EulerScheduler implements Scheduler {
     }
 
     @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
-        return Sigmas.addNoise(original, noise, sigma);
-    }
-
-    @Override
     public SchedulerConfig config() {
         return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

@@ -1,7 +1,6 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
@@ -83,10 +82,7 @@ public final class FlowMatchEulerScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("FlowMatch Euler: numInferenceSteps must be at least 1, got "
-                    + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("FlowMatch Euler", numInferenceSteps);
         int n = numInferenceSteps;
         double[] t = TimestepSpacing.linspace(sigmaMax * numTrainTimesteps, sigmaMin * numTrainTimesteps, n);
         double[] s = new double[n];
@@ -107,10 +103,8 @@ public final class FlowMatchEulerScheduler implements Scheduler {
                 s[i] = 1 - (1 - s[i]) / scale;
             }
         }
-        if (sigmaSpacing == Sigmas.Spacing.KARRAS) {
-            s = Sigmas.karras(s[n - 1], s[0], n);
-        } else if (sigmaSpacing == Sigmas.Spacing.EXPONENTIAL) {
-            s = Sigmas.exponential(s[n - 1], s[0], n);
+        if (sigmaSpacing != Sigmas.Spacing.INTERPOLATED) {
+            s = Sigmas.between(sigmaSpacing, s[n - 1], s[0], n);
         }
 
         sigmas = new float[n + 1];

@@ -1,9 +1,7 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -17,7 +15,7 @@ import io.conditio.api.SchedulerConfig;
  * {@code use_exponential_sigmas}, {@code clip_sample}, {@code clip_sample_range}, {@code timestep_spacing},
  * {@code steps_offset}.
  */
-public final class HeunScheduler implements Scheduler {
+public final class HeunScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "HeunDiscreteScheduler";
 
@@ -31,9 +29,6 @@ public final class HeunScheduler implements Scheduler {
     private final String timestepSpacing;
     private final int stepsOffset;
 
-    private float[] timesteps;
-    private float[] sigmas;
-    private final StepIndex index = new StepIndex(false);
     // the first-order half of the current step; null in "first order" state
     private float[] prevDerivative;
     private float dt;
@@ -59,63 +54,34 @@ public final class HeunScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("Heun: numInferenceSteps must be at least 1, got " + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("Heun", numInferenceSteps);
         float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        double[][] spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, false);
-        float[] s = Sigmas.withFinal(spaced[1], 0.0);
-        float[] ts = TimestepSpacing.toFloats(spaced[0]);
+        Sigmas.Schedule spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, false);
+        float[] s = spaced.sigmas();
+        float[] ts = spaced.timesteps();
         int n = ts.length;
         // sigmas: [s0, s1, s1, ..., s_{n-1}, s_{n-1}, 0]; timesteps: [t0, t1, t1, ..., t_{n-1}, t_{n-1}]
-        sigmas = new float[2 * n];
-        sigmas[0] = s[0];
+        float[] doubledSigmas = new float[2 * n];
+        doubledSigmas[0] = s[0];
         for (int i = 1; i < n; i++) {
-            sigmas[2 * i - 1] = s[i];
-            sigmas[2 * i] = s[i];
+            doubledSigmas[2 * i - 1] = s[i];
+            doubledSigmas[2 * i] = s[i];
         }
-        sigmas[2 * n - 1] = s[n];
-        timesteps = new float[2 * n - 1];
-        timesteps[0] = ts[0];
+        doubledSigmas[2 * n - 1] = s[n];
+        float[] doubledTimesteps = new float[2 * n - 1];
+        doubledTimesteps[0] = ts[0];
         for (int i = 1; i < n; i++) {
-            timesteps[2 * i - 1] = ts[i];
-            timesteps[2 * i] = ts[i];
+            doubledTimesteps[2 * i - 1] = ts[i];
+            doubledTimesteps[2 * i] = ts[i];
         }
         prevDerivative = null;
         firstOrderSample = null;
-        index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        requireTimesteps();
-        float max = Sigmas.max(sigmas);
-        if ("linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing)) {
-            return max;
-        }
-        return Float32.sqrt(max * max + 1f);
+        setSchedule(doubledTimesteps, doubledSigmas, timestepSpacing);
     }
 
     @Override
     public int order() {
         return 2;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        index.initIfUnset(timestep, requireTimesteps());
-        float sigma = sigmas[index.get()];
-        return sample.div(Float32.sqrt(sigma * sigma + 1f));
     }
 
     @Override
@@ -133,26 +99,9 @@ public final class HeunScheduler implements Scheduler {
         int n = x.length;
 
         // 1. predicted x0 (at the predictor's or the corrector's sigma)
-        float[] x0 = new float[n];
-        switch (predictionType) {
-            case "epsilon" -> {
-                for (int k = 0; k < n; k++) {
-                    x0[k] = x[k] - sigmaInput * m[k];
-                }
-            }
-            case "sample" -> System.arraycopy(m, 0, x0, 0, n);
-            default -> {
-                float sigmaSqPlusOne = sigmaInput * sigmaInput + 1f;
-                float cOut = -sigmaInput / Float32.sqrt(sigmaSqPlusOne);
-                for (int k = 0; k < n; k++) {
-                    x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
-                }
-            }
-        }
+        float[] x0 = predictX0(predictionType, x, m, sigmaInput);
         if (clipSample) {
-            for (int k = 0; k < n; k++) {
-                x0[k] = Math.min(Math.max(x0[k], -clipSampleRange), clipSampleRange);
-            }
+            DynamicThresholding.clip(x0, clipSampleRange);
         }
 
         float[] prev = new float[n];
@@ -184,20 +133,7 @@ public final class HeunScheduler implements Scheduler {
     }
 
     @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
-        return Sigmas.addNoise(original, noise, sigma);
-    }
-
-    @Override
     public SchedulerConfig config() {
         return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

@@ -1,9 +1,7 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -16,7 +14,7 @@ import io.conditio.api.SchedulerConfig;
  * {@code beta_schedule}, {@code trained_betas}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
  * {@code prediction_type} (epsilon or v_prediction), {@code timestep_spacing}, {@code steps_offset}.
  */
-public final class Kdpm2AncestralScheduler implements Scheduler {
+public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "KDPM2AncestralDiscreteScheduler";
 
@@ -28,12 +26,9 @@ public final class Kdpm2AncestralScheduler implements Scheduler {
     private final String timestepSpacing;
     private final int stepsOffset;
 
-    private float[] timesteps;
-    private float[] sigmas;
     private float[] sigmasInterpol;
     private float[] sigmasUp;
     private float[] sigmasDown;
-    private final StepIndex index = new StepIndex(false);
     private float[] firstOrderSample;
 
     /**
@@ -54,14 +49,11 @@ public final class Kdpm2AncestralScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("KDPM2 ancestral: numInferenceSteps must be at least 1, got "
-                    + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("KDPM2 ancestral", numInferenceSteps);
         float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        double[][] spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, true);
-        float[] s = Sigmas.withFinal(spaced[1], 0.0);
-        float[] ts = TimestepSpacing.toFloats(spaced[0]);
+        Sigmas.Schedule spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, true);
+        float[] s = spaced.sigmas();
+        float[] ts = spaced.timesteps();
         int n = ts.length;
 
         // up / down split of each move s_i -> s_{i+1}, and the geometric midpoint between s_i and down_i
@@ -85,36 +77,20 @@ public final class Kdpm2AncestralScheduler implements Scheduler {
             interpol[i] = i >= n - 1 ? 0f
                     : Float32.exp(DynamicThresholding.lerp(Float32.log(s[i]), Float32.log(down[i]), 0.5f));
         }
-        sigmas = KDiffusion.interleave(s);
-        sigmasInterpol = KDiffusion.interleave(interpol);
-        sigmasUp = KDiffusion.interleave(up);
-        sigmasDown = KDiffusion.interleave(down);
+        sigmasInterpol = interleave(interpol);
+        sigmasUp = interleave(up);
+        sigmasDown = interleave(down);
 
         // timesteps: [t0, ti_0, t_1, ti_1, t_2, ..., ti_{n-2}, t_{n-1}]
         float[] logSigmas = Sigmas.log(trainSigmas);
-        timesteps = new float[2 * n - 1];
-        timesteps[0] = ts[0];
+        float[] withMidpoints = new float[2 * n - 1];
+        withMidpoints[0] = ts[0];
         for (int i = 1; i < n; i++) {
-            timesteps[2 * i - 1] = (float) Sigmas.sigmaToT(interpol[i - 1], logSigmas);
-            timesteps[2 * i] = ts[i];
+            withMidpoints[2 * i - 1] = (float) Sigmas.sigmaToT(interpol[i - 1], logSigmas);
+            withMidpoints[2 * i] = ts[i];
         }
         firstOrderSample = null;
-        index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        requireTimesteps();
-        float max = Sigmas.max(sigmas);
-        if ("linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing)) {
-            return max;
-        }
-        return Float32.sqrt(max * max + 1f);
+        setSchedule(withMidpoints, interleave(s), timestepSpacing);
     }
 
     @Override
@@ -122,17 +98,10 @@ public final class Kdpm2AncestralScheduler implements Scheduler {
         return 2;
     }
 
+    /** The first call of a step sees sigma, the second the midpoint towards sigma_down. */
     @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
-        float sigma = firstOrderSample == null ? sigmas[i] : sigmasInterpol[i - 1];
-        return sample.div(Float32.sqrt(sigma * sigma + 1f));
+    float inputSigma(int i) {
+        return firstOrderSample == null ? sigmas[i] : sigmasInterpol[i - 1];
     }
 
     @Override
@@ -151,7 +120,7 @@ public final class Kdpm2AncestralScheduler implements Scheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float[] x0 = KDiffusion.predictX0(predictionType, x, m, sigmaInput);
+        float[] x0 = predictX0(predictionType, x, m, sigmaInput);
 
         float[] prev = new float[n];
         if (firstOrder) {
@@ -181,20 +150,7 @@ public final class Kdpm2AncestralScheduler implements Scheduler {
     }
 
     @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
-        return Sigmas.addNoise(original, noise, sigma);
-    }
-
-    @Override
     public SchedulerConfig config() {
         return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

@@ -1,9 +1,7 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -15,7 +13,7 @@ import io.conditio.api.SchedulerConfig;
  * {@code beta_schedule}, {@code trained_betas}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
  * {@code prediction_type} (epsilon or v_prediction), {@code timestep_spacing}, {@code steps_offset}.
  */
-public final class Kdpm2Scheduler implements Scheduler {
+public final class Kdpm2Scheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "KDPM2DiscreteScheduler";
 
@@ -27,10 +25,7 @@ public final class Kdpm2Scheduler implements Scheduler {
     private final String timestepSpacing;
     private final int stepsOffset;
 
-    private float[] timesteps;
-    private float[] sigmas;
     private float[] sigmasInterpol;
-    private final StepIndex index = new StepIndex(false);
     // the sample at the start of the current step; null in "first order" state
     private float[] firstOrderSample;
 
@@ -53,13 +48,11 @@ public final class Kdpm2Scheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("KDPM2: numInferenceSteps must be at least 1, got " + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("KDPM2", numInferenceSteps);
         float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        double[][] spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, true);
-        float[] s = Sigmas.withFinal(spaced[1], 0.0);
-        float[] ts = TimestepSpacing.toFloats(spaced[0]);
+        Sigmas.Schedule spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, true);
+        float[] s = spaced.sigmas();
+        float[] ts = spaced.timesteps();
         int n = ts.length;
 
         // geometric midpoints: exp(lerp(log s_i, log s_{i-1}, 0.5)); [0] is NaN in diffusers and never used
@@ -70,34 +63,18 @@ public final class Kdpm2Scheduler implements Scheduler {
             float b = Float32.log(s[i - 1]);
             interpol[i] = Float32.exp(DynamicThresholding.lerp(a, b, 0.5f));
         }
-        sigmas = KDiffusion.interleave(s);
-        sigmasInterpol = KDiffusion.interleave(interpol);
+        sigmasInterpol = interleave(interpol);
 
         // timesteps: [t0, ti_1, t_1, ti_2, t_2, ..., ti_{n-1}, t_{n-1}]
         float[] logSigmas = Sigmas.log(trainSigmas);
-        timesteps = new float[2 * n - 1];
-        timesteps[0] = ts[0];
+        float[] withMidpoints = new float[2 * n - 1];
+        withMidpoints[0] = ts[0];
         for (int i = 1; i < n; i++) {
-            timesteps[2 * i - 1] = (float) Sigmas.sigmaToT(interpol[i], logSigmas);
-            timesteps[2 * i] = ts[i];
+            withMidpoints[2 * i - 1] = (float) Sigmas.sigmaToT(interpol[i], logSigmas);
+            withMidpoints[2 * i] = ts[i];
         }
         firstOrderSample = null;
-        index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        requireTimesteps();
-        float max = Sigmas.max(sigmas);
-        if ("linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing)) {
-            return max;
-        }
-        return Float32.sqrt(max * max + 1f);
+        setSchedule(withMidpoints, interleave(s), timestepSpacing);
     }
 
     @Override
@@ -105,17 +82,10 @@ public final class Kdpm2Scheduler implements Scheduler {
         return 2;
     }
 
+    /** The first call of a step sees sigma, the second the midpoint. */
     @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
-        float sigma = firstOrderSample == null ? sigmas[i] : sigmasInterpol[i];
-        return sample.div(Float32.sqrt(sigma * sigma + 1f));
+    float inputSigma(int i) {
+        return firstOrderSample == null ? sigmas[i] : sigmasInterpol[i];
     }
 
     @Override
@@ -132,7 +102,7 @@ public final class Kdpm2Scheduler implements Scheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float[] x0 = KDiffusion.predictX0(predictionType, x, m, sigmaInput);
+        float[] x0 = predictX0(predictionType, x, m, sigmaInput);
 
         float[] prev = new float[n];
         if (firstOrder) {
@@ -158,20 +128,7 @@ public final class Kdpm2Scheduler implements Scheduler {
     }
 
     @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
-        return Sigmas.addNoise(original, noise, sigma);
-    }
-
-    @Override
     public SchedulerConfig config() {
         return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

@@ -114,23 +114,10 @@ public final class LcmScheduler implements Scheduler {
         int n = x.length;
         float sqrtAlpha = Float32.sqrt(alphaProdT);
         float sqrtBeta = Float32.sqrt(betaProdT);
-        float[] x0 = new float[n];
-        for (int k = 0; k < n; k++) {
-            x0[k] = switch (predictionType) {
-                case "epsilon" -> (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
-                case "sample" -> m[k];
-                default -> sqrtAlpha * x[k] - sqrtBeta * m[k];
-            };
-        }
+        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
 
         // 5. clip or threshold x0
-        if (thresholding != null) {
-            x0 = thresholding.apply(FloatTensor.of(x0, sample.shape())).array();
-        } else if (clipSample) {
-            for (int k = 0; k < n; k++) {
-                x0[k] = Math.min(Math.max(x0[k], -clipSampleRange), clipSampleRange);
-            }
-        }
+        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
 
         // 6. the consistency function's output
         float[] denoised = new float[n];

@@ -1,9 +1,7 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +16,7 @@ import java.util.List;
  * {@code trained_betas}, {@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code prediction_type},
  * {@code timestep_spacing}, {@code steps_offset}.
  */
-public final class LmsScheduler implements Scheduler {
+public final class LmsScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "LMSDiscreteScheduler";
 
@@ -33,10 +31,7 @@ public final class LmsScheduler implements Scheduler {
     private final String timestepSpacing;
     private final int stepsOffset;
 
-    private float[] timesteps;
-    private float[] sigmas;
     private final List<float[]> derivatives = new ArrayList<>();
-    private final StepIndex index = new StepIndex(false);
 
     /**
      * @param config the scheduler config
@@ -56,47 +51,16 @@ public final class LmsScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("LMS: numInferenceSteps must be at least 1, got " + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("LMS", numInferenceSteps);
         float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        double[][] spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, false);
-        timesteps = TimestepSpacing.toFloats(spaced[0]);
-        sigmas = Sigmas.withFinal(spaced[1], 0.0);
+        Sigmas.Schedule s = Sigmas.spaced(t, trainSigmas, sigmaSpacing, false);
         derivatives.clear();
-        index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        requireTimesteps();
-        float max = Sigmas.max(sigmas);
-        if ("linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing)) {
-            return max;
-        }
-        return Float32.sqrt(max * max + 1f);
+        setSchedule(s.timesteps(), s.sigmas(), timestepSpacing);
     }
 
     @Override
     public int order() {
         return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        index.initIfUnset(timestep, requireTimesteps());
-        float sigma = sigmas[index.get()];
-        return sample.div(Float32.sqrt(sigma * sigma + 1f));
     }
 
     @Override
@@ -109,22 +73,7 @@ public final class LmsScheduler implements Scheduler {
         int n = x.length;
 
         // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = new float[n];
-        switch (predictionType) {
-            case "epsilon" -> {
-                for (int k = 0; k < n; k++) {
-                    x0[k] = x[k] - sigma * m[k];
-                }
-            }
-            case "sample" -> System.arraycopy(m, 0, x0, 0, n);
-            default -> {
-                float sigmaSqPlusOne = sigma * sigma + 1f;
-                float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
-                for (int k = 0; k < n; k++) {
-                    x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
-                }
-            }
-        }
+        float[] x0 = predictX0(predictionType, x, m, sigma);
 
         // 2. the ODE derivative, kept for the multistep history
         float[] derivative = new float[n];
@@ -180,20 +129,7 @@ public final class LmsScheduler implements Scheduler {
     }
 
     @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
-        return Sigmas.addNoise(original, noise, sigma);
-    }
-
-    @Override
     public SchedulerConfig config() {
         return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

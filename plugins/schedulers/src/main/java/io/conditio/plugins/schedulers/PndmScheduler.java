@@ -73,11 +73,8 @@ public final class PndmScheduler implements Scheduler {
         this.numInferenceSteps = numInferenceSteps;
         int n = numInferenceSteps;
         // ascending, as diffusers' self._timesteps
-        long[] ascending = switch (timestepSpacing) {
-            case "linspace" -> TimestepSpacing.reversed(TimestepSpacing.linspaceRounded(numTrainTimesteps, n));
-            case "leading" -> TimestepSpacing.reversed(TimestepSpacing.leading(numTrainTimesteps, n, stepsOffset));
-            default -> TimestepSpacing.reversed(TimestepSpacing.trailing(numTrainTimesteps, numTrainTimesteps, n));
-        };
+        long[] ascending = TimestepSpacing.reversed(
+                TimestepSpacing.discrete(timestepSpacing, numTrainTimesteps, n, stepsOffset));
 
         if (skipPrkSteps) {
             // concatenate([t[:-1], t[-2:-1], t[-1:]])[::-1]: the second timestep is visited twice
@@ -247,15 +244,8 @@ public final class PndmScheduler implements Scheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float[] eps = m;
-        if ("v_prediction".equals(predictionType)) {
-            float sqrtAlpha = Float32.sqrt(alphaProdT);
-            float sqrtBeta = Float32.sqrt(betaProdT);
-            eps = new float[n];
-            for (int i = 0; i < n; i++) {
-                eps[i] = sqrtAlpha * m[i] + sqrtBeta * x[i];
-            }
-        }
+        float[] eps = PredictionConversion.noiseFromAlphaBar(predictionType, x, m, Float32.sqrt(alphaProdT),
+                Float32.sqrt(betaProdT));
         // (a_prev - a_t) / (sqrt(a_t) (sqrt(a_prev) + sqrt(a_t))) + 1 = sqrt(a_prev / a_t)
         float sampleCoeff = Float32.sqrt(alphaProdTPrev / alphaProdT);
         float denom = alphaProdT * Float32.sqrt(betaProdTPrev)

@@ -3,12 +3,31 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 
 /**
- * {@code convert_model_output} of the exponential-integrator solvers (DPM-Solver, DPM-Solver++, UniPC): turns the
- * model's prediction at noise level {@code sigma} into the data prediction x0 or the noise prediction epsilon the
- * solver integrates, with {@code alpha_t = 1 / sqrt(sigma^2 + 1)} and {@code sigma_t = sigma * alpha_t}, in float32.
+ * Turns the model's prediction (epsilon, sample or v_prediction) into the data prediction x0 or the noise prediction
+ * epsilon, in float32: {@code convert_model_output} of the exponential-integrator solvers (DPM-Solver, DPM-Solver++,
+ * UniPC, DEIS) at noise level {@code sigma}, with {@code alpha_t = 1 / sqrt(sigma^2 + 1)} and
+ * {@code sigma_t = sigma * alpha_t}, and the same conversions of the discrete-time schedulers (DDIM, DDPM, PNDM, LCM,
+ * TCD) from {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}.
  */
 final class PredictionConversion {
     private PredictionConversion() {
+    }
+
+    /**
+     * {@code convert_model_output} of DPM-Solver (multistep and single-step) and UniPC: the data prediction of
+     * {@link #toData} or the noise prediction of {@link #toNoise}; the output of an epsilon model that also predicts
+     * its variance ({@code variance_type} learned or learned_range) is first cut to its mean channels.
+     *
+     * @param dataPrediction  whether the solver integrates x0 (DPM-Solver++, UniPC's {@code predict_x0}) or epsilon
+     * @param predictionType  epsilon, sample or v_prediction
+     * @param learnedVariance whether the model output carries the variance channels too
+     */
+    static FloatTensor convert(boolean dataPrediction, String predictionType, boolean learnedVariance,
+            FloatTensor modelOutput, FloatTensor sample, float sigma, DynamicThresholding thresholding) {
+        FloatTensor m = learnedVariance && "epsilon".equals(predictionType) ? meanChannels(modelOutput, sample)
+                : modelOutput;
+        return dataPrediction ? toData(predictionType, m, sample, sigma, thresholding)
+                : toNoise(predictionType, m, sample, sigma, thresholding);
     }
 
     /**
@@ -73,18 +92,80 @@ final class PredictionConversion {
                 x0[k] = (x[k] - sigmaT * out[k]) / alphaT;
             }
             x0 = thresholding.apply(FloatTensor.of(x0, sample.shape())).array();
-            for (int k = 0; k < n; k++) {
-                out[k] = (x[k] - alphaT * x0[k]) / sigmaT;
-            }
+            out = noiseFromData(x, x0, alphaT, sigmaT);
         }
         return FloatTensor.of(out, sample.shape());
+    }
+
+    /**
+     * DEIS's noise prediction: always re-derived from the (thresholded) data prediction of {@link #toData}, as
+     * {@code (x - alpha_t * x0) / sigma_t}.
+     *
+     * @param predictionType epsilon, sample or v_prediction
+     */
+    static FloatTensor toNoiseThroughData(String predictionType, FloatTensor modelOutput, FloatTensor sample,
+            float sigma, DynamicThresholding thresholding) {
+        AlphaSigma vp = AlphaSigma.of(sigma);
+        float[] x0 = toData(predictionType, modelOutput, sample, sigma, thresholding).array();
+        return FloatTensor.of(noiseFromData(sample.array(), x0, vp.alpha(), vp.sigma()), sample.shape());
+    }
+
+    /** @return {@code (x - alpha_t * x0) / sigma_t} */
+    private static float[] noiseFromData(float[] x, float[] x0, float alphaT, float sigmaT) {
+        float[] out = new float[x.length];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = (x[k] - alphaT * x0[k]) / sigmaT;
+        }
+        return out;
+    }
+
+    /**
+     * The data prediction x0 of the discrete-time schedulers (DDPM formula (15)): {@code (x - sqrt(1 - a) * eps) /
+     * sqrt(a)} for epsilon, the output itself for sample, {@code sqrt(a) * x - sqrt(1 - a) * v} for v_prediction.
+     *
+     * @param predictionType epsilon, sample or v_prediction
+     * @param sqrtAlpha      {@code sqrt(alpha_bar_t)}
+     * @param sqrtBeta       {@code sqrt(1 - alpha_bar_t)}
+     * @return a new array
+     */
+    static float[] dataFromAlphaBar(String predictionType, float[] x, float[] m, float sqrtAlpha, float sqrtBeta) {
+        float[] x0 = new float[x.length];
+        for (int k = 0; k < x0.length; k++) {
+            x0[k] = switch (predictionType) {
+                case "epsilon" -> (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
+                case "sample" -> m[k];
+                default -> sqrtAlpha * x[k] - sqrtBeta * m[k];
+            };
+        }
+        return x0;
+    }
+
+    /**
+     * The noise prediction epsilon of the discrete-time schedulers: the output itself for epsilon,
+     * {@code (x - sqrt(a) * x0) / sqrt(1 - a)} for sample, {@code sqrt(a) * v + sqrt(1 - a) * x} for v_prediction.
+     *
+     * @param predictionType epsilon, sample or v_prediction
+     * @param sqrtAlpha      {@code sqrt(alpha_bar_t)}
+     * @param sqrtBeta       {@code sqrt(1 - alpha_bar_t)}
+     * @return a new array
+     */
+    static float[] noiseFromAlphaBar(String predictionType, float[] x, float[] m, float sqrtAlpha, float sqrtBeta) {
+        float[] eps = new float[x.length];
+        for (int k = 0; k < eps.length; k++) {
+            eps[k] = switch (predictionType) {
+                case "epsilon" -> m[k];
+                case "sample" -> (x[k] - sqrtAlpha * m[k]) / sqrtBeta;
+                default -> sqrtAlpha * m[k] + sqrtBeta * x[k];
+            };
+        }
+        return eps;
     }
 
     /**
      * {@code model_output[:, :3]} for a model that also predicts its variance ({@code variance_type} learned): keeps
      * the first {@code sample.dim(1)} channels.
      */
-    static FloatTensor meanChannels(FloatTensor modelOutput, FloatTensor sample) {
+    private static FloatTensor meanChannels(FloatTensor modelOutput, FloatTensor sample) {
         if (modelOutput.sameShape(sample)) {
             return modelOutput;
         }

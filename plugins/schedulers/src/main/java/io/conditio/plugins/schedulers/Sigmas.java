@@ -90,33 +90,64 @@ final class Sigmas {
         return out;
     }
 
+    /** The float32 inference timesteps and sigmas of a k-diffusion schedule; the sigmas end with the final 0. */
+    record Schedule(float[] timesteps, float[] sigmas) {
+    }
+
     /**
-     * Inference timesteps and sigmas (without the final one) as the k-diffusion ports (LMS, Heun, KDPM2) build them:
+     * Inference timesteps and sigmas as the k-diffusion ports (Euler ancestral, LMS, Heun, KDPM2) build them:
      * sigmas interpolated at the spaced timesteps, or replaced by a Karras / exponential schedule between the
      * interpolated ends, with the timesteps then recovered by {@link #sigmaToT}.
      *
-     * @param timesteps           the spaced float32 timesteps
-     * @param trainSigmas         the training sigmas (float32, ascending in t)
-     * @param spacing             the sigma spacing
-     * @param roundKarras         whether Karras timesteps are rounded (KDPM2 does, Heun and LMS do not)
-     * @return {timesteps, sigmas}, both float64
+     * @param timesteps   the spaced float32 timesteps
+     * @param trainSigmas the training sigmas (float32, ascending in t)
+     * @param spacing     the sigma spacing
+     * @param roundKarras whether Karras timesteps are rounded (KDPM2 does, Heun and LMS do not)
+     * @return the timesteps rounded to float32, and the sigmas rounded to float32 followed by the final 0
      */
-    static double[][] spaced(float[] timesteps, float[] trainSigmas, Spacing spacing, boolean roundKarras) {
+    static Schedule spaced(float[] timesteps, float[] trainSigmas, Spacing spacing, boolean roundKarras) {
         int n = timesteps.length;
         double[] t = asDoubles(timesteps);
         double[] s = interp(t, trainSigmas);
-        if (spacing == Spacing.INTERPOLATED) {
-            return new double[][] {t, s};
-        }
-        float[] logSigmas = log(trainSigmas);
-        s = spacing == Spacing.KARRAS ? karras(s[n - 1], s[0], n) : exponential(s[n - 1], s[0], n);
-        t = sigmasToT(s, logSigmas);
-        if (spacing == Spacing.KARRAS && roundKarras) {
-            for (int i = 0; i < n; i++) {
-                t[i] = Math.rint(t[i]);
+        if (spacing != Spacing.INTERPOLATED) {
+            s = between(spacing, s[n - 1], s[0], n);
+            t = sigmasToT(s, log(trainSigmas));
+            if (spacing == Spacing.KARRAS && roundKarras) {
+                for (int i = 0; i < n; i++) {
+                    t[i] = Math.rint(t[i]);
+                }
             }
         }
-        return new double[][] {t, s};
+        return new Schedule(TimestepSpacing.toFloats(t), withFinal(s, 0.0));
+    }
+
+    /**
+     * The closed-form schedules: {@code n} sigmas from {@code sigmaMax} down to {@code sigmaMin}, float64, by
+     * {@link #karras} or {@link #exponential}.
+     *
+     * @param spacing KARRAS or EXPONENTIAL
+     */
+    static double[] between(Spacing spacing, double sigmaMin, double sigmaMax, int n) {
+        return switch (spacing) {
+            case KARRAS -> karras(sigmaMin, sigmaMax, n);
+            case EXPONENTIAL -> exponential(sigmaMin, sigmaMax, n);
+            case INTERPOLATED -> throw new IllegalArgumentException("interpolated sigmas have no closed form");
+        };
+    }
+
+    /**
+     * The int64 timesteps the solvers (DPM-Solver, UniPC, DEIS) derive from a closed-form schedule: {@link #sigmaToT}
+     * of each sigma, then {@code .round()} or only the truncating int64 cast.
+     *
+     * @param round whether to round (Karras; DPM-Solver also for Lu, not for the cosine schedule)
+     */
+    static long[] int64Timesteps(double[] sigmas, float[] logSigmas, boolean round) {
+        long[] t = new long[sigmas.length];
+        for (int i = 0; i < t.length; i++) {
+            double v = sigmaToT(sigmas[i], logSigmas);
+            t[i] = round ? TimestepSpacing.round(v) : (long) v;
+        }
+        return t;
     }
 
     /** @return the timesteps as float64 for {@link #interp} */

@@ -107,25 +107,11 @@ public final class TcdScheduler implements Scheduler {
         float sqrtBeta = Float32.sqrt(betaProdT);
         float sqrtAlphaS = Float32.sqrt(alphaProdS);
         float sqrtBetaS = Float32.sqrt(betaProdS);
+        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
+        float[] eps = PredictionConversion.noiseFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
         float[] noised = new float[n];
         for (int k = 0; k < n; k++) {
-            float x0;
-            float eps;
-            switch (predictionType) {
-                case "epsilon" -> {
-                    x0 = (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
-                    eps = m[k];
-                }
-                case "sample" -> {
-                    x0 = m[k];
-                    eps = (x[k] - sqrtAlpha * x0) / sqrtBeta;
-                }
-                default -> {
-                    x0 = sqrtAlpha * x[k] - sqrtBeta * m[k];
-                    eps = sqrtAlpha * m[k] + sqrtBeta * x[k];
-                }
-            }
-            noised[k] = sqrtAlphaS * x0 + sqrtBetaS * eps;
+            noised[k] = sqrtAlphaS * x0[k] + sqrtBetaS * eps[k];
         }
 
         // 4. with eta > 0, re-noise from s to t_prev (not in the last step)

@@ -114,6 +114,52 @@ final class TimestepSpacing {
         return t;
     }
 
+    /**
+     * The integer timesteps of DDIM, DDPM and PNDM, descending: "linspace" is {@link #linspaceRounded}, "leading"
+     * {@link #leading}, "trailing" {@link #trailing} from {@code N}.
+     */
+    static long[] discrete(String spacing, int numTrainTimesteps, int n, int stepsOffset) {
+        return switch (spacing) {
+            case "linspace" -> linspaceRounded(numTrainTimesteps, n);
+            case "leading" -> leading(numTrainTimesteps, n, stepsOffset);
+            default -> trailing(numTrainTimesteps, numTrainTimesteps, n);
+        };
+    }
+
+    /**
+     * The integer timesteps of the exponential-integrator solvers (DPM-Solver, UniPC, DEIS), which space
+     * {@code n + 1} points and drop the last: "linspace" is {@link #solverLinspace}, "leading"
+     * {@code np.arange(0, n + 1) * (last // (n + 1))} reversed without its 0, plus {@code steps_offset}, and
+     * "trailing" is {@link #trailing} from {@code last}.
+     *
+     * @param lastTimestep      where the grid ends: {@code N}, or DPM-Solver's {@code N} minus its clipped timesteps
+     * @param numTrainTimesteps N, which sets the "trailing" ratio
+     */
+    static long[] solver(String spacing, int lastTimestep, int numTrainTimesteps, int n, int stepsOffset) {
+        return switch (spacing) {
+            case "linspace" -> solverLinspace(lastTimestep, n);
+            case "leading" -> {
+                int ratio = lastTimestep / (n + 1);
+                long[] out = new long[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = (long) (n - i) * ratio + stepsOffset;
+                }
+                yield out;
+            }
+            default -> trailing(lastTimestep, numTrainTimesteps, n);
+        };
+    }
+
+    /** The solvers' "linspace": {@code np.linspace(0, last - 1, n + 1).round()[::-1][:-1]}. */
+    static long[] solverLinspace(int lastTimestep, int n) {
+        double[] y = linspace(0, lastTimestep - 1, n + 1);
+        long[] out = new long[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = round(y[n - i]);
+        }
+        return out;
+    }
+
     /** "linspace" as DDIM and DDPM do it: {@code np.linspace(0, N - 1, n).round()[::-1]}. */
     static long[] linspaceRounded(int numTrainTimesteps, int n) {
         double[] y = linspace(0, numTrainTimesteps - 1, n);
@@ -181,6 +227,32 @@ final class TimestepSpacing {
             t[i] = reversed[(int) Math.floor(i * step)];
         }
         return t;
+    }
+
+    /**
+     * The check every {@code set_timesteps} without an upper bound makes.
+     *
+     * @param scheduler the scheduler's name for the message
+     * @throws InvalidRequestException when {@code numInferenceSteps < 1}
+     */
+    static void requireSteps(String scheduler, int numInferenceSteps) {
+        if (numInferenceSteps < 1) {
+            throw new InvalidRequestException(scheduler + ": numInferenceSteps must be at least 1, got "
+                    + numInferenceSteps);
+        }
+    }
+
+    /**
+     * The check of {@code set_timesteps} where the steps cannot outnumber the training timesteps (DDIM, DDPM).
+     *
+     * @param scheduler the scheduler's name for the message
+     * @throws InvalidRequestException unless {@code 1 <= numInferenceSteps <= numTrainTimesteps}
+     */
+    static void requireSteps(String scheduler, int numInferenceSteps, int numTrainTimesteps) {
+        if (numInferenceSteps < 1 || numInferenceSteps > numTrainTimesteps) {
+            throw new InvalidRequestException(scheduler + ": numInferenceSteps must be in [1, " + numTrainTimesteps
+                    + "] (num_train_timesteps), got " + numInferenceSteps);
+        }
     }
 
     /** @return the timesteps as exact floats */

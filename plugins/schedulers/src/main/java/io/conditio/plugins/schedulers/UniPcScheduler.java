@@ -1,7 +1,6 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
@@ -88,46 +87,20 @@ public final class UniPcScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        if (numInferenceSteps < 1) {
-            throw new InvalidRequestException("UniPC: numInferenceSteps must be at least 1, got " + numInferenceSteps);
-        }
+        TimestepSpacing.requireSteps("UniPC", numInferenceSteps);
         int n = numInferenceSteps;
-        long[] t = switch (timestepSpacing) {
-            case "linspace" -> {
-                double[] y = TimestepSpacing.linspace(0, numTrainTimesteps - 1, n + 1);
-                long[] out = new long[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = TimestepSpacing.round(y[n - i]);
-                }
-                yield out;
-            }
-            case "leading" -> {
-                int ratio = numTrainTimesteps / (n + 1);
-                long[] out = new long[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = (long) (n - i) * ratio + stepsOffset;
-                }
-                yield out;
-            }
-            default -> TimestepSpacing.trailing(numTrainTimesteps, numTrainTimesteps, n);
-        };
+        long[] t = TimestepSpacing.solver(timestepSpacing, numTrainTimesteps, numTrainTimesteps, n, stepsOffset);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
             double[] s = Sigmas.interp(Sigmas.asDoubles(t), trainSigmas);
             sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
         } else {
-            float[] logSigmas = Sigmas.log(trainSigmas);
             double lo = sigmaMin != null ? sigmaMin : trainSigmas[0];
             double hi = sigmaMax != null ? sigmaMax : trainSigmas[trainSigmas.length - 1];
-            double[] s = sigmaSpacing == Sigmas.Spacing.KARRAS ? Sigmas.karras(lo, hi, n)
-                    : Sigmas.exponential(lo, hi, n);
-            double[] tt = Sigmas.sigmasToT(s, logSigmas);
-            t = new long[n];
-            for (int i = 0; i < n; i++) {
-                // Karras timesteps are rounded, exponential ones truncated by the int64 cast
-                t[i] = sigmaSpacing == Sigmas.Spacing.KARRAS ? TimestepSpacing.round(tt[i]) : (long) tt[i];
-            }
+            double[] s = Sigmas.between(sigmaSpacing, lo, hi, n);
+            // Karras timesteps are rounded, exponential ones truncated by the int64 cast
+            t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
             // here "sigma_min" repeats the schedule's own last sigma: the final step has zero length
             sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0.0 : s[n - 1]);
         }
@@ -170,9 +143,8 @@ public final class UniPcScheduler implements Scheduler {
         int i = index.get();
         boolean useCorrector = i > 0 && !disableCorrector.contains(i - 1) && lastSample != null;
 
-        FloatTensor converted = predictX0
-                ? PredictionConversion.toData(predictionType, modelOutput, sample, sigmas[i], thresholding)
-                : PredictionConversion.toNoise(predictionType, modelOutput, sample, sigmas[i], thresholding);
+        FloatTensor converted = PredictionConversion.convert(predictX0, predictionType, false, modelOutput, sample,
+                sigmas[i], thresholding);
         FloatTensor x = sample;
         if (useCorrector) {
             // UniC: correct the sample the last predictor produced, with the output the model just gave for it
@@ -196,12 +168,10 @@ public final class UniPcScheduler implements Scheduler {
 
     /** UniP-p with B(h): from sigma[i] to sigma[i+1] using the last {@code order} converted outputs. */
     private float[] predict(float[] x, int i, int order) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i + 1]);
-        float sigmaT = sigmas[i + 1] * alphaT;
-        float alphaS0 = Sigmas.vpAlpha(sigmas[i]);
-        float sigmaS0 = sigmas[i] * alphaS0;
-        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
-        float h = Sigmas.lambda(alphaT, sigmaT) - lambdaS0;
+        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        float lambdaS0 = s0.lambda();
+        float h = t.lambda() - lambdaS0;
         float[] m0 = modelOutputs[solverOrder - 1].array();
         int n = x.length;
         if (h == 0f) {
@@ -213,8 +183,7 @@ public final class UniPcScheduler implements Scheduler {
         for (int k = 1; k < order; k++) {
             int si = i - k;
             float[] mi = modelOutputs[solverOrder - 1 - k].array();
-            float alphaSi = Sigmas.vpAlpha(sigmas[si]);
-            float rk = (Sigmas.lambda(alphaSi, sigmas[si] * alphaSi) - lambdaS0) / h;
+            float rk = (AlphaSigma.of(sigmas[si]).lambda() - lambdaS0) / h;
             rks[k - 1] = rk;
             float[] d = new float[n];
             for (int e = 0; e < n; e++) {
@@ -232,8 +201,8 @@ public final class UniPcScheduler implements Scheduler {
             rhos = LuSolver.solve(bh.leadingR(order - 1), java.util.Arrays.copyOf(bh.b, order - 1));
         }
 
-        float a = predictX0 ? sigmaT / sigmaS0 : alphaT / alphaS0;
-        float scale = predictX0 ? alphaT : sigmaT;
+        float a = predictX0 ? t.sigma() / s0.sigma() : t.alpha() / s0.alpha();
+        float scale = predictX0 ? t.alpha() : t.sigma();
         float c0 = scale * bh.hPhi1;
         float cRes = scale * bh.bH;
         float[] out = new float[n];
@@ -253,12 +222,10 @@ public final class UniPcScheduler implements Scheduler {
 
     /** UniC-p with B(h): corrects the sample at sigma[i] predicted from sigma[i-1], using the new output. */
     private FloatTensor correct(float[] modelT, float[] last, FloatTensor thisSample, int i, int order) {
-        float alphaT = Sigmas.vpAlpha(sigmas[i]);
-        float sigmaT = sigmas[i] * alphaT;
-        float alphaS0 = Sigmas.vpAlpha(sigmas[i - 1]);
-        float sigmaS0 = sigmas[i - 1] * alphaS0;
-        float lambdaS0 = Sigmas.lambda(alphaS0, sigmaS0);
-        float h = Sigmas.lambda(alphaT, sigmaT) - lambdaS0;
+        AlphaSigma t = AlphaSigma.of(sigmas[i]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i - 1]);
+        float lambdaS0 = s0.lambda();
+        float h = t.lambda() - lambdaS0;
         float[] m0 = modelOutputs[solverOrder - 1].array();
         int n = last.length;
         if (h == 0f) {
@@ -270,8 +237,7 @@ public final class UniPcScheduler implements Scheduler {
         for (int k = 1; k < order; k++) {
             int si = i - (k + 1);
             float[] mi = modelOutputs[solverOrder - 1 - k].array();
-            float alphaSi = Sigmas.vpAlpha(sigmas[si]);
-            float rk = (Sigmas.lambda(alphaSi, sigmas[si] * alphaSi) - lambdaS0) / h;
+            float rk = (AlphaSigma.of(sigmas[si]).lambda() - lambdaS0) / h;
             rks[k - 1] = rk;
             float[] d = new float[n];
             for (int e = 0; e < n; e++) {
@@ -283,8 +249,8 @@ public final class UniPcScheduler implements Scheduler {
         BhTerms bh = new BhTerms(predictX0 ? -h : h, bh1, rks, order);
         float[] rhos = order == 1 ? new float[] {0.5f} : LuSolver.solve(bh.leadingR(order), bh.b);
 
-        float a = predictX0 ? sigmaT / sigmaS0 : alphaT / alphaS0;
-        float scale = predictX0 ? alphaT : sigmaT;
+        float a = predictX0 ? t.sigma() / s0.sigma() : t.alpha() / s0.alpha();
+        float scale = predictX0 ? t.alpha() : t.sigma();
         float c0 = scale * bh.hPhi1;
         float cRes = scale * bh.bH;
         float rhoLast = rhos[rhos.length - 1];

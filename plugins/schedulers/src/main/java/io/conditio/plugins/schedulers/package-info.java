@@ -6,9 +6,12 @@
  * <p>Each scheduler's {@code step} reads top to bottom like its diffusers counterpart. The genuinely shared math lives
  * in a few package-private classes: {@code NoiseSchedule} (betas, {@code alphas_cumprod} accumulated in double with
  * float32 prefixes as {@code torch.cumprod} does, zero-terminal-SNR rescaling), {@code TimestepSpacing} (numpy's
- * linspace/arange/round and the leading/linspace/trailing spacings), {@code Sigmas} (float32 sigmas, float64
- * {@code np.interp}, Karras/exponential/Lu schedules, log-space sigma-to-timestep interpolation),
- * {@code DynamicThresholding} and {@code PredictionConversion}.
+ * linspace/arange/round and the leading/linspace/trailing spacings of each scheduler family), {@code Sigmas} (float32
+ * sigmas, float64 {@code np.interp}, Karras/exponential/Lu schedules, log-space sigma-to-timestep interpolation),
+ * {@code AlphaSigma} (a sigma as {@code alpha_t}, {@code sigma_t} and lambda), {@code DynamicThresholding} (also
+ * {@code clip_sample}) and {@code PredictionConversion} (model output to x0 or epsilon). The sigma-space k-diffusion
+ * ports (Euler, Euler ancestral, Heun, LMS, KDPM2, KDPM2 ancestral) share their bookkeeping around {@code step}
+ * through the base class {@code KDiffusionScheduler}.
  *
  * <p>All tensor arithmetic is float32 in the order torch evaluates it, so the diffusers test-suite sums are
  * reproduced to their last printed digits; noise is drawn from the generation's {@link io.conditio.api.RandomSource}

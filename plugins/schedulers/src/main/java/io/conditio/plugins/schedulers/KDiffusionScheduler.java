@@ -1,0 +1,125 @@
+package io.conditio.plugins.schedulers;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.Scheduler;
+
+/**
+ * The sigma-space ("k-diffusion") ports: Euler, Euler ancestral, Heun, LMS, KDPM2 and KDPM2 ancestral. They share
+ * diffusers' bookkeeping around {@code step}: the schedule {@code set_timesteps} installs, {@code init_noise_sigma},
+ * {@code scale_model_input} ({@code sample / sqrt(sigma^2 + 1)}), the step index looked up by
+ * {@code index_for_timestep} (a timestep missing from the schedule is an error) and {@code add_noise} at the indexed
+ * sigma; and the k-diffusion conventions of the denoised prediction in sigma space and the interleaved tables of the
+ * second-order samplers. Each subclass reads its own config, builds its schedule and keeps its {@code step} whole.
+ */
+abstract class KDiffusionScheduler implements Scheduler {
+    /** {@code _step_index} / {@code _begin_index}. */
+    final StepIndex index = new StepIndex(false);
+    /** The sigmas the step index points into, ending with the final sigma; set by {@link #setSchedule}. */
+    float[] sigmas;
+    /** The timesteps, one model call each; null until {@link #setSchedule}. */
+    private float[] timesteps;
+    private float initNoiseSigma;
+
+    /**
+     * Installs the schedule {@code set_timesteps} built and forgets the step index.
+     *
+     * @param timesteps       the timesteps, one model call each
+     * @param sigmas          the sigmas, ending with the final sigma
+     * @param timestepSpacing the configured {@code timestep_spacing}: the initial noise is {@code max(sigmas)} for
+     *                        "linspace" and "trailing", {@code sqrt(max(sigmas)^2 + 1)} for "leading"
+     */
+    final void setSchedule(float[] timesteps, float[] sigmas, String timestepSpacing) {
+        this.timesteps = timesteps;
+        this.sigmas = sigmas;
+        float max = Sigmas.max(sigmas);
+        boolean unscaled = "linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing);
+        initNoiseSigma = unscaled ? max : Float32.sqrt(max * max + 1f);
+        index.reset();
+    }
+
+    @Override
+    public float[] timesteps() {
+        return requireTimesteps().clone();
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        requireTimesteps();
+        return initNoiseSigma;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        index.setBegin(beginIndex);
+    }
+
+    @Override
+    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
+        index.initIfUnset(timestep, requireTimesteps());
+        float sigma = inputSigma(index.get());
+        return sample.div(Float32.sqrt(sigma * sigma + 1f));
+    }
+
+    /**
+     * @param i the step index
+     * @return the sigma the model sees in the call at step {@code i}: {@code sigmas[i]}, unless a second-order
+     *         sampler evaluates it elsewhere
+     */
+    float inputSigma(int i) {
+        return sigmas[i];
+    }
+
+    @Override
+    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
+        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
+        return Sigmas.addNoise(original, noise, sigma);
+    }
+
+    /** @return the timesteps; the schedule must be set */
+    final float[] requireTimesteps() {
+        if (timesteps == null) {
+            throw new IllegalStateException("call setTimesteps before using the scheduler");
+        }
+        return timesteps;
+    }
+
+    /**
+     * The predicted x0 at noise level {@code sigma}: {@code x - sigma * eps} for epsilon, and
+     * {@code m * (-sigma / sqrt(sigma^2 + 1)) + x / (sigma^2 + 1)} for v-prediction, in float32; for "sample" the
+     * model output itself.
+     */
+    static float[] predictX0(String predictionType, float[] x, float[] m, float sigma) {
+        int n = x.length;
+        float[] x0 = new float[n];
+        if ("epsilon".equals(predictionType)) {
+            for (int k = 0; k < n; k++) {
+                x0[k] = x[k] - sigma * m[k];
+            }
+        } else if ("v_prediction".equals(predictionType)) {
+            float sigmaSqPlusOne = sigma * sigma + 1f;
+            float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
+            for (int k = 0; k < n; k++) {
+                x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
+            }
+        } else {
+            System.arraycopy(m, 0, x0, 0, n);
+        }
+        return x0;
+    }
+
+    /**
+     * {@code torch.cat([a[:1], a[1:].repeat_interleave(2), a[-1:]])}: every entry after the first twice, and the last
+     * once more.
+     */
+    static float[] interleave(float[] a) {
+        int n = a.length - 1;
+        float[] out = new float[2 * n + 2];
+        out[0] = a[0];
+        for (int i = 1; i <= n; i++) {
+            out[2 * i - 1] = a[i];
+            out[2 * i] = a[i];
+        }
+        out[2 * n + 1] = a[n];
+        return out;
+    }
+}
