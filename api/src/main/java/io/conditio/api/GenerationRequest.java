@@ -32,6 +32,7 @@ public final class GenerationRequest {
     private final String negativePrompt;
     private final Integer steps;
     private final double guidanceScale;
+    private final boolean guidanceScaleSet;
     private final Long seed;
     private final Integer width;
     private final Integer height;
@@ -46,6 +47,7 @@ public final class GenerationRequest {
         this.negativePrompt = b.negativePrompt;
         this.steps = b.steps;
         this.guidanceScale = b.guidanceScale;
+        this.guidanceScaleSet = b.guidanceScaleSet;
         this.seed = b.seed;
         this.width = b.width;
         this.height = b.height;
@@ -69,6 +71,7 @@ public final class GenerationRequest {
         b.negativePrompt = negativePrompt;
         b.steps = steps;
         b.guidanceScale = guidanceScale;
+        b.guidanceScaleSet = guidanceScaleSet;
         b.seed = seed;
         b.width = width;
         b.height = height;
@@ -95,9 +98,17 @@ public final class GenerationRequest {
         return Optional.ofNullable(steps);
     }
 
-    /** @return the classifier-free guidance scale; guidance is off at 1 or below */
+    /**
+     * @return the classifier-free guidance scale; guidance is off at 1 or below. Unless the caller set it, this is
+     *     {@link #DEFAULT_GUIDANCE_SCALE} here, and the pipeline may replace it with the model folder's suggestion
+     */
     public double guidanceScale() {
         return guidanceScale;
+    }
+
+    /** @return true when the caller set the guidance scale, false when it is the default */
+    public boolean guidanceScaleSet() {
+        return guidanceScaleSet;
     }
 
     /** @return the seed, or empty to let the pipeline pick one (it is recorded in the provenance) */
@@ -168,6 +179,7 @@ public final class GenerationRequest {
         private String negativePrompt = "";
         private Integer steps;
         private double guidanceScale = DEFAULT_GUIDANCE_SCALE;
+        private boolean guidanceScaleSet;
         private Long seed;
         private Integer width;
         private Integer height;
@@ -219,6 +231,7 @@ public final class GenerationRequest {
                 throw new InvalidRequestException("guidance scale must be a finite number >= 0, got " + guidanceScale);
             }
             this.guidanceScale = guidanceScale;
+            this.guidanceScaleSet = true;
             return this;
         }
 

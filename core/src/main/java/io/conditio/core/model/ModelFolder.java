@@ -135,6 +135,17 @@ public final class ModelFolder implements AutoCloseable {
         return Optional.of(SchedulerConfig.of(Json.parseObject(file)));
     }
 
+    /**
+     * Generation settings the model's authors recommend, from {@code conditio_defaults.json} in the folder:
+     * {@code steps} and {@code guidance_scale}. They apply only where a request leaves the setting unset.
+     *
+     * @return the suggested values by key; empty when the folder suggests nothing
+     */
+    public Map<String, Object> suggestedDefaults() {
+        Path file = root.resolve("conditio_defaults.json");
+        return Files.isRegularFile(file) ? Json.parseObject(file) : Map.of();
+    }
+
     /** @return the VAE's {@code scaling_factor} (from vae_decoder or vae_encoder config), 0.18215 when absent */
     public double vaeScalingFactor() {
         return vaeNumber("scaling_factor", DEFAULT_SCALING_FACTOR);

@@ -45,7 +45,7 @@ final class Generation {
     static final int DEFAULT_STEPS = 20;
 
     private final Pipeline pipeline;
-    private final GenerationRequest request;
+    private GenerationRequest request;
     private final ModelFolder folder;
     private final List<ActiveConditioning> active = new ArrayList<>();
 
@@ -71,7 +71,12 @@ final class Generation {
             throw new InvalidRequestException("image size " + width + "x" + height + " is not a multiple of " + factor
                     + ", the VAE factor of " + folder.root());
         }
-        int steps = request.steps().orElse(DEFAULT_STEPS);
+        Map<String, Object> suggested = folder.suggestedDefaults();
+        int steps = request.steps().orElse(suggested.get("steps") instanceof Number n ? n.intValue() : DEFAULT_STEPS);
+        if (!request.guidanceScaleSet() && suggested.get("guidance_scale") instanceof Number g) {
+            // the folder's recommendation replaces the generic default, for plugins too
+            request = request.toBuilder().optGuidanceScale(g.doubleValue()).build();
+        }
         Guidance guidance = chooseGuidance();
         SchedulerCatalog.Choice choice = pipeline.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),
                 request.schedulerConfig());

@@ -41,12 +41,13 @@ final class GenerateCommand implements Callable<Integer> {
             description = "What to steer away from (the unconditional branch of guidance).")
     String negativePrompt;
 
-    @Option(names = "--steps", paramLabel = "N", description = "Inference steps (default: 20).")
+    @Option(names = "--steps", paramLabel = "N",
+            description = "Inference steps (default: 20, or what the model folder suggests).")
     Integer steps;
 
-    @Option(names = "--guidance", paramLabel = "G", defaultValue = "7.5",
-            description = "Classifier-free guidance scale; 1 or less turns guidance off (default: ${DEFAULT-VALUE}).")
-    double guidance;
+    @Option(names = "--guidance", paramLabel = "G", description = "Classifier-free guidance scale; 1 or less turns "
+            + "guidance off (default: 7.5, or what the model folder suggests).")
+    Double guidance;
 
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the torch-compatible generator "
             + "(default: random, printed and recorded in the PNG).")
@@ -168,8 +169,10 @@ final class GenerateCommand implements Callable<Integer> {
             throw new InvalidRequestException((this.model == null ? "default model " : "--model ") + model
                     + ": no such directory");
         }
-        GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optNegativePrompt(negativePrompt)
-                .optGuidanceScale(guidance);
+        GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optNegativePrompt(negativePrompt);
+        if (guidance != null) {
+            b.optGuidanceScale(guidance);
+        }
         if (steps != null) {
             b.optSteps(steps);
         }
