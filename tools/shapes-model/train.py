@@ -1,0 +1,520 @@
+"""Train and export the Conditio "shapes" model family from a seed, on CPU.
+
+    nice -n 15 /usr/bin/python3 tools/shapes-model/train.py --out models/shapes --work /tmp/shapes-work --seed 0
+
+Stages (each saves checkpoints in --work and resumes where it stopped): data, tokenizer, vae, latents, unet
+(text encoder + UNet jointly), controlnet, inpaint, export. --stages picks a subset (comma separated).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shapes_data as D  # noqa: E402
+from clip_bpe import CLIPTokenizer, train_bpe  # noqa: E402
+from models import VAE, TextEncoder, UNet, ControlNet, count  # noqa: E402
+
+STAGES = ["data", "tokenizer", "vae", "latents", "unet", "controlnet", "inpaint", "export"]
+
+# noise schedule (must match scheduler/scheduler_config.json)
+BETA_START, BETA_END, T_TRAIN = 0.0001, 0.02, 1000
+VAE_CH = (16, 32, 64, 64)
+UNET_CH = (32, 64)
+UNET_LAYERS = 1
+TEXT_DIM, TEXT_LAYERS = 64, 3
+P_DROP_TEXT, P_DROP_CLASS, P_NO_SHAPE = 0.12, 0.25, 0.25
+
+
+def alphas_cumprod():
+    betas = torch.linspace(BETA_START, BETA_END, T_TRAIN, dtype=torch.float64)
+    return torch.cumprod(1.0 - betas, 0).float()
+
+
+def log(work, msg):
+    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+    print(line, flush=True)
+    with open(os.path.join(work, "train.log"), "a") as f:
+        f.write(line + "\n")
+
+
+class Ckpt:
+    def __init__(self, work, name):
+        self.path = os.path.join(work, f"{name}.pt")
+
+    def load(self):
+        return torch.load(self.path) if os.path.exists(self.path) else None
+
+    def save(self, obj):
+        torch.save(obj, self.path + ".tmp")
+        os.replace(self.path + ".tmp", self.path)
+
+
+def lr_at(step, total, base, warm=100):
+    if step < warm:
+        return base * (step + 1) / warm
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))))
+
+
+def to_tensor_img(u8):  # [n,64,64,3] uint8 -> [n,3,64,64] in [-1,1]
+    return torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+# ----------------------------------------------------------------------------------------------------------- stages
+def stage_data(a):
+    p = os.path.join(a.work, "data.npz")
+    if os.path.exists(p):
+        return
+    t0 = time.time()
+    main = D.make_dataset(a.n_data, seed=a.seed * 1000 + 1)
+    two = D.make_dataset(a.n_data // 3, seed=a.seed * 1000 + 2, two_shape_frac=0.75)
+    np.savez(p, **{k: main[k] for k in main}, **{"two_" + k: two[k] for k in two})
+    log(a.work, f"data: {a.n_data}+{a.n_data // 3} images in {time.time() - t0:.1f}s")
+
+
+def load_data(a):
+    z = np.load(os.path.join(a.work, "data.npz"))
+    return {k: z[k] for k in z.files}
+
+
+def stage_tokenizer(a):
+    d = os.path.join(a.work, "tokenizer")
+    if os.path.exists(os.path.join(d, "vocab.json")):
+        return
+    os.makedirs(d, exist_ok=True)
+    vocab, merges = train_bpe(D.caption_words())
+    tok = CLIPTokenizer(vocab, merges)
+    tok.save(d, merges)
+    log(a.work, f"tokenizer: vocab {len(vocab)} ({len(merges)} merges)")
+
+
+def get_tok(a):
+    return CLIPTokenizer.from_dir(os.path.join(a.work, "tokenizer"))
+
+
+def gray_boxes(x, rng, p=0.25):
+    """Occasionally paint 0-valued (mid-gray in [-1,1]) rectangles, as inpainting's masked images have."""
+    x = x.clone()
+    for i in range(x.shape[0]):
+        if rng.random() < p:
+            x0, y0 = rng.integers(0, 48, size=2)
+            w, h = rng.integers(8, 65 - max(x0, y0), size=2)
+            x[i, :, y0:y0 + h, x0:x0 + w] = 0.0
+    return x
+
+
+def stage_vae(a):
+    ck = Ckpt(a.work, "vae")
+    torch.manual_seed(a.seed)
+    vae = VAE(VAE_CH)
+    opt = torch.optim.AdamW(vae.parameters(), lr=a.vae_lr, weight_decay=0.0)
+    st = ck.load()
+    step = 0
+    if st:
+        vae.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step = st["step"]
+    if step >= a.vae_steps:
+        return
+    data = load_data(a)
+    imgs = np.concatenate([data["images"], data["two_images"]])
+    log(a.work, f"vae: {count(vae)} params, from step {step}/{a.vae_steps}")
+    t0 = time.time()
+    while step < a.vae_steps:
+        rng = np.random.default_rng((a.seed, 11, step))
+        idx = rng.integers(0, len(imgs), size=a.vae_bs)
+        x = gray_boxes(to_tensor_img(imgs[idx]), rng)
+        if rng.random() < 0.5:
+            x = x.flip(-1)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a.vae_steps, a.vae_lr)
+        p = vae.encoder(x)
+        mean, logvar = p.chunk(2, dim=1)
+        logvar = logvar.clamp(-30, 20)
+        z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+        y = vae.decoder(z)
+        rec = (y - x).abs().mean() + ((y - x) ** 2).mean()
+        kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
+        loss = rec + a.vae_kl * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            mse = ((y - x) ** 2).mean().item() / 4
+            log(a.work, f"vae {step} loss {loss.item():.4f} psnr {10 * math.log10(1 / max(mse, 1e-10)):.1f} "
+                        f"kl {kl.item():.3f} {(time.time() - t0) / 50:.3f}s/it")
+            t0 = time.time()
+        if step % 250 == 0 or step == a.vae_steps:
+            ck.save(dict(model=vae.state_dict(), opt=opt.state_dict(), step=step))
+
+
+def load_vae(a):
+    vae = VAE(VAE_CH)
+    vae.load_state_dict(Ckpt(a.work, "vae").load()["model"])
+    return vae.eval()
+
+
+@torch.no_grad()
+def encode_all(vae, u8, bs=256):
+    out = []
+    for i in range(0, len(u8), bs):
+        out.append(vae.encoder(to_tensor_img(u8[i:i + bs])))
+    return torch.cat(out)
+
+
+def stage_latents(a):
+    p = os.path.join(a.work, "latents.pt")
+    if os.path.exists(p):
+        return
+    t0 = time.time()
+    vae = load_vae(a)
+    data = load_data(a)
+    par = encode_all(vae, data["images"])
+    par2 = encode_all(vae, data["two_images"])
+    mean, logvar = par.chunk(2, dim=1)
+    g = torch.Generator().manual_seed(a.seed)
+    z = mean + torch.exp(0.5 * logvar.clamp(-30, 20)) * torch.randn(mean.shape, generator=g)
+    scaling = float(1.0 / z.std())
+    # VAE quality on held-out renders
+    ev = D.make_dataset(256, seed=a.seed * 1000 + 9, two_shape_frac=0.5)
+    x = to_tensor_img(ev["images"])
+    with torch.no_grad():
+        y = vae.decoder(vae.encoder(x).chunk(2, dim=1)[0]).clamp(-1, 1)
+    mse = (((y - x) / 2) ** 2).mean(dim=(1, 2, 3))
+    psnr = (10 * torch.log10(1 / mse)).mean().item()
+    torch.save(dict(par=par, par2=par2, scaling=scaling, psnr=psnr), p)
+    log(a.work, f"latents: scaling_factor {scaling:.5f} (1/std), VAE recon PSNR {psnr:.2f} dB, {time.time() - t0:.1f}s")
+
+
+def sample_latents(par, scaling, gen=None):
+    mean, logvar = par.chunk(2, dim=1)
+    return (mean + torch.exp(0.5 * logvar.clamp(-30, 20)) * torch.randn(mean.shape, generator=gen)) * scaling
+
+
+def make_captions(tok, attrs, rng, p_drop=P_DROP_TEXT, p_no_shape=P_NO_SHAPE):
+    ids = []
+    for at in attrs:
+        c = "" if rng.random() < p_drop else D.caption(at, rng, p_no_shape=p_no_shape)
+        ids.append(tok.encode(c))
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def minsnr_weight(ac_t, gamma=5.0):
+    snr = ac_t / (1 - ac_t)
+    return torch.clamp(snr, max=gamma) / snr
+
+
+def build_te_unet(a, vocab_size, in_ch=4):
+    torch.manual_seed(a.seed + 1)
+    te = TextEncoder(vocab_size, TEXT_DIM, TEXT_LAYERS)
+    unet = UNet(in_ch=in_ch, ch=UNET_CH, layers=UNET_LAYERS, ctx=TEXT_DIM, n_class=D.NULL_CLASS + 1)
+    return te, unet
+
+
+def diffusion_step_loss(unet_fn, x0, rng, ac):
+    n = x0.shape[0]
+    t = torch.from_numpy(rng.integers(0, T_TRAIN, size=n)).long()
+    noise = torch.from_numpy(rng.standard_normal(x0.shape).astype(np.float32))
+    a_t = ac[t][:, None, None, None]
+    xt = a_t.sqrt() * x0 + (1 - a_t).sqrt() * noise
+    pred = unet_fn(xt, t)
+    w = minsnr_weight(ac[t])
+    return (((pred - noise) ** 2).mean(dim=(1, 2, 3)) * w).mean()
+
+
+def stage_unet(a):
+    ck = Ckpt(a.work, "unet")
+    tok = get_tok(a)
+    te, unet = build_te_unet(a, len(tok.encoder))
+    params = list(te.parameters()) + list(unet.parameters())
+    opt = torch.optim.AdamW(params, lr=a.unet_lr, weight_decay=0.01)
+    ema_u = [p.detach().clone() for p in unet.parameters()]
+    ema_t = [p.detach().clone() for p in te.parameters()]
+    step = 0
+    st = ck.load()
+    if st:
+        te.load_state_dict(st["te"])
+        unet.load_state_dict(st["unet"])
+        opt.load_state_dict(st["opt"])
+        ema_u, ema_t, step = st["ema_u"], st["ema_t"], st["step"]
+    if step >= a.unet_steps:
+        return
+    lat = torch.load(os.path.join(a.work, "latents.pt"))
+    data = load_data(a)
+    par, attrs, scaling = lat["par"], data["attrs"], lat["scaling"]
+    ac = alphas_cumprod()
+    log(a.work, f"unet: unet {count(unet)} params, text encoder {count(te)} params, from step {step}/{a.unet_steps}")
+    t0 = time.time()
+    while step < a.unet_steps:
+        rng = np.random.default_rng((a.seed, 21, step))
+        idx = rng.integers(0, len(par), size=a.unet_bs)
+        gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+        x0 = sample_latents(par[idx], scaling, gen)
+        ids = make_captions(tok, attrs[idx], rng)
+        p_cls = [float(v.split("@")[0]) for v in a.class_drop.split(",") if step >= int(v.split("@")[1])][-1]
+        cls = torch.from_numpy(np.where(rng.random(len(idx)) < p_cls, D.NULL_CLASS, attrs[idx, 0])).long()
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a.unet_steps, a.unet_lr, warm=200)
+        ctx, _ = te(ids[:, :unet.ctx_tokens])  # causal: the first tokens' states do not depend on later ones
+        loss = diffusion_step_loss(lambda xt, t: unet(xt, t, ctx, cls), x0, rng, ac)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        d = min(a.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for e, p in zip(ema_u, unet.parameters()):
+                e.mul_(d).add_(p.detach(), alpha=1 - d)
+            for e, p in zip(ema_t, te.parameters()):
+                e.mul_(d).add_(p.detach(), alpha=1 - d)
+        if step % 50 == 0:
+            log(a.work, f"unet {step} loss {loss.item():.4f} {(time.time() - t0) / 50:.3f}s/it")
+            t0 = time.time()
+        if step % 250 == 0 or step == a.unet_steps:
+            ck.save(dict(te=te.state_dict(), unet=unet.state_dict(), opt=opt.state_dict(), ema_u=ema_u, ema_t=ema_t,
+                         step=step))
+
+
+def load_te_unet(a, ema=True):
+    tok = get_tok(a)
+    te, unet = build_te_unet(a, len(tok.encoder))
+    st = Ckpt(a.work, "unet").load()
+    te.load_state_dict(st["te"])
+    unet.load_state_dict(st["unet"])
+    if ema:
+        with torch.no_grad():
+            for e, p in zip(st["ema_u"], unet.parameters()):
+                p.copy_(e)
+            for e, p in zip(st["ema_t"], te.parameters()):
+                p.copy_(e)
+    return tok, te.eval(), unet.eval()
+
+
+def control_images(data_masks, data_outl, idx, rng):
+    """Half mask, half outline control images, [n,3,64,64] in [0,1]."""
+    use_outline = rng.random(len(idx)) < 0.5
+    m = np.where(use_outline[:, None, None], data_outl[idx], data_masks[idx]).astype(np.float32)
+    return torch.from_numpy(m)[:, None].repeat(1, 3, 1, 1)
+
+
+def stage_controlnet(a):
+    ck = Ckpt(a.work, "controlnet")
+    tok, te, unet = load_te_unet(a)
+    for p in list(te.parameters()) + list(unet.parameters()):
+        p.requires_grad_(False)
+    torch.manual_seed(a.seed + 2)
+    cn = ControlNet(unet, D.NULL_CLASS)
+    opt = torch.optim.AdamW(cn.parameters(), lr=a.cn_lr, weight_decay=0.0)
+    step = 0
+    st = ck.load()
+    if st:
+        cn.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step = st["step"]
+    if step >= a.cn_steps:
+        return
+    lat = torch.load(os.path.join(a.work, "latents.pt"))
+    data = load_data(a)
+    par, attrs, scaling = lat["par"], data["attrs"], lat["scaling"]
+    ac = alphas_cumprod()
+    log(a.work, f"controlnet: {count(cn)} params, from step {step}/{a.cn_steps}")
+    t0 = time.time()
+    while step < a.cn_steps:
+        rng = np.random.default_rng((a.seed, 31, step))
+        idx = rng.integers(0, len(par), size=a.cn_bs)
+        gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+        x0 = sample_latents(par[idx], scaling, gen)
+        cond = control_images(data["masks"], data["outlines"], idx, rng)
+        with torch.no_grad():
+            ids = make_captions(tok, attrs[idx], rng, p_drop=0.3, p_no_shape=0.3)
+            ctx, _ = te(ids[:, :unet.ctx_tokens])
+        cls = torch.full((len(idx),), D.NULL_CLASS, dtype=torch.long)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a.cn_steps, a.cn_lr)
+
+        def fn(xt, t):
+            dr, mr = cn(xt, t, ctx, cond, 1.0)
+            return unet(xt, t, ctx, cls, dr, mr)
+
+        loss = diffusion_step_loss(fn, x0, rng, ac)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            log(a.work, f"controlnet {step} loss {loss.item():.4f} {(time.time() - t0) / 50:.3f}s/it")
+            t0 = time.time()
+        if step % 250 == 0 or step == a.cn_steps:
+            ck.save(dict(model=cn.state_dict(), opt=opt.state_dict(), step=step))
+
+
+def load_controlnet(a, unet):
+    cn = ControlNet(unet, D.NULL_CLASS)
+    cn.load_state_dict(Ckpt(a.work, "controlnet").load()["model"])
+    return cn.eval()
+
+
+def inpaint_masks(data_masks, idx, rng):
+    """Pixel masks [n,1,64,64] (1 = repaint) covering the captioned shape: its quadrant/half, a dilated box, or a
+    random rectangle around it; 10% whole image."""
+    n = len(idx)
+    out = np.zeros((n, 1, 64, 64), np.float32)
+    for i, j in enumerate(idx):
+        m = data_masks[j]
+        ys, xs = np.nonzero(m)
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        k = rng.random()
+        if k < 0.1:
+            out[i] = 1
+        elif k < 0.45:  # 8-aligned box around the shape, dilated
+            pad = rng.integers(0, 9, size=4)
+            by0, bx0 = max(0, (y0 - pad[0]) // 8 * 8), max(0, (x0 - pad[1]) // 8 * 8)
+            by1, bx1 = min(64, -(-(y1 + pad[2]) // 8) * 8), min(64, -(-(x1 + pad[3]) // 8) * 8)
+            out[i, 0, by0:by1, bx0:bx1] = 1
+        elif k < 0.8:  # quadrant or half containing the centroid
+            cy, cx = ys.mean(), xs.mean()
+            if rng.random() < 0.6:
+                qy, qx = int(cy >= 32) * 32, int(cx >= 32) * 32
+                out[i, 0, qy:qy + 32, qx:qx + 32] = 1
+            else:
+                if rng.random() < 0.5:
+                    out[i, 0, int(cy >= 32) * 32:int(cy >= 32) * 32 + 32, :] = 1
+                else:
+                    out[i, 0, :, int(cx >= 32) * 32:int(cx >= 32) * 32 + 32] = 1
+            out[i, 0, y0:y1, x0:x1] = 1
+        else:  # arbitrary rectangle around the shape
+            pad = rng.integers(1, 12, size=4)
+            out[i, 0, max(0, y0 - pad[0]):y1 + pad[2], max(0, x0 - pad[1]):x1 + pad[3]] = 1
+    return torch.from_numpy(out)
+
+
+def inpaint_inputs(vae, img_m11, mask_px, scaling, gen):
+    """diffusers: masked_image = image * (mask < 0.5); its latent (sampled) * scaling; mask resized (nearest) to 8x8."""
+    masked = img_m11 * (mask_px < 0.5)
+    with torch.no_grad():
+        par = vae.encoder(masked)
+    ml = sample_latents(par, scaling, gen)
+    m8 = F.interpolate((mask_px >= 0.5).float(), size=(8, 8))
+    return m8, ml
+
+
+def stage_inpaint(a):
+    ck = Ckpt(a.work, "inpaint")
+    tok, te, base = load_te_unet(a)
+    vae = load_vae(a)
+    torch.manual_seed(a.seed + 3)
+    unet = UNet(in_ch=9, ch=UNET_CH, layers=UNET_LAYERS, ctx=TEXT_DIM, n_class=D.NULL_CLASS + 1)
+    sd = base.state_dict()
+    w = sd["conv_in.weight"]
+    sd["conv_in.weight"] = torch.cat([w, torch.zeros(w.shape[0], 5, *w.shape[2:])], dim=1)
+    unet.load_state_dict(sd)
+    for p in te.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(unet.parameters(), lr=a.inp_lr, weight_decay=0.01)
+    step = 0
+    st = ck.load()
+    if st:
+        unet.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step = st["step"]
+    if step >= a.inp_steps:
+        return
+    lat = torch.load(os.path.join(a.work, "latents.pt"))
+    data = load_data(a)
+    par = torch.cat([lat["par"], lat["par2"]])
+    imgs = np.concatenate([data["images"], data["two_images"]])
+    masks = np.concatenate([data["masks"], data["two_masks"]])
+    attrs = np.concatenate([data["attrs"], data["two_attrs"]])
+    scaling = lat["scaling"]
+    ac = alphas_cumprod()
+    log(a.work, f"inpaint: {count(unet)} params, from step {step}/{a.inp_steps}")
+    t0 = time.time()
+    n1 = len(lat["par"])
+    while step < a.inp_steps:
+        rng = np.random.default_rng((a.seed, 41, step))
+        # 60% two-shape images (something outside the mask to keep)
+        idx = np.where(rng.random(a.inp_bs) < 0.6, rng.integers(n1, len(par), size=a.inp_bs),
+                       rng.integers(0, n1, size=a.inp_bs))
+        gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+        x0 = sample_latents(par[idx], scaling, gen)
+        mpx = inpaint_masks(masks, idx, rng)
+        m8, ml = inpaint_inputs(vae, to_tensor_img(imgs[idx]), mpx, scaling, gen)
+        with torch.no_grad():
+            ids = make_captions(tok, attrs[idx], rng, p_drop=0.1, p_no_shape=0.2)
+            ctx, _ = te(ids[:, :unet.ctx_tokens])
+        cls = torch.from_numpy(np.where(rng.random(len(idx)) < P_DROP_CLASS, D.NULL_CLASS, attrs[idx, 0])).long()
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a.inp_steps, a.inp_lr)
+        loss = diffusion_step_loss(lambda xt, t: unet(torch.cat([xt, m8, ml], 1), t, ctx, cls), x0, rng, ac)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            log(a.work, f"inpaint {step} loss {loss.item():.4f} {(time.time() - t0) / 50:.3f}s/it")
+            t0 = time.time()
+        if step % 250 == 0 or step == a.inp_steps:
+            ck.save(dict(model=unet.state_dict(), opt=opt.state_dict(), step=step))
+
+
+def load_inpaint(a):
+    unet = UNet(in_ch=9, ch=UNET_CH, layers=UNET_LAYERS, ctx=TEXT_DIM, n_class=D.NULL_CLASS + 1)
+    unet.load_state_dict(Ckpt(a.work, "inpaint").load()["model"])
+    return unet.eval()
+
+
+def parse(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="models/shapes")
+    ap.add_argument("--work", default="/tmp/shapes-work")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--n-data", type=int, default=18000)
+    ap.add_argument("--vae-steps", type=int, default=2000)
+    ap.add_argument("--vae-bs", type=int, default=32)
+    ap.add_argument("--vae-lr", type=float, default=1e-3)
+    ap.add_argument("--vae-kl", type=float, default=1e-4)
+    ap.add_argument("--unet-steps", type=int, default=4500)
+    ap.add_argument("--unet-bs", type=int, default=64)
+    ap.add_argument("--unet-lr", type=float, default=6e-4)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--class-drop", default="0.25@0,0.6@2250",
+                    help="class-label dropout schedule for the unet stage, p@from_step,... (the shipped model: 0.25, "
+                         "then 0.6 from step 2250 so that the prompt's shape word is learned, not only the label)")
+    ap.add_argument("--cn-steps", type=int, default=1000)
+    ap.add_argument("--cn-bs", type=int, default=64)
+    ap.add_argument("--cn-lr", type=float, default=5e-4)
+    ap.add_argument("--inp-steps", type=int, default=1000)
+    ap.add_argument("--inp-bs", type=int, default=64)
+    ap.add_argument("--inp-lr", type=float, default=4e-4)
+    return ap.parse_args(argv)
+
+
+def main():
+    a = parse()
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.work, exist_ok=True)
+    fns = dict(data=stage_data, tokenizer=stage_tokenizer, vae=stage_vae, latents=stage_latents, unet=stage_unet,
+               controlnet=stage_controlnet, inpaint=stage_inpaint)
+    for s in a.stages.split(","):
+        t0 = time.time()
+        if s == "export":
+            import export
+            export.export_all(a)
+        else:
+            fns[s](a)
+        log(a.work, f"stage {s} done in {time.time() - t0:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
