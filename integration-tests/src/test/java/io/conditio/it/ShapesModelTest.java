@@ -1,0 +1,159 @@
+package io.conditio.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.conditio.api.GenerationRequest;
+import io.conditio.api.GenerationResult;
+import io.conditio.api.RgbImage;
+import io.conditio.core.Conditio;
+import io.conditio.core.image.PngImages;
+import io.conditio.core.pipeline.Pipeline;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shipped default model draws what it is told: images generated with fixed seeds and the folder's suggested
+ * settings (20 steps, guidance 3), measured with simple image analysis ({@link ShapeImages}). Writes
+ * target/shapes-contact-sheet.png with the text-prompt results.
+ */
+class ShapesModelTest {
+    private static final List<String> COLORS = List.of("red", "green", "blue", "yellow", "purple", "orange");
+    private static final List<String> POSITIONS = List.of("top left", "top right", "bottom left", "bottom right",
+            "center");
+    private static Conditio conditio;
+    private static Pipeline shapes;
+
+    static Path modelDir() {
+        String dir = System.getProperty("conditio.shapesModel");
+        assertThat(dir).as("system property conditio.shapesModel (set by the build)").isNotNull();
+        Path p = Path.of(dir);
+        assertThat(Files.isDirectory(p)).as("the shipped model at %s", p).isTrue();
+        return p;
+    }
+
+    @BeforeAll
+    static void open() {
+        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
+        shapes = conditio.open(modelDir());
+    }
+
+    @AfterAll
+    static void close() {
+        shapes.close();
+        conditio.close();
+    }
+
+    private static String where(String position) {
+        return position.equals("center") ? "in the center" : "at the " + position;
+    }
+
+    /** Every colour, shape and position, 30 distinct combinations. */
+    static List<String[]> textCases() {
+        List<String[]> out = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            out.add(new String[] {COLORS.get(i % 6), ShapeImages.SHAPES.get(i % 4), POSITIONS.get(i % 5)});
+        }
+        return out;
+    }
+
+    @Test
+    void textPromptsGiveTheColourPositionAndShapeTheySay() throws Exception {
+        int color = 0;
+        int position = 0;
+        int shape = 0;
+        List<RgbImage> sheet = new ArrayList<>();
+        List<String> misses = new ArrayList<>();
+        List<String[]> cases = textCases();
+        for (int i = 0; i < cases.size(); i++) {
+            String[] c = cases.get(i);
+            String prompt = "a large " + c[0] + " " + c[1] + " " + where(c[2]);
+            RgbImage image = shapes.generate(GenerationRequest.builder().setPrompt(prompt).optSeed(100 + i).build())
+                    .image();
+            sheet.add(image);
+            ShapeImages.Measured m = ShapeImages.measure(image);
+            color += m.color().equals(c[0]) ? 1 : 0;
+            shape += m.shape().equals(c[1]) ? 1 : 0;
+            position += m.position().equals(c[2]) ? 1 : 0;
+            if (!m.color().equals(c[0]) || !m.shape().equals(c[1]) || !m.position().equals(c[2])) {
+                misses.add(prompt + " -> " + m.color() + " " + m.shape() + " " + m.position());
+            }
+        }
+        writeSheet(sheet, 6, Path.of("target", "shapes-contact-sheet.png"));
+        int n = cases.size();
+        System.out.printf(Locale.ROOT, "SHAPES text: colour %d/%d, position %d/%d, shape %d/%d; misses: %s%n", color,
+                n, position, n, shape, n, misses);
+        assertThat(color / (double) n).as("right colour").isGreaterThanOrEqualTo(0.9);
+        assertThat(position / (double) n).as("right position").isGreaterThanOrEqualTo(0.9);
+        assertThat(shape / (double) n).as("right shape").isGreaterThanOrEqualTo(0.75);
+    }
+
+    @Test
+    void classLabelsGiveTheShapeWhenThePromptDoesNotSayIt() {
+        int right = 0;
+        int n = 0;
+        List<String> misses = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            String shapeName = ShapeImages.SHAPES.get(i % 4);
+            String prompt = "a large " + COLORS.get(i % 6) + " shape " + where(POSITIONS.get(i % 5));
+            RgbImage image = shapes.generate(GenerationRequest.builder().setPrompt(prompt).optSeed(200 + i)
+                    .optParameter("class_label", (long) (i % 4)).build()).image();
+            String measured = ShapeImages.measure(image).shape();
+            right += measured.equals(shapeName) ? 1 : 0;
+            n++;
+            if (!measured.equals(shapeName)) {
+                misses.add(prompt + " [" + shapeName + "] -> " + measured);
+            }
+        }
+        System.out.printf(Locale.ROOT, "SHAPES class labels: shape %d/%d; misses: %s%n", right, n, misses);
+        assertThat(right / (double) n).as("right shape from the class label").isGreaterThanOrEqualTo(0.75);
+    }
+
+    @Test
+    void theFolderSuggestedSettingsApplyUnlessTheRequestSetsThem() {
+        GenerationResult suggested = shapes.generate(GenerationRequest.builder().setPrompt("a red circle")
+                .optSeed(1).build());
+        assertThat(suggested.provenance().get("guidance_scale")).isEqualTo("3.0");
+        assertThat(suggested.provenance().get("steps")).isEqualTo("20");
+        GenerationResult explicit = shapes.generate(GenerationRequest.builder().setPrompt("a red circle")
+                .optSeed(1).optGuidanceScale(7.5).optSteps(10).build());
+        assertThat(explicit.provenance().get("guidance_scale")).isEqualTo("7.5");
+        assertThat(explicit.provenance().get("steps")).isEqualTo("10");
+    }
+
+    @Test
+    void theSameSeedGivesTheSameImage() {
+        GenerationRequest r = GenerationRequest.builder().setPrompt("a small green cross at the top right")
+                .optSeed(7).build();
+        GenerationResult a = shapes.generate(r);
+        GenerationResult b = shapes.generate(r);
+        assertThat(b.image().pixels()).containsExactly(a.image().pixels());
+    }
+
+    static void writeSheet(List<RgbImage> images, int columns, Path file) {
+        int rows = (images.size() + columns - 1) / columns;
+        int w = 64 * columns + (columns + 1) * 2;
+        int h = 64 * rows + (rows + 1) * 2;
+        float[] px = new float[w * h * 3];
+        java.util.Arrays.fill(px, 1f);
+        for (int k = 0; k < images.size(); k++) {
+            int ox = 2 + (k % columns) * 66;
+            int oy = 2 + (k / columns) * 66;
+            RgbImage img = images.get(k);
+            for (int y = 0; y < 64; y++) {
+                for (int x = 0; x < 64; x++) {
+                    for (int ch = 0; ch < 3; ch++) {
+                        px[((oy + y) * w + ox + x) * 3 + ch] = img.get(x, y, ch);
+                    }
+                }
+            }
+        }
+        PngImages.write(file, new RgbImage(w, h, px), Map.of("Title", "Conditio shapes model: text prompts"));
+    }
+}
