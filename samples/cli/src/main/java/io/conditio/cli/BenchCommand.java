@@ -31,7 +31,8 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "Model folder.")
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Model folder (default: $CONDITIO_MODEL, else the shipped shapes model).")
     Path model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "a red circle on a white background")
@@ -56,7 +57,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try (Conditio conditio = Conditio.start(List.of(ConditioCli.pluginDirectory(plugins)));
-                Pipeline pipeline = conditio.open(model)) {
+                Pipeline pipeline = conditio.open(ConditioCli.modelDirectory(model))) {
             GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optSteps(steps).optSeed(0);
             if (scheduler != null) {
                 b.optScheduler(scheduler);
