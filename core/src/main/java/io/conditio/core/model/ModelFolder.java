@@ -31,6 +31,7 @@ public final class ModelFolder implements AutoCloseable {
     private final Map<String, Object> modelIndex;
     private final Map<String, OnnxModel> open = new ConcurrentHashMap<>();
     private final Map<String, ClipTokenizer> tokenizers = new ConcurrentHashMap<>();
+    private final Map<Path, Map<String, Object>> jsonFiles = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private ModelFolder(Path root, Map<String, Object> modelIndex) {
@@ -122,8 +123,13 @@ public final class ModelFolder implements AutoCloseable {
      * @return its config.json, or an empty map when absent
      */
     public Map<String, Object> config(String component) {
-        Path file = root.resolve(component).resolve("config.json");
-        return Files.isRegularFile(file) ? Json.parseObject(file) : Map.of();
+        return json(root.resolve(component).resolve("config.json"));
+    }
+
+    /** A JSON file of the folder, parsed once: the folder's files are read as they were when first used. */
+    private Map<String, Object> json(Path file) {
+        return jsonFiles.computeIfAbsent(file,
+                f -> Files.isRegularFile(f) ? Collections.unmodifiableMap(Json.parseObject(f)) : Map.of());
     }
 
     /** @return {@code scheduler/scheduler_config.json}, or empty when the folder has none */
@@ -132,7 +138,7 @@ public final class ModelFolder implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             return Optional.empty();
         }
-        return Optional.of(SchedulerConfig.of(Json.parseObject(file)));
+        return Optional.of(SchedulerConfig.of(json(file)));
     }
 
     /**
@@ -142,8 +148,7 @@ public final class ModelFolder implements AutoCloseable {
      * @return the suggested values by key; empty when the folder suggests nothing
      */
     public Map<String, Object> suggestedDefaults() {
-        Path file = root.resolve("conditio_defaults.json");
-        return Files.isRegularFile(file) ? Json.parseObject(file) : Map.of();
+        return json(root.resolve("conditio_defaults.json"));
     }
 
     /** @return the VAE's {@code scaling_factor} (from vae_decoder or vae_encoder config), 0.18215 when absent */

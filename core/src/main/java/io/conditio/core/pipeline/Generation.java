@@ -28,6 +28,7 @@ import io.conditio.api.TextTokenizer;
 import io.conditio.core.json.Json;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.Binding;
+import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.random.TorchGenerator;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -77,7 +78,9 @@ final class Generation {
             // the folder's recommendation replaces the generic default, for plugins too
             request = request.toBuilder().optGuidanceScale(g.doubleValue()).build();
         }
-        Guidance guidance = chooseGuidance();
+        String unetComponent = UnetVariant.choose(folder, request);
+        OnnxModel unet = folder.model(unetComponent);
+        Guidance guidance = chooseGuidance(unet);
         SchedulerCatalog.Choice choice = pipeline.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),
                 request.schedulerConfig());
         Scheduler scheduler = callPlugin(choice.provider(), () -> choice.provider().create(choice.config()));
@@ -86,11 +89,9 @@ final class Generation {
             return null;
         });
         int[] latentShape = {1, folder.latentChannels(), height / factor, width / factor};
-        String unetComponent = UnetVariant.choose(folder, request);
-        Model unet = folder.model(unetComponent);
 
         long t0 = System.nanoTime();
-        try (Binding unetCalls = folder.model(unetComponent).bind()) {
+        try (Binding unetCalls = unet.bind()) {
             LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
                     unet.inputs().get("sample"), new ImageEncoder(folder), width, height);
             FloatTensor latents = start.latents();
@@ -161,10 +162,9 @@ final class Generation {
         }
     }
 
-    private Guidance chooseGuidance() {
+    private Guidance chooseGuidance(Model unet) {
         for (GuidanceProvider p : pipeline.guidanceProviders()) {
-            Optional<Guidance> g = callPlugin(p, () -> p.create(request,
-                    folder.model(UnetVariant.choose(folder, request))));
+            Optional<Guidance> g = callPlugin(p, () -> p.create(request, unet));
             if (g.isPresent()) {
                 return g.get();
             }
