@@ -1,22 +1,20 @@
 package io.conditio.plugins.controlnet;
 
+import static io.conditio.core.testing.InterfaceFakes.as;
+
 import io.conditio.api.ConditioningContext;
 import io.conditio.api.ElementType;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GuidanceBranch;
 import io.conditio.api.Model;
-import io.conditio.api.RandomSource;
 import io.conditio.api.RgbImage;
 import io.conditio.api.StepContext;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
 import io.conditio.api.TextTokenizer;
 import io.conditio.api.UnetInputs;
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
+import io.conditio.core.testing.InterfaceFakes;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,34 +30,6 @@ final class Fakes {
     private Fakes() {
     }
 
-    /**
-     * A view of {@code impl} as {@code type}: interface methods go to {@code impl}'s methods of the same name and
-     * parameter types, default methods without such a method run their default, and others throw. So the fakes keep
-     * compiling when the SPI gains methods.
-     */
-    static <T> T as(Class<T> type, Object impl) {
-        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (proxy, method, args) -> {
-            Method target;
-            try {
-                target = impl.getClass().getDeclaredMethod(method.getName(), method.getParameterTypes());
-            } catch (NoSuchMethodException e) {
-                if (method.getDeclaringClass() == Object.class) {
-                    target = method;
-                } else if (method.isDefault()) {
-                    return InvocationHandler.invokeDefault(proxy, method, args);
-                } else {
-                    throw new UnsupportedOperationException(type.getSimpleName() + "." + method.getName()
-                            + " is not faked");
-                }
-            }
-            try {
-                target.setAccessible(true);
-                return target.invoke(impl, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        }));
-    }
 
     static TensorSpec spec(String name, ElementType type, long... shape) {
         return new TensorSpec(name, type, shape);
@@ -105,10 +75,9 @@ final class Fakes {
         }
 
         public io.conditio.api.ModelConfig config() {
-            java.nio.file.Path file = path.toAbsolutePath().resolveSibling("config.json");
-            return java.nio.file.Files.isRegularFile(file)
-                    ? io.conditio.api.ModelConfig.of(io.conditio.core.json.Json.parseObject(file), file)
-                    : io.conditio.api.ModelConfig.empty();
+
+            return InterfaceFakes.configBeside(path);
+
         }
 
         public Map<String, TensorSpec> inputs() {
@@ -239,13 +208,6 @@ final class Fakes {
             return Optional.empty();
         }
 
-        public FloatTensor encodeImage(RgbImage image) {
-            throw new UnsupportedOperationException();
-        }
-
-        public RandomSource random() {
-            throw new UnsupportedOperationException();
-        }
 
         public List<GuidanceBranch> branches() {
             return branches;

@@ -1,19 +1,15 @@
 package io.conditio.plugins.film;
 
+import static io.conditio.core.testing.InterfaceFakes.as;
+
 import io.conditio.api.ConditioningContext;
-import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GuidanceBranch;
 import io.conditio.api.Model;
-import io.conditio.api.RandomSource;
-import io.conditio.api.RgbImage;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
 import io.conditio.api.TextTokenizer;
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
+import io.conditio.core.testing.InterfaceFakes;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,33 +36,6 @@ final class FakeContext {
         return as(ConditioningContext.class, this);
     }
 
-    /**
-     * A view of {@code impl} as {@code type}: interface methods go to {@code impl}'s methods of the same name and
-     * parameter types, default methods without such a method run their default, and others throw.
-     */
-    static <T> T as(Class<T> type, Object impl) {
-        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (proxy, method, args) -> {
-            Method target;
-            try {
-                target = impl.getClass().getDeclaredMethod(method.getName(), method.getParameterTypes());
-            } catch (NoSuchMethodException e) {
-                if (method.getDeclaringClass() == Object.class) {
-                    target = method;
-                } else if (method.isDefault()) {
-                    return InvocationHandler.invokeDefault(proxy, method, args);
-                } else {
-                    throw new UnsupportedOperationException(type.getSimpleName() + "." + method.getName()
-                            + " is not faked");
-                }
-            }
-            try {
-                target.setAccessible(true);
-                return target.invoke(impl, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        }));
-    }
 
     static List<GuidanceBranch> cfg() {
         return List.of(GuidanceBranch.UNCONDITIONAL, GuidanceBranch.CONDITIONAL);
@@ -88,10 +57,9 @@ final class FakeContext {
             }
 
             public io.conditio.api.ModelConfig config() {
-                java.nio.file.Path file = path.toAbsolutePath().resolveSibling("config.json");
-                return java.nio.file.Files.isRegularFile(file)
-                        ? io.conditio.api.ModelConfig.of(io.conditio.core.json.Json.parseObject(file), file)
-                        : io.conditio.api.ModelConfig.empty();
+
+                return InterfaceFakes.configBeside(path);
+
             }
 
             public Map<String, TensorSpec> inputs() {
@@ -125,21 +93,10 @@ final class FakeContext {
         return Optional.empty();
     }
 
-    public Model loadModel(Path modelFile) {
-        throw new UnsupportedOperationException();
-    }
-
     public Optional<TextTokenizer> tokenizer(String name) {
         return Optional.empty();
     }
 
-    public FloatTensor encodeImage(RgbImage image) {
-        throw new UnsupportedOperationException();
-    }
-
-    public RandomSource random() {
-        throw new UnsupportedOperationException();
-    }
 
     public List<GuidanceBranch> branches() {
         return branches;

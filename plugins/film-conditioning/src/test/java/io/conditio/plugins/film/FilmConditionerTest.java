@@ -15,6 +15,7 @@ import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
 import io.conditio.api.UnetInputDeclaration;
 import io.conditio.api.UnetInputs;
+import io.conditio.core.testing.InterfaceFakes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,7 +52,7 @@ class FilmConditionerTest {
 
     private static Map<String, Tensor> contribute(Conditioning c, int batch) {
         Recorder r = new Recorder(batch);
-        c.contribute(null, FakeContext.as(UnetInputs.class, r));
+        c.contribute(null, InterfaceFakes.as(UnetInputs.class, r));
         return r.values;
     }
 
