@@ -150,9 +150,10 @@ def _pos_phrase(rng, p):
             f"at the {w} of the image", f"{w} of the picture"][rng.integers(7)]
 
 
-def caption(attrs, rng, p_no_shape=0.0, p_no_size=0.4):
+def caption(attrs, rng, p_no_shape=0.0, p_no_size=0.4, p_no_pos=0.0):
     """A random wording for (shape, color, pos, size). With p_no_shape the shape word is replaced by a generic noun
-    (the class label then carries the shape)."""
+    (the class label then carries the shape); with p_no_pos the position is left out (a control image carries it).
+    p_no_pos = 0 draws nothing extra from rng, so captions of the stages that do not use it are unchanged."""
     sh, co, po, si = [int(v) for v in attrs]
     shape = SHAPES[sh] if rng.random() >= p_no_shape else GENERIC_SHAPE[rng.integers(len(GENERIC_SHAPE))]
     color = COLOR_NAMES[co]
@@ -163,6 +164,8 @@ def caption(attrs, rng, p_no_shape=0.0, p_no_size=0.4):
     pp = _pos_phrase(rng, pos)
     k = rng.integers(6)
     art = "an" if noun[0] in "aeiou" else "a"
+    if p_no_pos > 0 and rng.random() < p_no_pos:
+        return [f"{art} {noun}", noun, f"a picture of {art} {noun}"][k % 3]
     if k == 0:
         return f"{art} {noun} {pp}"
     if k == 1:

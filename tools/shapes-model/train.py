@@ -198,10 +198,10 @@ def sample_latents(par, scaling, gen=None):
     return (mean + torch.exp(0.5 * logvar.clamp(-30, 20)) * torch.randn(mean.shape, generator=gen)) * scaling
 
 
-def make_captions(tok, attrs, rng, p_drop=P_DROP_TEXT, p_no_shape=P_NO_SHAPE):
+def make_captions(tok, attrs, rng, p_drop=P_DROP_TEXT, p_no_shape=P_NO_SHAPE, p_no_pos=0.0):
     ids = []
     for at in attrs:
-        c = "" if rng.random() < p_drop else D.caption(at, rng, p_no_shape=p_no_shape)
+        c = "" if rng.random() < p_drop else D.caption(at, rng, p_no_shape=p_no_shape, p_no_pos=p_no_pos)
         ids.append(tok.encode(c))
     return torch.tensor(ids, dtype=torch.long)
 
@@ -218,7 +218,8 @@ def build_te_unet(a, vocab_size, in_ch=4):
     return te, unet
 
 
-def diffusion_step_loss(unet_fn, x0, rng, ac):
+def diffusion_step_loss(unet_fn, x0, rng, ac, pixel_weight=None):
+    """Min-SNR weighted epsilon loss; pixel_weight [n,1,h,w] optionally weights latent cells."""
     n = x0.shape[0]
     t = torch.from_numpy(rng.integers(0, T_TRAIN, size=n)).long()
     noise = torch.from_numpy(rng.standard_normal(x0.shape).astype(np.float32))
@@ -226,7 +227,10 @@ def diffusion_step_loss(unet_fn, x0, rng, ac):
     xt = a_t.sqrt() * x0 + (1 - a_t).sqrt() * noise
     pred = unet_fn(xt, t)
     w = minsnr_weight(ac[t])
-    return (((pred - noise) ** 2).mean(dim=(1, 2, 3)) * w).mean()
+    se = (pred - noise) ** 2
+    if pixel_weight is not None:
+        se = se * pixel_weight / pixel_weight.mean(dim=(1, 2, 3), keepdim=True)
+    return (se.mean(dim=(1, 2, 3)) * w).mean()
 
 
 def stage_unet(a):
@@ -334,7 +338,8 @@ def stage_controlnet(a):
         x0 = sample_latents(par[idx], scaling, gen)
         cond = control_images(data["masks"], data["outlines"], idx, rng)
         with torch.no_grad():
-            ids = make_captions(tok, attrs[idx], rng, p_drop=0.3, p_no_shape=0.3)
+            # mostly without the position (and often without the shape): the control image has to carry them
+            ids = make_captions(tok, attrs[idx], rng, p_drop=0.2, p_no_shape=0.3, p_no_pos=0.8)
             ctx, _ = te(ids[:, :unet.ctx_tokens])
         cls = torch.full((len(idx),), D.NULL_CLASS, dtype=torch.long)
         for g in opt.param_groups:
@@ -418,7 +423,11 @@ def stage_inpaint(a):
     unet.load_state_dict(sd)
     for p in te.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.AdamW(unet.parameters(), lr=a.inp_lr, weight_decay=0.01)
+    # conv_in (whose 5 new input channels start at zero) learns faster than the rest
+    conv_in = list(unet.conv_in.parameters())
+    rest = [p for n_, p in unet.named_parameters() if not n_.startswith("conv_in.")]
+    opt = torch.optim.AdamW([dict(params=rest, lr_mult=1.0), dict(params=conv_in, lr_mult=a.inp_conv_in_lr_mult)],
+                            lr=a.inp_lr, weight_decay=0.01)
     step = 0
     st = ck.load()
     if st:
@@ -452,8 +461,10 @@ def stage_inpaint(a):
             ctx, _ = te(ids[:, :unet.ctx_tokens])
         cls = torch.from_numpy(np.where(rng.random(len(idx)) < P_DROP_CLASS, D.NULL_CLASS, attrs[idx, 0])).long()
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, a.inp_steps, a.inp_lr)
-        loss = diffusion_step_loss(lambda xt, t: unet(torch.cat([xt, m8, ml], 1), t, ctx, cls), x0, rng, ac)
+            g["lr"] = lr_at(step, a.inp_steps, a.inp_lr) * g["lr_mult"]
+        # cells to keep weigh more: preserving them is what inpainting is judged on
+        pw = 1.0 + (a.inp_keep_weight - 1.0) * (1.0 - m8)
+        loss = diffusion_step_loss(lambda xt, t: unet(torch.cat([xt, m8, ml], 1), t, ctx, cls), x0, rng, ac, pw)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -491,12 +502,14 @@ def parse(argv=None):
     ap.add_argument("--class-drop", default="0.25@0,0.6@2250",
                     help="class-label dropout schedule for the unet stage, p@from_step,... (the shipped model: 0.25, "
                          "then 0.6 from step 2250 so that the prompt's shape word is learned, not only the label)")
-    ap.add_argument("--cn-steps", type=int, default=1000)
+    ap.add_argument("--cn-steps", type=int, default=2500)
     ap.add_argument("--cn-bs", type=int, default=64)
-    ap.add_argument("--cn-lr", type=float, default=5e-4)
-    ap.add_argument("--inp-steps", type=int, default=1000)
+    ap.add_argument("--cn-lr", type=float, default=1e-3)
+    ap.add_argument("--inp-steps", type=int, default=2500)
     ap.add_argument("--inp-bs", type=int, default=64)
-    ap.add_argument("--inp-lr", type=float, default=4e-4)
+    ap.add_argument("--inp-lr", type=float, default=5e-4)
+    ap.add_argument("--inp-conv-in-lr-mult", type=float, default=5.0)
+    ap.add_argument("--inp-keep-weight", type=float, default=3.0)
     return ap.parse_args(argv)
 
 

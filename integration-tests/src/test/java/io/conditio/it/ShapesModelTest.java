@@ -116,6 +116,38 @@ class ShapesModelTest {
     }
 
     @Test
+    void controlNetPutsTheShapeWhereTheControlMaskIs() {
+        Path controlnet = modelDir().resolve("controlnet");
+        List<RgbImage> sheet = new ArrayList<>();
+        double withControl = 0;
+        double without = 0;
+        double worst = 1;
+        int n = 12;
+        for (int i = 0; i < n; i++) {
+            String shape = ShapeImages.SHAPES.get(i % 4);
+            RgbImage control = ShapeImages.mask(shape, POSITIONS.get(i % 5), 12f);
+            boolean[] target = ShapeImages.maskOf(control);
+            GenerationRequest.Builder request = GenerationRequest.builder()
+                    .setPrompt("a large " + COLORS.get(i % 6) + " " + shape).optSeed(300 + i);
+            RgbImage plain = shapes.generate(request.build()).image();
+            RgbImage image = shapes.generate(request.optParameter("controlnets",
+                    List.of(Map.of("model", controlnet, "image", control))).build()).image();
+            double iou = ShapeImages.iou(ShapeImages.measure(image).mask(), target);
+            withControl += iou;
+            worst = Math.min(worst, iou);
+            without += ShapeImages.iou(ShapeImages.measure(plain).mask(), target);
+            sheet.add(control);
+            sheet.add(image);
+        }
+        writeSheet(sheet, 8, Path.of("target", "shapes-controlnet-sheet.png"));
+        System.out.printf(Locale.ROOT, "SHAPES controlnet: mean IoU %.3f (worst %.3f) over %d control masks; "
+                + "the same prompts and seeds without the ControlNet: %.3f%n", withControl / n, worst, n, without / n);
+        assertThat(withControl / n).as("mean IoU with the control mask").isGreaterThanOrEqualTo(0.6);
+        assertThat(withControl / n).as("the ControlNet, not the prompt, places the shape")
+                .isGreaterThan(without / n + 0.2);
+    }
+
+    @Test
     void theFolderSuggestedSettingsApplyUnlessTheRequestSetsThem() {
         GenerationResult suggested = shapes.generate(GenerationRequest.builder().setPrompt("a red circle")
                 .optSeed(1).build());
