@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
+import io.conditio.api.InpaintMask;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
 import io.conditio.core.Conditio;
@@ -158,6 +159,45 @@ class ConcatConditioningTest {
                     .optParameter("image_guidance_scale", 1.5).build()))
                     .isInstanceOf(InvalidRequestException.class)
                     .hasMessageContaining("--image-guidance needs --init-image and a UNet with 8 input channels");
+        }
+    }
+
+    @Test
+    void maskBlendingKeepsTheInitImageLatentsOutsideTheMask(@TempDir Path dir) {
+        Map<String, Object> c = TinyFixtures.testCase("inpaint_ddim");
+        Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
+        RgbImage mask = png((String) c.get("mask_image"));
+        try (Pipeline pipeline = conditio.open(model)) {
+            GenerationRequest.Builder base = Img2ImgParityTest.fromCase(c).optScheduler("DDIMScheduler")
+                    .optParameter("init_image", png((String) c.get("init_image"))).optParameter("mask_image", mask);
+            GenerationResult plain = pipeline.generate(base.build());
+            GenerationResult blended = pipeline.generate(base.optParameter("mask_blend", true).build());
+            GenerationResult otherPrompt = pipeline.generate(base.setPrompt("a blue square").build());
+            int h = blended.latents().dim(2);
+            int w = blended.latents().dim(3);
+            float[] repaint = InpaintMask.nearest(InpaintMask.binarized(mask), mask.width(), mask.height(), w, h);
+            double keptDiff = 0;
+            double repaintedDiff = 0;
+            double plainDiff = 0;
+            float[] a = blended.latents().array();
+            float[] b = otherPrompt.latents().array();
+            float[] p = plain.latents().array();
+            for (int i = 0; i < a.length; i++) {
+                if (repaint[i % repaint.length] == 0f) {
+                    keptDiff = Math.max(keptDiff, Math.abs(a[i] - b[i]));
+                    plainDiff = Math.max(plainDiff, Math.abs(a[i] - p[i]));
+                } else {
+                    repaintedDiff = Math.max(repaintedDiff, Math.abs(a[i] - b[i]));
+                }
+            }
+            assertThat(repaint).contains(0f, 1f);
+            // outside the mask both prompts end on the init image's latents; inside, the prompt decides
+            assertThat(keptDiff).as("unmasked latents, two prompts").isEqualTo(0.0);
+            assertThat(repaintedDiff).as("masked latents, two prompts").isGreaterThan(1e-3);
+            // diffusers leaves the unmasked area of a 9-channel UNet to the model: the default does not blend
+            assertThat(plainDiff).as("unmasked latents, with and without blending").isGreaterThan(1e-3);
+            assertThat(plain.provenance().get("mask_blend")).isEqualTo("false");
+            assertThat(blended.provenance().get("mask_blend")).isEqualTo("true");
         }
     }
 

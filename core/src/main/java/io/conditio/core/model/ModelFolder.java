@@ -143,7 +143,8 @@ public final class ModelFolder implements AutoCloseable {
 
     /**
      * Generation settings the model's authors recommend, from {@code conditio_defaults.json} in the folder:
-     * {@code steps} and {@code guidance_scale}. They apply only where a request leaves the setting unset.
+     * {@code steps}, {@code guidance_scale} and {@code mask_blend} (inpainting: keep the unmasked area by latent
+     * blending). They apply only where a request leaves the setting unset.
      *
      * @return the suggested values by key; empty when the folder suggests nothing
      */

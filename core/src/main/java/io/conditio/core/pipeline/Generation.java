@@ -91,9 +91,13 @@ final class Generation {
         int[] latentShape = {1, folder.latentChannels(), height / factor, width / factor};
 
         long t0 = System.nanoTime();
+        Optional<RgbImage> mask = request.parameter(LatentStart.MASK_IMAGE, RgbImage.class);
+        boolean blend = mask.isPresent() && init.isPresent() && request.parameter(MaskBlend.PARAMETER, Boolean.class)
+                .orElse(Boolean.TRUE.equals(suggested.get(MaskBlend.PARAMETER)));
         try (Binding unetCalls = unet.bind()) {
             LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
-                    unet.inputs().get("sample"), new ImageEncoder(folder), width, height);
+                    unet.inputs().get("sample"), new ImageEncoder(folder), width, height, blend);
+            MaskBlend maskBlend = blend ? MaskBlend.of(mask.get(), start.imageLatents(), start.noise()) : null;
             FloatTensor latents = start.latents();
             Context context = new Context(random, guidance.branches(), latentShape, width, height, unet);
             for (Conditioner c : pipeline.conditioners()) {
@@ -134,6 +138,9 @@ final class Generation {
                 unetNanos += System.nanoTime() - u0;
                 FloatTensor prediction = guidance.combine(unetOutput(unet, out), step);
                 latents = scheduler.step(prediction, t, latents, random);
+                if (maskBlend != null) {
+                    latents = maskBlend.apply(latents, i, timesteps, scheduler);
+                }
                 step.at(i, t, latents);
                 for (AfterStepCallback hook : pipeline.afterStepHooks()) {
                     callPlugin(hook, () -> run(() -> hook.afterStep(step)));
@@ -148,7 +155,7 @@ final class Generation {
             long t3 = System.nanoTime();
             StepTimings timings = new StepTimings(t1 - t0, t2 - t1, unetNanos, t3 - t2, timesteps.length);
             Provenance provenance = provenance(seed, steps, width, height, guidance, choice, scheduler, timings,
-                    start, unetComponent);
+                    start, unetComponent, maskBlend != null);
             return new GenerationResult(List.of(image), latents, provenance, timings);
         } finally {
             for (ActiveConditioning a : active) {
@@ -216,7 +223,7 @@ final class Generation {
 
     private Provenance provenance(long seed, int steps, int width, int height, Guidance guidance,
             SchedulerCatalog.Choice choice, Scheduler scheduler, StepTimings timings, LatentStart.Start start,
-            String unetComponent) {
+            String unetComponent, boolean blended) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("conditio.spi", SpiVersion.current());
         p.put("model", folder.root().toString());
@@ -232,6 +239,9 @@ final class Generation {
         p.put("width", Integer.toString(width));
         p.put("height", Integer.toString(height));
         p.put("mode", start.mode());
+        if (start.mode().equals("inpaint")) {
+            p.put(MaskBlend.PARAMETER, Boolean.toString(blended));
+        }
         if (start.strength() != null) {
             p.put("strength", Double.toString(start.strength()));
         }

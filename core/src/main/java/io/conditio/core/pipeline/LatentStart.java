@@ -32,12 +32,21 @@ final class LatentStart {
     private LatentStart() {
     }
 
-    /** The initial latents and the timesteps to visit. */
-    record Start(FloatTensor latents, float[] timesteps, String mode, Double strength) {
+    /**
+     * The initial latents and the timesteps to visit; for img2img and inpainting also the init image's latents and
+     * the noise added to them (null when not computed: txt2img, or inpainting from pure noise without mask blending).
+     */
+    record Start(FloatTensor latents, float[] timesteps, String mode, Double strength, FloatTensor imageLatents,
+            FloatTensor noise) {
     }
 
+    /**
+     * @param imageLatentsNeeded also encode the init image when inpainting starts from pure noise (mask blending
+     *                           needs it); as diffusers' {@code return_image_latents}, it is encoded before the noise
+     */
     static Start prepare(io.conditio.api.GenerationRequest request, Scheduler scheduler, int steps, int[] latentShape,
-            RandomSource random, TensorSpec unetSample, ImageEncoder encoder, int width, int height) {
+            RandomSource random, TensorSpec unetSample, ImageEncoder encoder, int width, int height,
+            boolean imageLatentsNeeded) {
         Optional<RgbImage> init = request.parameter(INIT_IMAGE, RgbImage.class);
         boolean inpaint = request.parameters().containsKey(MASK_IMAGE);
         boolean plainUnet = unetSample == null || unetSample.rank() != 4 || unetSample.dim(1) < 0
@@ -50,7 +59,7 @@ final class LatentStart {
             }
             float[] timesteps = scheduler.timesteps();
             FloatTensor noise = random.randn(latentShape);
-            return new Start(noise.mul(scheduler.initNoiseSigma()), timesteps, "txt2img", null);
+            return new Start(noise.mul(scheduler.initNoiseSigma()), timesteps, "txt2img", null, null, null);
         }
         double strength = strengthParam.orElse(inpaint ? 1.0 : 0.8);
         if (!(strength > 0 && strength <= 1)) {
@@ -66,14 +75,16 @@ final class LatentStart {
                     + "run; raise --strength or --steps");
         }
         scheduler.setBeginIndex(tStart * order);
-        if (inpaint && strength >= 1.0) {
-            FloatTensor noise = random.randn(latentShape);
-            return new Start(noise.mul(scheduler.initNoiseSigma()), timesteps, "inpaint", strength);
-        }
         RgbImage image = Images.fit(init.get(), width, height);
+        if (inpaint && strength >= 1.0) {
+            FloatTensor imageLatents = imageLatentsNeeded ? encoder.encode(image, random) : null;
+            FloatTensor noise = random.randn(latentShape);
+            return new Start(noise.mul(scheduler.initNoiseSigma()), timesteps, "inpaint", strength, imageLatents,
+                    noise);
+        }
         FloatTensor imageLatents = encoder.encode(image, random);
         FloatTensor noise = random.randn(imageLatents.shape());
         FloatTensor latents = scheduler.addNoise(imageLatents, noise, timesteps[0]);
-        return new Start(latents, timesteps, inpaint ? "inpaint" : "img2img", strength);
+        return new Start(latents, timesteps, inpaint ? "inpaint" : "img2img", strength, imageLatents, noise);
     }
 }

@@ -87,6 +87,12 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Inpainting mask (white = repaint), with --init-image and a 9-channel inpainting UNet.")
     Path mask;
 
+    @Option(names = "--mask-blend", negatable = true,
+            description = "With --mask: after every step put the init image's (noised) latents back outside the mask, "
+                    + "so the unmasked area stays the init image (default: as the model folder suggests, else off "
+                    + "as diffusers does for 9-channel UNets).")
+    Boolean maskBlend;
+
     @Option(names = "--image-guidance", paramLabel = "G",
             description = "instruct-pix2pix image guidance scale (default: 1.5), with --init-image and an 8-channel UNet.")
     Double imageGuidance;
@@ -229,6 +235,9 @@ final class GenerateCommand implements Callable<Integer> {
         if (mask != null) {
             b.optParameter("mask_image", PngImages.read(mask));
             b.optParameter("source.mask_image", mask.toString());
+        }
+        if (maskBlend != null) {
+            b.optParameter("mask_blend", maskBlend);
         }
         if (imageGuidance != null) {
             b.optParameter("image_guidance_scale", imageGuidance);

@@ -1,0 +1,75 @@
+package io.conditio.core.pipeline;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InpaintMask;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RgbImage;
+import io.conditio.api.Scheduler;
+
+/**
+ * Inpainting's latent mask blending: after every scheduler step the latents outside the mask are replaced by the init
+ * image's latents noised to the next step's timestep with the generation's initial noise (after the last step: the
+ * init image's latents themselves), so the unmasked area ends as the VAE's reading of the init image. This is what
+ * diffusers' StableDiffusionInpaintPipeline does for 4-channel UNets; for 9-channel inpainting UNets diffusers leaves
+ * the unmasked area to the model, and Conditio blends only when the request (or the model folder's
+ * {@code conditio_defaults.json}) sets {@code mask_blend}.
+ */
+final class MaskBlend {
+    /** Request parameter (Boolean): blend the unmasked latents with the init image's after every step. */
+    static final String PARAMETER = "mask_blend";
+
+    private final float[] keep;
+    private final FloatTensor imageLatents;
+    private final FloatTensor noise;
+
+    private MaskBlend(float[] keep, FloatTensor imageLatents, FloatTensor noise) {
+        this.keep = keep;
+        this.imageLatents = imageLatents;
+        this.noise = noise;
+    }
+
+    /**
+     * @param mask         the request's mask image, white = repaint, at the output size
+     * @param imageLatents the init image's latents {@code [1, c, h, w]}
+     * @param noise        the generation's initial noise, the same shape
+     */
+    static MaskBlend of(RgbImage mask, FloatTensor imageLatents, FloatTensor noise) {
+        int h = imageLatents.dim(2);
+        int w = imageLatents.dim(3);
+        if (!imageLatents.sameShape(noise) || imageLatents.dim(0) != 1) {
+            throw new IllegalArgumentException("mask blending needs [1, c, h, w] image latents and noise of the same "
+                    + "shape; got " + java.util.Arrays.toString(imageLatents.shape()) + " and "
+                    + java.util.Arrays.toString(noise.shape()));
+        }
+        if (mask.width() % w != 0 || mask.height() % h != 0) {
+            throw new InvalidRequestException("--mask is " + mask.width() + "x" + mask.height() + ", which does not "
+                    + "cover the " + w + "x" + h + " latent grid; give a mask of the output size");
+        }
+        float[] repaint = InpaintMask.nearest(InpaintMask.binarized(mask), mask.width(), mask.height(), w, h);
+        float[] keep = new float[repaint.length];
+        for (int i = 0; i < keep.length; i++) {
+            keep[i] = 1f - repaint[i];
+        }
+        return new MaskBlend(keep, imageLatents, noise);
+    }
+
+    /**
+     * @param latents   the scheduler's output of step {@code index}
+     * @param index     the step just taken
+     * @param timesteps the timesteps the loop visits
+     * @param scheduler the generation's scheduler (its {@code add_noise})
+     * @return {@code keep × init_noised + (1 − keep) × latents}
+     */
+    FloatTensor apply(FloatTensor latents, int index, float[] timesteps, Scheduler scheduler) {
+        FloatTensor proper = index < timesteps.length - 1
+                ? scheduler.addNoise(imageLatents, noise, timesteps[index + 1]) : imageLatents;
+        float[] out = latents.array().clone();
+        float[] init = proper.array();
+        int plane = keep.length;
+        for (int i = 0; i < out.length; i++) {
+            float k = keep[i % plane];
+            out[i] = (1f - k) * out[i] + k * init[i];
+        }
+        return FloatTensor.of(out, latents.shape());
+    }
+}
