@@ -33,18 +33,27 @@ def ddim_timesteps(n, offset=1):
 
 
 @torch.no_grad()
-def ddim_sample(eps_fn, shape, steps=30, seed=0):
+def ddim_sample(eps_fn, shape, steps=30, seed=0, blend=None):
+    """blend = (keep [n,1,h,w], init latents): the runtime's mask_blend, the init latents noised with the initial
+    noise to the next timestep put back where keep is 1 after every step (the init latents after the last)."""
     ac = TR.alphas_cumprod()
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(shape, generator=g)
+    noise0 = x.clone()
     ts, ratio = ddim_timesteps(steps)
-    for t in ts:
+    for i, t in enumerate(ts):
         eps = eps_fn(x, int(t))
         a = ac[t]
         prev = t - ratio
         ap = ac[prev] if prev >= 0 else ac[0]
         x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
         x = ap.sqrt() * x0 + (1 - ap).sqrt() * eps
+        if blend is not None:
+            keep, z = blend
+            if i < len(ts) - 1:
+                an = ac[ts[i + 1]]
+                z = an.sqrt() * z + (1 - an).sqrt() * noise0
+            x = keep * z + (1 - keep) * x
     return x
 
 
@@ -271,7 +280,12 @@ def main():
         g = torch.Generator().manual_seed(args.seed + 3)
         m8, ml = TR.inpaint_inputs(vae, img, mpx, scaling, g)
         fn = cfg_fn(inp, te, tok, prompts, [D.NULL_CLASS] * len(cases), args.guidance, extra=torch.cat([m8, ml], 1))
-        imgs = decode(vae, ddim_sample(fn, (len(cases), 4, 8, 8), args.steps, args.seed + 4), scaling)
+        alone = decode(vae, ddim_sample(fn, (len(cases), 4, 8, 8), args.steps, args.seed + 4), scaling)
+        zi = TR.sample_latents(vae.encoder(img).detach(), scaling, g)
+        imgs = decode(vae, ddim_sample(fn, (len(cases), 4, 8, 8), args.steps, args.seed + 4, blend=(1 - m8, zi)),
+                      scaling)
+        ps_alone = [10 * np.log10(1 / max((((im.astype(np.float32) - src.astype(np.float32)) / 255) ** 2)[~ins].mean(),
+                                          1e-10)) for im, src, ins in zip(alone, ev["images"], inside)]
         ps, cols = [], []
         for im, src, ins, w in zip(imgs, ev["images"], inside, want):
             out = ~ins
@@ -280,7 +294,8 @@ def main():
             an = analyse(im, region=ins)
             cols.append(an["color"] == w[1])
         res["inpaint"] = dict(psnr_outside_mean=float(np.mean(ps)), psnr_outside_min=float(np.min(ps)),
-                              color_inside_acc=float(np.mean(cols)))
+                              color_inside_acc=float(np.mean(cols)),
+                              unet_alone_psnr_outside_mean=float(np.mean(ps_alone)))
         print("inpaint", json.dumps(res["inpaint"]), flush=True)
         vis = []
         for k in range(min(20, len(cases))):
@@ -306,41 +321,45 @@ def main():
         it["class_20_shape"] = float(np.mean([measure_java(im)["shape"] == c[0] for im, c in zip(imgs, cs2)]))
         if os.path.exists(os.path.join(a.work, "controlnet.pt")):
             cn = TR.load_controlnet(a, unet)
-            cs3 = [(i % 4, i % 6, i % 5) for i in range(8)]
+            cs3 = [(i % 4, i % 6, i % 5) for i in range(12)]
             m = np.stack([D.alpha_for(D.SHAPES[s_], *D.POSITIONS[D.POSITION_NAMES[p]], 12.0) > 0.5 for s_, c, p in cs3])
             cond = torch.from_numpy(m.astype(np.float32))[:, None].repeat(1, 3, 1, 1)
             cc = torch.cat([cond, cond])
             prompts = [f"a large {D.COLOR_NAMES[c]} {D.SHAPES[s_]}" for s_, c, p in cs3]
-            fn = cfg_fn(unet, te, tok, prompts, [D.NULL_CLASS] * 8, args.guidance,
+            fn = cfg_fn(unet, te, tok, prompts, [D.NULL_CLASS] * 12, args.guidance,
                         residual_fn=lambda x, t, ctx: cn(x, t, ctx, cc, 1.0))
-            imgs = decode(vae, ddim_sample(fn, (8, 4, 8, 8), args.steps, args.seed + 12), scaling)
+            imgs = decode(vae, ddim_sample(fn, (12, 4, 8, 8), args.steps, args.seed + 12), scaling)
             ious = [(measure_java(im)["fg"] & mk).sum() / max(1, (measure_java(im)["fg"] | mk).sum())
                     for im, mk in zip(imgs, m)]
-            it["controlnet_8_mean_iou"] = float(np.mean(ious))
+            it["controlnet_12_mean_iou"] = float(np.mean(ious))
             sheet(np.concatenate([(m[..., None].repeat(3, -1) * 255).astype(np.uint8), imgs]),
                   base + "-itest-controlnet.png", cols=8)
         if os.path.exists(os.path.join(a.work, "inpaint.pt")):
             inp = TR.load_inpaint(a)
-            init = draw_test("circle", "red", "top left")
+            corners = ["top left", "top right", "bottom left"]
+            n = 8
+            init = np.stack([draw_test(D.SHAPES[i % 4], D.COLOR_NAMES[i % 6], corners[i % 3]) for i in range(n)])
             yy, xx = np.mgrid[0:64, 0:64]
-            inside = (xx >= 28) & (yy >= 28)
-            cols = ["blue", "green", "yellow", "purple"]
-            mpx = torch.from_numpy(inside.astype(np.float32))[None, None].repeat(4, 1, 1, 1)
-            img = TR.to_tensor_img(np.stack([init] * 4))
+            inside = (xx >= 32) & (yy >= 32)
+            cols = [D.COLOR_NAMES[(i + 2) % 6] for i in range(n)]
+            prompts = [f"a large {cols[i]} {D.SHAPES[(i + 1) % 4]} at the bottom right" for i in range(n)]
+            mpx = torch.from_numpy(inside.astype(np.float32))[None, None].repeat(n, 1, 1, 1)
+            img = TR.to_tensor_img(init)
             g = torch.Generator().manual_seed(args.seed + 13)
+            zi = TR.sample_latents(vae.encoder(img).detach(), scaling, g)
             m8, ml = TR.inpaint_inputs(vae, img, mpx, scaling, g)
-            prompts = [f"a large {c} square at the bottom right" for c in cols]
-            fn = cfg_fn(inp, te, tok, prompts, [D.NULL_CLASS] * 4, args.guidance, extra=torch.cat([m8, ml], 1))
-            imgs = decode(vae, ddim_sample(fn, (4, 4, 8, 8), args.steps, args.seed + 14), scaling)
+            fn = cfg_fn(inp, te, tok, prompts, [D.NULL_CLASS] * n, args.guidance, extra=torch.cat([m8, ml], 1))
+            imgs = decode(vae, ddim_sample(fn, (n, 4, 8, 8), args.steps, args.seed + 14, blend=(1 - m8, zi)), scaling)
             ps, painted = [], 0
-            for im, c in zip(imgs, cols):
-                mse = (((im.astype(np.float32) - init.astype(np.float32)) / 255) ** 2)[~inside].mean()
+            for im, src, c in zip(imgs, init, cols):
+                mse = (((im.astype(np.float32) - src.astype(np.float32)) / 255) ** 2)[~inside].mean()
                 ps.append(10 * np.log10(1 / max(mse, 1e-12)))
-                only = np.where(inside[..., None], im, init[63, 63])
+                only = np.where(inside[..., None], im, 238).astype(np.uint8)
                 painted += measure_java(only)["color"] == D.COLOR_NAMES.index(c)
-            it["inpaint_4_worst_psnr_outside"] = float(np.min(ps))
-            it["inpaint_4_colour_inside"] = int(painted)
-            sheet(np.concatenate([init[None], imgs]), base + "-itest-inpaint.png", cols=5)
+            it["inpaint_8_mean_psnr_outside"] = float(np.mean(ps))
+            it["inpaint_8_worst_psnr_outside"] = float(np.min(ps))
+            it["inpaint_8_colour_inside"] = int(painted)
+            sheet(np.concatenate([init, imgs]), base + "-itest-inpaint.png", cols=8)
         res["integration_test_cases"] = it
         print("integration-test cases", json.dumps(it), flush=True)
     if args.json:

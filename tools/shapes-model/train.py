@@ -2,7 +2,7 @@
 
     nice -n 15 /usr/bin/python3 tools/shapes-model/train.py --out models/shapes --work /tmp/shapes-work --seed 0
 
-Stages (each saves checkpoints in --work and resumes where it stopped): data, tokenizer, vae, latents, unet
+Stages (each saves checkpoints in --work and resumes where it stopped): data, tokenizer, vae, latents, decoder, unet
 (text encoder + UNet jointly), controlnet, inpaint, export. --stages picks a subset (comma separated).
 """
 import argparse
@@ -21,7 +21,7 @@ import shapes_data as D  # noqa: E402
 from clip_bpe import CLIPTokenizer, train_bpe  # noqa: E402
 from models import VAE, TextEncoder, UNet, ControlNet, count  # noqa: E402
 
-STAGES = ["data", "tokenizer", "vae", "latents", "unet", "controlnet", "inpaint", "export"]
+STAGES = ["data", "tokenizer", "vae", "latents", "decoder", "unet", "controlnet", "inpaint", "export"]
 
 # noise schedule (must match scheduler/scheduler_config.json)
 BETA_START, BETA_END, T_TRAIN = 0.0001, 0.02, 1000
@@ -156,9 +156,89 @@ def stage_vae(a):
 
 
 def load_vae(a):
+    """The VAE, with the locality-tuned decoder of the decoder stage when it has run."""
     vae = VAE(VAE_CH)
     vae.load_state_dict(Ckpt(a.work, "vae").load()["model"])
+    dec = Ckpt(a.work, "decoder").load()
+    if dec is not None:
+        vae.decoder.load_state_dict(dec["model"])
     return vae.eval()
+
+
+def cell_masks(n, rng, cells=8):
+    """Random [n,1,cells,cells] 0/1 masks on the latent grid: a quadrant, a half or a box of cells (1 = take A)."""
+    out = np.zeros((n, 1, cells, cells), np.float32)
+    for i in range(n):
+        k = rng.random()
+        h = cells // 2
+        if k < 0.35:
+            qy, qx = rng.integers(0, 2, size=2) * h
+            out[i, 0, qy:qy + h, qx:qx + h] = 1
+        elif k < 0.55:
+            if rng.random() < 0.5:
+                out[i, 0, rng.integers(0, 2) * h:][:h] = 1
+            else:
+                out[i, 0, :, rng.integers(0, 2) * h:][:, :h] = 1
+        else:
+            y0, x0 = rng.integers(0, cells - 1, size=2)
+            y1, x1 = y0 + rng.integers(1, cells - y0 + 1), x0 + rng.integers(1, cells - x0 + 1)
+            out[i, 0, y0:y1, x0:x1] = 1
+        if rng.random() < 0.5:
+            out[i] = 1 - out[i]
+    return torch.from_numpy(out)
+
+
+def stage_decoder(a):
+    """Fine-tune the VAE decoder (encoder frozen, so the latent space and every model trained on it stay valid) to
+    decode latents pasted together cell by cell into the same images pasted together pixel block by block. Without
+    it, new content in some latent cells shifts the colours of the others (GroupNorm statistics and the mid-block
+    attention are global), so inpainting could not keep the unmasked area even with its latents kept exactly."""
+    ck = Ckpt(a.work, "decoder")
+    vae = VAE(VAE_CH)
+    vae.load_state_dict(Ckpt(a.work, "vae").load()["model"])
+    dec = vae.decoder.train()
+    opt = torch.optim.AdamW(dec.parameters(), lr=a.dec_lr, weight_decay=0.0)
+    step = 0
+    st = ck.load()
+    if st:
+        dec.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step = st["step"]
+    if step >= a.dec_steps:
+        return
+    lat = torch.load(os.path.join(a.work, "latents.pt"))
+    data = load_data(a)
+    par = torch.cat([lat["par"], lat["par2"]])
+    imgs = np.concatenate([data["images"], data["two_images"]])
+    log(a.work, f"decoder: {count(dec)} params, from step {step}/{a.dec_steps}")
+    t0 = time.time()
+    while step < a.dec_steps:
+        rng = np.random.default_rng((a.seed, 51, step))
+        ia = rng.integers(0, len(par), size=a.dec_bs)
+        ib = rng.integers(0, len(par), size=a.dec_bs)
+        gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+        za = sample_latents(par[ia], 1.0, gen)
+        zb = sample_latents(par[ib], 1.0, gen)
+        m = cell_masks(a.dec_bs, rng)
+        m[torch.from_numpy(rng.random(a.dec_bs) < 0.3)] = 1.0  # plain reconstructions too
+        z = m * za + (1 - m) * zb
+        mp = F.interpolate(m, scale_factor=8, mode="nearest")
+        x = mp * to_tensor_img(imgs[ia]) + (1 - mp) * to_tensor_img(imgs[ib])
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a.dec_steps, a.dec_lr)
+        y = dec(z)
+        loss = (y - x).abs().mean() + ((y - x) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            mse = ((y - x) ** 2).mean().item() / 4
+            log(a.work, f"decoder {step} loss {loss.item():.4f} psnr {10 * math.log10(1 / max(mse, 1e-10)):.1f} "
+                        f"{(time.time() - t0) / 50:.3f}s/it")
+            t0 = time.time()
+        if step % 250 == 0 or step == a.dec_steps:
+            ck.save(dict(model=dec.state_dict(), opt=opt.state_dict(), step=step))
 
 
 @torch.no_grad()
@@ -218,8 +298,8 @@ def build_te_unet(a, vocab_size, in_ch=4):
     return te, unet
 
 
-def diffusion_step_loss(unet_fn, x0, rng, ac, pixel_weight=None):
-    """Min-SNR weighted epsilon loss; pixel_weight [n,1,h,w] optionally weights latent cells."""
+def diffusion_step_loss(unet_fn, x0, rng, ac, cell_weight=None):
+    """Min-SNR weighted epsilon loss; cell_weight(t) -> [n,1,h,w] optionally weights latent cells."""
     n = x0.shape[0]
     t = torch.from_numpy(rng.integers(0, T_TRAIN, size=n)).long()
     noise = torch.from_numpy(rng.standard_normal(x0.shape).astype(np.float32))
@@ -228,8 +308,8 @@ def diffusion_step_loss(unet_fn, x0, rng, ac, pixel_weight=None):
     pred = unet_fn(xt, t)
     w = minsnr_weight(ac[t])
     se = (pred - noise) ** 2
-    if pixel_weight is not None:
-        se = se * pixel_weight / pixel_weight.mean(dim=(1, 2, 3), keepdim=True)
+    if cell_weight is not None:
+        se = se * cell_weight(t)
     return (se.mean(dim=(1, 2, 3)) * w).mean()
 
 
@@ -462,9 +542,17 @@ def stage_inpaint(a):
         cls = torch.from_numpy(np.where(rng.random(len(idx)) < P_DROP_CLASS, D.NULL_CLASS, attrs[idx, 0])).long()
         for g in opt.param_groups:
             g["lr"] = lr_at(step, a.inp_steps, a.inp_lr) * g["lr_mult"]
-        # cells to keep weigh more: preserving them is what inpainting is judged on
-        pw = 1.0 + (a.inp_keep_weight - 1.0) * (1.0 - m8)
-        loss = diffusion_step_loss(lambda xt, t: unet(torch.cat([xt, m8, ml], 1), t, ctx, cls), x0, rng, ac, pw)
+        # Cells to keep weigh more, and at high noise levels much more: there an epsilon error e is an error
+        # e/sqrt(snr) in the predicted clean latents, and the sampler's early steps fix the layout from those.
+        # With plain epsilon weighting the model learns to copy the masked-image latents only at low noise, and the
+        # early steps have already drawn something else there.
+        def cell_weight(t):
+            snr = ac[t] / (1 - ac[t])
+            boost = torch.clamp(1 / snr, 1.0, a.inp_keep_x0_max)[:, None, None, None]
+            return 1.0 + (1.0 - m8) * (a.inp_keep_weight * boost - 1.0)
+
+        loss = diffusion_step_loss(lambda xt, t: unet(torch.cat([xt, m8, ml], 1), t, ctx, cls), x0, rng, ac,
+                                   cell_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -495,6 +583,9 @@ def parse(argv=None):
     ap.add_argument("--vae-bs", type=int, default=32)
     ap.add_argument("--vae-lr", type=float, default=1e-3)
     ap.add_argument("--vae-kl", type=float, default=1e-4)
+    ap.add_argument("--dec-steps", type=int, default=3000)
+    ap.add_argument("--dec-bs", type=int, default=32)
+    ap.add_argument("--dec-lr", type=float, default=3e-4)
     ap.add_argument("--unet-steps", type=int, default=4500)
     ap.add_argument("--unet-bs", type=int, default=64)
     ap.add_argument("--unet-lr", type=float, default=6e-4)
@@ -509,7 +600,9 @@ def parse(argv=None):
     ap.add_argument("--inp-bs", type=int, default=64)
     ap.add_argument("--inp-lr", type=float, default=5e-4)
     ap.add_argument("--inp-conv-in-lr-mult", type=float, default=5.0)
-    ap.add_argument("--inp-keep-weight", type=float, default=3.0)
+    ap.add_argument("--inp-keep-weight", type=float, default=2.0)
+    ap.add_argument("--inp-keep-x0-max", type=float, default=20.0,
+                    help="cap of the 1/snr boost of the loss on cells to keep (see stage_inpaint)")
     return ap.parse_args(argv)
 
 
@@ -517,8 +610,8 @@ def main():
     a = parse()
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
-    fns = dict(data=stage_data, tokenizer=stage_tokenizer, vae=stage_vae, latents=stage_latents, unet=stage_unet,
-               controlnet=stage_controlnet, inpaint=stage_inpaint)
+    fns = dict(data=stage_data, tokenizer=stage_tokenizer, vae=stage_vae, latents=stage_latents,
+               decoder=stage_decoder, unet=stage_unet, controlnet=stage_controlnet, inpaint=stage_inpaint)
     for s in a.stages.split(","):
         t0 = time.time()
         if s == "export":

@@ -216,6 +216,24 @@ final class ShapeImages {
         return h < 0 ? h + 360 : h;
     }
 
+    /** {@code image} where {@code keep} is true, {@code fill}'s pixels elsewhere. */
+    static RgbImage keepOnly(RgbImage image, boolean[] keep, RgbImage fill) {
+        float[] px = image.pixels().clone();
+        for (int i = 0; i < keep.length; i++) {
+            if (!keep[i]) {
+                System.arraycopy(fill.pixels(), i * 3, px, i * 3, 3);
+            }
+        }
+        return new RgbImage(image.width(), image.height(), px);
+    }
+
+    /** A uniform grey image. */
+    static RgbImage blank(float grey) {
+        float[] px = new float[SIZE * SIZE * 3];
+        java.util.Arrays.fill(px, grey);
+        return new RgbImage(SIZE, SIZE, px);
+    }
+
     static double iou(boolean[] a, boolean[] b) {
         int inter = 0;
         int union = 0;

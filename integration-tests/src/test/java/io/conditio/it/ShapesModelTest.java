@@ -148,6 +148,63 @@ class ShapesModelTest {
     }
 
     @Test
+    void inpaintingRepaintsInsideTheMaskAndKeepsTheRest() {
+        List<String> corners = List.of("top left", "top right", "bottom left");
+        boolean[] inside = new boolean[64 * 64];
+        float[] maskPx = new float[64 * 64 * 3];
+        for (int y = 32; y < 64; y++) {
+            for (int x = 32; x < 64; x++) {
+                inside[y * 64 + x] = true;
+                java.util.Arrays.fill(maskPx, (y * 64 + x) * 3, (y * 64 + x) * 3 + 3, 1f);
+            }
+        }
+        boolean[] outside = new boolean[inside.length];
+        for (int i = 0; i < inside.length; i++) {
+            outside[i] = !inside[i];
+        }
+        RgbImage mask = new RgbImage(64, 64, maskPx);
+        List<RgbImage> sheet = new ArrayList<>();
+        List<String> misses = new ArrayList<>();
+        double worstPsnr = Double.POSITIVE_INFINITY;
+        double sumPsnr = 0;
+        double sumModelOnly = 0;
+        int painted = 0;
+        int n = 8;
+        for (int i = 0; i < n; i++) {
+            String color = COLORS.get((i + 2) % 6);
+            RgbImage init = ShapeImages.draw(ShapeImages.SHAPES.get(i % 4), COLORS.get(i % 6), corners.get(i % 3), 12f);
+            String prompt = "a large " + color + " " + ShapeImages.SHAPES.get((i + 1) % 4) + " at the bottom right";
+            GenerationRequest.Builder request = GenerationRequest.builder().setPrompt(prompt).optSeed(400 + i)
+                    .optParameter("init_image", init).optParameter("mask_image", mask);
+            GenerationResult result = shapes.generate(request.build());
+            assertThat(result.provenance().get("mask_blend")).as("the folder's suggested mask blending")
+                    .isEqualTo("true");
+            RgbImage image = result.image();
+            double psnr = ShapeImages.psnr(image, init, outside);
+            worstPsnr = Math.min(worstPsnr, psnr);
+            sumPsnr += psnr;
+            GenerationResult modelOnly = shapes.generate(request.optParameter("mask_blend", false).build());
+            assertThat(modelOnly.provenance().get("mask_blend")).as("the request overrides the folder")
+                    .isEqualTo("false");
+            sumModelOnly += ShapeImages.psnr(modelOnly.image(), init, outside);
+            String inColor = ShapeImages.measure(ShapeImages.keepOnly(image, inside, ShapeImages.blank(238 / 255f))).color();
+            painted += inColor.equals(color) ? 1 : 0;
+            if (!inColor.equals(color)) {
+                misses.add(prompt + " -> " + inColor);
+            }
+            sheet.add(init);
+            sheet.add(ShapeImages.keepOnly(init, outside, ShapeImages.blank(0.5f)));
+            sheet.add(image);
+        }
+        writeSheet(sheet, 6, Path.of("target", "shapes-inpaint-sheet.png"));
+        System.out.printf(Locale.ROOT, "SHAPES inpainting: PSNR outside the mask mean %.2f dB, worst %.2f dB; "
+                + "prompted colour inside %d/%d; misses: %s; the UNet alone (mask_blend off): mean PSNR outside "
+                + "%.2f dB%n", sumPsnr / n, worstPsnr, painted, n, misses, sumModelOnly / n);
+        assertThat(worstPsnr).as("PSNR outside the mask, worst of %d", n).isGreaterThanOrEqualTo(30);
+        assertThat(painted / (double) n).as("prompted colour inside the mask").isGreaterThanOrEqualTo(0.85);
+    }
+
+    @Test
     void theFolderSuggestedSettingsApplyUnlessTheRequestSetsThem() {
         GenerationResult suggested = shapes.generate(GenerationRequest.builder().setPrompt("a red circle")
                 .optSeed(1).build());
