@@ -20,8 +20,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The shipped default model draws what it is told: images generated with fixed seeds and the folder's suggested
- * settings (20 steps, guidance 3), measured with simple image analysis ({@link ShapeImages}). Writes
- * target/shapes-contact-sheet.png with the text-prompt results.
+ * settings (20 steps, guidance 3, mask blending for inpainting), measured with simple image analysis
+ * ({@link ShapeImages}): colour, position and shape from text, shape from class labels, the ControlNet's shape against
+ * its control mask (IoU), and inpainting's unmasked area against the init image (PSNR) and masked area's colour.
+ * Writes contact sheets of the text, ControlNet and inpainting results to target/ (the ones under docs/ are copies).
  */
 class ShapesModelTest {
     private static final List<String> COLORS = List.of("red", "green", "blue", "yellow", "purple", "orange");
