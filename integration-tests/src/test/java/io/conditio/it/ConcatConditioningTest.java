@@ -198,6 +198,10 @@ class ConcatConditioningTest {
             assertThat(plainDiff).as("unmasked latents, with and without blending").isGreaterThan(1e-3);
             assertThat(plain.provenance().get("mask_blend")).isEqualTo("false");
             assertThat(blended.provenance().get("mask_blend")).isEqualTo("true");
+            RgbImage small = new RgbImage(8, 8, new float[8 * 8 * 3]);
+            assertThatThrownBy(() -> pipeline.generate(base.optParameter("mask_image", small).build()))
+                    .isInstanceOf(InvalidRequestException.class)
+                    .hasMessageContaining("--mask is 8x8 but the generation is " + mask.width() + "x" + mask.height());
         }
     }
 

@@ -97,7 +97,8 @@ final class Generation {
         try (Binding unetCalls = unet.bind()) {
             LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
                     unet.inputs().get("sample"), new ImageEncoder(folder), width, height, blend);
-            MaskBlend maskBlend = blend ? MaskBlend.of(mask.get(), start.imageLatents(), start.noise()) : null;
+            MaskBlend maskBlend = blend ? MaskBlend.of(mask.get(), start.imageLatents(), start.noise(), width,
+                    height) : null;
             FloatTensor latents = start.latents();
             Context context = new Context(random, guidance.branches(), latentShape, width, height, unet);
             for (Conditioner c : pipeline.conditioners()) {

@@ -32,8 +32,10 @@ final class MaskBlend {
      * @param mask         the request's mask image, white = repaint, at the output size
      * @param imageLatents the init image's latents {@code [1, c, h, w]}
      * @param noise        the generation's initial noise, the same shape
+     * @param width        the output width
+     * @param height       the output height
      */
-    static MaskBlend of(RgbImage mask, FloatTensor imageLatents, FloatTensor noise) {
+    static MaskBlend of(RgbImage mask, FloatTensor imageLatents, FloatTensor noise, int width, int height) {
         int h = imageLatents.dim(2);
         int w = imageLatents.dim(3);
         if (!imageLatents.sameShape(noise) || imageLatents.dim(0) != 1) {
@@ -41,9 +43,9 @@ final class MaskBlend {
                     + "shape; got " + java.util.Arrays.toString(imageLatents.shape()) + " and "
                     + java.util.Arrays.toString(noise.shape()));
         }
-        if (mask.width() % w != 0 || mask.height() % h != 0) {
-            throw new InvalidRequestException("--mask is " + mask.width() + "x" + mask.height() + ", which does not "
-                    + "cover the " + w + "x" + h + " latent grid; give a mask of the output size");
+        if (mask.width() != width || mask.height() != height) {
+            throw new InvalidRequestException("--mask is " + mask.width() + "x" + mask.height() + " but the generation "
+                    + "is " + width + "x" + height + "; give a mask of the output size");
         }
         float[] repaint = InpaintMask.nearest(InpaintMask.binarized(mask), mask.width(), mask.height(), w, h);
         float[] keep = new float[repaint.length];
