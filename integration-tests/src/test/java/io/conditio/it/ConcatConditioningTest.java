@@ -76,15 +76,51 @@ class ConcatConditioningTest {
     }
 
     @Test
-    void aMaskWithAFourChannelUnetNamesTheChannelCounts() {
-        try (Pipeline pipeline = conditio.open(TinyFixtures.model("sd-tiny"))) {
+    void aMaskWithAnEightChannelUnetNamesTheChannelCounts(@TempDir Path dir) {
+        Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.resource("pix2pix-tiny/unet-image.onnx"));
+        try (Pipeline pipeline = conditio.open(model)) {
             assertThatThrownBy(() -> pipeline.generate(GenerationRequest.builder().setPrompt("x").optSteps(2)
                     .optParameter("init_image", png("inpaint_init.png"))
                     .optParameter("mask_image", png("inpaint_mask.png")).build()))
                     .isInstanceOf(InvalidRequestException.class)
                     .hasMessageContaining("--mask needs a UNet with 9 input channels")
-                    .hasMessageContaining("unet/model.onnx has 4");
+                    .hasMessageContaining("unet/model.onnx has 8");
         }
+    }
+
+    @Test
+    void aRegularUnetInpaintsByLatentBlending() {
+        // diffusers' StableDiffusionInpaintPipeline with a 4-channel UNet: the unmasked latents are the init image's
+        RgbImage mask = png("inpaint_mask.png");
+        try (Pipeline pipeline = conditio.open(TinyFixtures.model("sd-tiny"))) {
+            GenerationRequest.Builder base = GenerationRequest.builder().setPrompt("a red circle").optSteps(5)
+                    .optSeed(11).optScheduler("ddim").optParameter("init_image", png("inpaint_init.png"))
+                    .optParameter("mask_image", mask);
+            GenerationResult a = pipeline.generate(base.build());
+            GenerationResult b = pipeline.generate(base.setPrompt("a blue square").build());
+            GenerationResult off = pipeline.generate(base.optParameter("mask_blend", false).build());
+            assertThat(a.provenance().get("mode")).isEqualTo("inpaint");
+            assertThat(a.provenance().get("mask_blend")).isEqualTo("true");
+            assertThat(a.provenance().get("inpaint.unet")).isEqualTo("regular (mask by latent blending)");
+            assertThat(off.provenance().get("mask_blend")).isEqualTo("false");
+            double[] kept = differences(a.latents(), b.latents(), mask);
+            assertThat(kept[0]).as("unmasked latents, two prompts").isEqualTo(0.0);
+            assertThat(kept[1]).as("masked latents, two prompts").isGreaterThan(1e-3);
+            assertThat(differences(b.latents(), off.latents(), mask)[0]).as("unmasked latents without blending")
+                    .isGreaterThan(1e-3);
+        }
+    }
+
+    /** Max abs difference {outside the mask, inside it}, the mask read at the latents' size. */
+    private static double[] differences(FloatTensor x, FloatTensor y, RgbImage mask) {
+        float[] repaint = InpaintMask.nearest(InpaintMask.binarized(mask), mask.width(), mask.height(), x.dim(3),
+                x.dim(2));
+        double[] d = new double[2];
+        for (int i = 0; i < x.size(); i++) {
+            int k = repaint[i % repaint.length] == 0f ? 0 : 1;
+            d[k] = Math.max(d[k], Math.abs(x.get(i) - y.get(i)));
+        }
+        return d;
     }
 
     @Test
@@ -173,29 +209,14 @@ class ConcatConditioningTest {
             GenerationResult plain = pipeline.generate(base.build());
             GenerationResult blended = pipeline.generate(base.optParameter("mask_blend", true).build());
             GenerationResult otherPrompt = pipeline.generate(base.setPrompt("a blue square").build());
-            int h = blended.latents().dim(2);
-            int w = blended.latents().dim(3);
-            float[] repaint = InpaintMask.nearest(InpaintMask.binarized(mask), mask.width(), mask.height(), w, h);
-            double keptDiff = 0;
-            double repaintedDiff = 0;
-            double plainDiff = 0;
-            float[] a = blended.latents().array();
-            float[] b = otherPrompt.latents().array();
-            float[] p = plain.latents().array();
-            for (int i = 0; i < a.length; i++) {
-                if (repaint[i % repaint.length] == 0f) {
-                    keptDiff = Math.max(keptDiff, Math.abs(a[i] - b[i]));
-                    plainDiff = Math.max(plainDiff, Math.abs(a[i] - p[i]));
-                } else {
-                    repaintedDiff = Math.max(repaintedDiff, Math.abs(a[i] - b[i]));
-                }
-            }
-            assertThat(repaint).contains(0f, 1f);
+            double[] twoPrompts = differences(blended.latents(), otherPrompt.latents(), mask);
+            assertThat(InpaintMask.binarized(mask)).contains(0f, 1f);
             // outside the mask both prompts end on the init image's latents; inside, the prompt decides
-            assertThat(keptDiff).as("unmasked latents, two prompts").isEqualTo(0.0);
-            assertThat(repaintedDiff).as("masked latents, two prompts").isGreaterThan(1e-3);
+            assertThat(twoPrompts[0]).as("unmasked latents, two prompts").isEqualTo(0.0);
+            assertThat(twoPrompts[1]).as("masked latents, two prompts").isGreaterThan(1e-3);
             // diffusers leaves the unmasked area of a 9-channel UNet to the model: the default does not blend
-            assertThat(plainDiff).as("unmasked latents, with and without blending").isGreaterThan(1e-3);
+            assertThat(differences(blended.latents(), plain.latents(), mask)[0])
+                    .as("unmasked latents, with and without blending").isGreaterThan(1e-3);
             assertThat(plain.provenance().get("mask_blend")).isEqualTo("false");
             assertThat(blended.provenance().get("mask_blend")).isEqualTo("true");
             RgbImage small = new RgbImage(8, 8, new float[8 * 8 * 3]);

@@ -92,8 +92,10 @@ final class Generation {
 
         long t0 = System.nanoTime();
         Optional<RgbImage> mask = request.parameter(LatentStart.MASK_IMAGE, RgbImage.class);
+        // blending: as asked, else as the folder suggests, else as diffusers does: only for a regular UNet
         boolean blend = mask.isPresent() && init.isPresent() && request.parameter(MaskBlend.PARAMETER, Boolean.class)
-                .orElse(Boolean.TRUE.equals(suggested.get(MaskBlend.PARAMETER)));
+                .orElseGet(() -> suggested.get(MaskBlend.PARAMETER) instanceof Boolean b ? b
+                        : LatentStart.plainUnet(unet.inputs().get("sample"), latentShape[1]));
         try (Binding unetCalls = unet.bind()) {
             LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
                     unet.inputs().get("sample"), new ImageEncoder(folder), width, height, blend);

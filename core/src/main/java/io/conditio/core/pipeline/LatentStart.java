@@ -41,6 +41,16 @@ final class LatentStart {
     }
 
     /**
+     * @param unetSample     the UNet's {@code sample} input, or null when it declares none
+     * @param latentChannels the VAE's latent channels
+     * @return whether the UNet takes the latents alone (no extra channels), or does not say
+     */
+    static boolean plainUnet(TensorSpec unetSample, int latentChannels) {
+        return unetSample == null || unetSample.rank() != 4 || unetSample.dim(1) < 0
+                || unetSample.dim(1) == latentChannels;
+    }
+
+    /**
      * @param imageLatentsNeeded also encode the init image when inpainting starts from pure noise (mask blending
      *                           needs it); as diffusers' {@code return_image_latents}, it is encoded before the noise
      */
@@ -49,8 +59,7 @@ final class LatentStart {
             boolean imageLatentsNeeded) {
         Optional<RgbImage> init = request.parameter(INIT_IMAGE, RgbImage.class);
         boolean inpaint = request.parameters().containsKey(MASK_IMAGE);
-        boolean plainUnet = unetSample == null || unetSample.rank() != 4 || unetSample.dim(1) < 0
-                || unetSample.dim(1) == latentShape[1];
+        boolean plainUnet = plainUnet(unetSample, latentShape[1]);
         Optional<Double> strengthParam = request.parameter(STRENGTH, Number.class).map(Number::doubleValue);
         if (init.isEmpty() || !(plainUnet || inpaint)) {
             if (strengthParam.isPresent() && init.isEmpty()) {

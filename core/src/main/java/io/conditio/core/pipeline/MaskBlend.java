@@ -9,10 +9,10 @@ import io.conditio.api.Scheduler;
 /**
  * Inpainting's latent mask blending: after every scheduler step the latents outside the mask are replaced by the init
  * image's latents noised to the next step's timestep with the generation's initial noise (after the last step: the
- * init image's latents themselves), so the unmasked area ends as the VAE's reading of the init image. This is what
- * diffusers' StableDiffusionInpaintPipeline does for 4-channel UNets; for 9-channel inpainting UNets diffusers leaves
- * the unmasked area to the model, and Conditio blends only when the request (or the model folder's
- * {@code conditio_defaults.json}) sets {@code mask_blend}.
+ * init image's latents themselves), so the unmasked area ends as the VAE's reading of the init image. The request's
+ * {@code mask_blend} decides, else the model folder's {@code conditio_defaults.json}, else diffusers' choice:
+ * StableDiffusionInpaintPipeline blends for a regular UNet (the latent channels only) and leaves the unmasked area to
+ * the model for a 9-channel inpainting UNet.
  */
 final class MaskBlend {
     /** Request parameter (Boolean): blend the unmasked latents with the init image's after every step. */

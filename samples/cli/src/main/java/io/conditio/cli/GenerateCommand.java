@@ -84,13 +84,14 @@ final class GenerateCommand implements Callable<Integer> {
     Double strength;
 
     @Option(names = "--mask", paramLabel = "IMG",
-            description = "Inpainting mask (white = repaint), with --init-image and a 9-channel inpainting UNet.")
+            description = "Inpainting mask (white = repaint), with --init-image: a 9-channel inpainting UNet gets it "
+                    + "as input channels, a regular UNet keeps the unmasked area by latent blending.")
     Path mask;
 
     @Option(names = "--mask-blend", negatable = true,
             description = "With --mask: after every step put the init image's (noised) latents back outside the mask, "
-                    + "so the unmasked area stays the init image (default: as the model folder suggests, else off "
-                    + "as diffusers does for 9-channel UNets).")
+                    + "so the unmasked area stays the init image (default: as the model folder suggests, else as "
+                    + "diffusers: on for a regular UNet, off for a 9-channel inpainting UNet).")
     Boolean maskBlend;
 
     @Option(names = "--image-guidance", paramLabel = "G",

@@ -18,11 +18,12 @@ import java.util.Optional;
 import org.pf4j.Extension;
 
 /**
- * Inpainting with a 9-channel UNet, as diffusers' StableDiffusionInpaintPipeline: the mask is converted to grey,
+ * Inpainting, as diffusers' StableDiffusionInpaintPipeline. With a 9-channel UNet: the mask is converted to grey,
  * binarised at 0.5 (white = repaint), the masked image {@code image × (mask < 0.5)} is encoded by the VAE (a draw
  * from the generation's generator, after the initial noise), the mask is resized to the latent size (nearest), and
  * each UNet call gets {@code latents | mask | masked-image latents} along the channels, the same for every guidance
- * branch.
+ * branch. With a regular UNet (as many input channels as latent channels) the UNet gets nothing extra; the core keeps
+ * the unmasked area by latent blending, which it turns on by default for such UNets.
  *
  * <p>Request parameters: {@code mask_image} ({@link RgbImage}, required to activate), {@code init_image}
  * ({@link RgbImage}, required with a mask), {@code strength} (handled by the core's latent start: 1.0 by default for
@@ -52,7 +53,9 @@ public final class InpaintConditioner implements Conditioner {
         int[] latent = context.latentShape();
         int channels = latent[1];
         TensorSpec sample = context.unet().inputs().get("sample");
-        if (sample != null && sample.rank() == 4 && sample.dim(1) > 0 && sample.dim(1) != 2L * channels + 1) {
+        boolean regularUnet = sample != null && sample.rank() == 4 && sample.dim(1) == channels;
+        if (sample != null && sample.rank() == 4 && sample.dim(1) > 0 && !regularUnet
+                && sample.dim(1) != 2L * channels + 1) {
             throw new InvalidRequestException("--mask needs a UNet with " + (2 * channels + 1) + " input channels ("
                     + channels + " latent + 1 mask + " + channels + " masked-image latents); " + context.unet().path()
                     + " has " + sample.dim(1));
@@ -63,6 +66,18 @@ public final class InpaintConditioner implements Conditioner {
         RgbImage maskRgb = fit(maskImage.get(), w, h, "--mask");
         float[] mask = InpaintMask.binarized(maskRgb);
         RgbImage masked = Masks.maskedImage(image, mask);
+        int repaint = 0;
+        for (float m : mask) {
+            repaint += (int) m;
+        }
+        String share = String.format(java.util.Locale.ROOT, "%.1f%%", 100.0 * repaint / mask.length);
+        if (regularUnet) {
+            // diffusers' inpainting with a regular UNet: the UNet gets no mask channels, the runtime keeps the
+            // unmasked area by latent blending. diffusers still encodes the masked image (a draw from the generator)
+            // before the loop; so does this, so that the draws of stochastic schedulers match.
+            context.encodeImage(masked);
+            return Optional.of(new MaskOnly(Map.of("mask_area", share, "unet", "regular (mask by latent blending)")));
+        }
         int batch = context.branches().size();
         float[] small = InpaintMask.nearest(mask, w, h, latent[3], latent[2]);
         FloatTensor maskLatent = Masks.asBatch(small, batch, latent[2], latent[3]);
@@ -70,11 +85,6 @@ public final class InpaintConditioner implements Conditioner {
         FloatTensor[] copies = new FloatTensor[batch];
         java.util.Arrays.fill(copies, maskedLatents);
         FloatTensor maskedBatch = FloatTensor.concatBatch(copies);
-        int repaint = 0;
-        for (float m : mask) {
-            repaint += (int) m;
-        }
-        String share = String.format(java.util.Locale.ROOT, "%.1f%%", 100.0 * repaint / mask.length);
         return Optional.of(new Inpainting(maskLatent, maskedBatch, Map.of("mask_area", share)));
     }
 
@@ -84,6 +94,18 @@ public final class InpaintConditioner implements Conditioner {
                     + " but the generation is " + w + "x" + h + "; give images of the output size");
         }
         return image;
+    }
+
+    private record MaskOnly(Map<String, String> provenance) implements Conditioning {
+        @Override
+        public List<UnetInputDeclaration> provides() {
+            return List.of();
+        }
+
+        @Override
+        public void contribute(StepContext step, UnetInputs inputs) {
+            // a regular UNet takes no mask input
+        }
     }
 
     private record Inpainting(FloatTensor mask, FloatTensor maskedLatents, Map<String, String> provenance)
