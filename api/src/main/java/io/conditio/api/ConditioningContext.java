@@ -2,6 +2,7 @@ package io.conditio.api;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -32,6 +33,14 @@ public interface ConditioningContext {
      * @throws ModelLoadException naming the path when it cannot be loaded
      */
     Model loadModel(Path modelFile);
+
+    /**
+     * @return the model folder's {@code model_index.json} as parsed JSON (pipeline class, components, and pipeline
+     *         options such as SDXL's {@code force_zeros_for_empty_prompt}); empty when the folder has none
+     */
+    default Map<String, Object> modelIndex() {
+        return Map.of();
+    }
 
     /**
      * @param name {@code tokenizer} or {@code tokenizer_2}

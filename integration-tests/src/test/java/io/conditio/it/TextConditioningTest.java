@@ -152,6 +152,16 @@ class TextConditioningTest {
             assertThat(TinyFixtures.maxAbsError(fromText.latents(), fromEmbeds.latents())).isLessThan(1e-4);
             assertThat(fromText.provenance().get("text.negative")).contains("zeros");
             assertThat(fromText.provenance().get("text.encoder")).contains(" + ");
+
+            // a model_index.json saying force_zeros_for_empty_prompt: false makes the empty negative prompt encoded
+            Files.writeString(model.resolve("model_index.json"), "{\"_class_name\": \"StableDiffusionXLPipeline\", "
+                    + "\"force_zeros_for_empty_prompt\": false}");
+            try (Pipeline encoded = conditio.open(model)) {
+                GenerationResult r = encoded.generate(GenerationRequest.builder().optSteps(4).optSeed(5)
+                        .optScheduler("ddim").optGuidanceScale(5.0).optSize(64, 64).setPrompt(PROMPT).build());
+                assertThat(String.valueOf(r.provenance().get("text.negative"))).doesNotContain("zeros");
+                assertThat(TinyFixtures.maxAbsError(fromText.latents(), r.latents())).isGreaterThan(1e-3);
+            }
         }
     }
 

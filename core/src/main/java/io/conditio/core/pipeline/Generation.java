@@ -352,6 +352,11 @@ final class Generation {
         }
 
         @Override
+        public Map<String, Object> modelIndex() {
+            return folder.modelIndex();
+        }
+
+        @Override
         public Optional<TextTokenizer> tokenizer(String name) {
             return folder.tokenizer(name).map(t -> (TextTokenizer) t);
         }

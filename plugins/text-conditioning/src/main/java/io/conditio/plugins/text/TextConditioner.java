@@ -123,17 +123,7 @@ public final class TextConditioner implements Conditioner {
 
     /** model_index.json's {@code force_zeros_for_empty_prompt}, true (the SDXL default) unless it says false. */
     private static boolean forceZerosForEmptyPrompt(ConditioningContext context) {
-        java.nio.file.Path index = context.unet().path().toAbsolutePath().getParent().getParent()
-                .resolve("model_index.json");
-        try {
-            if (java.nio.file.Files.isRegularFile(index)) {
-                return !java.util.regex.Pattern.compile("\"force_zeros_for_empty_prompt\"\\s*:\\s*false")
-                        .matcher(java.nio.file.Files.readString(index)).find();
-            }
-        } catch (java.io.IOException e) {
-            // unreadable index: keep the SDXL default
-        }
-        return true;
+        return !Boolean.FALSE.equals(context.modelIndex().get("force_zeros_for_empty_prompt"));
     }
 
     /** The positive and negative sides of precomputed embeddings. */
