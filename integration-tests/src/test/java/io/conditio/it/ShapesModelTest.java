@@ -8,7 +8,6 @@ import io.conditio.api.RgbImage;
 import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.pipeline.Pipeline;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,11 +32,7 @@ class ShapesModelTest {
     private static Pipeline shapes;
 
     static Path modelDir() {
-        String dir = System.getProperty("conditio.shapesModel");
-        assertThat(dir).as("system property conditio.shapesModel (set by the build)").isNotNull();
-        Path p = Path.of(dir);
-        assertThat(Files.isDirectory(p)).as("the shipped model at %s", p).isTrue();
-        return p;
+        return TinyFixtures.directoryProperty("conditio.shapesModel", "the shipped model");
     }
 
     @BeforeAll

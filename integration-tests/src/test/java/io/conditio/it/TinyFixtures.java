@@ -36,10 +36,19 @@ final class TinyFixtures {
 
     /** The directory the build copied the plugin jars into (never the test class path). */
     static Path pluginDir() {
-        String dir = System.getProperty("conditio.plugins");
-        assertThat(dir).as("system property conditio.plugins (set by the build)").isNotNull();
+        return directoryProperty("conditio.plugins", "plugin directory");
+    }
+
+    /**
+     * @param property a system property the build sets
+     * @param what     what the directory is, for the failure message
+     * @return the existing directory the property names
+     */
+    static Path directoryProperty(String property, String what) {
+        String dir = System.getProperty(property);
+        assertThat(dir).as("system property %s (set by the build)", property).isNotNull();
         Path p = Path.of(dir);
-        assertThat(Files.isDirectory(p)).as("plugin directory %s exists", p).isTrue();
+        assertThat(Files.isDirectory(p)).as("%s %s exists", what, p).isTrue();
         return p;
     }
 
