@@ -56,6 +56,38 @@ class Ckpt:
         os.replace(self.path + ".tmp", self.path)
 
 
+class StageRun:
+    """What the training stages share: resuming from the stage's checkpoint, a log line every 50 steps, and a
+    checkpoint every 250 steps and after the last."""
+
+    def __init__(self, a, name, total):
+        self.work, self.name, self.total = a.work, name, total
+        self.ck = Ckpt(a.work, name)
+        self.t0 = time.time()
+
+    def resume(self, opt, modules):
+        """Loads the checkpoint, if any, into modules ({key: module}) and opt; returns (step, checkpoint or None)."""
+        st = self.ck.load()
+        if not st:
+            return 0, None
+        for key, m in modules.items():
+            m.load_state_dict(st[key])
+        opt.load_state_dict(st["opt"])
+        return st["step"], st
+
+    def start(self, message):
+        log(self.work, message)
+        self.t0 = time.time()
+
+    def stepped(self, step, detail, state):
+        """After step number `step`; detail() gives the log line's middle, state() the checkpoint's contents."""
+        if step % 50 == 0:
+            log(self.work, f"{self.name} {step} {detail()} {(time.time() - self.t0) / 50:.3f}s/it")
+            self.t0 = time.time()
+        if step % 250 == 0 or step == self.total:
+            self.ck.save(state())
+
+
 def lr_at(step, total, base, warm=100):
     if step < warm:
         return base * (step + 1) / warm
@@ -110,22 +142,16 @@ def gray_boxes(x, rng, p=0.25):
 
 
 def stage_vae(a):
-    ck = Ckpt(a.work, "vae")
+    run = StageRun(a, "vae", a.vae_steps)
     torch.manual_seed(a.seed)
     vae = VAE(VAE_CH)
     opt = torch.optim.AdamW(vae.parameters(), lr=a.vae_lr, weight_decay=0.0)
-    st = ck.load()
-    step = 0
-    if st:
-        vae.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        step = st["step"]
+    step, _ = run.resume(opt, {"model": vae})
     if step >= a.vae_steps:
         return
     data = load_data(a)
     imgs = np.concatenate([data["images"], data["two_images"]])
-    log(a.work, f"vae: {count(vae)} params, from step {step}/{a.vae_steps}")
-    t0 = time.time()
+    run.start(f"vae: {count(vae)} params, from step {step}/{a.vae_steps}")
     while step < a.vae_steps:
         rng = np.random.default_rng((a.seed, 11, step))
         idx = rng.integers(0, len(imgs), size=a.vae_bs)
@@ -146,13 +172,14 @@ def stage_vae(a):
         loss.backward()
         opt.step()
         step += 1
-        if step % 50 == 0:
-            mse = ((y - x) ** 2).mean().item() / 4
-            log(a.work, f"vae {step} loss {loss.item():.4f} psnr {10 * math.log10(1 / max(mse, 1e-10)):.1f} "
-                        f"kl {kl.item():.3f} {(time.time() - t0) / 50:.3f}s/it")
-            t0 = time.time()
-        if step % 250 == 0 or step == a.vae_steps:
-            ck.save(dict(model=vae.state_dict(), opt=opt.state_dict(), step=step))
+        run.stepped(step, lambda: f"loss {loss.item():.4f} psnr {psnr(y, x):.1f} kl {kl.item():.3f}",
+                    lambda: dict(model=vae.state_dict(), opt=opt.state_dict(), step=step))
+
+
+def psnr(y, x):
+    """PSNR in dB of images in [-1, 1]."""
+    mse = ((y - x) ** 2).mean().item() / 4
+    return 10 * math.log10(1 / max(mse, 1e-10))
 
 
 def load_vae(a):
@@ -193,25 +220,19 @@ def stage_decoder(a):
     decode latents pasted together cell by cell into the same images pasted together pixel block by block. Without
     it, new content in some latent cells shifts the colours of the others (GroupNorm statistics and the mid-block
     attention are global), so inpainting could not keep the unmasked area even with its latents kept exactly."""
-    ck = Ckpt(a.work, "decoder")
+    run = StageRun(a, "decoder", a.dec_steps)
     vae = VAE(VAE_CH)
     vae.load_state_dict(Ckpt(a.work, "vae").load()["model"])
     dec = vae.decoder.train()
     opt = torch.optim.AdamW(dec.parameters(), lr=a.dec_lr, weight_decay=0.0)
-    step = 0
-    st = ck.load()
-    if st:
-        dec.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        step = st["step"]
+    step, _ = run.resume(opt, {"model": dec})
     if step >= a.dec_steps:
         return
     lat = torch.load(os.path.join(a.work, "latents.pt"))
     data = load_data(a)
     par = torch.cat([lat["par"], lat["par2"]])
     imgs = np.concatenate([data["images"], data["two_images"]])
-    log(a.work, f"decoder: {count(dec)} params, from step {step}/{a.dec_steps}")
-    t0 = time.time()
+    run.start(f"decoder: {count(dec)} params, from step {step}/{a.dec_steps}")
     while step < a.dec_steps:
         rng = np.random.default_rng((a.seed, 51, step))
         ia = rng.integers(0, len(par), size=a.dec_bs)
@@ -232,13 +253,8 @@ def stage_decoder(a):
         loss.backward()
         opt.step()
         step += 1
-        if step % 50 == 0:
-            mse = ((y - x) ** 2).mean().item() / 4
-            log(a.work, f"decoder {step} loss {loss.item():.4f} psnr {10 * math.log10(1 / max(mse, 1e-10)):.1f} "
-                        f"{(time.time() - t0) / 50:.3f}s/it")
-            t0 = time.time()
-        if step % 250 == 0 or step == a.dec_steps:
-            ck.save(dict(model=dec.state_dict(), opt=opt.state_dict(), step=step))
+        run.stepped(step, lambda: f"loss {loss.item():.4f} psnr {psnr(y, x):.1f}",
+                    lambda: dict(model=dec.state_dict(), opt=opt.state_dict(), step=step))
 
 
 @torch.no_grad()
@@ -314,28 +330,23 @@ def diffusion_step_loss(unet_fn, x0, rng, ac, cell_weight=None):
 
 
 def stage_unet(a):
-    ck = Ckpt(a.work, "unet")
+    run = StageRun(a, "unet", a.unet_steps)
     tok = get_tok(a)
     te, unet = build_te_unet(a, len(tok.encoder))
     params = list(te.parameters()) + list(unet.parameters())
     opt = torch.optim.AdamW(params, lr=a.unet_lr, weight_decay=0.01)
     ema_u = [p.detach().clone() for p in unet.parameters()]
     ema_t = [p.detach().clone() for p in te.parameters()]
-    step = 0
-    st = ck.load()
+    step, st = run.resume(opt, {"te": te, "unet": unet})
     if st:
-        te.load_state_dict(st["te"])
-        unet.load_state_dict(st["unet"])
-        opt.load_state_dict(st["opt"])
-        ema_u, ema_t, step = st["ema_u"], st["ema_t"], st["step"]
+        ema_u, ema_t = st["ema_u"], st["ema_t"]
     if step >= a.unet_steps:
         return
     lat = torch.load(os.path.join(a.work, "latents.pt"))
     data = load_data(a)
     par, attrs, scaling = lat["par"], data["attrs"], lat["scaling"]
     ac = alphas_cumprod()
-    log(a.work, f"unet: unet {count(unet)} params, text encoder {count(te)} params, from step {step}/{a.unet_steps}")
-    t0 = time.time()
+    run.start(f"unet: unet {count(unet)} params, text encoder {count(te)} params, from step {step}/{a.unet_steps}")
     while step < a.unet_steps:
         rng = np.random.default_rng((a.seed, 21, step))
         idx = rng.integers(0, len(par), size=a.unet_bs)
@@ -359,12 +370,9 @@ def stage_unet(a):
                 e.mul_(d).add_(p.detach(), alpha=1 - d)
             for e, p in zip(ema_t, te.parameters()):
                 e.mul_(d).add_(p.detach(), alpha=1 - d)
-        if step % 50 == 0:
-            log(a.work, f"unet {step} loss {loss.item():.4f} {(time.time() - t0) / 50:.3f}s/it")
-            t0 = time.time()
-        if step % 250 == 0 or step == a.unet_steps:
-            ck.save(dict(te=te.state_dict(), unet=unet.state_dict(), opt=opt.state_dict(), ema_u=ema_u, ema_t=ema_t,
-                         step=step))
+        run.stepped(step, lambda: f"loss {loss.item():.4f}",
+                    lambda: dict(te=te.state_dict(), unet=unet.state_dict(), opt=opt.state_dict(), ema_u=ema_u,
+                                 ema_t=ema_t, step=step))
 
 
 def load_te_unet(a, ema=True):
@@ -390,27 +398,21 @@ def control_images(data_masks, data_outl, idx, rng):
 
 
 def stage_controlnet(a):
-    ck = Ckpt(a.work, "controlnet")
+    run = StageRun(a, "controlnet", a.cn_steps)
     tok, te, unet = load_te_unet(a)
     for p in list(te.parameters()) + list(unet.parameters()):
         p.requires_grad_(False)
     torch.manual_seed(a.seed + 2)
     cn = ControlNet(unet, D.NULL_CLASS)
     opt = torch.optim.AdamW(cn.parameters(), lr=a.cn_lr, weight_decay=0.0)
-    step = 0
-    st = ck.load()
-    if st:
-        cn.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        step = st["step"]
+    step, _ = run.resume(opt, {"model": cn})
     if step >= a.cn_steps:
         return
     lat = torch.load(os.path.join(a.work, "latents.pt"))
     data = load_data(a)
     par, attrs, scaling = lat["par"], data["attrs"], lat["scaling"]
     ac = alphas_cumprod()
-    log(a.work, f"controlnet: {count(cn)} params, from step {step}/{a.cn_steps}")
-    t0 = time.time()
+    run.start(f"controlnet: {count(cn)} params, from step {step}/{a.cn_steps}")
     while step < a.cn_steps:
         rng = np.random.default_rng((a.seed, 31, step))
         idx = rng.integers(0, len(par), size=a.cn_bs)
@@ -434,11 +436,8 @@ def stage_controlnet(a):
         loss.backward()
         opt.step()
         step += 1
-        if step % 50 == 0:
-            log(a.work, f"controlnet {step} loss {loss.item():.4f} {(time.time() - t0) / 50:.3f}s/it")
-            t0 = time.time()
-        if step % 250 == 0 or step == a.cn_steps:
-            ck.save(dict(model=cn.state_dict(), opt=opt.state_dict(), step=step))
+        run.stepped(step, lambda: f"loss {loss.item():.4f}",
+                    lambda: dict(model=cn.state_dict(), opt=opt.state_dict(), step=step))
 
 
 def load_controlnet(a, unet):
@@ -492,7 +491,7 @@ def inpaint_inputs(vae, img_m11, mask_px, scaling, gen):
 
 
 def stage_inpaint(a):
-    ck = Ckpt(a.work, "inpaint")
+    run = StageRun(a, "inpaint", a.inp_steps)
     tok, te, base = load_te_unet(a)
     vae = load_vae(a)
     torch.manual_seed(a.seed + 3)
@@ -508,12 +507,7 @@ def stage_inpaint(a):
     rest = [p for n_, p in unet.named_parameters() if not n_.startswith("conv_in.")]
     opt = torch.optim.AdamW([dict(params=rest, lr_mult=1.0), dict(params=conv_in, lr_mult=a.inp_conv_in_lr_mult)],
                             lr=a.inp_lr, weight_decay=0.01)
-    step = 0
-    st = ck.load()
-    if st:
-        unet.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        step = st["step"]
+    step, _ = run.resume(opt, {"model": unet})
     if step >= a.inp_steps:
         return
     lat = torch.load(os.path.join(a.work, "latents.pt"))
@@ -524,8 +518,7 @@ def stage_inpaint(a):
     attrs = np.concatenate([data["attrs"], data["two_attrs"]])
     scaling = lat["scaling"]
     ac = alphas_cumprod()
-    log(a.work, f"inpaint: {count(unet)} params, from step {step}/{a.inp_steps}")
-    t0 = time.time()
+    run.start(f"inpaint: {count(unet)} params, from step {step}/{a.inp_steps}")
     n1 = len(lat["par"])
     while step < a.inp_steps:
         rng = np.random.default_rng((a.seed, 41, step))
@@ -558,11 +551,8 @@ def stage_inpaint(a):
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
         step += 1
-        if step % 50 == 0:
-            log(a.work, f"inpaint {step} loss {loss.item():.4f} {(time.time() - t0) / 50:.3f}s/it")
-            t0 = time.time()
-        if step % 250 == 0 or step == a.inp_steps:
-            ck.save(dict(model=unet.state_dict(), opt=opt.state_dict(), step=step))
+        run.stepped(step, lambda: f"loss {loss.item():.4f}",
+                    lambda: dict(model=unet.state_dict(), opt=opt.state_dict(), step=step))
 
 
 def load_inpaint(a):
