@@ -48,11 +48,16 @@ public final class ModelFolder implements AutoCloseable {
      */
     public static ModelFolder open(Path root) {
         Path abs = root.toAbsolutePath().normalize();
+        if (Files.exists(abs) && !Files.isDirectory(abs)) {
+            throw new ModelLoadException("model path " + abs + " is a file, not a folder; expected a diffusers/optimum"
+                    + " model folder holding unet/model.onnx and vae_decoder/model.onnx");
+        }
         if (!Files.isDirectory(abs)) {
             throw new ModelLoadException("model folder not found: " + abs);
         }
         Path index = abs.resolve("model_index.json");
         Map<String, Object> modelIndex = Files.isRegularFile(index) ? Json.parseObject(index) : Map.of();
+        FolderFiles.checkModelIndex(index, modelIndex);
         ModelFolder folder = new ModelFolder(abs, modelIndex);
         List<String> missing = new ArrayList<>();
         for (String required : List.of("unet", "vae_decoder")) {
@@ -60,7 +65,9 @@ public final class ModelFolder implements AutoCloseable {
                 missing.add(abs.resolve(required).resolve("model.onnx").toString());
             }
         }
-        if (!missing.isEmpty()) {
+        if (missing.isEmpty()) {
+            folder.suggestedDefaults();
+        } else {
             throw new ModelLoadException("not a Stable Diffusion ONNX model folder: " + abs + " lacks "
                     + String.join(" and ", missing) + " (expected the diffusers/optimum layout: unet/model.onnx, "
                     + "vae_decoder/model.onnx, text_encoder/model.onnx, tokenizer/, scheduler/)");
@@ -147,9 +154,13 @@ public final class ModelFolder implements AutoCloseable {
      * blending). They apply only where a request leaves the setting unset.
      *
      * @return the suggested values by key; empty when the folder suggests nothing
+     * @throws ModelLoadException naming the file and key when a key is unknown or its value has the wrong type
      */
     public Map<String, Object> suggestedDefaults() {
-        return json(root.resolve("conditio_defaults.json"));
+        Path file = root.resolve("conditio_defaults.json");
+        Map<String, Object> defaults = json(file);
+        FolderFiles.checkDefaults(file, defaults);
+        return defaults;
     }
 
     /** @return the VAE's {@code scaling_factor} (from vae_decoder or vae_encoder config), 0.18215 when absent */
