@@ -1,6 +1,10 @@
 package io.conditio.api;
 
-/** A generation stopped because a step callback asked it to; everything it allocated has been released. */
+/**
+ * A generation stopped because it was told to: a step callback asked it to, its {@link java.util.concurrent.Future}
+ * was cancelled, or its thread was interrupted. Everything it allocated has been released and the pipeline stays
+ * usable. The message says at which step or stage it stopped.
+ */
 public class GenerationCancelledException extends ConditioException {
     private static final long serialVersionUID = 1L;
 

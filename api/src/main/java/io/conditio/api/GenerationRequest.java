@@ -1,5 +1,6 @@
 package io.conditio.api;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -41,6 +42,7 @@ public final class GenerationRequest {
     private final Map<String, Object> parameters;
     private final List<BeforeStepCallback> beforeStep;
     private final List<AfterStepCallback> afterStep;
+    private final Duration timeout;
 
     private GenerationRequest(Builder b) {
         this.prompt = b.prompt;
@@ -57,6 +59,7 @@ public final class GenerationRequest {
         this.parameters = Collections.unmodifiableMap(new LinkedHashMap<>(b.parameters));
         this.beforeStep = List.copyOf(b.beforeStep);
         this.afterStep = List.copyOf(b.afterStep);
+        this.timeout = b.timeout;
     }
 
     /** @return a new builder */
@@ -80,6 +83,7 @@ public final class GenerationRequest {
         b.parameters.putAll(parameters);
         b.beforeStep.addAll(beforeStep);
         b.afterStep.addAll(afterStep);
+        b.timeout = timeout;
         return b;
     }
 
@@ -173,6 +177,15 @@ public final class GenerationRequest {
         return afterStep;
     }
 
+    /**
+     * @return the time limit of the generation, measured from when it starts running; empty for none. A generation
+     *     past its limit stops within one step (an ONNX Runtime call in flight is terminated) with a
+     *     {@link GenerationTimeoutException}.
+     */
+    public Optional<Duration> timeout() {
+        return Optional.ofNullable(timeout);
+    }
+
     /** Builds a {@link GenerationRequest}: {@code setX} for the settings a request needs, {@code optX} for the rest. */
     public static final class Builder {
         private String prompt = "";
@@ -188,6 +201,7 @@ public final class GenerationRequest {
         private final Map<String, Object> parameters = new LinkedHashMap<>();
         private final List<BeforeStepCallback> beforeStep = new ArrayList<>();
         private final List<AfterStepCallback> afterStep = new ArrayList<>();
+        private Duration timeout;
 
         private Builder() {
         }
@@ -330,6 +344,19 @@ public final class GenerationRequest {
          */
         public Builder optAfterStep(AfterStepCallback callback) {
             afterStep.add(Objects.requireNonNull(callback));
+            return this;
+        }
+
+        /**
+         * @param timeout the time limit of the generation, positive; {@code null} for none
+         * @return this
+         * @throws InvalidRequestException when the limit is zero or negative
+         */
+        public Builder optTimeout(Duration timeout) {
+            if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+                throw new InvalidRequestException("timeout must be positive, got " + timeout);
+            }
+            this.timeout = timeout;
             return this;
         }
 

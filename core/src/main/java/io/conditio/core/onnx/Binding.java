@@ -72,6 +72,7 @@ public final class Binding implements Model, AutoCloseable {
                 }
                 default -> throw new IllegalArgumentException("cannot bind " + type);
             }
+            NativeObjects.tensorCreated();
         }
 
         boolean fits(ElementType t, long[] s) {
@@ -81,6 +82,7 @@ public final class Binding implements Model, AutoCloseable {
         @Override
         public void close() {
             tensor.close();
+            NativeObjects.tensorClosed();
         }
     }
 
@@ -138,7 +140,7 @@ public final class Binding implements Model, AutoCloseable {
             }
             OrtSession session = model.session();
             if (outputs.isEmpty()) {
-                try (OrtSession.Result result = session.run(ort)) {
+                try (OrtSession.Result result = Cancellation.run(session, ort, null)) {
                     Map<String, Tensor> out = new LinkedHashMap<>();
                     for (Map.Entry<String, OnnxValue> e : result) {
                         Tensor t = model.fromOrt(e.getKey(), e.getValue());
@@ -152,7 +154,7 @@ public final class Binding implements Model, AutoCloseable {
             Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
             outputs.forEach((k, v) -> pinned.put(k, v.tensor));
             try {
-                session.run(ort, pinned).close();
+                Cancellation.run(session, ort, pinned).close();
             } catch (OrtException e) {
                 // a shape changed under a pinned output: drop the pins and run unpinned once
                 closeAll(outputs);

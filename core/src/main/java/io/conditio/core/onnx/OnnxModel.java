@@ -71,7 +71,9 @@ public final class OnnxModel implements Model, AutoCloseable {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             OrtSession session = env.createSession(file.toAbsolutePath().toString(), options);
             try {
-                return new OnnxModel(name, file, session);
+                OnnxModel model = new OnnxModel(name, file, session);
+                NativeObjects.sessionOpened();
+                return model;
             } catch (OrtException | RuntimeException e) {
                 session.close();
                 throw e;
@@ -169,10 +171,11 @@ public final class OnnxModel implements Model, AutoCloseable {
             Map<String, OnnxTensor> ort = new LinkedHashMap<>();
             for (TensorSpec spec : inputs.values()) {
                 OnnxTensor t = toOrt(env, spec, feeds.get(spec.name()));
+                NativeObjects.tensorCreated();
                 created.add(t);
                 ort.put(spec.name(), t);
             }
-            try (OrtSession.Result result = session.run(ort)) {
+            try (OrtSession.Result result = Cancellation.run(session, ort, null)) {
                 Map<String, Tensor> out = new LinkedHashMap<>();
                 for (Map.Entry<String, OnnxValue> e : result) {
                     out.put(e.getKey(), fromOrt(e.getKey(), e.getValue()));
@@ -185,6 +188,7 @@ public final class OnnxModel implements Model, AutoCloseable {
         } finally {
             for (OnnxTensor t : created) {
                 t.close();
+                NativeObjects.tensorClosed();
             }
         }
     }
@@ -349,6 +353,7 @@ public final class OnnxModel implements Model, AutoCloseable {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            NativeObjects.sessionClosed();
             try {
                 session.close();
             } catch (OrtException e) {

@@ -28,6 +28,7 @@ import io.conditio.api.TextTokenizer;
 import io.conditio.core.json.Json;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.Binding;
+import io.conditio.core.onnx.Cancellation;
 import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.random.TorchGenerator;
 import java.nio.file.Path;
@@ -97,6 +98,7 @@ final class Generation {
                 .orElseGet(() -> suggested.get(MaskBlend.PARAMETER) instanceof Boolean b ? b
                         : LatentStart.plainUnet(unet.inputs().get("sample"), latentShape[1]));
         try (Binding unetCalls = unet.bind()) {
+            Cancellation.stageCurrent("preparing the start latents and conditionings");
             LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
                     unet.inputs().get("sample"), new ImageEncoder(folder), width, height, blend);
             MaskBlend maskBlend = blend ? MaskBlend.of(mask.get(), start.imageLatents(), start.noise(), width,
@@ -154,6 +156,8 @@ final class Generation {
                 step.checkCancelled();
             }
             long t2 = System.nanoTime();
+            Cancellation.stageCurrent("decoding the latents");
+            Cancellation.checkCurrent();
             RgbImage image = decode(latents);
             long t3 = System.nanoTime();
             StepTimings timings = new StepTimings(t1 - t0, t2 - t1, unetNanos, t3 - t2, timesteps.length);
@@ -414,6 +418,7 @@ final class Generation {
         }
 
         void at(int i, float t, FloatTensor l) {
+            Cancellation.stageCurrent("step " + (i + 1) + " of " + total);
             index = i;
             timestep = t;
             latents = l;
@@ -424,6 +429,7 @@ final class Generation {
                 throw new GenerationCancelledException("generation cancelled by a step callback at step "
                         + (index + 1) + " of " + total);
             }
+            Cancellation.checkCurrent();
         }
 
         @Override

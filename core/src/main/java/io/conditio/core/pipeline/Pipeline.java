@@ -9,18 +9,30 @@ import io.conditio.api.GuidanceProvider;
 import io.conditio.api.Model;
 import io.conditio.api.SchedulerProvider;
 import io.conditio.core.model.ModelFolder;
+import io.conditio.core.onnx.Cancellation;
 import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.plugin.PluginHost;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A model folder with its plugins resolved: immutable and thread-safe. Holds the ONNX sessions (opened on first use,
  * one per model file, shared by all generations) and the extensions, looked up once. Each {@link #generate} call gets
- * fresh per-request state: scheduler, generator, conditionings.
+ * fresh per-request state: scheduler, generator, conditionings. A generation stops within one step when its thread is
+ * interrupted, when it runs past {@link GenerationRequest#timeout()}, or, when started with {@link #submit}, when its
+ * future is cancelled.
  */
 public final class Pipeline implements AutoCloseable {
     private final ModelFolder folder;
@@ -31,6 +43,9 @@ public final class Pipeline implements AutoCloseable {
     private final List<AfterStepCallback> afterStep;
     private final PluginHost host;
     private final Map<Path, OnnxModel> extraModels = new ConcurrentHashMap<>();
+    private final Set<GenerationTask> submitted = ConcurrentHashMap.newKeySet();
+    private ExecutorService executor;
+    private volatile boolean closed;
 
     /**
      * @param folder the model folder; the pipeline takes ownership and closes it
@@ -55,7 +70,73 @@ public final class Pipeline implements AutoCloseable {
      *     allocated is released and the pipeline stays usable
      */
     public GenerationResult generate(GenerationRequest request) {
-        return new Generation(this, request).run();
+        return run(request, Cancellation.start(request.timeout()));
+    }
+
+    /**
+     * Starts a generation on the pipeline's own threads (daemon threads, one per running generation).
+     *
+     * <p>The future's {@code cancel} stops the generation within one step, terminating an ONNX Runtime call in
+     * flight; {@code get} then waits until it has stopped and released what it allocated, and throws a
+     * {@link java.util.concurrent.CancellationException} whose cause is the
+     * {@link io.conditio.api.GenerationCancelledException} naming the step. A failure, a time limit
+     * ({@link GenerationRequest#timeout()}) included, is the cause of the
+     * {@link java.util.concurrent.ExecutionException}.
+     *
+     * @param request the request
+     * @return the generation's future
+     * @throws java.util.concurrent.RejectedExecutionException when the pipeline is closed
+     */
+    public Future<GenerationResult> submit(GenerationRequest request) {
+        return submit(request, executor());
+    }
+
+    /**
+     * Starts a generation on the given executor; otherwise as {@link #submit(GenerationRequest)}.
+     *
+     * @param request the request
+     * @param executor runs the generation
+     * @return the generation's future
+     */
+    public Future<GenerationResult> submit(GenerationRequest request, Executor executor) {
+        Objects.requireNonNull(request, "request");
+        if (closed) {
+            throw new RejectedExecutionException("pipeline on " + folder.root() + " is closed");
+        }
+        GenerationTask task = new GenerationTask(this, request, submitted::remove);
+        submitted.add(task);
+        try {
+            executor.execute(task);
+        } catch (RuntimeException e) {
+            submitted.remove(task);
+            throw e;
+        }
+        return task;
+    }
+
+    /** Runs a generation on the calling thread under the given stop signal. */
+    GenerationResult run(GenerationRequest request, Cancellation cancellation) {
+        try (Cancellation.Scope scope = cancellation.enter()) {
+            cancellation.check();
+            return new Generation(this, request).run();
+        }
+    }
+
+    private ExecutorService executor() {
+        synchronized (submitted) {
+            if (closed) {
+                throw new RejectedExecutionException("pipeline on " + folder.root() + " is closed");
+            }
+            if (executor == null) {
+                AtomicInteger n = new AtomicInteger();
+                executor = Executors.newCachedThreadPool(r -> {
+                    Thread t = new Thread(r, "conditio-generation-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            return executor;
+        }
     }
 
     /** @return the model folder */
@@ -95,9 +176,28 @@ public final class Pipeline implements AutoCloseable {
                 (Files.isDirectory(abs) ? abs : abs.getParent()).getFileName().toString(), p));
     }
 
-    /** Closes every ONNX session of this pipeline. */
+    /**
+     * Cancels the generations submitted and not yet finished, waits (up to 30 s) for them to stop, and closes every
+     * ONNX session of this pipeline.
+     */
     @Override
     public void close() {
+        ExecutorService pool;
+        synchronized (submitted) {
+            closed = true;
+            pool = executor;
+        }
+        for (GenerationTask task : List.copyOf(submitted)) {
+            task.cancel(true);
+        }
+        if (pool != null) {
+            pool.shutdown();
+            try {
+                pool.awaitTermination(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         extraModels.values().forEach(OnnxModel::close);
         extraModels.clear();
         folder.close();
