@@ -2,7 +2,6 @@ package io.conditio.core.pipeline;
 
 import io.conditio.api.AfterStepCallback;
 import io.conditio.api.BeforeStepCallback;
-import io.conditio.api.ConditioException;
 import io.conditio.api.Conditioner;
 import io.conditio.api.Conditioning;
 import io.conditio.api.ConditioningContext;
@@ -12,14 +11,13 @@ import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.Guidance;
 import io.conditio.api.GuidanceBranch;
-import io.conditio.api.GuidanceProvider;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
-import io.conditio.api.PluginFailureException;
 import io.conditio.api.Provenance;
 import io.conditio.api.RandomSource;
 import io.conditio.api.RgbImage;
 import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerProvider;
 import io.conditio.api.SpiVersion;
 import io.conditio.api.StepContext;
 import io.conditio.api.StepTimings;
@@ -29,162 +27,154 @@ import io.conditio.core.json.Json;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.Binding;
 import io.conditio.core.onnx.Cancellation;
-import io.conditio.core.onnx.OnnxModel;
+import io.conditio.core.plugin.PluginGuard;
 import io.conditio.core.random.TorchGenerator;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.function.Supplier;
 
-/** One generation: the per-request state and the denoise loop. Used once, by one thread. */
+/**
+ * One generation: the per-request state and the denoise loop. Used once, by one thread. Every call into plugin code
+ * goes through the pipeline's {@link PluginGuard}.
+ */
 final class Generation {
-    /** Steps used when neither the request nor the model folder says. */
-    static final int DEFAULT_STEPS = 20;
-
     private final Pipeline pipeline;
-    private GenerationRequest request;
     private final ModelFolder folder;
+    private final PluginGuard guard;
+    private final GenerationSettings settings;
+    private final GenerationRequest request;
+    private final TorchGenerator random;
+    private final Scheduler scheduler;
     private final List<ActiveConditioning> active = new ArrayList<>();
+    private long unetNanos;
 
     private record ActiveConditioning(Conditioner conditioner, String origin, Conditioning conditioning) {
     }
 
-    Generation(Pipeline pipeline, GenerationRequest request) {
+    /** The loop's outcome: the final latents and how many UNet calls it made. */
+    private record Denoised(FloatTensor latents, int modelCalls) {
+    }
+
+    /**
+     * Resolves the settings and creates the scheduler; nothing is allocated yet.
+     *
+     * @param pipeline the pipeline
+     * @param asked    the request as given
+     */
+    Generation(Pipeline pipeline, GenerationRequest asked) {
         this.pipeline = pipeline;
-        this.request = request;
         this.folder = pipeline.folder();
+        this.guard = pipeline.guard();
+        this.settings = GenerationSettings.resolve(pipeline, asked, guard);
+        this.request = settings.request();
+        this.random = new TorchGenerator(settings.seed());
+        SchedulerProvider provider = settings.scheduler().provider();
+        this.scheduler = Guarded.scheduler(guard, provider,
+                guard.call(provider, "scheduler provider create", () -> provider.create(settings.scheduler().config())));
+        scheduler.setTimesteps(settings.steps());
     }
 
     GenerationResult run() {
-        long seed = request.seed().orElseGet(() -> new SecureRandom().nextLong() & 0xFFFF_FFFFL);
-        TorchGenerator random = new TorchGenerator(seed);
-        int factor = folder.vaeSpatialFactor();
-        int defaultSize = folder.unetSampleSize() * factor;
-        Optional<RgbImage> init = request.parameter(LatentStart.INIT_IMAGE, RgbImage.class);
-        // like diffusers' image pipelines, an init image sets the default size
-        int width = request.width().orElse(init.map(RgbImage::width).orElse(defaultSize));
-        int height = request.height().orElse(init.map(RgbImage::height).orElse(defaultSize));
-        if (width % factor != 0 || height % factor != 0) {
-            throw new InvalidRequestException("image size " + width + "x" + height + " is not a multiple of " + factor
-                    + ", the VAE factor of " + folder.root());
-        }
-        Map<String, Object> suggested = folder.suggestedDefaults();
-        int steps = request.steps().orElse(suggested.get("steps") instanceof Number n ? n.intValue() : DEFAULT_STEPS);
-        if (!request.guidanceScaleSet() && suggested.get("guidance_scale") instanceof Number g) {
-            // the folder's recommendation replaces the generic default, for plugins too
-            request = request.toBuilder().optGuidanceScale(g.doubleValue()).build();
-        }
-        String unetComponent = UnetVariant.choose(folder, request);
-        OnnxModel unet = folder.model(unetComponent);
-        Guidance guidance = chooseGuidance(unet);
-        SchedulerCatalog.Choice choice = pipeline.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),
-                request.schedulerConfig());
-        Scheduler scheduler = callPlugin(choice.provider(), () -> choice.provider().create(choice.config()));
-        callPlugin(choice.provider(), () -> {
-            scheduler.setTimesteps(steps);
-            return null;
-        });
-        int[] latentShape = {1, folder.latentChannels(), height / factor, width / factor};
-
         long t0 = System.nanoTime();
-        Optional<RgbImage> mask = request.parameter(LatentStart.MASK_IMAGE, RgbImage.class);
-        // blending: as asked, else as the folder suggests, else as diffusers does: only for a regular UNet
-        boolean blend = mask.isPresent() && init.isPresent() && request.parameter(MaskBlend.PARAMETER, Boolean.class)
-                .orElseGet(() -> suggested.get(MaskBlend.PARAMETER) instanceof Boolean b ? b
-                        : LatentStart.plainUnet(unet.inputs().get("sample"), latentShape[1]));
-        try (Binding unetCalls = unet.bind()) {
+        Throwable failure = null;
+        try (Binding unetCalls = settings.unet().bind()) {
             Cancellation.stageCurrent("preparing the start latents and conditionings");
-            LatentStart.Start start = LatentStart.prepare(request, scheduler, steps, latentShape, random,
-                    unet.inputs().get("sample"), new ImageEncoder(folder), width, height, blend);
-            MaskBlend maskBlend = blend ? MaskBlend.of(mask.get(), start.imageLatents(), start.noise(), width,
-                    height) : null;
-            FloatTensor latents = start.latents();
-            Context context = new Context(random, guidance.branches(), latentShape, width, height, unet);
-            for (Conditioner c : pipeline.conditioners()) {
-                Optional<Conditioning> prepared = callPlugin(c, () -> c.prepare(context));
-                prepared.ifPresent(p -> active.add(new ActiveConditioning(c, pipeline.host().origin(c), p)));
-            }
-            List<UnetInputCheck.Declared> declared = new ArrayList<>();
-            for (ActiveConditioning a : active) {
-                a.conditioning().provides()
-                        .forEach(d -> declared.add(new UnetInputCheck.Declared(a.conditioner().id(), d)));
-            }
-            UnetInputCheck.check(unet, latentShape[1], declared);
+            LatentStart.Start start = LatentStart.prepare(settings, scheduler, random, new ImageEncoder(folder));
+            MaskBlend maskBlend = settings.maskBlend() ? MaskBlend.of(settings.mask().get(), start.imageLatents(),
+                    start.noise(), settings.width(), settings.height()) : null;
+            prepareConditionings();
             long t1 = System.nanoTime();
-
-            float[] timesteps = start.timesteps();
-            Step step = new Step(timesteps.length, steps, guidance.branches());
-            long unetNanos = 0;
-            for (int i = 0; i < timesteps.length; i++) {
-                float t = timesteps[i];
-                step.at(i, t, latents);
-                for (BeforeStepCallback hook : pipeline.beforeStepHooks()) {
-                    callPlugin(hook, () -> run(() -> hook.beforeStep(step)));
-                }
-                for (BeforeStepCallback hook : request.beforeStepCallbacks()) {
-                    hook.beforeStep(step);
-                }
-                step.checkCancelled();
-                FloatTensor modelInput = guidance.expand(latents);
-                modelInput = scheduler.scaleModelInput(modelInput, t);
-                UnetCall call = new UnetCall(modelInput);
-                call.put("timestep", FloatTensor.full(t, modelInput.dim(0)));
-                for (ActiveConditioning a : active) {
-                    call.contributor(a.conditioner().id());
-                    callPlugin(a.conditioner(), () -> run(() -> a.conditioning().contribute(step, call)));
-                }
-                long u0 = System.nanoTime();
-                Map<String, Tensor> out = unetCalls.run(call.feed());
-                unetNanos += System.nanoTime() - u0;
-                FloatTensor prediction = guidance.combine(unetOutput(unet, out), step);
-                latents = scheduler.step(prediction, t, latents, random);
-                if (maskBlend != null) {
-                    latents = maskBlend.apply(latents, i, timesteps, scheduler);
-                }
-                step.at(i, t, latents);
-                for (AfterStepCallback hook : pipeline.afterStepHooks()) {
-                    callPlugin(hook, () -> run(() -> hook.afterStep(step)));
-                }
-                for (AfterStepCallback hook : request.afterStepCallbacks()) {
-                    hook.afterStep(step);
-                }
-                step.checkCancelled();
-            }
+            Denoised denoised = denoise(unetCalls, start, maskBlend);
             long t2 = System.nanoTime();
             Cancellation.stageCurrent("decoding the latents");
             Cancellation.checkCurrent();
-            RgbImage image = decode(latents);
+            RgbImage image = decode(denoised.latents());
             long t3 = System.nanoTime();
-            StepTimings timings = new StepTimings(t1 - t0, t2 - t1, unetNanos, t3 - t2, timesteps.length);
-            Provenance provenance = provenance(seed, steps, width, height, guidance, choice, scheduler, timings,
-                    start, unetComponent, maskBlend != null);
-            return new GenerationResult(List.of(image), latents, provenance, timings);
+            StepTimings timings = new StepTimings(t1 - t0, t2 - t1, unetNanos, t3 - t2, denoised.modelCalls());
+            return new GenerationResult(List.of(image), denoised.latents(), provenance(start, timings), timings);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            throw e;
         } finally {
-            for (ActiveConditioning a : active) {
-                try {
-                    a.conditioning().close();
-                } catch (RuntimeException e) {
-                    // closing must not hide the generation's own outcome
-                }
-            }
-            active.clear();
+            closeConditionings(failure);
         }
     }
 
-    private Guidance chooseGuidance(Model unet) {
-        for (GuidanceProvider p : pipeline.guidanceProviders()) {
-            Optional<Guidance> g = callPlugin(p, () -> p.create(request, unet));
-            if (g.isPresent()) {
-                return g.get();
-            }
+    /** Asks every conditioner in plugin order, then checks what they declare against the UNet's inputs. */
+    private void prepareConditionings() {
+        Context context = new Context();
+        for (Conditioner c : pipeline.conditioners()) {
+            Optional<Conditioning> prepared = guard.call(c, "conditioner prepare", () -> c.prepare(context));
+            prepared.ifPresent(p -> active.add(new ActiveConditioning(c, pipeline.host().origin(c),
+                    Guarded.conditioning(guard, c, p))));
         }
-        return request.guidanceScale() > 1.0 ? new ClassifierFreeGuidance(request.guidanceScale())
-                : new UnguidedSampling();
+        List<UnetInputCheck.Declared> declared = new ArrayList<>();
+        for (ActiveConditioning a : active) {
+            a.conditioning().provides()
+                    .forEach(d -> declared.add(new UnetInputCheck.Declared(a.conditioner().id(), d)));
+        }
+        UnetInputCheck.check(settings.unet(), settings.latentShape()[1], declared);
+    }
+
+    private Denoised denoise(Binding unetCalls, LatentStart.Start start, MaskBlend maskBlend) {
+        float[] timesteps = start.timesteps();
+        Step step = new Step(timesteps.length, settings.steps(), settings.guidance().branches());
+        FloatTensor latents = start.latents();
+        for (int i = 0; i < timesteps.length; i++) {
+            latents = denoiseStep(unetCalls, step, i, timesteps, latents);
+            if (maskBlend != null) {
+                latents = maskBlend.apply(latents, i, timesteps, scheduler);
+            }
+            step.at(i, timesteps[i], latents);
+            for (AfterStepCallback hook : pipeline.afterStepHooks()) {
+                guard.run(hook, "after-step hook", () -> hook.afterStep(step));
+            }
+            for (AfterStepCallback hook : request.afterStepCallbacks()) {
+                hook.afterStep(step);
+            }
+            step.checkCancelled();
+        }
+        return new Denoised(latents, timesteps.length);
+    }
+
+    /** One timestep: the before-step hooks, one UNet call with every conditioning's inputs, the scheduler step. */
+    private FloatTensor denoiseStep(Binding unetCalls, Step step, int i, float[] timesteps, FloatTensor latents) {
+        float t = timesteps[i];
+        step.at(i, t, latents);
+        for (BeforeStepCallback hook : pipeline.beforeStepHooks()) {
+            guard.run(hook, "before-step hook", () -> hook.beforeStep(step));
+        }
+        for (BeforeStepCallback hook : request.beforeStepCallbacks()) {
+            hook.beforeStep(step);
+        }
+        step.checkCancelled();
+        Guidance guidance = settings.guidance();
+        FloatTensor modelInput = scheduler.scaleModelInput(guidance.expand(latents), t);
+        UnetCall call = new UnetCall(modelInput);
+        call.put("timestep", FloatTensor.full(t, modelInput.dim(0)));
+        for (ActiveConditioning a : active) {
+            call.contributor(a.conditioner().id());
+            a.conditioning().contribute(step, call);
+        }
+        long u0 = System.nanoTime();
+        Map<String, Tensor> out = unetCalls.run(call.feed());
+        unetNanos += System.nanoTime() - u0;
+        FloatTensor prediction = guidance.combine(unetOutput(settings.unet(), out), step);
+        return scheduler.step(prediction, t, latents, random);
+    }
+
+    /** Closes every conditioning, also after a failure, to which close failures are added as suppressed. */
+    private void closeConditionings(Throwable failure) {
+        List<PluginGuard.Owned> owned = new ArrayList<>();
+        for (ActiveConditioning a : active) {
+            owned.add(new PluginGuard.Owned(a.conditioner(), "conditioning close", a.conditioning()));
+        }
+        active.clear();
+        guard.closeAll(owned, failure);
     }
 
     private static FloatTensor unetOutput(Model unet, Map<String, Tensor> out) {
@@ -228,9 +218,9 @@ final class Generation {
         return new RgbImage(w, h, hwc);
     }
 
-    private Provenance provenance(long seed, int steps, int width, int height, Guidance guidance,
-            SchedulerCatalog.Choice choice, Scheduler scheduler, StepTimings timings, LatentStart.Start start,
-            String unetComponent, boolean blended) {
+    private Provenance provenance(LatentStart.Start start, StepTimings timings) {
+        SchedulerCatalog.Choice choice = settings.scheduler();
+        String unetComponent = settings.unetComponent();
         Map<String, String> p = new LinkedHashMap<>();
         p.put("conditio.spi", SpiVersion.current());
         p.put("model", folder.root().toString());
@@ -239,15 +229,15 @@ final class Generation {
         }
         p.put("prompt", request.prompt());
         p.put("negative_prompt", request.negativePrompt());
-        p.put("seed", Long.toString(seed));
-        p.put("steps", Integer.toString(steps));
+        p.put("seed", Long.toString(settings.seed()));
+        p.put("steps", Integer.toString(settings.steps()));
         p.put("guidance_scale", Double.toString(request.guidanceScale()));
-        p.put("guidance", guidance.describe());
-        p.put("width", Integer.toString(width));
-        p.put("height", Integer.toString(height));
+        p.put("guidance", settings.guidance().describe());
+        p.put("width", Integer.toString(settings.width()));
+        p.put("height", Integer.toString(settings.height()));
         p.put("mode", start.mode());
         if (start.mode().equals("inpaint")) {
-            p.put(MaskBlend.PARAMETER, Boolean.toString(blended));
+            p.put(MaskBlend.PARAMETER, Boolean.toString(settings.maskBlend()));
         }
         if (start.strength() != null) {
             p.put("strength", Double.toString(start.strength()));
@@ -299,42 +289,8 @@ final class Generation {
         return String.format(java.util.Locale.ROOT, "%.3f", nanos / 1e6);
     }
 
-    private static Void run(Runnable r) {
-        r.run();
-        return null;
-    }
-
-    /** Runs plugin code, turning an unexpected failure into one that names the plugin and its version. */
-    private <T> T callPlugin(Object extension, Supplier<T> call) {
-        try {
-            return call.get();
-        } catch (ConditioException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new PluginFailureException(extension.getClass().getName() + " from plugin "
-                    + pipeline.host().origin(extension) + " failed: " + e, e);
-        }
-    }
-
     /** The conditioner-facing view of this generation. */
     private final class Context implements ConditioningContext {
-        private final RandomSource random;
-        private final List<GuidanceBranch> branches;
-        private final int[] latentShape;
-        private final int width;
-        private final int height;
-        private final Model unetModel;
-
-        Context(RandomSource random, List<GuidanceBranch> branches, int[] latentShape, int width, int height,
-                Model unetModel) {
-            this.unetModel = unetModel;
-            this.random = random;
-            this.branches = branches;
-            this.latentShape = latentShape;
-            this.width = width;
-            this.height = height;
-        }
-
         @Override
         public GenerationRequest request() {
             return request;
@@ -342,7 +298,7 @@ final class Generation {
 
         @Override
         public Model unet() {
-            return unetModel;
+            return settings.unet();
         }
 
         @Override
@@ -367,12 +323,12 @@ final class Generation {
 
         @Override
         public FloatTensor encodeImage(RgbImage image) {
-            return new ImageEncoder(folder).encode(Images.fit(image, width, height), random);
+            return new ImageEncoder(folder).encode(Images.fit(image, width(), height()), random);
         }
 
         @Override
         public FloatTensor encodeImageMode(RgbImage image) {
-            return new ImageEncoder(folder).mode(Images.fit(image, width, height));
+            return new ImageEncoder(folder).mode(Images.fit(image, width(), height()));
         }
 
         @Override
@@ -382,22 +338,22 @@ final class Generation {
 
         @Override
         public List<GuidanceBranch> branches() {
-            return branches;
+            return settings.guidance().branches();
         }
 
         @Override
         public int[] latentShape() {
-            return latentShape.clone();
+            return settings.latentShape().clone();
         }
 
         @Override
         public int width() {
-            return width;
+            return settings.width();
         }
 
         @Override
         public int height() {
-            return height;
+            return settings.height();
         }
     }
 

@@ -1,6 +1,7 @@
 package io.conditio.core.pipeline;
 
 import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.RgbImage;
@@ -51,15 +52,21 @@ final class LatentStart {
     }
 
     /**
-     * @param imageLatentsNeeded also encode the init image when inpainting starts from pure noise (mask blending
-     *                           needs it); as diffusers' {@code return_image_latents}, it is encoded before the noise
+     * @param settings  the generation's settings: request, steps, latent shape, UNet, size; with mask blending on,
+     *                  the init image is also encoded when inpainting starts from pure noise (as diffusers'
+     *                  {@code return_image_latents}, before the noise is drawn)
+     * @param scheduler the generation's scheduler, timesteps set
+     * @param random    the generation's generator
+     * @param encoder   the VAE encoder
+     * @return where the loop starts
      */
-    static Start prepare(io.conditio.api.GenerationRequest request, Scheduler scheduler, int steps, int[] latentShape,
-            RandomSource random, TensorSpec unetSample, ImageEncoder encoder, int width, int height,
-            boolean imageLatentsNeeded) {
+    static Start prepare(GenerationSettings settings, Scheduler scheduler, RandomSource random, ImageEncoder encoder) {
+        GenerationRequest request = settings.request();
+        int steps = settings.steps();
+        int[] latentShape = settings.latentShape();
         Optional<RgbImage> init = request.parameter(INIT_IMAGE, RgbImage.class);
         boolean inpaint = request.parameters().containsKey(MASK_IMAGE);
-        boolean plainUnet = plainUnet(unetSample, latentShape[1]);
+        boolean plainUnet = plainUnet(settings.unetSample(), latentShape[1]);
         Optional<Double> strengthParam = request.parameter(STRENGTH, Number.class).map(Number::doubleValue);
         if (init.isEmpty() || !(plainUnet || inpaint)) {
             if (strengthParam.isPresent() && init.isEmpty()) {
@@ -84,9 +91,9 @@ final class LatentStart {
                     + "run; raise --strength or --steps");
         }
         scheduler.setBeginIndex(tStart * order);
-        RgbImage image = Images.fit(init.get(), width, height);
+        RgbImage image = Images.fit(init.get(), settings.width(), settings.height());
         if (inpaint && strength >= 1.0) {
-            FloatTensor imageLatents = imageLatentsNeeded ? encoder.encode(image, random) : null;
+            FloatTensor imageLatents = settings.maskBlend() ? encoder.encode(image, random) : null;
             FloatTensor noise = random.randn(latentShape);
             return new Start(noise.mul(scheduler.initNoiseSigma()), timesteps, "inpaint", strength, imageLatents,
                     noise);

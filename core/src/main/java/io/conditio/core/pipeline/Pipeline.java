@@ -11,6 +11,7 @@ import io.conditio.api.SchedulerProvider;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.Cancellation;
 import io.conditio.core.onnx.OnnxModel;
+import io.conditio.core.plugin.PluginGuard;
 import io.conditio.core.plugin.PluginHost;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +43,7 @@ public final class Pipeline implements AutoCloseable {
     private final List<BeforeStepCallback> beforeStep;
     private final List<AfterStepCallback> afterStep;
     private final PluginHost host;
+    private final PluginGuard guard;
     private final Map<Path, OnnxModel> extraModels = new ConcurrentHashMap<>();
     private final Set<GenerationTask> submitted = ConcurrentHashMap.newKeySet();
     private ExecutorService executor;
@@ -54,6 +56,7 @@ public final class Pipeline implements AutoCloseable {
     public Pipeline(ModelFolder folder, PluginHost host) {
         this.folder = folder;
         this.host = host;
+        this.guard = new PluginGuard(host);
         this.schedulers = new SchedulerCatalog(host.extensions(SchedulerProvider.class));
         this.conditioners = host.extensions(Conditioner.class);
         this.guidanceProviders = host.extensions(GuidanceProvider.class);
@@ -167,6 +170,10 @@ public final class Pipeline implements AutoCloseable {
 
     PluginHost host() {
         return host;
+    }
+
+    PluginGuard guard() {
+        return guard;
     }
 
     Model extraModel(Path file) {
