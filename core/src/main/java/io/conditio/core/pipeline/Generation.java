@@ -17,6 +17,7 @@ import io.conditio.api.Provenance;
 import io.conditio.api.RandomSource;
 import io.conditio.api.RgbImage;
 import io.conditio.api.Scheduler;
+import io.conditio.api.SchedulerConfig;
 import io.conditio.api.SchedulerProvider;
 import io.conditio.api.SpiVersion;
 import io.conditio.api.StepContext;
@@ -73,8 +74,9 @@ final class Generation {
         this.request = settings.request();
         this.random = new TorchGenerator(settings.seed());
         SchedulerProvider provider = settings.scheduler().provider();
+        SchedulerConfig config = settings.scheduler().config();
         this.scheduler = Guarded.scheduler(guard, provider,
-                guard.call(provider, "scheduler provider create", () -> provider.create(settings.scheduler().config())));
+                guard.call(provider, "scheduler provider create", () -> provider.create(config)));
         scheduler.setTimesteps(settings.steps());
     }
 
