@@ -2,6 +2,8 @@ package io.conditio.core.image;
 
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
+import io.conditio.core.MemoryLimit;
+import io.conditio.core.io.AtomicOutputs;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -15,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.CRC32;
@@ -23,6 +26,8 @@ import java.util.zip.DeflaterOutputStream;
 import java.util.zip.Inflater;
 import java.util.zip.InflaterInputStream;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * PNG reading and writing. Written files are 8-bit RGB with one {@code iTXt} chunk (UTF-8) per provenance entry, so
@@ -31,13 +36,19 @@ import javax.imageio.ImageIO;
 public final class PngImages {
     private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
+    /** Heap bytes per pixel while decoding: ImageIO's raster (up to 8) and the float RGB copy (12). */
+    static final int DECODE_BYTES_PER_PIXEL = 20;
+    /** Text values longer than this are cut in the file (a prompt of a megabyte must not make a megabyte PNG). */
+    static final int MAX_TEXT_CHARS = 16_384;
+
     private PngImages() {
     }
 
     /**
      * Writes an image with text entries.
      *
-     * @param file  the PNG file to write (parent folders are created)
+     * @param file  the PNG file to write (parent folders are created); written under a temporary name and moved in
+     *              place, so the file is never seen half-written
      * @param image the image
      * @param text  entries written as iTXt chunks; keys must be 1–79 Latin-1 characters
      */
@@ -47,11 +58,10 @@ public final class PngImages {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            try (OutputStream out = Files.newOutputStream(file)) {
-                out.write(encode(image, text));
-            }
+            AtomicOutputs.write(file, encode(image, text));
         } catch (IOException e) {
-            throw new UncheckedIOException("could not write " + file.toAbsolutePath() + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("could not write " + file.toAbsolutePath() + ": " + AtomicOutputs.reason(e),
+                    e);
         }
     }
 
@@ -105,8 +115,48 @@ public final class PngImages {
         b.write(0); // compression method
         b.write(0); // empty language tag
         b.write(0); // empty translated keyword
-        b.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+        b.writeBytes(textValue(value).getBytes(StandardCharsets.UTF_8));
         return b.toByteArray();
+    }
+
+    /**
+     * A text value as it is stored: control characters other than tab and line breaks, and unpaired surrogates, as
+     * {@code \\uXXXX} escapes (a PNG reader must get valid UTF-8 without NULs); longer values than
+     * {@value #MAX_TEXT_CHARS} characters cut, saying how long the value was.
+     */
+    static String textValue(String value) {
+        String v = value;
+        String suffix = "";
+        if (v.length() > MAX_TEXT_CHARS) {
+            suffix = "… [cut: " + value.length() + " characters in all]";
+            v = v.substring(0, Character.isHighSurrogate(v.charAt(MAX_TEXT_CHARS - 1)) ? MAX_TEXT_CHARS - 1
+                    : MAX_TEXT_CHARS);
+        }
+        StringBuilder out = null;
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            boolean pair = Character.isHighSurrogate(c) && i + 1 < v.length()
+                    && Character.isLowSurrogate(v.charAt(i + 1));
+            boolean escape = !pair && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f
+                    || Character.isSurrogate(c));
+            if (escape && out == null) {
+                out = new StringBuilder(v.length() + 16).append(v, 0, i);
+            }
+            if (out != null) {
+                if (escape) {
+                    out.append(String.format("\\u%04X", (int) c));
+                } else {
+                    out.append(c);
+                    if (pair) {
+                        out.append(v.charAt(i + 1));
+                    }
+                }
+            }
+            if (pair) {
+                i++;
+            }
+        }
+        return (out == null ? v : out.toString()) + suffix;
     }
 
     private static void chunk(OutputStream out, String type, byte[] data) throws IOException {
@@ -178,21 +228,48 @@ public final class PngImages {
     }
 
     /**
-     * Reads an image file (PNG, JPEG, BMP, GIF) as RGB in [0, 1] (value / 255).
+     * Reads an image file (PNG, JPEG, BMP, GIF) as RGB in [0, 1] (value / 255), with the JDK's ImageIO. The size in
+     * the file's header is checked against the {@link MemoryLimit} before any pixel is decoded.
      *
      * @param file the image file
      * @return the image
-     * @throws InvalidRequestException naming the file when it is missing or not an image
+     * @throws InvalidRequestException naming the file when it is missing, not an image, corrupt or truncated, or
+     *     announces a size whose pixels would exceed the memory limit
      */
     public static RgbImage read(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new InvalidRequestException("image file not found: " + file.toAbsolutePath());
         }
         BufferedImage img;
-        try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException e) {
-            throw new InvalidRequestException("could not read image " + file.toAbsolutePath() + ": " + e.getMessage());
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new InvalidRequestException(file.toAbsolutePath() + " is not an image ImageIO can read "
+                        + "(expected PNG, JPEG, BMP or GIF)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                // the header's size, checked before any pixel is decoded: a small file can announce a huge image
+                int w = reader.getWidth(0);
+                int h = reader.getHeight(0);
+                if (w <= 0 || h <= 0) {
+                    throw new InvalidRequestException("image " + file.toAbsolutePath() + " announces a size of " + w
+                            + "x" + h + "; expected a positive width and height");
+                }
+                MemoryLimit.check("image " + file.toAbsolutePath() + " (" + w + "x" + h + " in its header)",
+                        (double) w * h * DECODE_BYTES_PER_PIXEL);
+                img = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof InvalidRequestException r) {
+                throw r;
+            }
+            throw new InvalidRequestException("could not read image " + file.toAbsolutePath() + ": "
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+                    + " (the file is corrupt or truncated)");
         }
         if (img == null) {
             throw new InvalidRequestException(file.toAbsolutePath() + " is not an image ImageIO can read "

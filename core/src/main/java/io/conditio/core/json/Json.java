@@ -164,6 +164,21 @@ public final class Json {
     }
 
     /**
+     * Writes a value as indented JSON, for files people read.
+     *
+     * @param value as for {@link #write(Object)}
+     * @return the JSON text
+     * @throws IllegalArgumentException as {@link #write(Object)}
+     */
+    public static String writePretty(Object value) {
+        try {
+            return escapeLoneSurrogates(MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(toNode(value, 0)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot write JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /**
      * Names the JSON type of a parsed value, for messages.
      *
      * @param value a value as {@link #parse(String)} returns them

@@ -183,6 +183,20 @@ public final class ModelFolder implements AutoCloseable {
         return 8;
     }
 
+    /**
+     * @return the VAE decoder's channels at full resolution, {@code block_out_channels[0]} of its config; 128 (as in
+     *     Stable Diffusion's VAE) when the config does not say
+     */
+    public int vaeFullResolutionChannels() {
+        for (String c : List.of("vae_decoder", "vae_encoder")) {
+            if (config(c).get("block_out_channels") instanceof List<?> blocks && !blocks.isEmpty()
+                    && blocks.get(0) instanceof Number n && n.longValue() > 0) {
+                return (int) Math.min(n.longValue(), 1 << 16);
+            }
+        }
+        return 128;
+    }
+
     private double vaeNumber(String key, double fallback) {
         for (String c : List.of("vae_decoder", "vae_encoder")) {
             if (config(c).get(key) instanceof Number n) {

@@ -2,8 +2,8 @@ package io.conditio.core.npy;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.ModelLoadException;
+import io.conditio.core.io.AtomicOutputs;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -138,7 +138,8 @@ public final class Npy {
     }
 
     /**
-     * Writes a tensor as a version 1.0, {@code '<f4'}, C-order {@code .npy} file, replacing any existing file.
+     * Writes a tensor as a version 1.0, {@code '<f4'}, C-order {@code .npy} file, replacing any existing file; written
+     * under a temporary name and moved in place, so the file is never seen half-written.
      *
      * @param file the destination
      * @param t    the tensor
@@ -146,17 +147,25 @@ public final class Npy {
      */
     public static void write(Path file, FloatTensor t) {
         Objects.requireNonNull(file, "file");
+        try {
+            AtomicOutputs.write(file, encode(t));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write .npy file " + file + ": " + AtomicOutputs.reason(e), e);
+        }
+    }
+
+    /**
+     * @param t the tensor
+     * @return the bytes of a version 1.0, {@code '<f4'}, C-order {@code .npy} file holding it
+     */
+    public static byte[] encode(FloatTensor t) {
         Objects.requireNonNull(t, "t");
         byte[] header = header(t.shape());
         float[] data = t.array();
-        ByteBuffer body = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer body = ByteBuffer.allocate(header.length + data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        body.put(header);
         body.asFloatBuffer().put(data);
-        try (OutputStream out = Files.newOutputStream(file)) {
-            out.write(header);
-            out.write(body.array());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write .npy file " + file + ": " + e.getMessage(), e);
-        }
+        return body.array();
     }
 
     /** The magic, version, length and padded header dictionary of a version 1.0 file. */

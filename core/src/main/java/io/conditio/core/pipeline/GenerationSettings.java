@@ -6,6 +6,7 @@ import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.TensorSpec;
+import io.conditio.core.MemoryLimit;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.plugin.PluginGuard;
@@ -63,6 +64,8 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
             throw new InvalidRequestException("image size " + width + "x" + height + " is not a multiple of " + factor
                     + ", the VAE factor of " + folder.root());
         }
+        MemoryLimit.check("a " + width + "x" + height + " image", MemoryLimit.generationBytes(width, height,
+                folder.vaeFullResolutionChannels()));
         Map<String, Object> suggested = folder.suggestedDefaults();
         int steps = asked.steps().orElse(suggested.get("steps") instanceof Number n ? n.intValue() : DEFAULT_STEPS);
         GenerationRequest request = asked;

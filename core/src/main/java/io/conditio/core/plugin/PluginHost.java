@@ -15,14 +15,26 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
+import java.util.HashMap;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.pf4j.BasePluginRepository;
+import org.pf4j.CompoundPluginRepository;
 import org.pf4j.DefaultPluginManager;
+import org.pf4j.JarPluginRepository;
+import org.pf4j.PluginAlreadyLoadedException;
+import org.pf4j.PluginRepository;
+import org.pf4j.util.AndFileFilter;
+import org.pf4j.util.DirectoryFileFilter;
+import org.pf4j.util.HiddenFilter;
+import org.pf4j.util.NotFileFilter;
 import org.pf4j.ExtensionFactory;
 import org.pf4j.PluginState;
 import org.pf4j.PluginStateEvent;
 import org.pf4j.PluginWrapper;
 
 /**
- * Loads plugin jars and zips from plugin directories with PF4J, checks each plugin's {@code Plugin-Requires}
+ * Loads plugin jars (and exploded plugin folders) from plugin directories with PF4J, checks each plugin's {@code Plugin-Requires}
  * against the SPI version, starts them, and hands out their extensions, created through Guice and cached per
  * extension point (PF4J itself makes new instances on every {@code getExtensions} call).
  */
@@ -31,8 +43,15 @@ public final class PluginHost implements AutoCloseable {
     private final Manager manager;
     private final Map<Class<?>, List<?>> cache = new ConcurrentHashMap<>();
 
-    private static final class Manager extends DefaultPluginManager {
+    private final List<String> problems = new CopyOnWriteArrayList<>();
+
+    /**
+     * PF4J, with what it cannot load reported as one line each instead of a logged stack trace: jars and exploded
+     * plugin folders only (zip archives are never unpacked), the lock file enforced where present.
+     */
+    private final class Manager extends DefaultPluginManager {
         private GuiceExtensionFactory factory;
+        private final Map<Path, Optional<PluginLock>> locks = new HashMap<>();
 
         Manager(List<Path> roots) {
             super(roots);
@@ -43,12 +62,102 @@ public final class PluginHost implements AutoCloseable {
             factory = new GuiceExtensionFactory(this);
             return factory;
         }
+
+        @Override
+        protected PluginRepository createPluginRepository() {
+            return new CompoundPluginRepository()
+                    .add(new JarPluginRepository(getPluginsRoots()))
+                    .add(new BasePluginRepository(getPluginsRoots(), new AndFileFilter(new DirectoryFileFilter(),
+                            new NotFileFilter(new HiddenFilter()))));
+        }
+
+        @Override
+        protected PluginWrapper loadPluginFromPath(Path path) {
+            String name = path.getFileName().toString();
+            try {
+                Optional<PluginLock> lock = locks.computeIfAbsent(path.toAbsolutePath().getParent(),
+                        PluginLock::read);
+                if (lock.isPresent()) {
+                    Optional<String> refused = lock.get().refusal(path);
+                    if (refused.isPresent()) {
+                        problems.add("skipped " + name + ": " + refused.get());
+                        return null;
+                    }
+                }
+                if (Files.isRegularFile(path)) {
+                    try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(path.toFile())) {
+                        zip.size();
+                    } catch (IOException e) {
+                        problems.add("skipped " + name + ": not a readable jar (" + e.getMessage() + ")");
+                        return null;
+                    }
+                }
+                org.pf4j.PluginDescriptor d;
+                try {
+                    d = getPluginDescriptorFinder().find(path);
+                    if (d.getPluginId() == null || d.getPluginId().isBlank()) {
+                        throw new IllegalArgumentException("no Plugin-Id");
+                    }
+                } catch (RuntimeException e) {
+                    problems.add("skipped " + name + ": no plugin descriptor (expected Plugin-Id, Plugin-Version "
+                            + "and Plugin-Class in META-INF/MANIFEST.MF or plugin.properties)");
+                    return null;
+                }
+                PluginWrapper loaded = getPlugin(d.getPluginId());
+                if (loaded != null) {
+                    problems.add("skipped " + name + ": plugin id '" + d.getPluginId() + "' is already loaded from "
+                            + loaded.getPluginPath().getFileName() + "; remove one of the two");
+                    return null;
+                }
+                PluginWrapper w = super.loadPluginFromPath(path);
+                if (w != null && lock.isPresent()) {
+                    Optional<String> refused = lock.get().mismatch(path, w.getPluginId(),
+                            w.getDescriptor().getVersion());
+                    if (refused.isPresent()) {
+                        unloadPlugin(w.getPluginId());
+                        problems.add("skipped " + name + ": " + refused.get());
+                        return null;
+                    }
+                }
+                return w;
+            } catch (PluginAlreadyLoadedException e) {
+                PluginWrapper other = getPlugin(e.getPluginId());
+                problems.add("skipped " + name + ": plugin id '" + e.getPluginId() + "' is already loaded"
+                        + (other == null ? "" : " from " + other.getPluginPath().getFileName())
+                        + "; remove one of the two");
+                return null;
+            } catch (PluginFailureException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                problems.add("skipped " + name + ": " + describeLoadFailure(path, e));
+                return null;
+            }
+        }
+    }
+
+    private static String describeLoadFailure(Path path, Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = String.valueOf(root.getMessage());
+        if (root instanceof java.util.zip.ZipException || message.contains("zip END header")) {
+            return "not a readable jar (" + message + ")";
+        }
+        if (message.contains("Plugin-Id") || message.contains("plugin descriptor") || message.contains("manifest")
+                || message.contains("plugin.properties") || message.contains("PluginDescriptorFinder")) {
+            return "no plugin descriptor (expected Plugin-Id, Plugin-Version and Plugin-Class in "
+                    + "META-INF/MANIFEST.MF or plugin.properties): " + message;
+        }
+        return message;
     }
 
     /**
      * Loads and starts every plugin in the given directories.
      *
-     * @param directories plugin directories (jars, zips or exploded plugin folders inside); missing ones are errors
+     * @param directories plugin directories (jars or exploded plugin folders inside; zips are refused, never
+     *                    unpacked); missing ones are errors. A file that cannot be loaded is skipped and reported
+     *                    in {@link #problems()}; the others load.
      * @param injector    the host's injector, parent of each plugin's child injector
      */
     public PluginHost(List<Path> directories, Injector injector) {
@@ -72,6 +181,29 @@ public final class PluginHost implements AutoCloseable {
         });
         manager.loadPlugins();
         manager.startPlugins();
+        for (Path dir : this.directories) {
+            try (Stream<Path> files = Files.list(dir)) {
+                files.filter(f -> f.getFileName().toString().endsWith(".zip")).sorted().forEach(f -> problems.add(
+                        "skipped " + f.getFileName() + ": plugin archives (.zip) are not unpacked; ship the plugin "
+                                + "as a jar, or unpack it into a folder yourself"));
+            } catch (IOException e) {
+                throw new PluginFailureException("cannot list plugin directory " + dir + ": " + e.getMessage(), e);
+            }
+        }
+        for (PluginInfo info : plugins()) {
+            if (!info.usable() && !info.state().equals("NOT_LOADED")) {
+                problems.add("skipped " + info.path().getFileName() + " (" + info.id() + "@" + info.version() + "): "
+                        + info.problem());
+            }
+        }
+    }
+
+    /**
+     * @return one line per plugin file that was skipped and why (unreadable, no descriptor, duplicate id, SPI
+     *     mismatch, failed start, untrusted under a lock file, zip archive); empty when everything loaded
+     */
+    public List<String> problems() {
+        return List.copyOf(problems);
     }
 
     /** @return the plugin directories, absolute */
@@ -114,7 +246,7 @@ public final class PluginHost implements AutoCloseable {
                     problem = "requires Conditio SPI " + d.getRequires() + " but this host provides "
                             + SpiVersion.current();
                 } else if (w.getFailedException() != null) {
-                    problem += ": " + w.getFailedException().getMessage();
+                    problem = "failed to start: " + startFailure(w);
                 }
             }
             List<String> ext = new ArrayList<>(manager.getExtensionClassNames(w.getPluginId()));
@@ -130,12 +262,41 @@ public final class PluginHost implements AutoCloseable {
                 }).filter(f -> !seen.contains(f.toAbsolutePath().normalize())
                         && !seen.contains(unzippedFolder(f))).sorted().forEach(f -> out.add(new PluginInfo(
                                 f.getFileName().toString(), "?", "?", "?", "NOT_LOADED", f, List.of(),
-                                "not a loadable plugin (no Plugin-Id in its manifest or plugin.properties?)")));
+                                skipReason(f))));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
         return out;
+    }
+
+    private String skipReason(Path file) {
+        String prefix = "skipped " + file.getFileName() + ": ";
+        for (String p : problems) {
+            if (p.startsWith(prefix)) {
+                return p.substring(prefix.length());
+            }
+        }
+        return "not a loadable plugin (no Plugin-Id in its manifest or plugin.properties?)";
+    }
+
+    /** PF4J reports a Plugin-Class it cannot instantiate as a NullPointerException; say what it is instead. */
+    private String startFailure(PluginWrapper w) {
+        Throwable e = w.getFailedException();
+        String pluginClass = w.getDescriptor().getPluginClass();
+        if (e instanceof NullPointerException && pluginClass != null && !pluginClass.isBlank()) {
+            try {
+                Class<?> c = Class.forName(pluginClass, false, w.getPluginClassLoader());
+                if (!org.pf4j.Plugin.class.isAssignableFrom(c)) {
+                    return "Plugin-Class " + pluginClass + " does not extend org.pf4j.Plugin";
+                }
+                return "Plugin-Class " + pluginClass + " could not be instantiated (it needs a public no-argument "
+                        + "or PluginWrapper constructor)";
+            } catch (ClassNotFoundException | LinkageError notFound) {
+                return "Plugin-Class " + pluginClass + " is not in the jar";
+            }
+        }
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
     }
 
     private static Path unzippedFolder(Path zip) {

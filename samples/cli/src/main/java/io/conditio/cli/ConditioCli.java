@@ -24,8 +24,14 @@ public final class ConditioCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Show the libraries' own log (PF4J, ONNX Runtime) on stderr; otherwise it goes to "
+                    + "$CONDITIO_LOG, else conditio-USER.log in the temp folder.")
+    boolean verbose;
+
     /** @param args the command line */
     public static void main(String[] args) {
+        routeLibraryLogging(args);
         System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 
@@ -60,6 +66,25 @@ public final class ConditioCli implements Runnable {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /**
+     * PF4J's and ONNX Runtime's own logging goes to a log file ($CONDITIO_LOG, else conditio.log in the temp folder),
+     * not the terminal: the CLI reports problems itself, one line each. With --verbose it goes to stderr. Must run
+     * before the first logger is created.
+     */
+    static void routeLibraryLogging(String[] args) {
+        boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+        if (verbose) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+            return;
+        }
+        String file = System.getenv("CONDITIO_LOG");
+        if (file == null || file.isBlank()) {
+            file = Path.of(System.getProperty("java.io.tmpdir"), "conditio-" + System.getProperty("user.name", "user")
+                    + ".log").toString();
+        }
+        System.setProperty("org.slf4j.simpleLogger.logFile", file);
     }
 
     private static String describe(Throwable ex) {

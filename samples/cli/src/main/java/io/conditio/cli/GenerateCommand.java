@@ -5,10 +5,13 @@ import io.conditio.api.GenerationResult;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.StepTimings;
 import io.conditio.core.Conditio;
+import io.conditio.core.MemoryLimit;
 import io.conditio.core.image.PngImages;
+import io.conditio.core.io.AtomicOutputs;
 import io.conditio.core.json.Json;
 import io.conditio.core.npy.Npy;
 import io.conditio.core.pipeline.Pipeline;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -165,6 +168,11 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Also write the final latents (before the VAE) as a NumPy float32 NCHW array.")
     Path saveLatents;
 
+    @Option(names = "--memory-limit", paramLabel = "SIZE",
+            description = "Refuse requests whose buffers would need more than this, e.g. 2g or 512m (default: the "
+                    + "JVM's maximum heap).")
+    String memoryLimit;
+
     @Option(names = "--plugins", paramLabel = "DIR",
             description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
     Path plugins;
@@ -172,9 +180,20 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path model = ConditioCli.modelDirectory(this.model);
+        if (Files.isRegularFile(model)) {
+            throw new InvalidRequestException((this.model == null ? "default model " : "--model ") + model
+                    + " is a file; expected a model folder (holding unet/model.onnx and vae_decoder/model.onnx)");
+        }
         if (!Files.isDirectory(model)) {
             throw new InvalidRequestException((this.model == null ? "default model " : "--model ") + model
                     + ": no such directory");
+        }
+        if (memoryLimit != null) {
+            System.setProperty(MemoryLimit.PROPERTY, Long.toString(MemoryLimit.parse(memoryLimit)));
+        }
+        checkWritable("--out", out);
+        if (saveLatents != null) {
+            checkWritable("--save-latents", saveLatents);
         }
         GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optNegativePrompt(negativePrompt);
         if (guidance != null) {
@@ -204,11 +223,10 @@ final class GenerateCommand implements Callable<Integer> {
         Path pluginDir = ConditioCli.pluginDirectory(plugins);
         try (Conditio conditio = Conditio.start(List.of(pluginDir));
                 Pipeline pipeline = conditio.open(model)) {
+            conditio.plugins().problems().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
+                    + line));
             GenerationResult result = pipeline.generate(b.build());
-            PngImages.write(out, result.image(), result.provenance().entries());
-            if (saveLatents != null) {
-                Npy.write(saveLatents, result.latents());
-            }
+            writeOutputs(result);
             StepTimings t = result.timings();
             var p = result.provenance();
             spec.commandLine().getOut().printf(Locale.ROOT,
@@ -223,6 +241,29 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The PNG and the latents appear both or neither, each whole. */
+    private void writeOutputs(GenerationResult result) {
+        Map<Path, byte[]> files = new LinkedHashMap<>();
+        try {
+            files.put(out, PngImages.encode(result.image(), result.provenance().entries()));
+            if (saveLatents != null) {
+                files.put(saveLatents, Npy.encode(result.latents()));
+            }
+            AtomicOutputs.writeAll(files);
+        } catch (IOException e) {
+            throw new InvalidRequestException("could not write " + String.join(" and ", files.keySet().stream()
+                    .map(Path::toString).toList()) + ": " + AtomicOutputs.reason(e) + "; nothing was written");
+        }
+    }
+
+    private static void checkWritable(String flag, Path file) {
+        try {
+            AtomicOutputs.checkWritable(file);
+        } catch (IOException e) {
+            throw new InvalidRequestException(flag + " " + file + ": cannot write there: " + AtomicOutputs.reason(e));
+        }
     }
 
     private void addConditioning(GenerationRequest.Builder b) {

@@ -4,6 +4,7 @@ import io.conditio.api.SchedulerPreset;
 import io.conditio.api.SchedulerProvider;
 import io.conditio.core.Conditio;
 import io.conditio.core.plugin.PluginInfo;
+import io.conditio.core.plugin.PluginLock;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,13 +24,29 @@ final class PluginsCommand implements Callable<Integer> {
             description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
     Path plugins;
 
+    @Option(names = "--lock", description = "Write " + PluginLock.FILE_NAME + " into the plugin directory: the id, "
+            + "version and SHA-256 of every jar there now. Once it exists only those jars load.")
+    boolean lock;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Path dir = ConditioCli.pluginDirectory(plugins);
+        if (lock) {
+            if (!java.nio.file.Files.isDirectory(dir)) {
+                throw new io.conditio.api.PluginFailureException("plugin directory not found: " + dir.toAbsolutePath());
+            }
+            List<PluginLock.Entry> entries = PluginLock.write(dir);
+            out.println("wrote " + dir.resolve(PluginLock.FILE_NAME) + " (" + entries.size() + " plugins: "
+                    + String.join(", ", entries.stream().map(e -> e.id() + "@" + e.version()).toList()) + ")");
+            return 0;
+        }
         int unusable = 0;
         try (Conditio conditio = Conditio.start(List.of(dir))) {
             out.println("plugins in " + conditio.plugins().directories().get(0) + ":");
+            if (conditio.plugins().plugins().isEmpty()) {
+                out.println("    (none: the folder holds no plugin jars)");
+            }
             for (PluginInfo p : conditio.plugins().plugins()) {
                 out.printf("%s %s  %s  requires %s  (%s)%n", p.id(), p.version(), p.state(), p.requires(),
                         p.path().getFileName());

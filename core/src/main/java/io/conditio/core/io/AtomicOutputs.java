@@ -1,0 +1,124 @@
+package io.conditio.core.io;
+
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Output files that appear whole or not at all: each is written under a temporary name in its own folder, then
+ * moved onto its name (atomically where the file system can). Several files given together are all written before
+ * any is moved, so an image and its latents come out both or neither.
+ */
+public final class AtomicOutputs {
+    private AtomicOutputs() {
+    }
+
+    /**
+     * @param target the file to write (parent folders are created)
+     * @param bytes  its content
+     * @throws IOException when it cannot be written; nothing is left behind
+     */
+    public static void write(Path target, byte[] bytes) throws IOException {
+        writeAll(Map.of(target, bytes));
+    }
+
+    /**
+     * Writes every file, or none.
+     *
+     * @param files the content by target file, written in this order
+     * @throws IOException when one cannot be written; then no target has been created or replaced by this call
+     *     (a failure of the final moves, which do not copy data, removes the targets it had already moved)
+     */
+    public static void writeAll(Map<Path, byte[]> files) throws IOException {
+        Map<Path, Path> staged = new LinkedHashMap<>();
+        List<Path> moved = new ArrayList<>();
+        try {
+            for (Map.Entry<Path, byte[]> e : files.entrySet()) {
+                Path target = e.getKey().toAbsolutePath();
+                Path dir = target.getParent();
+                Files.createDirectories(dir);
+                if (Files.isDirectory(target)) {
+                    throw new FileAlreadyExistsException(target.toString(), null, "is a directory");
+                }
+                Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+                staged.put(target, temp);
+                Files.write(temp, e.getValue());
+            }
+            for (Map.Entry<Path, Path> e : staged.entrySet()) {
+                move(e.getValue(), e.getKey());
+                moved.add(e.getKey());
+            }
+            staged.clear();
+        } catch (IOException | RuntimeException e) {
+            for (Path temp : staged.values()) {
+                Files.deleteIfExists(temp);
+            }
+            for (Path target : moved) {
+                Files.deleteIfExists(target);
+            }
+            throw e;
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /**
+     * Checks up front that a file could be written there, so a long generation does not end in a write error.
+     *
+     * @param target the file to be written later
+     * @throws IOException saying why not (the folder cannot be created or written, or the target is a directory)
+     */
+    public static void checkWritable(Path target) throws IOException {
+        Path abs = target.toAbsolutePath();
+        if (Files.isDirectory(abs)) {
+            throw new FileAlreadyExistsException(abs.toString(), null, "is a directory");
+        }
+        Path dir = abs.getParent();
+        Files.createDirectories(dir);
+        Path probe = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".probe");
+        Files.delete(probe);
+    }
+
+    /**
+     * @param e an I/O failure
+     * @return why it failed, in words (the JDK's messages of these exceptions are often just the path)
+     */
+    public static String reason(IOException e) {
+        String detail = e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : null;
+        String kind;
+        if (e instanceof AccessDeniedException) {
+            kind = "permission denied";
+        } else if (e instanceof NoSuchFileException) {
+            kind = "no such file or folder";
+        } else if (e instanceof NotDirectoryException) {
+            kind = "a path component is not a folder";
+        } else if (e instanceof FileAlreadyExistsException) {
+            kind = detail != null ? detail : "already exists";
+            detail = null;
+        } else if (e instanceof FileSystemException) {
+            kind = detail != null ? detail : e.getClass().getSimpleName();
+            detail = null;
+        } else {
+            kind = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        }
+        String path = e instanceof FileSystemException f && f.getFile() != null ? " (" + f.getFile() + ")" : "";
+        return kind + (detail != null ? ": " + detail : "") + path;
+    }
+}
