@@ -65,10 +65,13 @@ public final class PluginHost implements AutoCloseable {
 
         @Override
         protected PluginRepository createPluginRepository() {
-            return new CompoundPluginRepository()
-                    .add(new JarPluginRepository(getPluginsRoots()))
-                    .add(new BasePluginRepository(getPluginsRoots(), new AndFileFilter(new DirectoryFileFilter(),
-                            new NotFileFilter(new HiddenFilter()))));
+            // by file name, so which of two jars with one id loads does not depend on the file system's order
+            JarPluginRepository jars = new JarPluginRepository(getPluginsRoots());
+            jars.setComparator(java.util.Comparator.comparing(java.io.File::getName));
+            BasePluginRepository folders = new BasePluginRepository(getPluginsRoots(), new AndFileFilter(
+                    new DirectoryFileFilter(), new NotFileFilter(new HiddenFilter())));
+            folders.setComparator(java.util.Comparator.comparing(java.io.File::getName));
+            return new CompoundPluginRepository().add(jars).add(folders);
         }
 
         @Override
