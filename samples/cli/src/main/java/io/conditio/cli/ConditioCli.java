@@ -19,7 +19,8 @@ import picocli.CommandLine.IVersionProvider;
  */
 @Command(name = "conditio", mixinStandardHelpOptions = true, versionProvider = ConditioCli.Version.class,
         description = "Latent-diffusion image generation on the JVM.",
-        subcommands = {GenerateCommand.class, PluginsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, PluginsCommand.class, BenchCommand.class, ServeCommand.class,
+            CommandLine.HelpCommand.class})
 public final class ConditioCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,99 @@
+package io.conditio.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.conditio.cli.ConditioCli;
+import java.awt.image.BufferedImage;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code conditio serve} as users start it: the built launcher in its own process, on a free port; an A1111 client's
+ * txt2img gives the pixels {@code conditio generate} writes with the same settings; SIGTERM stops it gracefully.
+ */
+class ServeCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void txt2imgGivesThePixelsOfConditioGenerateAndSigtermStopsTheServerGracefully() throws Exception {
+        Path launcher = Path.of(System.getProperty("conditio.launcher"));
+        assertThat(Files.isExecutable(launcher)).as("the launcher %s is built", launcher).isTrue();
+        Process server = new ProcessBuilder(launcher.toString(), "serve", "--port", "0", "--plugins",
+                TinyFixtures.pluginDir().toString(), "--model", ShapesModelTest.modelDir().toString())
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(),
+                    StandardCharsets.UTF_8));
+            CompletableFuture<String> first = new CompletableFuture<>();
+            StringBuffer all = new StringBuffer();
+            Thread reader = new Thread(() -> {
+                try {
+                    for (String l; (l = out.readLine()) != null; ) {
+                        all.append(l).append('\n');
+                        if (l.startsWith("listening on ")) {
+                            first.complete(l);
+                        }
+                    }
+                } catch (java.io.IOException e) {
+                    // the process ended
+                }
+                first.complete(null);
+            });
+            reader.start();
+            String line = first.get(60, TimeUnit.SECONDS);
+            assertThat(line).matches("listening on http://127\\.0\\.0\\.1:\\d+");
+            String url = line.substring("listening on ".length());
+
+            HttpClient http = HttpClient.newHttpClient();
+            String body = "{\"prompt\": \"a red circle at the top left\", \"negative_prompt\": \"\", \"seed\": 1234, "
+                    + "\"steps\": 12, \"cfg_scale\": 3.0, \"width\": 64, \"height\": 64, \"sampler_name\": \"Euler a\", "
+                    + "\"batch_size\": 1, \"n_iter\": 1}";
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/sdapi/v1/txt2img"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
+                    .timeout(Duration.ofMinutes(2)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode json = new ObjectMapper().readTree(r.body());
+            BufferedImage served = ImageIO.read(new ByteArrayInputStream(
+                    Base64.getDecoder().decode(json.get("images").get(0).asText())));
+
+            Path png = dir.resolve("cli.png");
+            StringWriter cliOut = new StringWriter();
+            StringWriter cliErr = new StringWriter();
+            int code = ConditioCli.execute(new PrintWriter(cliOut), new PrintWriter(cliErr), "generate",
+                    "--model", ShapesModelTest.modelDir().toString(), "--plugins", TinyFixtures.pluginDir().toString(),
+                    "--prompt", "a red circle at the top left", "--seed", "1234", "--steps", "12", "--guidance", "3",
+                    "--width", "64", "--height", "64", "--scheduler", "euler-a", "--out", png.toString());
+            assertThat(code).as(cliErr.toString()).isZero();
+            BufferedImage generated = ImageIO.read(png.toFile());
+            assertThat(served.getRGB(0, 0, 64, 64, null, 0, 64)).isEqualTo(generated.getRGB(0, 0, 64, 64, null, 0, 64));
+
+            // SIGTERM by kill(1): Process.destroy() would also close the pipes this test reads
+            assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(server.pid())).start().waitFor()).isZero();
+            assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("stopped after SIGTERM").isTrue();
+            reader.join(10_000);
+            assertThat(all.toString()).as("the shutdown hook stopped the server").contains("stopped");
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.conditio.cli;
+
+import io.conditio.server.ConditioServer;
+import io.conditio.server.Limits;
+import io.conditio.server.ServerConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code conditio serve}: the HTTP server (A1111-compatible API, native API, web page). */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Serve models over HTTP: the AUTOMATIC1111-compatible API (/sdapi/v1), the native API (/v1), "
+                + "/metrics, /health and a web page at /. Stops gracefully on SIGTERM.")
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--host", paramLabel = "H", defaultValue = "127.0.0.1",
+            description = "Address to bind (default: ${DEFAULT-VALUE}, this machine only).")
+    String host;
+
+    @Option(names = "--port", paramLabel = "P", defaultValue = "7860",
+            description = "Port (default: ${DEFAULT-VALUE}, as A1111; 0 picks a free one).")
+    int port;
+
+    @ArgGroup(exclusive = true)
+    ModelChoice models;
+
+    static final class ModelChoice {
+        @Option(names = "--model", paramLabel = "DIR", description = "Serve one model folder (default: "
+                + "$CONDITIO_MODEL, else the shipped shapes model).")
+        Path model;
+
+        @Option(names = "--models", paramLabel = "DIR",
+                description = "Serve every model folder in DIR by its name; ControlNet folders in DIR are offered "
+                        + "to all of them.")
+        Path directory;
+    }
+
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
+    Path plugins;
+
+    @Option(names = "--api-key", paramLabel = "KEY",
+            description = "Every endpoint but /health needs 'Authorization: Bearer KEY' (default: "
+                    + "$CONDITIO_API_KEY, else none).")
+    String apiKey;
+
+    @Option(names = "--concurrency", paramLabel = "N", defaultValue = "1",
+            description = "Generations at once per model (default: ${DEFAULT-VALUE}).")
+    int concurrency;
+
+    @Option(names = "--max-queue", paramLabel = "N", defaultValue = "32",
+            description = "Generations that may wait; more get 429 with Retry-After (default: ${DEFAULT-VALUE}).")
+    int maxQueue;
+
+    @Option(names = "--cors-origin", paramLabel = "O",
+            description = "Allow cross-origin browser calls from this origin, e.g. https://app.example (default: "
+                    + "none).")
+    String corsOrigin;
+
+    @Option(names = "--max-steps", paramLabel = "N", defaultValue = "150",
+            description = "Most inference steps per image (default: ${DEFAULT-VALUE}).")
+    int maxSteps;
+
+    @Option(names = "--shutdown-grace", paramLabel = "SECONDS", defaultValue = "30",
+            description = "On SIGTERM, how long running generations may finish before they are cancelled "
+                    + "(default: ${DEFAULT-VALUE}).")
+    long grace;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        ServerConfig.Builder b = ServerConfig.builder().optHost(host).optPort(port)
+                .optPluginDirectories(List.of(ConditioCli.pluginDirectory(plugins)))
+                .optConcurrency(concurrency).optMaxQueue(maxQueue).optCorsOrigin(corsOrigin)
+                .optLimits(Limits.defaults().withMaxSteps(maxSteps)).optShutdownGrace(Duration.ofSeconds(grace));
+        if (models != null && models.directory != null) {
+            b.setModelsDirectory(models.directory);
+        } else {
+            b.setModel(ConditioCli.modelDirectory(models == null ? null : models.model));
+        }
+        String key = apiKey != null ? apiKey : System.getenv("CONDITIO_API_KEY");
+        if (key != null && !key.isBlank()) {
+            b.optApiKey(key);
+        }
+        ConditioServer server = ConditioServer.start(b.build());
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            spec.commandLine().getOut().println("stopped");
+            spec.commandLine().getOut().flush();
+            stopped.countDown();
+        }, "conditio-serve-shutdown"));
+        spec.commandLine().getOut().println("listening on " + server.url());
+        spec.commandLine().getOut().flush();
+        stopped.await();
+        return 0;
+    }
+}

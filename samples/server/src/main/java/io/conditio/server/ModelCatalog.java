@@ -1,0 +1,308 @@
+package io.conditio.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.conditio.core.Conditio;
+import io.conditio.core.pipeline.Pipeline;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The models a server offers, by name. Clients only ever name a model; the folder behind a name is the server's
+ * business. Pipelines are opened on first use, shared by the generations that lease them, and closed when they
+ * have been idle for a while or when another model needs the room.
+ */
+final class ModelCatalog implements AutoCloseable {
+    /** A model the server offers. */
+    record ModelEntry(String name, Path folder) {
+    }
+
+    private final Conditio conditio;
+    private final Map<String, ModelEntry> models;
+    private final Map<String, Path> standaloneControlNets;
+    private final long idleNanos;
+    private final int maxOpen;
+    private final Map<String, Open> open = new LinkedHashMap<>();
+    private final Map<String, String> hashes = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile String defaultModel;
+
+    private static final class Open {
+        final Pipeline pipeline;
+        int leases;
+        long lastUsed = System.nanoTime();
+
+        Open(Pipeline pipeline) {
+            this.pipeline = pipeline;
+        }
+    }
+
+    /** A pipeline held for one generation; close it when done. */
+    final class Lease implements AutoCloseable {
+        private final String name;
+        private final Pipeline pipeline;
+        private boolean closed;
+
+        private Lease(String name, Pipeline pipeline) {
+            this.name = name;
+            this.pipeline = pipeline;
+        }
+
+        Pipeline pipeline() {
+            return pipeline;
+        }
+
+        @Override
+        public void close() {
+            synchronized (ModelCatalog.this) {
+                if (!closed) {
+                    closed = true;
+                    Open o = open.get(name);
+                    if (o != null) {
+                        o.leases--;
+                        o.lastUsed = System.nanoTime();
+                    }
+                }
+            }
+        }
+    }
+
+    ModelCatalog(Conditio conditio, ServerConfig config) {
+        this.conditio = conditio;
+        this.idleNanos = config.idleClose().toNanos();
+        this.maxOpen = config.maxOpenModels();
+        Map<String, ModelEntry> found = new TreeMap<>();
+        Map<String, Path> controlNets = new TreeMap<>();
+        if (config.model().isPresent()) {
+            Path folder = config.model().get().toAbsolutePath().normalize();
+            if (!isModelFolder(folder)) {
+                throw new IllegalArgumentException("--model " + folder + ": not a model folder (no unet/ or "
+                        + "model_index.json)");
+            }
+            found.put(folder.getFileName().toString(), new ModelEntry(folder.getFileName().toString(), folder));
+        } else {
+            Path dir = config.modelsDirectory().get().toAbsolutePath().normalize();
+            if (!Files.isDirectory(dir)) {
+                throw new IllegalArgumentException("--models " + dir + ": no such directory");
+            }
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path p : (Iterable<Path>) s.sorted()::iterator) {
+                    if (isModelFolder(p)) {
+                        found.put(p.getFileName().toString(), new ModelEntry(p.getFileName().toString(), p));
+                    } else if (isControlNet(p)) {
+                        controlNets.put(p.getFileName().toString(), p);
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not list --models " + dir + ": " + e.getMessage(), e);
+            }
+            if (found.isEmpty()) {
+                throw new IllegalArgumentException("--models " + dir + ": no model folders in it (folders with "
+                        + "unet/ or model_index.json)");
+            }
+        }
+        this.models = java.util.Collections.unmodifiableMap(found);
+        this.standaloneControlNets = java.util.Collections.unmodifiableMap(controlNets);
+        this.defaultModel = found.keySet().iterator().next();
+    }
+
+    static boolean isModelFolder(Path p) {
+        return Files.isDirectory(p.resolve("unet")) || Files.isRegularFile(p.resolve("model_index.json"));
+    }
+
+    static boolean isControlNet(Path p) {
+        Path config = p.resolve("config.json");
+        if (!Files.isRegularFile(p.resolve("model.onnx")) || !Files.isRegularFile(config)) {
+            return false;
+        }
+        try {
+            JsonNode n = JsonFields.MAPPER.readTree(config.toFile());
+            return n != null && "ControlNetModel".equals(n.path("_class_name").asText());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** @return the models by name, sorted */
+    Map<String, ModelEntry> models() {
+        return models;
+    }
+
+    /** @return the model sdapi requests use unless they name one */
+    String defaultModel() {
+        return defaultModel;
+    }
+
+    /**
+     * @param nameOrTitle a model name as a client sends it
+     * @return the model it names
+     */
+    void setDefaultModel(String nameOrTitle) {
+        this.defaultModel = resolve("sd_model_checkpoint", nameOrTitle).name();
+    }
+
+    /**
+     * Finds a model by what a client sends: its name, A1111's title {@code name [hash]}, or a file name with an
+     * extension; case does not matter.
+     *
+     * @param field the request field, for the message
+     * @param given the client's text
+     * @return the model
+     */
+    ModelEntry resolve(String field, String given) {
+        String key = normalise(given);
+        for (ModelEntry m : models.values()) {
+            if (normalise(m.name()).equals(key)) {
+                return m;
+            }
+        }
+        throw ApiError.badField(field, "no model '" + given + "'; this server has " + String.join(", ",
+                models.keySet()));
+    }
+
+    private static String normalise(String s) {
+        String t = s.strip();
+        int bracket = t.indexOf(" [");
+        if (bracket > 0 && t.endsWith("]")) {
+            t = t.substring(0, bracket);
+        }
+        for (String ext : List.of(".safetensors", ".ckpt", ".onnx")) {
+            if (t.toLowerCase(Locale.ROOT).endsWith(ext)) {
+                t = t.substring(0, t.length() - ext.length());
+            }
+        }
+        return t.toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * @param model a model name
+     * @return the ControlNets a request for that model may name: the model folder's own ControlNet sub-folders and
+     *     the ControlNet folders beside the models, by name
+     */
+    Map<String, Path> controlNets(String model) {
+        Map<String, Path> out = new TreeMap<>();
+        ModelEntry m = models.get(model);
+        if (m != null) {
+            try (Stream<Path> s = Files.list(m.folder())) {
+                s.filter(ModelCatalog::isControlNet).forEach(p -> out.put(p.getFileName().toString(), p));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        standaloneControlNets.forEach(out::putIfAbsent);
+        return out;
+    }
+
+    /**
+     * @param model a model name
+     * @param given the ControlNet name a client sent (A1111 titles such as {@code name [hash]} are accepted)
+     * @param field the request field, for the message
+     * @return the ControlNet folder
+     */
+    Path controlNet(String model, String given, String field) {
+        Map<String, Path> all = controlNets(model);
+        String key = normalise(given);
+        for (Map.Entry<String, Path> e : all.entrySet()) {
+            if (normalise(e.getKey()).equals(key)) {
+                return e.getValue();
+            }
+        }
+        throw ApiError.badField(field, "no ControlNet '" + given + "' for model " + model + "; available: "
+                + (all.isEmpty() ? "none" : String.join(", ", all.keySet())));
+    }
+
+    /** @return the first 10 hex digits of the UNet file's SHA-256, A1111's short model hash */
+    String shortHash(String model) {
+        return sha256(model).substring(0, 10);
+    }
+
+    /** @return the SHA-256 of the model's UNet file, hex */
+    String sha256(String model) {
+        return hashes.computeIfAbsent(model, n -> {
+            Path unet = models.get(n).folder().resolve("unet").resolve("model.onnx");
+            try (InputStream in = Files.newInputStream(unet)) {
+                MessageDigest d = MessageDigest.getInstance("SHA-256");
+                byte[] buf = new byte[1 << 16];
+                for (int r; (r = in.read(buf)) > 0; ) {
+                    d.update(buf, 0, r);
+                }
+                return HexFormat.of().formatHex(d.digest());
+            } catch (IOException e) {
+                return "0000000000";
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /**
+     * Opens the model if needed and holds it for one generation.
+     *
+     * @param name a model name from {@link #models()}
+     * @return the lease; close it when the generation ends
+     */
+    synchronized Lease lease(String name) {
+        ModelEntry m = models.get(name);
+        if (m == null) {
+            throw ApiError.badField("model", "no model '" + name + "'");
+        }
+        Open o = open.get(name);
+        if (o == null) {
+            while (open.size() >= maxOpen && closeLeastRecentlyUsedIdle()) {
+                // keep closing idle models until there is room
+            }
+            o = new Open(conditio.open(m.folder()));
+            open.put(name, o);
+        }
+        o.leases++;
+        o.lastUsed = System.nanoTime();
+        return new Lease(name, o.pipeline);
+    }
+
+    private boolean closeLeastRecentlyUsedIdle() {
+        Optional<Map.Entry<String, Open>> lru = open.entrySet().stream().filter(e -> e.getValue().leases == 0)
+                .min(java.util.Comparator.comparingLong(e -> e.getValue().lastUsed));
+        lru.ifPresent(e -> {
+            open.remove(e.getKey());
+            e.getValue().pipeline.close();
+        });
+        return lru.isPresent();
+    }
+
+    /** Closes the models nobody has used for the idle time. */
+    synchronized void closeIdle() {
+        long now = System.nanoTime();
+        List<String> idle = new ArrayList<>();
+        open.forEach((name, o) -> {
+            if (o.leases == 0 && now - o.lastUsed >= idleNanos) {
+                idle.add(name);
+            }
+        });
+        for (String name : idle) {
+            open.remove(name).pipeline.close();
+        }
+    }
+
+    /** @return the names of the models open now */
+    synchronized List<String> openModels() {
+        return new ArrayList<>(open.keySet());
+    }
+
+    @Override
+    public synchronized void close() {
+        open.values().forEach(o -> o.pipeline.close());
+        open.clear();
+    }
+}
