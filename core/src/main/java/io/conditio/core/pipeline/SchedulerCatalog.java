@@ -73,7 +73,7 @@ public final class SchedulerCatalog {
             String n = name.get().trim();
             Entry preset = byPreset.get(n.toLowerCase(Locale.ROOT));
             if (preset != null) {
-                String cls = preset.provider().classNames().get(0);
+                String cls = preset.preset().className(preset.provider());
                 Map<String, Object> over = new LinkedHashMap<>(preset.preset().overrides());
                 over.put(SchedulerConfig.CLASS_NAME, cls);
                 return new Choice(preset.provider(), config.with(over), preset.preset().name());

@@ -62,7 +62,7 @@ final class PluginsCommand implements Callable<Integer> {
             for (SchedulerProvider s : conditio.plugins().extensions(SchedulerProvider.class)) {
                 for (SchedulerPreset preset : s.presets()) {
                     names.putIfAbsent(preset.name(), String.format("    %-18s %s — %s", preset.name(),
-                            s.classNames().get(0), preset.description()));
+                            preset.className(s), preset.description()));
                 }
             }
             if (!names.isEmpty()) {

@@ -2,7 +2,6 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -15,11 +14,10 @@ import io.conditio.api.SchedulerConfig;
  * {@code sample_max_value}, {@code timestep_spacing}, {@code rescale_betas_zero_snr}, and the step arguments
  * {@code eta} and {@code use_clipped_model_output}.
  */
-public final class DdimScheduler implements Scheduler {
+public final class DdimScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DDIMScheduler";
 
-    private final SchedulerConfig config;
     private final NoiseSchedule schedule;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
@@ -33,13 +31,13 @@ public final class DdimScheduler implements Scheduler {
     private final boolean useClippedModelOutput;
 
     private int numInferenceSteps;
-    private float[] timesteps;
 
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DdimScheduler(SchedulerConfig config) {
+        super(false);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
         schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
@@ -66,26 +64,6 @@ public final class DdimScheduler implements Scheduler {
         this.numInferenceSteps = numInferenceSteps;
         timesteps = TimestepSpacing.toFloats(
                 TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset));
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
     }
 
     @Override
@@ -136,17 +114,5 @@ public final class DdimScheduler implements Scheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

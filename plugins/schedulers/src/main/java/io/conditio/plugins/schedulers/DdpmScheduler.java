@@ -2,7 +2,6 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -16,11 +15,10 @@ import io.conditio.api.SchedulerConfig;
  * {@code variance_type} {@code learned} / {@code learned_range} expect a model output with twice the sample's
  * channels (mean, then variance), as diffusers splits it.
  */
-public final class DdpmScheduler implements Scheduler {
+public final class DdpmScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DDPMScheduler";
 
-    private final SchedulerConfig config;
     private final NoiseSchedule schedule;
     private final float[] alphasCumprod;
     private final String varianceType;
@@ -31,13 +29,12 @@ public final class DdpmScheduler implements Scheduler {
     private final String timestepSpacing;
     private final int stepsOffset;
 
-    private float[] timesteps;
-
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DdpmScheduler(SchedulerConfig config) {
+        super(false);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
         schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType,
@@ -64,26 +61,6 @@ public final class DdpmScheduler implements Scheduler {
         TimestepSpacing.requireSteps("DDPM", numInferenceSteps, n);
         timesteps = TimestepSpacing.toFloats(
                 TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset));
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
     }
 
     @Override
@@ -207,17 +184,5 @@ public final class DdpmScheduler implements Scheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

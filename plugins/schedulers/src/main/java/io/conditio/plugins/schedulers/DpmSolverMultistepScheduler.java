@@ -2,7 +2,6 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -18,11 +17,10 @@ import io.conditio.api.SchedulerConfig;
  * {@code use_lu_lambdas}, {@code final_sigmas_type}, {@code lambda_min_clipped}, {@code variance_type},
  * {@code timestep_spacing}, {@code steps_offset}, {@code rescale_betas_zero_snr}.
  */
-public final class DpmSolverMultistepScheduler implements Scheduler {
+public final class DpmSolverMultistepScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DPMSolverMultistepScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
@@ -41,17 +39,16 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     private final int stepsOffset;
     private final boolean cosineSchedule;
 
-    private float[] timesteps;
     private float[] sigmas;
     private FloatTensor[] modelOutputs;
     private int lowerOrderNums;
-    private final StepIndex index = new StepIndex(true);
 
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DpmSolverMultistepScheduler(SchedulerConfig config) {
+        super(true);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
         NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
@@ -121,31 +118,6 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         modelOutputs = new FloatTensor[solverOrder];
         lowerOrderNums = 0;
         index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
     }
 
     @Override
@@ -359,17 +331,5 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

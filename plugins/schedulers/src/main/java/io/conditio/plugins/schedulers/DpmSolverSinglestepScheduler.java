@@ -2,7 +2,6 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -18,11 +17,10 @@ import io.conditio.api.SchedulerConfig;
  * {@code lower_order_final}, {@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code final_sigmas_type},
  * {@code lambda_min_clipped}, {@code variance_type}.
  */
-public final class DpmSolverSinglestepScheduler implements Scheduler {
+public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DPMSolverSinglestepScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
@@ -37,18 +35,17 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
     /** diffusers turns this on for good (register_to_config) when the steps do not fit the order. */
     private boolean lowerOrderFinal;
 
-    private float[] timesteps;
     private float[] sigmas;
     private int[] orderList;
     private FloatTensor[] modelOutputs;
     private FloatTensor blockSample;
-    private final StepIndex index = new StepIndex(true);
 
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DpmSolverSinglestepScheduler(SchedulerConfig config) {
+        super(true);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
         NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", false, predictionType);
@@ -150,31 +147,6 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
             out[out.length - 1] = 1;
         }
         return out;
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
     }
 
     @Override
@@ -372,17 +344,5 @@ public final class DpmSolverSinglestepScheduler implements Scheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

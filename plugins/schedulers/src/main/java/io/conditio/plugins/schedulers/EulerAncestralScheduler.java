@@ -18,7 +18,6 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "EulerAncestralDiscreteScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
     private final String predictionType;
@@ -47,11 +46,6 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
         float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
         Sigmas.Schedule s = Sigmas.spaced(t, trainSigmas, Sigmas.Spacing.INTERPOLATED, false);
         setSchedule(s.timesteps(), s.sigmas(), timestepSpacing);
-    }
-
-    @Override
-    public int order() {
-        return 1;
     }
 
     @Override
@@ -88,10 +82,5 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
     }
 }

@@ -19,7 +19,6 @@ public final class EulerScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "EulerDiscreteScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final String predictionType;
@@ -108,11 +107,6 @@ public final class EulerScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
         index.initIfUnset(timestep, requireTimesteps());
         int i = index.get();
@@ -147,10 +141,5 @@ public final class EulerScheduler extends KDiffusionScheduler {
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
     }
 }

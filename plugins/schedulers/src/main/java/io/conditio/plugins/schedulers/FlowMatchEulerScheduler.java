@@ -2,7 +2,6 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -17,11 +16,10 @@ import io.conditio.api.SchedulerConfig;
  * {@code time_shift_type}, {@code invert_sigmas}, {@code shift_terminal}, {@code use_karras_sigmas},
  * {@code use_exponential_sigmas}, {@code stochastic_sampling}.
  */
-public final class FlowMatchEulerScheduler implements Scheduler {
+public final class FlowMatchEulerScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "FlowMatchEulerDiscreteScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final double shift;
     private final Double mu;
@@ -33,15 +31,14 @@ public final class FlowMatchEulerScheduler implements Scheduler {
     private final double sigmaMin;
     private final double sigmaMax;
 
-    private float[] timesteps;
     private float[] sigmas;
-    private final StepIndex index = new StepIndex(false);
 
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public FlowMatchEulerScheduler(SchedulerConfig config) {
+        super(false);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         numTrainTimesteps = r.getInt("num_train_timesteps", 1000);
         if (numTrainTimesteps < 1) {
@@ -122,31 +119,6 @@ public final class FlowMatchEulerScheduler implements Scheduler {
     }
 
     @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
-    }
-
-    @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
         index.initIfUnset(timestep, requireTimesteps());
         int i = index.get();
@@ -185,17 +157,5 @@ public final class FlowMatchEulerScheduler implements Scheduler {
             out[k] = sigma * z[k] + (1f - sigma) * o[k];
         }
         return FloatTensor.of(out, original.shape());
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

@@ -19,7 +19,6 @@ public final class HeunScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "HeunDiscreteScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
     private final String predictionType;
@@ -130,10 +129,5 @@ public final class HeunScheduler extends KDiffusionScheduler {
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
     }
 }

@@ -1,7 +1,6 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.Scheduler;
 
 /**
  * The sigma-space ("k-diffusion") ports: Euler, Euler ancestral, Heun, LMS, KDPM2 and KDPM2 ancestral. They share
@@ -11,13 +10,14 @@ import io.conditio.api.Scheduler;
  * sigma; and the k-diffusion conventions of the denoised prediction in sigma space and the interleaved tables of the
  * second-order samplers. Each subclass reads its own config, builds its schedule and keeps its {@code step} whole.
  */
-abstract class KDiffusionScheduler implements Scheduler {
-    /** {@code _step_index} / {@code _begin_index}. */
-    final StepIndex index = new StepIndex(false);
+abstract class KDiffusionScheduler extends TimestepScheduler {
+    /** The k-diffusion ports refuse a timestep missing from the schedule. */
+    KDiffusionScheduler() {
+        super(false);
+    }
+
     /** The sigmas the step index points into, ending with the final sigma; set by {@link #setSchedule}. */
     float[] sigmas;
-    /** The timesteps, one model call each; null until {@link #setSchedule}. */
-    private float[] timesteps;
     private float initNoiseSigma;
 
     /**
@@ -38,19 +38,9 @@ abstract class KDiffusionScheduler implements Scheduler {
     }
 
     @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
     public float initNoiseSigma() {
         requireTimesteps();
         return initNoiseSigma;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
     }
 
     @Override
@@ -73,14 +63,6 @@ abstract class KDiffusionScheduler implements Scheduler {
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
         return Sigmas.addNoise(original, noise, sigma);
-    }
-
-    /** @return the timesteps; the schedule must be set */
-    final float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 
     /**

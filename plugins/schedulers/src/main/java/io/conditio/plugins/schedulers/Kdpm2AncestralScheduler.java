@@ -18,7 +18,6 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "KDPM2AncestralDiscreteScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
     private final Sigmas.Spacing sigmaSpacing;
@@ -147,10 +146,5 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
     }
 }

@@ -17,7 +17,6 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "KDPM2DiscreteScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
     private final Sigmas.Spacing sigmaSpacing;
@@ -125,10 +124,5 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
     }
 }

@@ -2,7 +2,6 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -17,13 +16,12 @@ import io.conditio.api.SchedulerConfig;
  * {@code thresholding}, {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code timestep_scaling},
  * {@code rescale_betas_zero_snr}.
  */
-public final class LcmScheduler implements Scheduler {
+public final class LcmScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "LCMScheduler";
 
     private static final float SIGMA_DATA = 0.5f;
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
@@ -34,14 +32,12 @@ public final class LcmScheduler implements Scheduler {
     private final DynamicThresholding thresholding;
     private final float timestepScaling;
 
-    private float[] timesteps;
-    private final StepIndex index = new StepIndex(false);
-
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public LcmScheduler(SchedulerConfig config) {
+        super(false);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
         NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "scaled_linear", true, predictionType);
@@ -61,31 +57,6 @@ public final class LcmScheduler implements Scheduler {
         timesteps = TimestepSpacing.toFloats(
                 TimestepSpacing.consistency("LCM", numTrainTimesteps, originalInferenceSteps, numInferenceSteps));
         index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
     }
 
     @Override
@@ -143,17 +114,5 @@ public final class LcmScheduler implements Scheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

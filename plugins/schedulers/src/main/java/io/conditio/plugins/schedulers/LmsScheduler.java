@@ -23,7 +23,6 @@ public final class LmsScheduler extends KDiffusionScheduler {
     /** diffusers' default {@code order} argument of {@code step}. */
     private static final int LMS_ORDER = 4;
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
     private final Sigmas.Spacing sigmaSpacing;
@@ -56,11 +55,6 @@ public final class LmsScheduler extends KDiffusionScheduler {
         Sigmas.Schedule s = Sigmas.spaced(t, trainSigmas, sigmaSpacing, false);
         derivatives.clear();
         setSchedule(s.timesteps(), s.sigmas(), timestepSpacing);
-    }
-
-    @Override
-    public int order() {
-        return 1;
     }
 
     @Override
@@ -126,10 +120,5 @@ public final class LmsScheduler extends KDiffusionScheduler {
             }
             return prod;
         }, s[t], s[t + 1], GaussKronrodQuadrature.DEFAULT_EPSABS, 1e-4);
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
     }
 }

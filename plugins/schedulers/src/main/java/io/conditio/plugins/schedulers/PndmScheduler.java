@@ -3,7 +3,6 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,13 +17,12 @@ import java.util.List;
  * {@code trained_betas}, {@code skip_prk_steps}, {@code set_alpha_to_one}, {@code prediction_type} (epsilon or
  * v_prediction), {@code timestep_spacing}, {@code steps_offset}. Deterministic.
  */
-public final class PndmScheduler implements Scheduler {
+public final class PndmScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "PNDMScheduler";
 
     private static final int PNDM_ORDER = 4;
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
@@ -36,7 +34,6 @@ public final class PndmScheduler implements Scheduler {
     private int numInferenceSteps;
     private long[] prkTimesteps;
     private long[] plmsTimesteps;
-    private float[] timesteps;
 
     // running values, as in diffusers
     private FloatTensor curModelOutput;
@@ -49,6 +46,7 @@ public final class PndmScheduler implements Scheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public PndmScheduler(SchedulerConfig config) {
+        super(false);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "v_prediction");
         NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", false, predictionType);
@@ -116,26 +114,6 @@ public final class PndmScheduler implements Scheduler {
         counter = 0;
         curModelOutput = null;
         curSample = null;
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
     }
 
     @Override
@@ -273,17 +251,5 @@ public final class PndmScheduler implements Scheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

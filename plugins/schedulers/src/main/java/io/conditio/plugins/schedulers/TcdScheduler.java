@@ -2,7 +2,6 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 
 /**
@@ -16,11 +15,10 @@ import io.conditio.api.SchedulerConfig;
  * {@code set_alpha_to_one}, {@code prediction_type}, {@code rescale_betas_zero_snr}, and the step argument
  * {@code eta} (default 0, as diffusers' pipelines pass it; the TCD paper suggests 0.3).
  */
-public final class TcdScheduler implements Scheduler {
+public final class TcdScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "TCDScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
@@ -28,14 +26,12 @@ public final class TcdScheduler implements Scheduler {
     private final String predictionType;
     private final float eta;
 
-    private float[] timesteps;
-    private final StepIndex index = new StepIndex(false);
-
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public TcdScheduler(SchedulerConfig config) {
+        super(false);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
         NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "scaled_linear", true, predictionType);
@@ -55,31 +51,6 @@ public final class TcdScheduler implements Scheduler {
         timesteps = TimestepSpacing.toFloats(
                 TimestepSpacing.consistency("TCD", numTrainTimesteps, originalInferenceSteps, numInferenceSteps));
         index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
     }
 
     @Override
@@ -133,17 +104,5 @@ public final class TcdScheduler implements Scheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

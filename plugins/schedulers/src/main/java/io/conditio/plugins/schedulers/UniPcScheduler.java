@@ -2,7 +2,6 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
-import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 import java.util.HashSet;
 import java.util.Set;
@@ -19,11 +18,10 @@ import java.util.Set;
  * {@code sigma_min}, {@code sigma_max}, {@code timestep_spacing}, {@code steps_offset}, {@code final_sigmas_type},
  * {@code rescale_betas_zero_snr}.
  */
-public final class UniPcScheduler implements Scheduler {
+public final class UniPcScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "UniPCMultistepScheduler";
 
-    private final SchedulerConfig config;
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
@@ -40,19 +38,18 @@ public final class UniPcScheduler implements Scheduler {
     private final int stepsOffset;
     private final boolean finalSigmaZero;
 
-    private float[] timesteps;
     private float[] sigmas;
     private FloatTensor[] modelOutputs;
     private int lowerOrderNums;
     private int thisOrder;
     private FloatTensor lastSample;
-    private final StepIndex index = new StepIndex(true);
 
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public UniPcScheduler(SchedulerConfig config) {
+        super(true);
         ConfigReader r = new ConfigReader(config, CLASS_NAME);
         predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
         NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
@@ -110,31 +107,6 @@ public final class UniPcScheduler implements Scheduler {
         thisOrder = 0;
         lastSample = null;
         index.reset();
-    }
-
-    @Override
-    public float[] timesteps() {
-        return requireTimesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public int order() {
-        return 1;
-    }
-
-    @Override
-    public void setBeginIndex(int beginIndex) {
-        index.setBegin(beginIndex);
-    }
-
-    @Override
-    public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        return sample;
     }
 
     @Override
@@ -323,17 +295,5 @@ public final class UniPcScheduler implements Scheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    private float[] requireTimesteps() {
-        if (timesteps == null) {
-            throw new IllegalStateException("call setTimesteps before using the scheduler");
-        }
-        return timesteps;
     }
 }

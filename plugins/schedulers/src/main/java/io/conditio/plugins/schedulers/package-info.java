@@ -1,7 +1,8 @@
 /**
- * The schedulers plugin: ports of the diffusers schedulers, one {@link io.conditio.api.SchedulerProvider} extension
- * and one {@link io.conditio.api.Scheduler} class per algorithm (DDIM, PNDM, LMS, Euler, Euler ancestral, Heun,
- * DPM-Solver multistep and single-step, UniPC, DEIS, DDPM, LCM, TCD, KDPM2, KDPM2 ancestral, flow-matching Euler).
+ * The schedulers plugin: ports of the diffusers schedulers, one {@link io.conditio.api.Scheduler} class per algorithm
+ * (DDIM, PNDM, LMS, Euler, Euler ancestral, Heun, DPM-Solver multistep and single-step, UniPC, DEIS, DDPM, LCM, TCD,
+ * KDPM2, KDPM2 ancestral, flow-matching Euler), all offered by one {@link io.conditio.api.SchedulerProvider}
+ * extension, {@code BuiltInSchedulers}: a table of class names and presets.
  *
  * <p>Each scheduler's {@code step} reads top to bottom like its diffusers counterpart. The genuinely shared math lives
  * in a few package-private classes: {@code NoiseSchedule} (betas, {@code alphas_cumprod} accumulated in double with
@@ -11,7 +12,8 @@
  * {@code AlphaSigma} (a sigma as {@code alpha_t}, {@code sigma_t} and lambda), {@code DynamicThresholding} (also
  * {@code clip_sample}) and {@code PredictionConversion} (model output to x0 or epsilon). The sigma-space k-diffusion
  * ports (Euler, Euler ancestral, Heun, LMS, KDPM2, KDPM2 ancestral) share their bookkeeping around {@code step}
- * through the base class {@code KDiffusionScheduler}.
+ * through the base class {@code KDiffusionScheduler}; every port keeps its timesteps, step index and effective config
+ * in {@code TimestepScheduler}.
  *
  * <p>All tensor arithmetic is float32 in the order torch evaluates it, so the diffusers test-suite sums are
  * reproduced to their last printed digits; noise is drawn from the generation's {@link io.conditio.api.RandomSource}

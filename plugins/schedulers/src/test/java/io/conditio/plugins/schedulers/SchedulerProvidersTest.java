@@ -2,7 +2,9 @@ package io.conditio.plugins.schedulers;
 
 import static io.conditio.plugins.schedulers.DiffusersHarness.config;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.conditio.api.ConfigurationException;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
 import io.conditio.api.SchedulerPreset;
@@ -14,7 +16,6 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -25,12 +26,7 @@ import org.pf4j.Extension;
 /** The providers as the host sees them: the PF4J index, class names, presets and their overrides. */
 class SchedulerProvidersTest {
 
-    static final List<SchedulerProvider> PROVIDERS = List.of(new DdimSchedulerProvider(), new PndmSchedulerProvider(),
-            new LmsSchedulerProvider(), new EulerSchedulerProvider(), new EulerAncestralSchedulerProvider(),
-            new HeunSchedulerProvider(), new DpmSolverMultistepSchedulerProvider(),
-            new DpmSolverSinglestepSchedulerProvider(), new UniPcSchedulerProvider(), new DeisSchedulerProvider(),
-            new DdpmSchedulerProvider(), new LcmSchedulerProvider(), new TcdSchedulerProvider(),
-            new Kdpm2SchedulerProvider(), new Kdpm2AncestralSchedulerProvider(), new FlowMatchEulerSchedulerProvider());
+    static final SchedulerProvider PROVIDER = new BuiltInSchedulers();
 
     /** Stable Diffusion 1.5's scheduler/scheduler_config.json. */
     static final SchedulerConfig SD15 = config("_class_name", "PNDMScheduler", "beta_end", 0.012,
@@ -39,21 +35,14 @@ class SchedulerProvidersTest {
 
     static Map<String, SchedulerPreset> presetsByName() {
         Map<String, SchedulerPreset> m = new LinkedHashMap<>();
-        for (SchedulerProvider p : PROVIDERS) {
-            for (SchedulerPreset s : p.presets()) {
-                m.put(s.name(), s);
-            }
+        for (SchedulerPreset s : PROVIDER.presets()) {
+            assertThat(m.put(s.name(), s)).as("preset %s named once", s.name()).isNull();
         }
         return m;
     }
 
-    static SchedulerProvider providerOf(String presetName) {
-        return PROVIDERS.stream().filter(p -> p.presets().stream().anyMatch(s -> s.name().equals(presetName)))
-                .findFirst().orElseThrow();
-    }
-
     @Test
-    void everyProviderIsAPublicExtensionTheHostCanConstruct() throws IOException {
+    void theProviderIsAPublicExtensionTheHostCanConstruct() throws IOException {
         // every jar and classes directory on the test class path may carry an index; ours is among them
         StringBuilder index = new StringBuilder();
         Enumeration<URL> indexes = getClass().getClassLoader().getResources("META-INF/extensions.idx");
@@ -62,18 +51,16 @@ class SchedulerProvidersTest {
                 index.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
             }
         }
-        for (SchedulerProvider p : PROVIDERS) {
-            Class<?> c = p.getClass();
-            assertThat(c.isAnnotationPresent(Extension.class)).as(c.getName()).isTrue();
-            assertThat(Modifier.isPublic(c.getModifiers())).isTrue();
-            assertThat(Stream.of(c.getConstructors()).anyMatch(k -> k.getParameterCount() == 0)).isTrue();
-            assertThat(index.toString()).contains(c.getName());
-        }
+        Class<?> c = PROVIDER.getClass();
+        assertThat(c.isAnnotationPresent(Extension.class)).as(c.getName()).isTrue();
+        assertThat(Modifier.isPublic(c.getModifiers())).isTrue();
+        assertThat(Stream.of(c.getConstructors()).anyMatch(k -> k.getParameterCount() == 0)).isTrue();
+        assertThat(index.toString()).contains(c.getName());
     }
 
     @Test
     void classNamesCoverTheDiffusersSchedulersOnce() {
-        assertThat(PROVIDERS.stream().flatMap(p -> p.classNames().stream())).containsExactlyInAnyOrder(
+        assertThat(PROVIDER.classNames()).containsExactlyInAnyOrder(
                 "DDIMScheduler", "PNDMScheduler", "LMSDiscreteScheduler", "EulerDiscreteScheduler",
                 "EulerAncestralDiscreteScheduler", "HeunDiscreteScheduler", "DPMSolverMultistepScheduler",
                 "DPMSolverSinglestepScheduler", "UniPCMultistepScheduler", "DEISMultistepScheduler", "DDPMScheduler",
@@ -99,10 +86,9 @@ class SchedulerProvidersTest {
         "lcm, LCMScheduler", "tcd, TCDScheduler", "kdpm2, KDPM2DiscreteScheduler",
         "kdpm2-a, KDPM2AncestralDiscreteScheduler", "flow-euler, FlowMatchEulerDiscreteScheduler"})
     void presetResolvesToItsClassAndKeepsTheModelFoldersSchedule(String preset, String className) {
-        SchedulerProvider p = providerOf(preset);
-        assertThat(p.classNames()).containsExactly(className);
+        assertThat(presetsByName().get(preset).className(PROVIDER)).isEqualTo(className);
         SchedulerConfig c = SD15.with(presetsByName().get(preset).overrides());
-        Scheduler s = p.create(c);
+        Scheduler s = PROVIDER.create(c);
         assertThat(s.config().className()).isEqualTo(className);
         if (!className.startsWith("FlowMatch")) {
             assertThat(s.config().asMap()).containsEntry("beta_schedule", "scaled_linear")
@@ -115,7 +101,8 @@ class SchedulerProvidersTest {
         Map<String, SchedulerPreset> presets = presetsByName();
         assertThat(presets.get("dpm++2m").overrides()).containsEntry("algorithm_type", "dpmsolver++")
                 .containsEntry("solver_order", 2).containsEntry("use_karras_sigmas", false)
-                .doesNotContainKeys("beta_schedule", "beta_start", "beta_end", "prediction_type");
+                .doesNotContainKeys("beta_schedule", "beta_start", "beta_end", "prediction_type")
+                .containsEntry("_class_name", "DPMSolverMultistepScheduler");
         assertThat(presets.get("dpm++2m-karras").overrides()).containsEntry("use_karras_sigmas", true)
                 .containsEntry("solver_order", 2);
         assertThat(presets.get("dpm++2m-sde").overrides()).containsEntry("algorithm_type", "sde-dpmsolver++")
@@ -126,10 +113,17 @@ class SchedulerProvidersTest {
     }
 
     @Test
+    void aClassTheProviderDoesNotHaveIsRefusedWithTheListOfItsClasses() {
+        assertThatThrownBy(() -> PROVIDER.create(SD15.with(Map.of("_class_name", "NoSuchScheduler"))))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("NoSuchScheduler")
+                .hasMessageContaining("EulerDiscreteScheduler");
+    }
+
+    @Test
     void presetOverridesWinOverTheModelFolder() {
         SchedulerConfig folder = SD15.with(Map.of("_class_name", "DPMSolverMultistepScheduler",
                 "algorithm_type", "dpmsolver", "use_karras_sigmas", false, "final_sigmas_type", "sigma_min"));
-        Scheduler s = providerOf("dpm++2m-karras").create(folder.with(presetsByName().get("dpm++2m-karras").overrides()));
+        Scheduler s = PROVIDER.create(folder.with(presetsByName().get("dpm++2m-karras").overrides()));
         assertThat(s.config().asMap()).containsEntry("algorithm_type", "dpmsolver++")
                 .containsEntry("use_karras_sigmas", true).containsEntry("steps_offset", 1);
     }
