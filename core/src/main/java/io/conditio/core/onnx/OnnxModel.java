@@ -69,6 +69,10 @@ public final class OnnxModel implements Model, AutoCloseable {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            int threads = intraOpThreads();
+            if (threads > 0) {
+                options.setIntraOpNumThreads(threads);
+            }
             OrtSession session = env.createSession(file.toAbsolutePath().toString(), options);
             try {
                 OnnxModel model = new OnnxModel(name, file, session);
@@ -81,6 +85,26 @@ public final class OnnxModel implements Model, AutoCloseable {
         } catch (OrtException e) {
             throw new ModelLoadException("ONNX Runtime could not load " + file.toAbsolutePath() + " (" + name + "): "
                     + e.getMessage(), e);
+        }
+    }
+
+    /** System property: ONNX Runtime intra-op threads of every session opened afterwards (unset: ORT's default). */
+    public static final String INTRA_OP_THREADS_PROPERTY = "conditio.onnx.intraOpThreads";
+
+    private static int intraOpThreads() {
+        String v = System.getProperty(INTRA_OP_THREADS_PROPERTY);
+        if (v == null || v.isBlank()) {
+            return 0;
+        }
+        try {
+            int n = Integer.parseInt(v.strip());
+            if (n < 1) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new ModelLoadException("system property " + INTRA_OP_THREADS_PROPERTY + "=" + v
+                    + ": expected a positive number of threads");
         }
     }
 
