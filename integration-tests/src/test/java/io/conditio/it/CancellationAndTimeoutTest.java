@@ -148,8 +148,10 @@ class CancellationAndTimeoutTest {
                 .isNotInstanceOf(GenerationCancelledException.class)
                 .hasMessageContaining("time limit of 400 ms")
                 .hasMessageMatching("(?s).*at step \\d+ of " + STEPS + ".*");
-        // each step sleeps 100 ms: the limit passes during the 4th or 5th step and is seen at its end
-        assertThat(started.size()).isBetween(3, 6);
+        // the limit is never enforced early, and it is seen at the end of the step during which it passes: each step
+        // sleeps 100 ms, so at most 6 steps start within 400 ms (fewer on a loaded machine, where steps take longer)
+        assertThat(elapsedMs).isGreaterThanOrEqualTo(400 - 50);
+        assertThat(started.size()).isBetween(1, 6);
         assertReleasedAndUsable();
     }
 
