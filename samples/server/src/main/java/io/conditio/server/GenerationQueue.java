@@ -163,7 +163,7 @@ final class GenerationQueue implements AutoCloseable {
                     boolean final_ = step.stepIndex() + 1 == step.totalSteps();
                     byte[] preview = null;
                     if (!final_ && now - last[1] >= PREVIEW_EVERY_NANOS) {
-                        preview = LatentPreview.png(step.latents(), factor);
+                        preview = LatentPreview.png(lease.pipeline().folder(), step.latents(), factor);
                         last[1] = now;
                     }
                     job.step(index, step.stepIndex() + 1, step.totalSteps(), preview);

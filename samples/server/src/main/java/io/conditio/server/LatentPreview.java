@@ -8,7 +8,9 @@ import java.io.UncheckedIOException;
 import java.util.Map;
 
 /**
- * A cheap look at latents during the loop: a fixed linear map from Stable Diffusion's four latent channels to RGB
+ * A look at the latents during the loop. Small latents (up to 32×32, images up to 256 px with an 8× VAE) go
+ * through the model's own VAE decoder, so the preview shows what the image would be now; larger ones use a fixed
+ * linear map from Stable Diffusion's four latent channels to RGB
  * (the approximation A1111 calls "cheap"), upscaled by the VAE factor with nearest-neighbour so it has the image's
  * size. Other channel counts show their first three channels, each stretched to its own range.
  */
@@ -21,6 +23,31 @@ final class LatentPreview {
     };
 
     private LatentPreview() {
+    }
+
+    static RgbImage decode(io.conditio.core.model.ModelFolder folder, FloatTensor latents) {
+        io.conditio.api.Model vae = folder.model("vae_decoder");
+        FloatTensor scaled = latents.div((float) folder.vaeScalingFactor());
+        float shift = (float) folder.vaeShiftFactor();
+        if (shift != 0f) {
+            float[] a = scaled.array();
+            for (int i = 0; i < a.length; i++) {
+                a[i] += shift;
+            }
+        }
+        Map<String, io.conditio.api.Tensor> out = vae.run(Map.of(vae.inputs().keySet().iterator().next(), scaled));
+        FloatTensor x = (FloatTensor) (out.containsKey("sample") ? out.get("sample") : out.values().iterator().next());
+        int h = x.dim(2);
+        int w = x.dim(3);
+        int plane = h * w;
+        float[] src = x.array();
+        float[] hwc = new float[plane * 3];
+        for (int ch = 0; ch < 3; ch++) {
+            for (int i = 0; i < plane; i++) {
+                hwc[i * 3 + ch] = Math.max(0f, Math.min(1f, src[ch * plane + i] / 2f + 0.5f));
+            }
+        }
+        return new RgbImage(w, h, hwc);
     }
 
     static RgbImage project(FloatTensor latents, int factor) {
@@ -66,9 +93,13 @@ final class LatentPreview {
         return new RgbImage(uw, h * f, up);
     }
 
-    static byte[] png(FloatTensor latents, int factor) {
+    static final int VAE_PREVIEW_MAX_PLANE = 32 * 32;
+
+    static byte[] png(io.conditio.core.model.ModelFolder folder, FloatTensor latents, int factor) {
+        RgbImage image = latents.dim(2) * latents.dim(3) <= VAE_PREVIEW_MAX_PLANE && folder.has("vae_decoder")
+                ? decode(folder, latents) : project(latents, factor);
         try {
-            return PngImages.encode(project(latents, factor), Map.of());
+            return PngImages.encode(image, Map.of());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
