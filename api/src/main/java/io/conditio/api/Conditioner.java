@@ -9,7 +9,7 @@ import org.pf4j.ExtensionPoint;
  *
  * <p>Lifecycle for each generation: {@link #prepare} once, before the loop; then
  * {@link Conditioning#contribute} for every UNet call; then {@link Conditioning#close}. Conditioners are asked in
- * the order of their {@code @Extension(ordinal)}, then id.
+ * the order of their {@code @Extension(ordinal)}, then id (see {@link Ordinals} for the built-in ordinals).
  */
 public interface Conditioner extends ExtensionPoint {
 

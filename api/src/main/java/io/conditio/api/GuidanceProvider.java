@@ -5,8 +5,9 @@ import org.pf4j.ExtensionPoint;
 
 /**
  * Extension point: a guidance strategy other than plain classifier-free guidance. The core asks each provider in
- * turn; the first that returns a {@link Guidance} is used, and when none does the core uses classifier-free
- * guidance (or no guidance when the scale is at most 1).
+ * turn, in the order of their {@code @Extension(ordinal)}, then id ({@link Ordinals}); the first that returns a
+ * {@link Guidance} is used, and when none does the core uses {@link ClassifierFreeGuidance} (or
+ * {@link SingleBranchGuidance}, no guidance, when the scale is at most 1). Both are building blocks for providers.
  */
 public interface GuidanceProvider extends ExtensionPoint {
 

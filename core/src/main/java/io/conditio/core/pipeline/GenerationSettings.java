@@ -1,10 +1,12 @@
 package io.conditio.core.pipeline;
 
+import io.conditio.api.ClassifierFreeGuidance;
+import io.conditio.api.GenerationRequest;
 import io.conditio.api.Guidance;
 import io.conditio.api.GuidanceProvider;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
-import io.conditio.api.GenerationRequest;
+import io.conditio.api.SingleBranchGuidance;
 import io.conditio.api.TensorSpec;
 import io.conditio.core.MemoryLimit;
 import io.conditio.core.model.ModelFolder;
@@ -97,6 +99,6 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
             }
         }
         return request.guidanceScale() > 1.0 ? new ClassifierFreeGuidance(request.guidanceScale())
-                : new UnguidedSampling();
+                : new SingleBranchGuidance("none");
     }
 }

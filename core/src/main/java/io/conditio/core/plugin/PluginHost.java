@@ -1,6 +1,9 @@
 package io.conditio.core.plugin;
 
 import com.google.inject.Injector;
+import io.conditio.api.Conditioner;
+import io.conditio.api.GuidanceProvider;
+import io.conditio.api.Ordinals;
 import io.conditio.api.PluginFailureException;
 import io.conditio.api.SpiVersion;
 import java.io.IOException;
@@ -9,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.pf4j.BasePluginRepository;
 import org.pf4j.CompoundPluginRepository;
 import org.pf4j.DefaultPluginManager;
+import org.pf4j.Extension;
 import org.pf4j.JarPluginRepository;
 import org.pf4j.PluginAlreadyLoadedException;
 import org.pf4j.PluginRepository;
@@ -219,11 +224,40 @@ public final class PluginHost implements AutoCloseable {
      *
      * @param type the extension point
      * @param <T>  its type
-     * @return the extensions in PF4J order (by {@code @Extension(ordinal)}); unmodifiable
+     * @return the extensions sorted by {@code @Extension(ordinal)}, then id, then class name, as
+     *         {@link Ordinals} documents; unmodifiable
      */
     @SuppressWarnings("unchecked")
     public <T> List<T> extensions(Class<T> type) {
-        return (List<T>) cache.computeIfAbsent(type, t -> Collections.unmodifiableList(manager.getExtensions(type)));
+        return (List<T>) cache.computeIfAbsent(type,
+                t -> Collections.unmodifiableList(ordered(manager.getExtensions(type))));
+    }
+
+    /**
+     * @param extensions extensions of one extension point, in any order
+     * @param <T>        its type
+     * @return a sorted copy: by {@code @Extension(ordinal)} (lower first), then id, then class name
+     */
+    static <T> List<T> ordered(List<T> extensions) {
+        List<T> out = new ArrayList<>(extensions);
+        out.sort(Comparator.comparingInt((T e) -> ordinal(e)).thenComparing(PluginHost::id)
+                .thenComparing(e -> e.getClass().getName()));
+        return out;
+    }
+
+    private static int ordinal(Object extension) {
+        Extension a = extension.getClass().getAnnotation(Extension.class);
+        return a == null ? Ordinals.DEFAULT : a.ordinal();
+    }
+
+    private static String id(Object extension) {
+        if (extension instanceof Conditioner c) {
+            return c.id();
+        }
+        if (extension instanceof GuidanceProvider g) {
+            return g.id();
+        }
+        return extension.getClass().getName();
     }
 
     /**

@@ -5,6 +5,7 @@ import io.conditio.api.Conditioning;
 import io.conditio.api.ConditioningContext;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GuidanceBranch;
+import io.conditio.api.Ordinals;
 import io.conditio.api.RgbImage;
 import io.conditio.api.StepContext;
 import io.conditio.api.UnetInputDeclaration;
@@ -21,7 +22,7 @@ import org.pf4j.Extension;
  * condition. Active for a UNet with twice the latent channels and an {@code init_image}; see
  * {@link Pix2PixGuidanceProvider} for the three-way guidance and {@code image_guidance_scale}.
  */
-@Extension(ordinal = 21)
+@Extension(ordinal = Ordinals.IMAGE_CHANNELS)
 public final class ImageConditioner implements Conditioner {
 
     @Override

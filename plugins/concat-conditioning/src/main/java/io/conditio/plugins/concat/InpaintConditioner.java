@@ -7,6 +7,7 @@ import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.InpaintMask;
 import io.conditio.api.InvalidRequestException;
+import io.conditio.api.Ordinals;
 import io.conditio.api.RgbImage;
 import io.conditio.api.StepContext;
 import io.conditio.api.TensorSpec;
@@ -29,7 +30,7 @@ import org.pf4j.Extension;
  * ({@link RgbImage}, required with a mask), {@code strength} (handled by the core's latent start: 1.0 by default for
  * inpainting, meaning pure noise).
  */
-@Extension(ordinal = 20)
+@Extension(ordinal = Ordinals.INPAINT_CHANNELS)
 public final class InpaintConditioner implements Conditioner {
     /** Request parameter: the mask image. */
     public static final String MASK = "mask_image";

@@ -6,6 +6,7 @@ import io.conditio.api.Guidance;
 import io.conditio.api.GuidanceBranch;
 import io.conditio.api.GuidanceProvider;
 import io.conditio.api.Model;
+import io.conditio.api.SingleBranchGuidance;
 import io.conditio.api.StepContext;
 import io.conditio.api.TensorSpec;
 import java.util.List;
@@ -41,7 +42,7 @@ public final class Pix2PixGuidanceProvider implements GuidanceProvider {
         return Optional.of(Pix2Pix.guided(request)
                 ? new ThreeWay((float) request.guidanceScale(), (float) Pix2Pix.imageGuidance(request),
                         request.guidanceScale(), Pix2Pix.imageGuidance(request))
-                : new Single());
+                : new SingleBranchGuidance("none"));
     }
 
     /** Text and image guidance. */
@@ -85,29 +86,6 @@ public final class Pix2PixGuidanceProvider implements GuidanceProvider {
         @Override
         public String describe() {
             return description;
-        }
-    }
-
-    /** No guidance: one branch with the prompt and the image. */
-    private static final class Single implements Guidance {
-        @Override
-        public List<GuidanceBranch> branches() {
-            return List.of(GuidanceBranch.CONDITIONAL);
-        }
-
-        @Override
-        public FloatTensor expand(FloatTensor latents) {
-            return latents;
-        }
-
-        @Override
-        public FloatTensor combine(FloatTensor out, StepContext step) {
-            return out;
-        }
-
-        @Override
-        public String describe() {
-            return "none";
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.conditio.plugins.controlnet;
 
 import io.conditio.api.ModelConfig;
+import io.conditio.api.Ordinals;
 import io.conditio.api.Conditioner;
 import io.conditio.api.Conditioning;
 import io.conditio.api.ConditioningContext;
@@ -75,7 +76,7 @@ import org.pf4j.Extension;
  * {@code i.start}, {@code i.end}, {@code i.guess_mode}, {@code i.preprocess}, {@code i.image}; or
  * {@code residuals} when the UNet got zeros because no ControlNet was requested.
  */
-@Extension(ordinal = 50)
+@Extension(ordinal = Ordinals.RESIDUALS)
 public final class ControlNetConditioner implements Conditioner {
     /** The condition kind guidance branches drop to be left out of guess mode. */
     public static final String KIND = "control";

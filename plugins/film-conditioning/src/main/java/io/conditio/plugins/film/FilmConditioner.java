@@ -10,6 +10,7 @@ import io.conditio.api.InvalidRequestException;
 import io.conditio.api.LongTensor;
 import io.conditio.api.Model;
 import io.conditio.api.ModelConfig;
+import io.conditio.api.Ordinals;
 import io.conditio.api.StepContext;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
@@ -78,7 +79,7 @@ import org.pf4j.Extension;
  * <p>Provenance (prefixed {@code film.}): {@code class_label}, {@code null_class_label}, {@code time_ids},
  * {@code timestep_cond}.
  */
-@Extension(ordinal = 20)
+@Extension(ordinal = Ordinals.ADDED_CONDITIONS)
 public final class FilmConditioner implements Conditioner {
     /** The condition kind of class labels in {@link GuidanceBranch#drops}. */
     public static final String KIND = "class";

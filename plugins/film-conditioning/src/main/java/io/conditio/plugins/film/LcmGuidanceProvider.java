@@ -1,13 +1,10 @@
 package io.conditio.plugins.film;
 
-import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.Guidance;
-import io.conditio.api.GuidanceBranch;
 import io.conditio.api.GuidanceProvider;
 import io.conditio.api.Model;
-import io.conditio.api.StepContext;
-import java.util.List;
+import io.conditio.api.SingleBranchGuidance;
 import java.util.Optional;
 import org.pf4j.Extension;
 
@@ -29,29 +26,7 @@ public final class LcmGuidanceProvider implements GuidanceProvider {
         if (!unet.inputs().containsKey(FilmConditioner.TIMESTEP_COND_INPUT)) {
             return Optional.empty();
         }
-        return Optional.of(new EmbeddedGuidance(request.guidanceScale()));
-    }
-
-    /** One conditional branch; the scale travels in timestep_cond. */
-    private record EmbeddedGuidance(double scale) implements Guidance {
-        @Override
-        public List<GuidanceBranch> branches() {
-            return List.of(GuidanceBranch.CONDITIONAL);
-        }
-
-        @Override
-        public FloatTensor expand(FloatTensor latents) {
-            return latents;
-        }
-
-        @Override
-        public FloatTensor combine(FloatTensor modelOutput, StepContext step) {
-            return modelOutput;
-        }
-
-        @Override
-        public String describe() {
-            return "embedded(" + scale + ")";
-        }
+        // one conditional branch; the scale travels in timestep_cond
+        return Optional.of(new SingleBranchGuidance("embedded(" + request.guidanceScale() + ")"));
     }
 }

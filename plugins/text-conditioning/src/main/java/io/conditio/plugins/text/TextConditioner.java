@@ -9,6 +9,7 @@ import io.conditio.api.GenerationRequest;
 import io.conditio.api.GuidanceBranch;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
+import io.conditio.api.Ordinals;
 import io.conditio.api.StepContext;
 import io.conditio.api.TextTokenizer;
 import io.conditio.api.UnetInputDeclaration;
@@ -41,7 +42,7 @@ import org.pf4j.Extension;
  *       is encoded from the negative prompt when the folder has an encoder, and zeros otherwise.</li>
  * </ul>
  */
-@Extension(ordinal = 10)
+@Extension(ordinal = Ordinals.TEXT)
 public final class TextConditioner implements Conditioner {
     /** The condition kind guidance branches drop to get the negative prompt. */
     public static final String KIND = "text";

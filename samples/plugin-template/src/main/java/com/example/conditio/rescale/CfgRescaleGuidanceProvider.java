@@ -1,14 +1,13 @@
 package com.example.conditio.rescale;
 
+import io.conditio.api.ClassifierFreeGuidance;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.Guidance;
-import io.conditio.api.GuidanceBranch;
 import io.conditio.api.GuidanceProvider;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
 import io.conditio.api.StepContext;
-import java.util.List;
 import java.util.Optional;
 import org.pf4j.Extension;
 
@@ -43,40 +42,23 @@ public final class CfgRescaleGuidanceProvider implements GuidanceProvider {
         return Optional.of(new RescaledGuidance((float) request.guidanceScale(), (float) phi));
     }
 
-    /** CFG over [uncond, cond], then the rescale. */
-    static final class RescaledGuidance implements Guidance {
+    /** The api's classifier-free guidance over [uncond, cond], then the rescale. */
+    static final class RescaledGuidance extends ClassifierFreeGuidance {
         private final float scale;
         private final float phi;
 
         RescaledGuidance(float scale, float phi) {
+            super(scale);
             this.scale = scale;
             this.phi = phi;
         }
 
         @Override
-        public List<GuidanceBranch> branches() {
-            return List.of(GuidanceBranch.UNCONDITIONAL, GuidanceBranch.CONDITIONAL);
-        }
-
-        @Override
-        public FloatTensor expand(FloatTensor latents) {
-            return FloatTensor.concatBatch(latents, latents);
-        }
-
-        @Override
         public FloatTensor combine(FloatTensor out, StepContext step) {
-            int n = out.size() / 2;
-            float[] o = out.array();
-            float[] cfg = new float[n];
-            float[] cond = new float[n];
-            for (int i = 0; i < n; i++) {
-                float u = o[i];
-                cond[i] = o[n + i];
-                cfg[i] = u + scale * (cond[i] - u);
-            }
-            float ratio = (float) (std(cond) / std(cfg));
-            float[] r = new float[n];
-            for (int i = 0; i < n; i++) {
+            float[] cfg = super.combine(out, step).array();
+            float ratio = (float) (std(conditional(out).array()) / std(cfg));
+            float[] r = new float[cfg.length];
+            for (int i = 0; i < r.length; i++) {
                 r[i] = phi * (cfg[i] * ratio) + (1 - phi) * cfg[i];
             }
             int[] shape = out.shape();

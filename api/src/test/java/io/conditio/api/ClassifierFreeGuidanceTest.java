@@ -1,9 +1,8 @@
-package io.conditio.core.pipeline;
+package io.conditio.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.conditio.api.FloatTensor;
-import io.conditio.api.GuidanceBranch;
 import org.junit.jupiter.api.Test;
 
 class ClassifierFreeGuidanceTest {
@@ -25,6 +24,32 @@ class ClassifierFreeGuidanceTest {
         assertThat(out.shape()).containsExactly(1, 2);
         assertThat(out.get(0)).isEqualTo(u + 7.5f * (c - u));
         assertThat(out.get(1)).isEqualTo(-1f + 7.5f * 2f);
+    }
+
+    @Test
+    void theConditionalHalfIsACopyOfTheSecondBatchEntry() {
+        FloatTensor out = FloatTensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+        FloatTensor cond = ClassifierFreeGuidance.conditional(out);
+        assertThat(cond.shape()).containsExactly(1, 2);
+        assertThat(cond.array()).containsExactly(3, 4);
+        cond.array()[0] = 9;
+        assertThat(out.array()).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void aBatchOtherThanTwoIsRefused() {
+        assertThatThrownBy(() -> ClassifierFreeGuidance.guide(FloatTensor.of(new float[] {1, 2, 3}, 3, 1), 2f))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("batch of 2");
+    }
+
+    @Test
+    void singleBranchGuidancePassesLatentsAndOutputThrough() {
+        SingleBranchGuidance g = new SingleBranchGuidance("embedded(8.0)");
+        FloatTensor x = FloatTensor.of(new float[] {1, 2}, 1, 2);
+        assertThat(g.branches()).containsExactly(GuidanceBranch.CONDITIONAL);
+        assertThat(g.expand(x)).isSameAs(x);
+        assertThat(g.combine(x, null)).isSameAs(x);
+        assertThat(g.describe()).isEqualTo("embedded(8.0)");
     }
 
     @Test

@@ -1,0 +1,107 @@
+package io.conditio.api;
+
+import java.util.List;
+
+/**
+ * Classifier-free guidance as diffusers runs it: batch {@code [uncond, cond]}, one UNet call per timestep, and
+ * {@code uncond + g * (cond - uncond)} in float32. The core's default when the scale is above 1 and no
+ * {@link GuidanceProvider} claims the request; a building block for plugins: extend it and post-process
+ * {@link #combine} (as CFG rescale does), or call {@link #guide} and {@link #conditional} from another guidance.
+ */
+public class ClassifierFreeGuidance implements Guidance {
+    private static final List<GuidanceBranch> BRANCHES =
+            List.of(GuidanceBranch.UNCONDITIONAL, GuidanceBranch.CONDITIONAL);
+
+    private final float scale;
+    private final double requestedScale;
+
+    /** @param scale the guidance scale, usually greater than 1 */
+    public ClassifierFreeGuidance(double scale) {
+        this.requestedScale = scale;
+        this.scale = (float) scale;
+    }
+
+    /** @return the guidance scale as given */
+    public double scale() {
+        return requestedScale;
+    }
+
+    /** @return {@code [uncond, cond]} */
+    @Override
+    public List<GuidanceBranch> branches() {
+        return BRANCHES;
+    }
+
+    /**
+     * @param latents the current latents, batch 1
+     * @return the latents twice along the batch axis
+     */
+    @Override
+    public FloatTensor expand(FloatTensor latents) {
+        return FloatTensor.concatBatch(latents, latents);
+    }
+
+    /**
+     * @param out  the UNet output of the {@code [uncond, cond]} batch
+     * @param step the current step (unused)
+     * @return {@link #guide}{@code (out, scale)}
+     */
+    @Override
+    public FloatTensor combine(FloatTensor out, StepContext step) {
+        return guide(out, scale);
+    }
+
+    /** @return {@code cfg(scale)} */
+    @Override
+    public String describe() {
+        return "cfg(" + requestedScale + ")";
+    }
+
+    /**
+     * The guided prediction of a {@code [uncond, cond]} batch.
+     *
+     * @param out   the UNet output, batch 2: unconditional first
+     * @param scale the guidance scale
+     * @return {@code uncond + scale * (cond - uncond)} in float32, batch 1
+     * @throws IllegalStateException when the batch is not 2
+     */
+    public static FloatTensor guide(FloatTensor out, float scale) {
+        requireBatchOfTwo(out);
+        int n = out.size() / 2;
+        float[] o = out.array();
+        float[] r = new float[n];
+        for (int i = 0; i < n; i++) {
+            float uncond = o[i];
+            float cond = o[n + i];
+            r[i] = uncond + scale * (cond - uncond);
+        }
+        return FloatTensor.of(r, batchOne(out));
+    }
+
+    /**
+     * The conditional half of a {@code [uncond, cond]} batch.
+     *
+     * @param out the UNet output, batch 2: unconditional first
+     * @return a copy of the conditional prediction, batch 1
+     * @throws IllegalStateException when the batch is not 2
+     */
+    public static FloatTensor conditional(FloatTensor out) {
+        requireBatchOfTwo(out);
+        int n = out.size() / 2;
+        float[] r = new float[n];
+        System.arraycopy(out.array(), n, r, 0, n);
+        return FloatTensor.of(r, batchOne(out));
+    }
+
+    private static void requireBatchOfTwo(FloatTensor out) {
+        if (out.dim(0) != 2) {
+            throw new IllegalStateException("classifier-free guidance expects a UNet batch of 2, got " + out);
+        }
+    }
+
+    private static int[] batchOne(FloatTensor out) {
+        int[] shape = out.shape();
+        shape[0] = 1;
+        return shape;
+    }
+}

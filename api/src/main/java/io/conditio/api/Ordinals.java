@@ -1,0 +1,27 @@
+package io.conditio.api;
+
+/**
+ * The {@code @Extension(ordinal = ...)} values of the built-in conditioners, so that a third-party extension can place
+ * itself between them. The host hands out the extensions of every extension point sorted by ordinal (lower first),
+ * then by id ({@link Conditioner#id()}, {@link GuidanceProvider#id()}; the class name for extension points without
+ * one), then by class name: the order does not depend on how the plugins were found. Conditioners contribute to
+ * every UNet call in that order, which decides the order of appended sample channels; guidance providers are asked in
+ * it, and the first that claims a request wins.
+ */
+public final class Ordinals {
+    /** Prompt embeddings ({@code text-conditioning}): first, other conditionings may read what it puts. */
+    public static final int TEXT = 10;
+    /** Added conditions beside the prompt: SDXL size ids, class labels, embedded guidance ({@code film}). */
+    public static final int ADDED_CONDITIONS = 20;
+    /** Inpainting's mask and masked-image channels, appended to the sample first. */
+    public static final int INPAINT_CHANNELS = 30;
+    /** Image-latent channels (instruct-pix2pix), appended after the inpainting channels. */
+    public static final int IMAGE_CHANNELS = 31;
+    /** Residuals added to the UNet's blocks (ControlNet): last, once every other input is set. */
+    public static final int RESIDUALS = 50;
+    /** Extensions that do not say: PF4J's default ordinal. */
+    public static final int DEFAULT = 0;
+
+    private Ordinals() {
+    }
+}
