@@ -150,6 +150,23 @@ class VAEDecoderExport(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------------ text encoder
+class TextLayer(nn.Module):
+    """One pre-LN causal transformer layer. A module of its own (not a ModuleDict) so that the ONNX export names its
+    nodes by module path (/te/layers.0/qkv/MatMul), which LoRA files are matched against."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.qkv, self.out = nn.LayerNorm(dim), nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.ln2, self.fc1, self.fc2 = nn.LayerNorm(dim), nn.Linear(dim, 4 * dim), nn.Linear(4 * dim, dim)
+
+    def forward(self, x, mask):
+        q, k, v = self.qkv(self.ln1(x)).chunk(3, dim=-1)
+        x = x + self.out(attention(q, k, v, self.heads, mask))
+        h = self.fc1(self.ln2(x))
+        return x + self.fc2(h * torch.sigmoid(1.702 * h))
+
+
 class TextEncoder(nn.Module):
     """CLIP text transformer: token + position embedding, pre-LN causal layers (quick_gelu MLP), final LayerNorm;
     pooler_output = final state at the EOS token (the highest id, as in CLIP: argmax of input_ids)."""
@@ -160,11 +177,7 @@ class TextEncoder(nn.Module):
         self.tok = nn.Embedding(vocab_size, dim)
         self.pos = nn.Parameter(torch.randn(max_len, dim) * 0.01)
         nn.init.normal_(self.tok.weight, std=0.02)
-        self.layers = nn.ModuleList()
-        for _ in range(layers):
-            self.layers.append(nn.ModuleDict(dict(
-                ln1=nn.LayerNorm(dim), qkv=nn.Linear(dim, 3 * dim), out=nn.Linear(dim, dim),
-                ln2=nn.LayerNorm(dim), fc1=nn.Linear(dim, 4 * dim), fc2=nn.Linear(4 * dim, dim))))
+        self.layers = nn.ModuleList([TextLayer(dim, heads) for _ in range(layers)])
         self.final_ln = nn.LayerNorm(dim)
         mask = torch.full((max_len, max_len), float("-inf")).triu(1)
         self.register_buffer("mask", mask, persistent=False)
@@ -174,10 +187,7 @@ class TextEncoder(nn.Module):
         x = self.tok(input_ids) + self.pos[:n]
         mask = self.mask[:n, :n]
         for l in self.layers:
-            q, k, v = l["qkv"](l["ln1"](x)).chunk(3, dim=-1)
-            x = x + l["out"](attention(q, k, v, self.heads, mask))
-            h = l["fc1"](l["ln2"](x))
-            x = x + l["fc2"](h * torch.sigmoid(1.702 * h))
+            x = l(x, mask)
         x = self.final_ln(x)
         eos = input_ids.float().argmax(dim=-1)  # float: ONNX Runtime's ArgMax has no int64 kernel
         pooled = x[torch.arange(x.shape[0]), eos]
