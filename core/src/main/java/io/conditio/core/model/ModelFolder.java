@@ -4,6 +4,10 @@ import io.conditio.api.ModelLoadException;
 import io.conditio.api.SchedulerConfig;
 import io.conditio.api.TensorSpec;
 import io.conditio.core.json.Json;
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.WeightPatch;
+import io.conditio.core.onnx.OnnxGraph;
 import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.tokenizer.ClipTokenizer;
 import java.nio.file.Files;
@@ -31,6 +35,7 @@ public final class ModelFolder implements AutoCloseable {
     private final Map<String, Object> modelIndex;
     private final Map<String, OnnxModel> open = new ConcurrentHashMap<>();
     private final Map<String, ClipTokenizer> tokenizers = new ConcurrentHashMap<>();
+    private final Map<String, OnnxGraph> graphs = new ConcurrentHashMap<>();
     private final Map<Path, Map<String, Object>> jsonFiles = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -103,6 +108,53 @@ public final class ModelFolder implements AutoCloseable {
             throw new IllegalStateException("model folder " + root + " is closed");
         }
         return open.computeIfAbsent(component, c -> OnnxModel.open(c, root.resolve(c).resolve("model.onnx")));
+    }
+
+    /**
+     * The component's model with weight patches applied. One session is kept per component and set of patch keys and
+     * reused, so switching back to a set of patches costs nothing and patched weights are held once.
+     *
+     * @param component e.g. {@code unet}
+     * @param patches   the patches to apply, in order; empty for the plain model
+     * @return the patched model, opened on first use of this set
+     * @throws InvalidRequestException when two patches replace the same initializer
+     */
+    public OnnxModel model(String component, List<WeightPatch> patches) {
+        if (patches.isEmpty()) {
+            return model(component);
+        }
+        if (closed) {
+            throw new IllegalStateException("model folder " + root + " is closed");
+        }
+        StringBuilder key = new StringBuilder(component);
+        for (WeightPatch p : patches) {
+            key.append('\u0000').append(p.key());
+        }
+        return open.computeIfAbsent(key.toString(), k -> {
+            Map<String, FloatTensor> merged = new LinkedHashMap<>();
+            Map<String, String> by = new LinkedHashMap<>();
+            for (WeightPatch p : patches) {
+                for (Map.Entry<String, FloatTensor> e : p.initializers().entrySet()) {
+                    String before = by.put(e.getKey(), p.key());
+                    if (before != null) {
+                        throw new InvalidRequestException("weight patches " + before + " and " + p.key()
+                                + " both replace " + e.getKey() + " of " + component);
+                    }
+                    merged.put(e.getKey(), e.getValue());
+                }
+            }
+            OnnxModel m = OnnxModel.open(component, root.resolve(component).resolve("model.onnx"), merged);
+            m.describeWeightPatches(patches.stream().map(WeightPatch::key).toList());
+            return m;
+        });
+    }
+
+    /**
+     * @param component e.g. {@code unet}
+     * @return the component's ONNX graph (node names, initializers), read on first use
+     */
+    public OnnxGraph graph(String component) {
+        return graphs.computeIfAbsent(component, c -> OnnxGraph.read(root.resolve(c).resolve("model.onnx")));
     }
 
     /**
@@ -262,5 +314,6 @@ public final class ModelFolder implements AutoCloseable {
             m.close();
         }
         open.clear();
+        graphs.clear();
     }
 }

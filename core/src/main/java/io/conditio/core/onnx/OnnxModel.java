@@ -43,6 +43,8 @@ public final class OnnxModel implements Model, AutoCloseable {
     private final Map<String, TensorSpec> inputs;
     private final Map<String, TensorSpec> outputs;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final List<OnnxTensor> patched = new ArrayList<>();
+    private volatile List<String> weightPatches = List.of();
     private volatile ModelConfig config;
 
     private OnnxModel(String name, Path path, OrtSession session) throws OrtException {
@@ -62,27 +64,97 @@ public final class OnnxModel implements Model, AutoCloseable {
      * @throws ModelLoadException naming the file when it is missing or ONNX Runtime rejects it
      */
     public static OnnxModel open(String name, Path file) {
+        return open(name, file, Map.of());
+    }
+
+    /**
+     * Opens a model file with some initializers replaced (weight patches: LoRA, textual inversion).
+     *
+     * <p>Initializers stored in the file ({@code raw_data}) are replaced in a copy of the file's bytes, and the session
+     * is created from that copy, so ONNX Runtime's graph optimizations (constant folding, attention and layout
+     * fusions) see the patched values and the copy can be dropped once the session exists: patched weights are
+     * held once, by the session. Initializers stored as external data go through
+     * {@code SessionOptions.addExternalInitializers}, which ONNX Runtime applies when it loads the graph (same name,
+     * shape and type). {@code addInitializer} was measured not to fit: optimizations that fold or repack weights
+     * (Conv layouts, fused projections) read the original values, so its overrides were partly ignored;
+     * {@code OrtLoraAdapter} needs a model exported with its LoRA matrices as inputs.
+     *
+     * @param name         a component name for messages
+     * @param file         the {@code .onnx} file
+     * @param initializers replacement float32 values by initializer name, each with the original's shape; may be
+     *                     empty
+     * @return the model
+     * @throws ModelLoadException naming the file when it is missing, ONNX Runtime rejects it, or a replacement does
+     *                            not fit its initializer
+     */
+    public static OnnxModel open(String name, Path file, Map<String, FloatTensor> initializers) {
         if (!Files.isRegularFile(file)) {
             throw new ModelLoadException("model file not found: " + file.toAbsolutePath()
                     + " (expected the " + name + " ONNX model there)");
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<OnnxTensor> replacements = new ArrayList<>();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             int threads = intraOpThreads();
             if (threads > 0) {
                 options.setIntraOpNumThreads(threads);
             }
-            OrtSession session = env.createSession(file.toAbsolutePath().toString(), options);
+            byte[] patchedBytes = null;
+            if (!initializers.isEmpty()) {
+                OnnxGraph graph = OnnxGraph.read(file);
+                Map<String, ai.onnxruntime.OnnxTensorLike> external = new LinkedHashMap<>();
+                for (Map.Entry<String, FloatTensor> e : initializers.entrySet()) {
+                    io.conditio.api.ModelGraph.Initializer init = graph.initializers().get(e.getKey());
+                    long[] want = Arrays.stream(e.getValue().shape()).asLongStream().toArray();
+                    if (init == null || init.type() != ElementType.FLOAT32 || !Arrays.equals(init.shape(), want)) {
+                        throw new ModelLoadException("weight patch for " + file.toAbsolutePath() + ": initializer "
+                                + e.getKey() + (init == null ? " does not exist" : " is " + init.type() + " "
+                                + Arrays.toString(init.shape())) + "; the patch is float32 " + Arrays.toString(want));
+                    }
+                    if (init.external()) {
+                        OnnxTensor t = directTensor(env, e.getValue());
+                        replacements.add(t);
+                        external.put(e.getKey(), t);
+                    } else {
+                        long offset = graph.rawDataOffset(e.getKey());
+                        if (offset < 0) {
+                            throw new ModelLoadException("weight patch for " + file.toAbsolutePath() + ": initializer "
+                                    + e.getKey() + " is not stored as raw data; it cannot be replaced");
+                        }
+                        if (patchedBytes == null) {
+                            patchedBytes = readAll(file);
+                        }
+                        java.nio.ByteBuffer.wrap(patchedBytes).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                                .position(Math.toIntExact(offset)).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                                .asFloatBuffer().put(e.getValue().array());
+                    }
+                }
+                if (!external.isEmpty()) {
+                    options.addExternalInitializers(external);
+                }
+            }
+            if (patchedBytes != null && !replacements.isEmpty()) {
+                throw new ModelLoadException("weight patch for " + file.toAbsolutePath() + " replaces both embedded"
+                        + " and external-data initializers; only one kind per model is supported");
+            }
+            OrtSession session = patchedBytes != null
+                    ? env.createSession(patchedBytes, options)
+                    : env.createSession(file.toAbsolutePath().toString(), options);
             try {
                 OnnxModel model = new OnnxModel(name, file, session);
+                model.patched.addAll(replacements);
                 NativeObjects.sessionOpened();
                 return model;
             } catch (OrtException | RuntimeException e) {
                 session.close();
                 throw e;
             }
+        } catch (RuntimeException e) {
+            replacements.forEach(OnnxTensor::close);
+            throw e;
         } catch (OrtException e) {
+            replacements.forEach(OnnxTensor::close);
             throw new ModelLoadException("ONNX Runtime could not load " + file.toAbsolutePath() + " (" + name + "): "
                     + e.getMessage(), e);
         }
@@ -106,6 +178,23 @@ public final class OnnxModel implements Model, AutoCloseable {
             throw new ModelLoadException("system property " + INTRA_OP_THREADS_PROPERTY + "=" + v
                     + ": expected a positive number of threads");
         }
+    }
+
+    private static byte[] readAll(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (java.io.IOException e) {
+            throw new ModelLoadException("could not read " + file.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static OnnxTensor directTensor(OrtEnvironment env, FloatTensor value) throws OrtException {
+        float[] data = value.array();
+        FloatBuffer buf = java.nio.ByteBuffer.allocateDirect(data.length * Float.BYTES)
+                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        buf.put(data).flip();
+        long[] shape = Arrays.stream(value.shape()).asLongStream().toArray();
+        return OnnxTensor.createTensor(env, buf, shape);
     }
 
     private static Map<String, TensorSpec> specs(Map<String, NodeInfo> infos) {
@@ -382,8 +471,24 @@ public final class OnnxModel implements Model, AutoCloseable {
                 session.close();
             } catch (OrtException e) {
                 throw new IllegalStateException("closing " + path + " failed: " + e.getMessage(), e);
+            } finally {
+                patched.forEach(OnnxTensor::close);
             }
         }
+    }
+
+    /** @return the keys of the weight patches this session was built with; empty for the plain model */
+    public List<String> weightPatches() {
+        return weightPatches;
+    }
+
+    /**
+     * Records which weight patches this session was built with (for provenance).
+     *
+     * @param keys the patch keys
+     */
+    public void describeWeightPatches(List<String> keys) {
+        this.weightPatches = List.copyOf(keys);
     }
 
     @Override

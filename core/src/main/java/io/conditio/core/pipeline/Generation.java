@@ -28,6 +28,7 @@ import io.conditio.core.json.Json;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.Binding;
 import io.conditio.core.onnx.Cancellation;
+import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.plugin.PluginGuard;
 import io.conditio.core.random.TorchGenerator;
 import java.nio.file.Path;
@@ -51,6 +52,7 @@ final class Generation {
     private final TorchGenerator random;
     private final Scheduler scheduler;
     private final List<ActiveConditioning> active = new ArrayList<>();
+    private final Map<String, String> patchedComponents = new TreeMap<>();
     private long unetNanos;
 
     private record ActiveConditioning(Conditioner conditioner, String origin, Conditioning conditioning) {
@@ -229,6 +231,10 @@ final class Generation {
         if (!unetComponent.equals(UnetVariant.DEFAULT)) {
             p.put("unet", unetComponent);
         }
+        if (!settings.unet().weightPatches().isEmpty()) {
+            patchedComponents.put(unetComponent, String.join(" ", settings.unet().weightPatches()));
+        }
+        patchedComponents.forEach((c, keys) -> p.put("weights." + c, keys));
         p.put("prompt", request.prompt());
         p.put("negative_prompt", request.negativePrompt());
         p.put("seed", Long.toString(settings.seed()));
@@ -305,7 +311,14 @@ final class Generation {
 
         @Override
         public Optional<Model> component(String component) {
-            return folder.optionalModel(component).map(m -> (Model) m);
+            if (!folder.has(component)) {
+                return Optional.empty();
+            }
+            OnnxModel m = WeightPatching.model(pipeline, folder, request, guard, component);
+            if (!m.weightPatches().isEmpty()) {
+                patchedComponents.put(component, String.join(" ", m.weightPatches()));
+            }
+            return Optional.of(m);
         }
 
         @Override

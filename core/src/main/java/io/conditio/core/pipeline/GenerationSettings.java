@@ -76,7 +76,7 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
             request = asked.toBuilder().optGuidanceScale(g.doubleValue()).build();
         }
         String unetComponent = UnetVariant.choose(folder, request);
-        OnnxModel unet = folder.model(unetComponent);
+        OnnxModel unet = WeightPatching.model(pipeline, folder, request, guard, unetComponent);
         Guidance guidance = chooseGuidance(pipeline, request, unet, guard);
         SchedulerCatalog.Choice choice = pipeline.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),
                 request.schedulerConfig());

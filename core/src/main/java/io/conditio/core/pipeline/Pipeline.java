@@ -3,6 +3,7 @@ package io.conditio.core.pipeline;
 import io.conditio.api.AfterStepCallback;
 import io.conditio.api.BeforeStepCallback;
 import io.conditio.api.Conditioner;
+import io.conditio.api.WeightPatcher;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.GuidanceProvider;
@@ -39,6 +40,7 @@ public final class Pipeline implements AutoCloseable {
     private final ModelFolder folder;
     private final SchedulerCatalog schedulers;
     private final List<Conditioner> conditioners;
+    private final List<WeightPatcher> weightPatchers;
     private final List<GuidanceProvider> guidanceProviders;
     private final List<BeforeStepCallback> beforeStep;
     private final List<AfterStepCallback> afterStep;
@@ -59,6 +61,7 @@ public final class Pipeline implements AutoCloseable {
         this.guard = new PluginGuard(host);
         this.schedulers = new SchedulerCatalog(host.extensions(SchedulerProvider.class));
         this.conditioners = host.extensions(Conditioner.class);
+        this.weightPatchers = host.extensions(WeightPatcher.class);
         this.guidanceProviders = host.extensions(GuidanceProvider.class);
         this.beforeStep = host.extensions(BeforeStepCallback.class);
         this.afterStep = host.extensions(AfterStepCallback.class);
@@ -150,6 +153,10 @@ public final class Pipeline implements AutoCloseable {
     /** @return the scheduler catalog built from the plugins */
     public SchedulerCatalog schedulers() {
         return schedulers;
+    }
+
+    List<WeightPatcher> weightPatchers() {
+        return weightPatchers;
     }
 
     List<Conditioner> conditioners() {

@@ -155,6 +155,12 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Read (brackets) and [brackets] in the prompt literally instead of as attention weights.")
     boolean noPromptWeighting;
 
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]",
+            description = "A LoRA .safetensors file (kohya or diffusers/PEFT names) merged into the UNet and text "
+                    + "encoder weights, with its scale (default 1.0); repeatable. Prompts may also say "
+                    + "<lora:NAME:SCALE> for loras/NAME.safetensors in the model folder.")
+    List<String> loras = new ArrayList<>();
+
     @Option(names = "--param", paramLabel = "KEY=VALUE",
             description = "A request parameter for a plugin (repeatable): true/false, integers and decimals are typed, "
                     + "anything else is text, e.g. --param guidance_rescale=0.7.")
@@ -283,6 +289,9 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (imageGuidance != null) {
             b.optParameter("image_guidance_scale", imageGuidance);
+        }
+        if (!loras.isEmpty()) {
+            b.optParameter("lora", List.copyOf(loras));
         }
         if (!controlnets.isEmpty()) {
             List<Map<String, Object>> list = new ArrayList<>();

@@ -7,11 +7,13 @@ import java.util.List;
  * The widely used prompt-weighting syntax: {@code (word)} multiplies attention by 1.1, {@code [word]} divides it by
  * 1.1, {@code (word:1.3)} sets the factor of that group to 1.3; groups nest and multiply. {@code \(}, {@code \)},
  * {@code \[}, {@code \]} and {@code \\} are literal characters. A group left open weights the rest of the prompt;
- * a stray closing bracket is literal text.
+ * a stray closing bracket is literal text. A1111's network tags ({@code <lora:NAME:SCALE>}) are removed: they
+ * select weight patches, which the LoRA plugin reads from the prompt itself.
  */
 public final class PromptSyntax {
     /** The factor of one pair of round brackets. */
     public static final double ROUND = 1.1;
+    private static final java.util.regex.Pattern LORA_TAG = java.util.regex.Pattern.compile("<lora:[^<>]*>");
 
     private PromptSyntax() {
     }
@@ -40,6 +42,7 @@ public final class PromptSyntax {
      * @return its fragments in order, adjacent fragments of equal weight merged; empty text gives no fragments
      */
     public static List<Fragment> parse(String prompt) {
+        prompt = LORA_TAG.matcher(prompt).replaceAll("");
         List<StringBuilder> texts = new ArrayList<>();
         List<Double> weights = new ArrayList<>();
         List<Group> open = new ArrayList<>();

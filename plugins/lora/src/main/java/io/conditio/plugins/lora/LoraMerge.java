@@ -1,0 +1,190 @@
+package io.conditio.plugins.lora;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.InvalidRequestException;
+import io.conditio.api.ModelGraph;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Merges LoRA modules into the weights of one ONNX graph: W' = W + multiplier · (alpha / r) · up · down.
+ *
+ * <p>Weights are found through the graph, not by name: exporters rename Linear weights ({@code onnx::MatMul_1234})
+ * and store them transposed ([in, out]) for MatMul, while the consuming node's name carries the module path
+ * ({@code /down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul}), possibly under a wrapper prefix
+ * ({@code /unet/...}). A module path matches a node path that equals it or ends with it after a wrapper prefix;
+ * a text-encoder path may also leave out Hugging Face's {@code text_model.} prefix. Gemm honours {@code transB};
+ * Conv weights [out, in, kh, kw] take the delta reshaped.
+ */
+final class LoraMerge {
+    private static final Set<String> OPS = Set.of("MatMul", "Gemm", "Conv");
+
+    /**
+     * A weight a LoRA module can patch.
+     *
+     * @param path   the module path from the node name (dotted)
+     * @param weight the initializer name
+     * @param op     the consuming operator
+     * @param transB Gemm's transB
+     */
+    record Target(String path, String weight, String op, boolean transB) {
+    }
+
+    /**
+     * What was merged.
+     *
+     * @param weights   patched initializers
+     * @param matched   "key → initializer" lines
+     * @param unmatched keys no weight matched
+     */
+    record Result(Map<String, FloatTensor> weights, List<String> matched, List<String> unmatched) {
+    }
+
+    private LoraMerge() {
+    }
+
+    static List<Target> targets(ModelGraph graph) {
+        Map<String, ModelGraph.Initializer> inits = graph.initializers();
+        List<Target> out = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
+        for (ModelGraph.Node n : graph.nodes()) {
+            if (!OPS.contains(n.opType()) || n.inputs().size() < 2) {
+                continue;
+            }
+            String w = n.inputs().get(1);
+            ModelGraph.Initializer init = inits.get(w);
+            if (init == null || init.type() != io.conditio.api.ElementType.FLOAT32) {
+                continue;
+            }
+            boolean transB = n.attributes().getOrDefault("transB", 0L) != 0;
+            String path = nodePath(n.name());
+            if (path != null && seen.add(path + "\u0000" + w)) {
+                out.add(new Target(path, w, n.opType(), transB));
+            }
+            if (w.endsWith(".weight") && seen.add(w)) {  // a weight that kept its torch name names its module too
+                out.add(new Target(w.substring(0, w.length() - ".weight".length()), w, n.opType(), transB));
+            }
+        }
+        return out;
+    }
+
+    /** {@code /a/b.0/c/MatMul} → {@code a.b.0.c}; null when the name carries no module path. */
+    static String nodePath(String name) {
+        if (name == null || !name.startsWith("/")) {
+            return null;
+        }
+        String[] parts = name.substring(1).split("/");
+        if (parts.length < 2) {
+            return null;
+        }
+        return String.join(".", Arrays.copyOf(parts, parts.length - 1));
+    }
+
+    static boolean matches(String candidate, String key, boolean kohya) {
+        String c = kohya ? candidate.replace('.', '_') : candidate;
+        String sep = kohya ? "_" : ".";
+        if (c.equals(key) || c.endsWith(sep + key)) {
+            return true;
+        }
+        String hf = "text_model" + sep;
+        return key.startsWith(hf) && matches(candidate, key.substring(hf.length()), kohya);
+    }
+
+    /**
+     * @param graph   the component's graph
+     * @param modules the modules meant for this component, each with its multiplier
+     * @return the merged weights and what matched
+     */
+    static Result merge(ModelGraph graph, List<Map.Entry<LoraFile.Module, Float>> modules) {
+        List<Target> targets = targets(graph);
+        Map<String, FloatTensor> weights = new LinkedHashMap<>();
+        List<String> matched = new ArrayList<>();
+        List<String> unmatched = new ArrayList<>();
+        for (Map.Entry<LoraFile.Module, Float> e : modules) {
+            LoraFile.Module m = e.getKey();
+            List<Target> hits = new ArrayList<>();
+            for (Target t : targets) {
+                if (matches(t.path(), m.path(), m.kohya()) && hits.stream().noneMatch(h -> h.weight().equals(t.weight()))) {
+                    hits.add(t);
+                }
+            }
+            if (hits.size() > 1) {
+                List<Target> exact = hits.stream().filter(t -> (m.kohya() ? t.path().replace('.', '_') : t.path())
+                        .equals(m.path())).toList();
+                if (exact.size() == 1) {
+                    hits = exact;
+                } else {
+                    throw new InvalidRequestException("LoRA key " + m.key() + " matches several weights: "
+                            + hits.stream().map(t -> t.weight() + " (" + t.path() + ")").toList());
+                }
+            }
+            if (hits.isEmpty()) {
+                unmatched.add(m.key());
+                continue;
+            }
+            Target t = hits.get(0);
+            FloatTensor w = weights.get(t.weight());
+            if (w == null) {
+                FloatTensor original = graph.floatValue(t.weight()).orElseThrow(() -> new InvalidRequestException(
+                        "weight " + t.weight() + " has no float32 values to patch"));
+                w = FloatTensor.of(original.array().clone(), original.shape());
+                weights.put(t.weight(), w);
+            }
+            add(w, t, m, e.getValue());
+            matched.add(m.key() + " -> " + t.weight() + " (" + t.path() + ", " + t.op() + ")");
+        }
+        return new Result(weights, matched, unmatched);
+    }
+
+    private static void add(FloatTensor w, Target t, LoraFile.Module m, float multiplier) {
+        int r = m.rank();
+        FloatTensor up = m.up();
+        FloatTensor down = m.down();
+        int out = up.dim(0);
+        for (int i = 2; i < up.rank(); i++) {
+            if (up.dim(i) != 1) {
+                throw new InvalidRequestException("LoRA key " + m.key() + ": up " + Arrays.toString(up.shape())
+                        + " should be [out, r] or [out, r, 1, 1]");
+            }
+        }
+        int inner = down.size() / r;  // in · kh · kw
+        float[] u = up.array();
+        float[] d = down.array();
+        double scale = (double) multiplier * m.alpha() / r;
+        int[] ws = w.shape();
+        float[] wa = w.array();
+        String shapes = "LoRA key " + m.key() + " (up " + Arrays.toString(up.shape()) + ", down "
+                + Arrays.toString(down.shape()) + ") does not fit " + t.weight() + " " + Arrays.toString(ws);
+        boolean inOut;  // weight stored [in, out]
+        switch (t.op()) {
+            case "MatMul" -> inOut = true;
+            case "Gemm" -> inOut = !t.transB();
+            default -> inOut = false;
+        }
+        if (inOut) {
+            if (ws.length != 2 || ws[0] != inner || ws[1] != out) {
+                throw new InvalidRequestException(shapes);
+            }
+        } else if (ws[0] != out || w.size() != out * inner) {
+            throw new InvalidRequestException(shapes);
+        } else if (t.op().equals("Conv") && down.rank() == 4 && ws.length == 4
+                && (ws[2] != down.dim(2) || ws[3] != down.dim(3))) {
+            throw new InvalidRequestException(shapes);
+        }
+        for (int o = 0; o < out; o++) {
+            for (int j = 0; j < inner; j++) {
+                double s = 0;
+                for (int k = 0; k < r; k++) {
+                    s += (double) u[o * r + k] * d[k * inner + j];
+                }
+                int idx = inOut ? j * out + o : o * inner + j;
+                wa[idx] = (float) (wa[idx] + scale * s);
+            }
+        }
+    }
+}

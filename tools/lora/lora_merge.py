@@ -1,0 +1,168 @@
+"""Merge LoRA files into ONNX weights offline (python3-onnx + numpy; no torch, no onnxruntime).
+
+    /usr/bin/python3 tools/lora/lora_merge.py MODEL.onnx --lora FILE[:SCALE] [--lora ...] --component unet \
+        [--out merged.onnx] [--npy-dir DIR]
+
+The reference for Conditio's lora plugin: W' = W + scale * (alpha / r) * up @ down, the weight found through the
+consuming node's name (/down_blocks.0/.../to_q/MatMul, possibly under a wrapper prefix; MatMul weights are stored
+transposed [in, out]; Gemm honours transB; Conv takes the delta reshaped). Reads kohya (lora_unet_, lora_te_,
+.lora_down/.lora_up/.alpha) and diffusers/PEFT (unet., text_encoder., .lora_A/.lora_B) keys. Writes the merged model
+(--out) and/or one .npy per patched initializer (--npy-dir, file name = initializer name with '/' and ':' as '_').
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+DTYPES = {"F32": np.float32, "F16": np.float16}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        b, e = v["data_offsets"]
+        if v["dtype"] == "BF16":
+            raw = np.frombuffer(data[b:e], dtype=np.uint16).astype(np.uint32) << 16
+            arr = raw.view(np.float32)
+        else:
+            arr = np.frombuffer(data[b:e], dtype=DTYPES[v["dtype"]]).astype(np.float32)
+        out[k] = arr.reshape(v["shape"])
+    return out
+
+
+def write_safetensors(path, tensors, metadata=None):
+    header, blobs, off = {}, [], 0
+    for k, a in tensors.items():
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        header[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def modules(tensors):
+    mods = {}
+    for k, a in tensors.items():
+        for suf, slot in ((".lora_down.weight", "down"), (".lora_up.weight", "up"), (".lora_A.weight", "down"),
+                          (".lora_B.weight", "up"), (".alpha", "alpha")):
+            if k.endswith(suf):
+                mods.setdefault(k[: -len(suf)], {})[slot] = a
+                break
+        else:
+            raise SystemExit(f"not a LoRA key: {k}")
+    out = []
+    for prefix, m in mods.items():
+        p = prefix[len("base_model.model."):] if prefix.startswith("base_model.model.") else prefix
+        for pre, comp, kohya in (("lora_unet_", "unet", True), ("lora_te1_", "text_encoder", True),
+                                 ("lora_te2_", "text_encoder_2", True), ("lora_te_", "text_encoder", True),
+                                 ("unet.", "unet", False), ("text_encoder_2.", "text_encoder_2", False),
+                                 ("text_encoder.", "text_encoder", False)):
+            if p.startswith(pre):
+                r = m["down"].shape[0]
+                alpha = float(m["alpha"].reshape(-1)[0]) if "alpha" in m else float(r)
+                out.append(dict(key=prefix, comp=comp, path=p[len(pre):], kohya=kohya, down=m["down"], up=m["up"],
+                                alpha=alpha))
+                break
+        else:
+            raise SystemExit(f"no component in {prefix}")
+    return out
+
+
+def node_path(name):
+    if not name.startswith("/"):
+        return None
+    parts = name[1:].split("/")
+    return ".".join(parts[:-1]) if len(parts) > 1 else None
+
+
+def matches(cand, key, kohya):
+    c = cand.replace(".", "_") if kohya else cand
+    sep = "_" if kohya else "."
+    if c == key or c.endswith(sep + key):
+        return True
+    hf = "text_model" + sep
+    return key.startswith(hf) and matches(cand, key[len(hf):], kohya)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--lora", action="append", required=True)
+    ap.add_argument("--component", required=True, help="unet, text_encoder or text_encoder_2")
+    ap.add_argument("--out")
+    ap.add_argument("--npy-dir")
+    a = ap.parse_args()
+    m = onnx.load(a.model)
+    inits = {i.name: i for i in m.graph.initializer}
+    targets = []
+    for n in m.graph.node:
+        if n.op_type in ("MatMul", "Gemm", "Conv") and len(n.input) > 1 and n.input[1] in inits:
+            tb = any(at.name == "transB" and at.i for at in n.attribute)
+            p = node_path(n.name)
+            if p:
+                targets.append((p, n.input[1], n.op_type, tb))
+            if n.input[1].endswith(".weight"):
+                targets.append((n.input[1][: -len(".weight")], n.input[1], n.op_type, tb))
+    family = "unet" if a.component.startswith("unet") else a.component
+    merged = {}
+    for spec in a.lora:
+        path, scale = spec, 1.0
+        if ":" in spec:
+            head, tail = spec.rsplit(":", 1)
+            try:
+                scale = float(tail)
+                path = head
+            except ValueError:
+                pass
+        for mod in modules(read_safetensors(path)):
+            if mod["comp"] != family:
+                continue
+            hits = {t[1]: t for t in targets if matches(t[0], mod["path"], mod["kohya"])}
+            if len(hits) != 1:
+                raise SystemExit(f"{mod['key']}: {len(hits)} matching weights {list(hits)}")
+            _, wname, op, tb = next(iter(hits.values()))
+            w = merged.get(wname)
+            if w is None:
+                w = numpy_helper.to_array(inits[wname]).astype(np.float64)
+            r = mod["down"].shape[0]
+            up = mod["up"].reshape(mod["up"].shape[0], r).astype(np.float64)
+            down = mod["down"].reshape(r, -1).astype(np.float64)
+            delta = scale * mod["alpha"] / r * (up @ down)  # [out, in*kh*kw]
+            if op == "MatMul" or (op == "Gemm" and not tb):
+                w = w + delta.T
+            else:
+                w = w + delta.reshape(w.shape)
+            merged[wname] = w
+            print(f"{mod['key']} -> {wname}", file=sys.stderr)
+    for name, w in merged.items():
+        inits[name].CopyFrom(numpy_helper.from_array(w.astype(np.float32), name))
+    if a.out:
+        onnx.save(m, a.out)
+    if a.npy_dir:
+        os.makedirs(a.npy_dir, exist_ok=True)
+        for name, w in merged.items():
+            np.save(os.path.join(a.npy_dir, name.replace("/", "_").replace(":", "_") + ".npy"), w.astype(np.float32))
+    print(f"merged {len(merged)} weights", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
