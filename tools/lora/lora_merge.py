@@ -114,12 +114,20 @@ def main():
     m = onnx.load(a.model)
     inits = {i.name: i for i in m.graph.initializer}
     targets = []
+    bias_of = {}  # MatMul output -> module path of the named bias an Add puts on it
+    for n in m.graph.node:
+        if n.op_type == "Add" and len(n.input) == 2:
+            for i in range(2):
+                if n.input[i].endswith(".bias") and n.input[i] in inits:
+                    bias_of[n.input[1 - i]] = n.input[i][: -len(".bias")]
     for n in m.graph.node:
         if n.op_type in ("MatMul", "Gemm", "Conv") and len(n.input) > 1 and n.input[1] in inits:
             tb = any(at.name == "transB" and at.i for at in n.attribute)
             p = node_path(n.name)
             if p:
                 targets.append((p, n.input[1], n.op_type, tb))
+            if n.op_type == "MatMul" and n.output[0] in bias_of:
+                targets.append((bias_of[n.output[0]], n.input[1], n.op_type, tb))
             if n.input[1].endswith(".weight"):
                 targets.append((n.input[1][: -len(".weight")], n.input[1], n.op_type, tb))
     family = "unet" if a.component.startswith("unet") else a.component

@@ -33,7 +33,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The lora plugin jar on the diffusers-tiny sd-tiny model: a generation with LoRA files (kohya and diffusers/PEFT
- * names, UNet and text encoder, several at once with their own scales) equals a generation on a copy of the model
+ * names, UNet and text encoder, several at once with their own scales; on sd-tiny and on the shipped shapes model)
+ * equals a generation on a copy of the model
  * whose weights were merged offline by {@code tools/lora/lora_merge.py} (its arrays are in {@code lora-tiny/expected};
  * the test writes them into the copy's raw weight bytes), at 1e-5 relative.
  */
@@ -63,21 +64,27 @@ class LoraTest {
                 .optGuidanceScale(5.0).optSize(64, 64);
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} {1}")
     @CsvSource(delimiter = '|', value = {
-        "unet-kohya | unet | unet-kohya.safetensors:0.8",
-        "unet-peft | unet | unet-peft.safetensors",
-        "unet-both | unet | unet-kohya.safetensors:0.8;unet-peft.safetensors:-0.5",
-        "te-kohya | text_encoder | te-kohya.safetensors:1.5",
+        "sd-tiny | unet-kohya | unet | unet-kohya.safetensors:0.8",
+        "sd-tiny | unet-peft | unet | unet-peft.safetensors",
+        "sd-tiny | unet-both | unet | unet-kohya.safetensors:0.8;unet-peft.safetensors:-0.5",
+        "sd-tiny | te-kohya | text_encoder | te-kohya.safetensors:1.5",
+        "shapes | unet-kohya | unet | unet-kohya.safetensors:0.7",
+        "shapes | te-kohya | text_encoder | te-kohya.safetensors:1.2",
     })
-    void equalsTheOfflineMerge(String expected, String component, String specs) {
-        Path plain = copySdTiny(tmp.resolve("plain"));
-        Path merged = copySdTiny(tmp.resolve("merged"));
+    void equalsTheOfflineMerge(String model, String expected, String component, String specs) {
+        Path source = model.equals("shapes")
+                ? TinyFixtures.directoryProperty("conditio.shapesModel", "the shipped model")
+                : TinyFixtures.model("sd-tiny");
+        String fixtures = model.equals("shapes") ? "lora-shapes/" : "lora-tiny/";
+        Path plain = copyModel(source, tmp.resolve("plain"));
+        Path merged = copyModel(source, tmp.resolve("merged"));
         int written = writeMerged(merged.resolve(component).resolve("model.onnx"),
-                lora("expected/" + expected));
+                TinyFixtures.resource(fixtures + "expected/" + expected));
         List<String> loras = new ArrayList<>();
         for (String s : specs.split(";")) {
-            loras.add(lora(s.substring(0, s.contains(":") ? s.indexOf(':') : s.length())).toString()
+            loras.add(TinyFixtures.resource(fixtures + s.substring(0, s.contains(":") ? s.indexOf(':') : s.length()))
                     + (s.contains(":") ? s.substring(s.indexOf(':')) : ""));
         }
         GenerationResult withLora;
@@ -92,8 +99,8 @@ class LoraTest {
         }
         double rel = TinyFixtures.relativeError(withLora.latents(), offline.latents());
         double changed = TinyFixtures.relativeError(without.latents(), offline.latents());
-        System.out.printf(Locale.ROOT, "PARITY lora %-10s %d weights: latents rel %.3e vs offline merge"
-                + " (without the LoRA: %.3e)%n", expected, written, rel, changed);
+        System.out.printf(Locale.ROOT, "PARITY lora %-8s %-10s %d weights: latents rel %.3e vs offline merge"
+                + " (without the LoRA: %.3e)%n", model, expected, written, rel, changed);
         assertThat(written).isGreaterThan(0);
         assertThat(changed).as("the LoRA changes the result").isGreaterThan(1e-3);
         assertThat(rel).as("LoRA through the plugin vs merged offline").isLessThanOrEqualTo(TOLERANCE);
@@ -148,9 +155,12 @@ class LoraTest {
         }
     }
 
-    /** A real copy (not links) of sd-tiny, so its weight bytes can be rewritten. */
     static Path copySdTiny(Path dir) {
-        Path src = TinyFixtures.model("sd-tiny");
+        return copyModel(TinyFixtures.model("sd-tiny"), dir);
+    }
+
+    /** A real copy (not links) of a model folder, so its weight bytes can be rewritten. */
+    static Path copyModel(Path src, Path dir) {
         try (Stream<Path> files = Files.walk(src)) {
             for (Path f : files.toList()) {
                 Path to = dir.resolve(src.relativize(f).toString());

@@ -18,7 +18,9 @@ import java.util.Set;
  * and store them transposed ([in, out]) for MatMul, while the consuming node's name carries the module path
  * ({@code /down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul}), possibly under a wrapper prefix
  * ({@code /unet/...}). A module path matches a node path that equals it or ends with it after a wrapper prefix;
- * a text-encoder path may also leave out Hugging Face's {@code text_model.} prefix. Gemm honours {@code transB};
+ * a text-encoder path may also leave out Hugging Face's {@code text_model.} prefix. Where an exporter lost the scope
+ * of a node ({@code /te/qkv_1/MatMul}), the named bias an Add puts on the MatMul's output
+ * ({@code te.layers.1.qkv.bias}) gives the module path. Gemm honours {@code transB};
  * Conv weights [out, in, kh, kw] take the delta reshaped.
  */
 final class LoraMerge {
@@ -52,6 +54,17 @@ final class LoraMerge {
         Map<String, ModelGraph.Initializer> inits = graph.initializers();
         List<Target> out = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
+        Map<String, String> biasOf = new LinkedHashMap<>();  // MatMul output -> named bias an Add adds to it
+        for (ModelGraph.Node n : graph.nodes()) {
+            if (n.opType().equals("Add") && n.inputs().size() == 2) {
+                for (int i = 0; i < 2; i++) {
+                    String b = n.inputs().get(i);
+                    if (b.endsWith(".bias") && inits.containsKey(b)) {
+                        biasOf.put(n.inputs().get(1 - i), b.substring(0, b.length() - ".bias".length()));
+                    }
+                }
+            }
+        }
         for (ModelGraph.Node n : graph.nodes()) {
             if (!OPS.contains(n.opType()) || n.inputs().size() < 2) {
                 continue;
@@ -65,6 +78,11 @@ final class LoraMerge {
             String path = nodePath(n.name());
             if (path != null && seen.add(path + "\u0000" + w)) {
                 out.add(new Target(path, w, n.opType(), transB));
+            }
+            String viaBias = n.opType().equals("MatMul") && !n.outputs().isEmpty() ? biasOf.get(n.outputs().get(0))
+                    : null;
+            if (viaBias != null && seen.add(viaBias + "\u0000" + w)) {  // exporters that lose the scope keep bias names
+                out.add(new Target(viaBias, w, n.opType(), transB));
             }
             if (w.endsWith(".weight") && seen.add(w)) {  // a weight that kept its torch name names its module too
                 out.add(new Target(w.substring(0, w.length() - ".weight".length()), w, n.opType(), transB));
