@@ -15,7 +15,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.conditio.api.ModelLoadException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.reflect.Array;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -114,13 +113,18 @@ public final class Json {
         if (size == 0) {
             throw new ModelLoadException("JSON file " + file + " is empty; expected a JSON value");
         }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read JSON file " + file + ": " + e, e);
+        }
+        checkUtf8(file, bytes);
         JsonNode node;
-        try (InputStream in = Files.newInputStream(file)) {
-            node = MAPPER.readTree(in);
+        try {
+            node = MAPPER.readTree(bytes);
         } catch (JsonProcessingException e) {
-            String what = e.getOriginalMessage() != null && e.getOriginalMessage().contains("UTF-8")
-                    ? "is not valid UTF-8" : "holds invalid JSON";
-            throw new ModelLoadException("JSON file " + file + " " + what + ": " + describe(e), e);
+            throw new ModelLoadException("JSON file " + file + " holds invalid JSON: " + describe(e), e);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read JSON file " + file + ": " + e, e);
         }
@@ -128,6 +132,25 @@ public final class Json {
             throw new ModelLoadException("JSON file " + file + " holds no value (only whitespace)");
         }
         return toJava(node);
+    }
+
+    private static void checkUtf8(Path file, byte[] bytes) {
+        java.nio.charset.CharsetDecoder decoder = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(8192);
+        while (true) {
+            java.nio.charset.CoderResult r = decoder.decode(in, out, true);
+            if (r.isError()) {
+                throw new ModelLoadException("JSON file " + file + " is not valid UTF-8 (malformed byte at offset "
+                        + in.position() + ")");
+            }
+            if (r.isUnderflow()) {
+                return;
+            }
+            out.clear();
+        }
     }
 
     /**

@@ -83,8 +83,7 @@ public final class SchedulerCatalog {
                 return new Choice(p, config.with(Map.of(SchedulerConfig.CLASS_NAME, n)), n);
             }
             throw new ConfigurationException("unknown scheduler '" + n + "'; available names: "
-                    + String.join(", ", presetNames()) + "; or a diffusers class name: "
-                    + String.join(", ", classNames()));
+                    + available(presetNames()) + "; or a diffusers class name: " + available(classNames()));
         }
         String cls = config.className();
         if (cls == null) {
@@ -95,8 +94,13 @@ public final class SchedulerCatalog {
         SchedulerProvider p = byClass.get(cls);
         if (p == null) {
             throw new ConfigurationException("scheduler class '" + cls + "' (from the scheduler config) is not "
-                    + "provided by any loaded plugin; available: " + String.join(", ", classNames()));
+                    + "provided by any loaded plugin; available: " + available(classNames()));
         }
         return new Choice(p, config, cls);
+    }
+
+    private static String available(java.util.Collection<String> names) {
+        return names.isEmpty() ? "none (no scheduler plugin is loaded: is the plugin directory right?)"
+                : String.join(", ", names);
     }
 }

@@ -56,6 +56,9 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (runs < 1) {
+            throw new io.conditio.api.InvalidRequestException("--runs " + runs + ": at least 1 timed run is needed");
+        }
         try (Conditio conditio = Conditio.start(List.of(ConditioCli.pluginDirectory(plugins)));
                 Pipeline pipeline = conditio.open(ConditioCli.modelDirectory(model))) {
             GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optSteps(steps).optSeed(0);

@@ -194,9 +194,23 @@ final class GenerateCommand implements Callable<Integer> {
             throw new InvalidRequestException((this.model == null ? "default model " : "--model ") + model
                     + ": no such directory");
         }
+        String limitBefore = System.getProperty(MemoryLimit.PROPERTY);
         if (memoryLimit != null) {
             System.setProperty(MemoryLimit.PROPERTY, Long.toString(MemoryLimit.parse(memoryLimit)));
         }
+        try {
+            return generate(model);
+        } finally {
+            // the CLI also runs in-process (tests, embedding): the limit is this command's only
+            if (limitBefore == null) {
+                System.clearProperty(MemoryLimit.PROPERTY);
+            } else {
+                System.setProperty(MemoryLimit.PROPERTY, limitBefore);
+            }
+        }
+    }
+
+    private int generate(Path model) {
         checkWritable("--out", out);
         if (saveLatents != null) {
             checkWritable("--save-latents", saveLatents);

@@ -34,8 +34,7 @@ public final class Pix2PixGuidanceProvider implements GuidanceProvider {
 
     @Override
     public Optional<Guidance> create(GenerationRequest request, Model unet) {
-        TensorSpec latent = unet.inputs().get("sample");
-        int channels = latent != null && latent.rank() == 4 && latent.dim(1) > 0 ? (int) latent.dim(1) / 2 : -1;
+        int channels = latentChannels(unet);
         if (channels < 0 || !Pix2Pix.applies(request, unet, channels)) {
             return Optional.empty();
         }
@@ -43,6 +42,22 @@ public final class Pix2PixGuidanceProvider implements GuidanceProvider {
                 ? new ThreeWay((float) request.guidanceScale(), (float) Pix2Pix.imageGuidance(request),
                         request.guidanceScale(), Pix2Pix.imageGuidance(request))
                 : new SingleBranchGuidance("none"));
+    }
+
+    /**
+     * The latent channels from the UNet's output (instruct-pix2pix: 8 in, 4 out), else its config's
+     * {@code out_channels}. Half the input channels would call any 4-channel UNet a 2-channel pix2pix one.
+     *
+     * @param unet the UNet
+     * @return the latent channels, or -1 when neither says
+     */
+    static int latentChannels(Model unet) {
+        for (TensorSpec out : unet.outputs().values()) {
+            if (out.rank() == 4 && out.dim(1) > 0) {
+                return (int) out.dim(1);
+            }
+        }
+        return (int) unet.config().integer("out_channels").orElse(-1);
     }
 
     /** Text and image guidance. */
