@@ -48,6 +48,31 @@ class UNetWrap(nn.Module):
         return self.unet(sample, t, encoder_hidden_states, class_labels)
 
 
+class UNetAdapterWrap(nn.Module):
+    """The UNet taking T2I-Adapter features (diffusers' down_intrablock_additional_residuals) as inputs."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states, class_labels, *intra):
+        t = timestep.reshape(1).expand(sample.shape[0])
+        return self.unet(sample, t, encoder_hidden_states, class_labels, intra_res=list(intra))
+
+
+class AdapterWrap(nn.Module):
+    def __init__(self, ad):
+        super().__init__()
+        self.ad = ad
+
+    def forward(self, image):
+        return tuple(self.ad(image))
+
+
+ADAPTER_OUT = "adapter_state_{}"
+UNET_INTRA_IN = "down_intrablock_additional_residual_{}"
+
+
 class CNWrap(nn.Module):
     def __init__(self, cn):
         super().__init__()
@@ -160,7 +185,7 @@ def export_all(a):
     os.makedirs(CHECK["dir"], exist_ok=True)
     tok, te, unet = TR.load_te_unet(a)
     vae = TR.load_vae(a)
-    scaling = torch.load(os.path.join(a.work, "latents.pt"))["scaling"]
+    scaling = TR.scaling_of(a)
     os.makedirs(out, exist_ok=True)
     # tokenizer
     td = os.path.join(out, "tokenizer")
@@ -210,7 +235,7 @@ def export_all(a):
     dump(vae_config(scaling), f"{out}/vae_decoder/config.json")
     dump(vae_config(scaling), f"{out}/vae_encoder/config.json")
 
-    if os.path.exists(os.path.join(a.work, "controlnet.pt")):
+    if any(os.path.exists(os.path.join(a.work, f)) for f in ["controlnet.pt", "controlnet-sketch.pt"]):
         cn = TR.load_controlnet(a, unet)
         n_res = len(unet.skip_ch)
         rnames = [f"down_block_{i}_additional_residual" for i in range(n_res)] + ["mid_block_additional_residual"]
@@ -234,6 +259,26 @@ def export_all(a):
         _export(UNetWrap(unet, residuals=n_res + 1), (x, t, ctx, cl) + tuple(res),
                 f"{out}/unet-controlnet/model.onnx", uin + rnames, ["out_sample"], {**udyn, **rdyn})
         dump(unet_config(4, {"controlnet_residual_inputs": rnames}), f"{out}/unet-controlnet/config.json")
+    if os.path.exists(os.path.join(a.work, "adapter.pt")):
+        ad = TR.load_adapter(a)
+        img = torch.zeros(B, 1, 64, 64)
+        img[:, :, 20:44, 20:22] = 1.0
+        onames = [ADAPTER_OUT.format(i) for i in range(len(TR.UNET_CH))]
+        _export(AdapterWrap(ad), (img,), f"{out}/t2i-adapter/model.onnx", ["image"], onames,
+                {"image": {0: "batch", 2: "height", 3: "width"},
+                 **{n: {0: "batch", 2: f"h{i}", 3: f"w{i}"} for i, n in enumerate(onames)}})
+        dump({"_class_name": "T2IAdapter", "_diffusers_version": DIFFUSERS_VERSION, "adapter_type": "full_adapter",
+              **ad.cfg, "conditioning": "a 2-px white outline (sketch) on black, [B,1,64,64] in [0,1]"},
+             f"{out}/t2i-adapter/config.json")
+        with torch.no_grad():
+            feats = AdapterWrap(ad)(img)
+        inames = [UNET_INTRA_IN.format(i) for i in range(len(feats))]
+        _export(UNetAdapterWrap(unet), (x, t, ctx, cl) + tuple(feats), f"{out}/unet-adapter/model.onnx",
+                uin + inames, ["out_sample"], {**udyn, **{n: {0: "batch", 2: f"ah{i}", 3: f"aw{i}"}
+                                                           for i, n in enumerate(inames)}})
+        # the shapes UNet's first down block has no attention (its feature is added after the downsampler)
+        dump(unet_config(4, {"down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+                             "adapter_inputs": inames}), f"{out}/unet-adapter/config.json")
     if os.path.exists(os.path.join(a.work, "inpaint.pt")):
         inp = TR.load_inpaint(a)
         _export(UNetWrap(inp), (torch.randn(B, 9, 8, 8), t, ctx, cl), f"{out}/unet-inpaint/model.onnx", uin,

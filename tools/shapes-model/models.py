@@ -294,21 +294,36 @@ class UNet(nn.Module):
     def embed(self, t, class_labels):
         return self.time_mlp(timestep_embedding(t, self.t_dim)) + self.class_emb(class_labels)
 
-    def forward(self, x, t, ctx, class_labels, down_res=None, mid_res=None):
+    def forward(self, x, t, ctx, class_labels, down_res=None, mid_res=None, intra_res=None):
+        """down_res/mid_res: ControlNet residuals (added to the skip connections and after the mid block).
+        intra_res: T2I-Adapter features (diffusers' down_intrablock_additional_residuals), one per down block: in a
+        block with attention added after its last layer and before the downsampler (so the skip sees it too); in a
+        block without attention added after the block, downsampler included, and, as diffusers adds in place, to that
+        block's last skip as well. A feature left over after the down blocks is added after the mid block when the
+        shapes match (SDXL)."""
         ctx = ctx[:, :self.ctx_tokens]
         temb = self.embed(t, class_labels)
         h = self.conv_in(x)
         skips = [h]
+        intra = list(intra_res) if intra_res is not None else []
         for i, blk in enumerate(self.down):
-            for l in blk:
+            has_attn = blk[-1].attn is not None
+            for j, l in enumerate(blk):
                 h = l(h, temb, ctx)
+                if has_attn and j == len(blk) - 1 and intra:
+                    h = h + intra.pop(0)
                 skips.append(h)
             if i < len(self.downsample):
                 h = self.downsample[i](h)
                 skips.append(h)
+            if not has_attn and intra:
+                h = h + intra.pop(0)
+                skips[-1] = h
         if down_res is not None:
             skips = [s + r for s, r in zip(skips, down_res)]
         h = self.mid2(self.mid_attn(self.mid1(h, temb), ctx), temb)
+        if intra and intra[0].shape == h.shape:
+            h = h + intra.pop(0)
         if mid_res is not None:
             h = h + mid_res
         for i, blk in enumerate(self.up):
@@ -366,6 +381,63 @@ class ControlNet(nn.Module):
         h = self.mid2(self.mid_attn(self.mid1(h, temb), ctx), temb)
         outs = [z(s) * scale for z, s in zip(self.zero_convs, skips)]
         return outs, self.mid_zero(h) * scale
+
+
+class AdapterResnet(nn.Module):
+    """diffusers AdapterResnetBlock: 3x3 conv, ReLU, 1x1 conv, plus the input."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.block1 = nn.Conv2d(c, c, 3, padding=1)
+        self.block2 = nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        return x + self.block2(F.relu(self.block1(x)))
+
+
+class AdapterBlock(nn.Module):
+    """diffusers AdapterBlock: optional 2x2 average pooling, a 1x1 conv when the channels change, resnets."""
+
+    def __init__(self, cin, cout, res_blocks, down):
+        super().__init__()
+        self.down = down
+        self.in_conv = nn.Conv2d(cin, cout, 1) if cin != cout else None
+        self.resnets = nn.Sequential(*[AdapterResnet(cout) for _ in range(res_blocks)])
+
+    def forward(self, x):
+        if self.down:
+            x = F.avg_pool2d(x, 2, 2, ceil_mode=True)
+        if self.in_conv is not None:
+            x = self.in_conv(x)
+        return self.resnets(x)
+
+
+class T2IAdapter(nn.Module):
+    """diffusers T2IAdapter ("full_adapter"): PixelUnshuffle(downscale) of the condition image [B, in_ch, H, W] in
+    [0, 1], a 3x3 conv, then one AdapterBlock per UNet down block, each giving the feature map that block takes
+    (its channels, at the resolution where the UNet adds it). `down` says which blocks halve the resolution: for
+    SD 1.5 (False, True, True, True); for the shapes UNet (True, False), because its first down block has no
+    attention, so the feature is added after its downsampler, at 4x4, as diffusers does."""
+
+    def __init__(self, in_ch=1, channels=(32, 64), res_blocks=2, down=(True, False), downscale=8):
+        super().__init__()
+        self.cfg = dict(in_channels=in_ch, channels=list(channels), num_res_blocks=res_blocks,
+                        downscale_factor=downscale, down=list(down))
+        self.downscale = downscale
+        self.conv_in = nn.Conv2d(in_ch * downscale * downscale, channels[0], 3, padding=1)
+        blocks, c = [], channels[0]
+        for co, d in zip(channels, down):
+            blocks.append(AdapterBlock(c, co, res_blocks, d))
+            c = co
+        self.body = nn.ModuleList(blocks)
+
+    def forward(self, x):
+        h = self.conv_in(F.pixel_unshuffle(x, self.downscale))
+        feats = []
+        for b in self.body:
+            h = b(h)
+            feats.append(h)
+        return feats
 
 
 def count(m):

@@ -192,3 +192,33 @@ def caption_words():
 
 
 CONTROL_NOTE = "control images: [3,64,64] in [0,1], white (1) shape mask or outline on black (0)"
+
+
+def make_sketch_dataset(n, seed, r_range=(5.0, 14.0)):
+    """n single-shape samples at continuous positions and sizes (not only the five positions and two sizes the
+    captions name): half extent r uniform in r_range, centre uniform where the whole shape stays inside the image.
+    Returns what make_dataset returns (attrs carry the nearest named position and size, for captions that leave the
+    position out) plus geometry float [n, 3] (cx, cy, r)."""
+    rng = np.random.default_rng(seed)
+    imgs = np.zeros((n, S, S, 3), np.uint8)
+    masks = np.zeros((n, S, S), np.uint8)
+    outl = np.zeros((n, S, S), np.uint8)
+    attrs = np.zeros((n, 4), np.int64)
+    geom = np.zeros((n, 3), np.float32)
+    cents = np.array([POSITIONS[p] for p in POSITION_NAMES])
+    for i in range(n):
+        a = sample_attrs(rng)
+        r = float(rng.uniform(*r_range))
+        ext = r * 1.1 + 1.0
+        cx, cy = rng.uniform(ext, S - ext, size=2)
+        a["pos"] = int(np.argmin(((cents - (cx, cy)) ** 2).sum(-1)))
+        a["size"] = 0 if r < 9.5 else 1
+        px, py = POSITIONS[POSITION_NAMES[a["pos"]]]
+        a["dx"], a["dy"] = cx - px, cy - py
+        a["scale"] = r / SIZES[SIZE_NAMES[a["size"]]]
+        a["dcol"] = rng.uniform(-12, 12, size=3)
+        img, ms = render([a], rng)
+        imgs[i], masks[i], outl[i] = img, ms[0], outline_of(ms[0])
+        attrs[i] = (a["shape"], a["color"], a["pos"], a["size"])
+        geom[i] = (cx, cy, r)
+    return dict(images=imgs, masks=masks, outlines=outl, attrs=attrs, geometry=geom)

@@ -19,9 +19,12 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shapes_data as D  # noqa: E402
 from clip_bpe import CLIPTokenizer, train_bpe  # noqa: E402
-from models import VAE, TextEncoder, UNet, ControlNet, count  # noqa: E402
+from models import VAE, TextEncoder, UNet, ControlNet, T2IAdapter, count  # noqa: E402
 
 STAGES = ["data", "tokenizer", "vae", "latents", "decoder", "unet", "controlnet", "inpaint", "export"]
+# what trains the sketch-following models against an existing export (--from): import, sketchdata, adapter,
+# cnsketch, then export (which adds t2i-adapter/, unet-adapter/ and the retrained controlnet/)
+SKETCH_STAGES = ["import", "sketchdata", "adapter", "cnsketch", "export"]
 
 # noise schedule (must match scheduler/scheduler_config.json)
 BETA_START, BETA_END, T_TRAIN = 0.0001, 0.02, 1000
@@ -314,10 +317,15 @@ def build_te_unet(a, vocab_size, in_ch=4):
     return te, unet
 
 
-def diffusion_step_loss(unet_fn, x0, rng, ac, cell_weight=None):
-    """Min-SNR weighted epsilon loss; cell_weight(t) -> [n,1,h,w] optionally weights latent cells."""
+def diffusion_step_loss(unet_fn, x0, rng, ac, cell_weight=None, t_cubic=0.0):
+    """Min-SNR weighted epsilon loss; cell_weight(t) -> [n,1,h,w] optionally weights latent cells; t_cubic: the
+    fraction of timesteps drawn as (1 - u^3) T instead of uniformly (0 draws nothing extra from rng)."""
     n = x0.shape[0]
     t = torch.from_numpy(rng.integers(0, T_TRAIN, size=n)).long()
+    if t_cubic > 0:  # T2I-Adapter's non-uniform sampling: more early (noisy) steps, where the layout is decided
+        u = rng.random(n)
+        tc = np.clip(((1 - u ** 3) * T_TRAIN).astype(np.int64), 0, T_TRAIN - 1)
+        t = torch.from_numpy(np.where(rng.random(n) < t_cubic, tc, t.numpy())).long()
     noise = torch.from_numpy(rng.standard_normal(x0.shape).astype(np.float32))
     a_t = ac[t][:, None, None, None]
     xt = a_t.sqrt() * x0 + (1 - a_t).sqrt() * noise
@@ -441,9 +449,246 @@ def stage_controlnet(a):
 
 
 def load_controlnet(a, unet):
+    """The ControlNet: the one retrained on sketches (cnsketch) when it exists, else the controlnet stage's."""
     cn = ControlNet(unet, D.NULL_CLASS)
-    cn.load_state_dict(Ckpt(a.work, "controlnet").load()["model"])
+    name = "controlnet-sketch" if os.path.exists(os.path.join(a.work, "controlnet-sketch.pt")) else "controlnet"
+    cn.load_state_dict(Ckpt(a.work, name).load()["model"])
     return cn.eval()
+
+
+# ------------------------------------------------------------------------------- sketch-following models (T2I-Adapter)
+def stage_import(a):
+    """Rebuild the base checkpoints (tokenizer, VAE with its tuned decoder, text encoder + UNet, ControlNet) from the
+    ONNX files of an existing export (--from), so that the sketch stages train against exactly the shipped weights
+    without rerunning the base stages. The shipped UNet's weights stay as they are (the export is re-created bit
+    for bit, which the export stage's ORT check confirms)."""
+    import onnx_import as OI
+    import export as E
+    if os.path.exists(os.path.join(a.work, "imported.json")):
+        return
+    src = a.from_export
+    td = os.path.join(a.work, "tokenizer")
+    os.makedirs(td, exist_ok=True)
+    import shutil
+    for f in ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copyfile(os.path.join(src, "tokenizer", f), os.path.join(td, f))
+    tok = get_tok(a)
+    te, unet = build_te_unet(a, len(tok.encoder))
+    ids = torch.tensor([tok.encode(""), tok.encode("a red circle at the top left")])
+    OI.load_into(te, E.TEWrap(te), (ids,), ["input_ids"], os.path.join(src, "text_encoder", "model.onnx"),
+                 {"input_ids": {0: "batch", 1: "sequence"}})
+    with torch.no_grad():
+        ctx, _ = te(ids)
+    x, t, cl = torch.randn(2, 4, 8, 8), torch.tensor(500, dtype=torch.long), torch.tensor([D.NULL_CLASS, 0])
+    udyn = {"sample": {0: "batch", 2: "height", 3: "width"}, "encoder_hidden_states": {0: "batch", 1: "sequence"},
+            "class_labels": {0: "batch"}}
+    uin = ["sample", "timestep", "encoder_hidden_states", "class_labels"]
+    OI.load_into(unet, E.UNetWrap(unet), (x, t, ctx, cl), uin, os.path.join(src, "unet", "model.onnx"), udyn)
+    vae = VAE(VAE_CH)
+    OI.load_into(vae.encoder, nn_seq(vae.encoder), (torch.rand(1, 3, 64, 64) * 2 - 1,), ["sample"],
+                 os.path.join(src, "vae_encoder", "model.onnx"), {"sample": {0: "batch", 2: "height", 3: "width"}})
+    OI.load_into(vae.decoder, nn_seq(vae.decoder), (torch.randn(1, 4, 8, 8),), ["latent_sample"],
+                 os.path.join(src, "vae_decoder", "model.onnx"),
+                 {"latent_sample": {0: "batch", 2: "height", 3: "width"}})
+    opt = torch.optim.AdamW(list(te.parameters()) + list(unet.parameters()))
+    ema_u = [p.detach().clone() for p in unet.parameters()]
+    ema_t = [p.detach().clone() for p in te.parameters()]
+    Ckpt(a.work, "unet").save(dict(te=te.state_dict(), unet=unet.state_dict(), opt=opt.state_dict(), ema_u=ema_u,
+                                   ema_t=ema_t, step=a.unet_steps))
+    Ckpt(a.work, "vae").save(dict(model=vae.state_dict(), opt=torch.optim.AdamW(vae.parameters()).state_dict(),
+                                  step=a.vae_steps))
+    cn_path = os.path.join(src, "controlnet", "model.onnx")
+    if os.path.exists(cn_path):
+        cn = ControlNet(unet, D.NULL_CLASS)
+        # the null class row of class_emb is folded into a constant by the export; it is the UNet's own row
+        OI.load_into(cn, E.CNWrap(cn), (x, t, ctx, torch.rand(2, 3, 64, 64), torch.tensor(1.0)),
+                     ["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale"], cn_path,
+                     {"sample": {0: "batch", 2: "height", 3: "width"},
+                      "encoder_hidden_states": {0: "batch", 1: "sequence"},
+                      "controlnet_cond": {0: "batch", 2: "cond_height", 3: "cond_width"}},
+                     allow_missing={"class_emb.weight"})
+        with torch.no_grad():
+            cn.class_emb.weight.copy_(unet.class_emb.weight)
+        Ckpt(a.work, "controlnet-shipped").save(dict(model=cn.state_dict()))
+    scaling = json.load(open(os.path.join(src, "vae_decoder", "config.json")))["scaling_factor"]
+    with open(os.path.join(a.work, "imported.json"), "w") as f:
+        json.dump(dict(source=os.path.abspath(src), scaling=scaling), f)
+    log(a.work, f"import: tokenizer, text encoder, unet, vae, controlnet from {src} (scaling_factor {scaling})")
+
+
+def nn_seq(m):
+    return torch.nn.Sequential(m)
+
+
+def scaling_of(a):
+    p = os.path.join(a.work, "latents.pt")
+    if os.path.exists(p):
+        return torch.load(p)["scaling"]
+    return json.load(open(os.path.join(a.work, "imported.json")))["scaling"]
+
+
+def stage_sketchdata(a):
+    """Single shapes at continuous positions and sizes (shapes_data.make_sketch_dataset), their VAE latents."""
+    p = os.path.join(a.work, "sketch.npz")
+    if os.path.exists(p):
+        return
+    t0 = time.time()
+    d = D.make_sketch_dataset(a.n_sketch, seed=a.seed * 1000 + 5)
+    vae = load_vae(a)
+    par = encode_all(vae, d["images"])
+    torch.save(dict(par=par), os.path.join(a.work, "sketch-latents.pt"))
+    np.savez(p, **d)
+    log(a.work, f"sketchdata: {a.n_sketch} images at continuous positions/sizes in {time.time() - t0:.1f}s")
+
+
+def load_sketch(a):
+    z = np.load(os.path.join(a.work, "sketch.npz"))
+    d = {k: z[k] for k in z.files}
+    d["par"] = torch.load(os.path.join(a.work, "sketch-latents.pt"))["par"]
+    return d
+
+
+def sketch_eval_set(a, n=32):
+    """Held-out sketches (another seed: positions and sizes the training set does not contain)."""
+    return D.make_sketch_dataset(n, seed=a.seed * 1000 + 99)
+
+
+@torch.no_grad()
+def sketch_iou(a, tok, te, unet, vae, residual_kind, model, n=32, steps=20, g=3.0):
+    """Mean IoU of the drawn shape (foreground) with the sketched one, on held-out sketches, guidance g."""
+    import sample as SA
+    ev = sketch_eval_set(a, n)
+    outl = torch.from_numpy(ev["outlines"].astype(np.float32))[:, None]
+    prompts = [f"a {D.COLOR_NAMES[at[1]]} {D.SHAPES[at[0]]}" for at in ev["attrs"]]
+    ids = torch.tensor([tok.encode("")] * n + [tok.encode(p_) for p_ in prompts])
+    ctx, _ = te(ids)
+    cls = torch.full((2 * n,), D.NULL_CLASS, dtype=torch.long)
+    if residual_kind == "adapter":
+        feats = [torch.cat([f, f]) for f in model(outl)]
+    cond = torch.cat([outl, outl]).repeat(1, 3, 1, 1)
+
+    def fn(x, t):
+        xi = torch.cat([x, x])
+        tt = torch.full((2 * n,), t, dtype=torch.long)
+        if residual_kind == "adapter":
+            out = unet(xi, tt, ctx, cls, intra_res=feats)
+        else:
+            dr, mr = model(xi, tt, ctx, cond, 1.0)
+            out = unet(xi, tt, ctx, cls, dr, mr)
+        u, c = out.chunk(2)
+        return u + g * (c - u)
+
+    imgs = SA.decode(vae, SA.ddim_sample(fn, (n, 4, 8, 8), steps, 1234), scaling_of(a))
+    ious = []
+    for im, mk in zip(imgs, ev["masks"]):
+        fg = SA.foreground(im)
+        ious.append((fg & (mk > 0)).sum() / max(1, (fg | (mk > 0)).sum()))
+    return float(np.mean(ious)), imgs, ev
+
+
+def sketch_batch(a, sk, tok, te, unet, rng, bs, masks_too):
+    idx = rng.integers(0, len(sk["par"]), size=bs)
+    gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+    x0 = sample_latents(sk["par"][idx], scaling_of(a), gen)
+    if masks_too:
+        use_outline = rng.random(bs) < 0.5
+        m = np.where(use_outline[:, None, None], sk["outlines"][idx], sk["masks"][idx])
+    else:
+        m = sk["outlines"][idx]
+    cond = torch.from_numpy(m.astype(np.float32))[:, None]
+    with torch.no_grad():
+        # the position is never named (it is not one of the five); the shape word often left out
+        ids = make_captions(tok, sk["attrs"][idx], rng, p_drop=0.2, p_no_shape=0.3, p_no_pos=1.0)
+        ctx, _ = te(ids[:, :unet.ctx_tokens])
+    return x0, cond, ctx
+
+
+def stage_adapter(a):
+    """T2I-Adapter (models.T2IAdapter, 1-channel sketch in) against the frozen UNet, on 2-px outlines of shapes at
+    continuous positions and sizes; half the timesteps drawn cubically (more noisy steps, as the T2I-Adapter paper)."""
+    run = StageRun(a, "adapter", a.ad_steps)
+    tok, te, unet = load_te_unet(a)
+    for p in list(te.parameters()) + list(unet.parameters()):
+        p.requires_grad_(False)
+    torch.manual_seed(a.seed + 5)
+    ad = T2IAdapter(in_ch=1, channels=UNET_CH, res_blocks=2, down=(True, False))
+    opt = torch.optim.AdamW(ad.parameters(), lr=a.ad_lr, weight_decay=0.0)
+    step, _ = run.resume(opt, {"model": ad})
+    if step >= a.ad_steps:
+        return
+    sk = load_sketch(a)
+    vae = load_vae(a) if a.eval_every else None
+    ac = alphas_cumprod()
+    cls = torch.full((a.ad_bs,), D.NULL_CLASS, dtype=torch.long)
+    run.start(f"adapter: {count(ad)} params, from step {step}/{a.ad_steps}")
+    while step < a.ad_steps:
+        rng = np.random.default_rng((a.seed, 61, step))
+        x0, cond, ctx = sketch_batch(a, sk, tok, te, unet, rng, a.ad_bs, masks_too=False)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a.ad_steps, a.ad_lr)
+        feats = ad(cond)
+        loss = diffusion_step_loss(lambda xt, t: unet(xt, t, ctx, cls, intra_res=feats), x0, rng, ac, t_cubic=0.5)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        run.stepped(step, lambda: f"loss {loss.item():.4f}",
+                    lambda: dict(model=ad.state_dict(), opt=opt.state_dict(), step=step))
+        if a.eval_every and (step % a.eval_every == 0 or step == a.ad_steps):
+            iou, _, _ = sketch_iou(a, tok, te, unet, vae, "adapter", ad.eval())
+            ad.train()
+            log(a.work, f"adapter {step} held-out sketch IoU {iou:.3f}")
+
+
+def load_adapter(a):
+    ad = T2IAdapter(in_ch=1, channels=UNET_CH, res_blocks=2, down=(True, False))
+    ad.load_state_dict(Ckpt(a.work, "adapter").load()["model"])
+    return ad.eval()
+
+
+def stage_cnsketch(a):
+    """The ControlNet retrained on continuous positions and sizes (half masks, half 2-px outlines), starting from
+    the imported (or trained) ControlNet; base frozen."""
+    run = StageRun(a, "controlnet-sketch", a.cns_steps)
+    tok, te, unet = load_te_unet(a)
+    for p in list(te.parameters()) + list(unet.parameters()):
+        p.requires_grad_(False)
+    torch.manual_seed(a.seed + 6)
+    cn = ControlNet(unet, D.NULL_CLASS)
+    init = "controlnet-shipped" if os.path.exists(os.path.join(a.work, "controlnet-shipped.pt")) else "controlnet"
+    if os.path.exists(os.path.join(a.work, init + ".pt")):
+        cn.load_state_dict(Ckpt(a.work, init).load()["model"])
+    opt = torch.optim.AdamW(cn.parameters(), lr=a.cns_lr, weight_decay=0.0)
+    step, _ = run.resume(opt, {"model": cn})
+    if step >= a.cns_steps:
+        return
+    sk = load_sketch(a)
+    vae = load_vae(a) if a.eval_every else None
+    ac = alphas_cumprod()
+    cls = torch.full((a.cns_bs,), D.NULL_CLASS, dtype=torch.long)
+    run.start(f"controlnet-sketch: {count(cn)} params, from {init}, step {step}/{a.cns_steps}")
+    while step < a.cns_steps:
+        rng = np.random.default_rng((a.seed, 71, step))
+        x0, cond, ctx = sketch_batch(a, sk, tok, te, unet, rng, a.cns_bs, masks_too=True)
+        cond = cond.repeat(1, 3, 1, 1)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a.cns_steps, a.cns_lr)
+
+        def fn(xt, t):
+            dr, mr = cn(xt, t, ctx, cond, 1.0)
+            return unet(xt, t, ctx, cls, dr, mr)
+
+        loss = diffusion_step_loss(fn, x0, rng, ac, t_cubic=0.5)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        run.stepped(step, lambda: f"loss {loss.item():.4f}",
+                    lambda: dict(model=cn.state_dict(), opt=opt.state_dict(), step=step))
+        if a.eval_every and (step % a.eval_every == 0 or step == a.cns_steps):
+            iou, _, _ = sketch_iou(a, tok, te, unet, vae, "controlnet", cn.eval())
+            cn.train()
+            log(a.work, f"controlnet-sketch {step} held-out sketch IoU {iou:.3f}")
 
 
 def inpaint_masks(data_masks, idx, rng):
@@ -593,6 +838,17 @@ def parse(argv=None):
     ap.add_argument("--inp-keep-weight", type=float, default=2.0)
     ap.add_argument("--inp-keep-x0-max", type=float, default=20.0,
                     help="cap of the 1/snr boost of the loss on cells to keep (see stage_inpaint)")
+    ap.add_argument("--from", dest="from_export", default="models/shapes",
+                    help="the import stage's source: an exported shapes folder")
+    ap.add_argument("--n-sketch", type=int, default=18000)
+    ap.add_argument("--ad-steps", type=int, default=3000)
+    ap.add_argument("--ad-bs", type=int, default=64)
+    ap.add_argument("--ad-lr", type=float, default=1e-3)
+    ap.add_argument("--cns-steps", type=int, default=2000)
+    ap.add_argument("--cns-bs", type=int, default=64)
+    ap.add_argument("--cns-lr", type=float, default=5e-4)
+    ap.add_argument("--eval-every", type=int, default=250,
+                    help="held-out sketch IoU every this many steps of the adapter/cnsketch stages (0: never)")
     return ap.parse_args(argv)
 
 
@@ -601,7 +857,9 @@ def main():
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
     fns = dict(data=stage_data, tokenizer=stage_tokenizer, vae=stage_vae, latents=stage_latents,
-               decoder=stage_decoder, unet=stage_unet, controlnet=stage_controlnet, inpaint=stage_inpaint)
+               decoder=stage_decoder, unet=stage_unet, controlnet=stage_controlnet, inpaint=stage_inpaint,
+               sketchdata=stage_sketchdata, adapter=stage_adapter, cnsketch=stage_cnsketch)
+    fns["import"] = stage_import
     for s in a.stages.split(","):
         t0 = time.time()
         if s == "export":

@@ -83,4 +83,20 @@ public interface ConditioningContext {
 
     /** @return the output height in pixels */
     int height();
+
+    /**
+     * Runs a control-image preprocessor by name ({@code none} returns the image unchanged).
+     *
+     * @param name   the preprocessor's {@link ControlPreprocessor#name()}, case-insensitive
+     * @param image  the image, samples in [0, 1]
+     * @param models the model files the user gave for it (may be empty)
+     * @return the control image
+     * @throws InvalidRequestException naming the loaded preprocessors when there is none of that name
+     */
+    default RgbImage preprocess(String name, RgbImage image, List<java.nio.file.Path> models) {
+        if ("none".equalsIgnoreCase(name)) {
+            return image;
+        }
+        throw new InvalidRequestException("control preprocessor '" + name + "' is not available in this host");
+    }
 }

@@ -233,6 +233,41 @@ class CliTest {
     }
 
     @Test
+    void pluginsListsTheControlPreprocessors() {
+        Run run = conditio("plugins", "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.out()).contains("control preprocessors (--control-preprocess, --adapter-preprocess):")
+                .containsPattern("canny +Canny edges").contains("softedge").contains("lineart").contains("scribble")
+                .contains("segmentation").containsPattern("depth +depth map").contains("t2i-adapter 0.1.0  STARTED");
+    }
+
+    @Test
+    void anUnknownControlPreprocessorListsTheAvailableOnes() {
+        Path shapes = ShapesModelTest.modelDir();
+        Run run = conditio("generate", "--model", shapes.toString(), "--prompt", "a red circle", "--steps", "2",
+                "--t2i-adapter", shapes.resolve("t2i-adapter").toString(), "--adapter-image",
+                TinyFixtures.resource("t2i-adapter-parity/sketch_circle.png").toString(), "--adapter-preprocess",
+                "hed", "--out", dir.resolve("p.png").toString(), "--plugins", plugins());
+        assertThat(run.code()).isEqualTo(1);
+        assertThat(run.err()).contains("unknown --control-preprocess 'hed'").contains("canny").contains("scribble")
+                .contains("depth").contains("none").doesNotContain("\tat ");
+    }
+
+    @Test
+    void aT2IAdapterFromTheCommandLinePicksTheAdapterUnet() throws IOException {
+        Path shapes = ShapesModelTest.modelDir();
+        Path png = dir.resolve("a.png");
+        Run run = conditio("generate", "--model", shapes.toString(), "--prompt", "a red circle", "--steps", "4",
+                "--seed", "3", "--t2i-adapter", shapes.resolve("t2i-adapter").toString(), "--adapter-image",
+                TinyFixtures.resource("t2i-adapter-parity/sketch_circle.png").toString(), "--adapter-scale", "0.9",
+                "--adapter-factor", "0.75", "--t2i-adapter", shapes.resolve("t2i-adapter").toString(),
+                "--adapter-image", TinyFixtures.resource("t2i-adapter-parity/sketch_square.png").toString(),
+                "--adapter-preprocess", "scribble", "--out", png.toString(), "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(Files.size(png)).isPositive();
+    }
+
+    @Test
     void pluginsExitsNonZeroWhenAPluginIsNotUsable() throws IOException {
         PluginHostTest.rewriteManifest(PluginHostTest.jarOf("conditio-plugin-text-conditioning"),
                 dir.resolve("future.jar"), "future-text", ">=9.0.0");

@@ -72,6 +72,65 @@ final class ShapeImages {
         return a;
     }
 
+    /** Coverage of each pixel by the shape centred at (cx, cy), 2×2 supersampled as the generator does. */
+    static float[] coverageAt(String shape, float cx, float cy, float r) {
+        float[] a = new float[SIZE * SIZE];
+        for (int y = 0; y < SIZE; y++) {
+            for (int x = 0; x < SIZE; x++) {
+                int hits = 0;
+                for (int sy = 0; sy < 2; sy++) {
+                    for (int sx = 0; sx < 2; sx++) {
+                        hits += inside(shape, x + (sx + 0.5f) / 2 - cx, y + (sy + 0.5f) / 2 - cy, r) ? 1 : 0;
+                    }
+                }
+                a[y * SIZE + x] = hits / 4f;
+            }
+        }
+        return a;
+    }
+
+    /** The filled shape centred at (cx, cy): where it covers more than half a pixel. */
+    static boolean[] filledAt(String shape, float cx, float cy, float r) {
+        float[] a = coverageAt(shape, cx, cy, r);
+        boolean[] m = new boolean[a.length];
+        for (int i = 0; i < a.length; i++) {
+            m[i] = a[i] > 0.5f;
+        }
+        return m;
+    }
+
+    /**
+     * A sketch: the 2-px white outline of the shape on black (the mask minus its erosion by a 3×3 square and then a
+     * plus, as the training data's outlines).
+     */
+    static RgbImage sketchAt(String shape, float cx, float cy, float r) {
+        boolean[] m = filledAt(shape, cx, cy, r);
+        boolean[] er = erode(m, new int[][] {{-1, -1}, {-1, 0}, {-1, 1}, {0, -1}, {0, 1}, {1, -1}, {1, 0}, {1, 1}});
+        boolean[] er2 = erode(er, new int[][] {{-1, 0}, {1, 0}, {0, -1}, {0, 1}});
+        float[] px = new float[SIZE * SIZE * 3];
+        for (int i = 0; i < m.length; i++) {
+            float v = m[i] && !er2[i] ? 1f : 0f;
+            px[i * 3] = v;
+            px[i * 3 + 1] = v;
+            px[i * 3 + 2] = v;
+        }
+        return new RgbImage(SIZE, SIZE, px);
+    }
+
+    private static boolean[] erode(boolean[] m, int[][] offsets) {
+        boolean[] out = m.clone();
+        for (int y = 0; y < SIZE; y++) {
+            for (int x = 0; x < SIZE; x++) {
+                for (int[] o : offsets) {
+                    int yy = Math.floorMod(y + o[0], SIZE);
+                    int xx = Math.floorMod(x + o[1], SIZE);
+                    out[y * SIZE + x] &= m[yy * SIZE + xx];
+                }
+            }
+        }
+        return out;
+    }
+
     /** A shape drawn on a light grey background. */
     static RgbImage draw(String shape, String color, String position, float r) {
         float[] a = coverage(shape, position, r);

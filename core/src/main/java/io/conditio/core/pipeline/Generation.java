@@ -5,6 +5,7 @@ import io.conditio.api.BeforeStepCallback;
 import io.conditio.api.Conditioner;
 import io.conditio.api.Conditioning;
 import io.conditio.api.ConditioningContext;
+import io.conditio.api.ControlPreprocessor;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationCancelledException;
 import io.conditio.api.GenerationRequest;
@@ -13,6 +14,8 @@ import io.conditio.api.Guidance;
 import io.conditio.api.GuidanceBranch;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
+import io.conditio.api.PluginFailureException;
+import io.conditio.api.PreprocessorContext;
 import io.conditio.api.Provenance;
 import io.conditio.api.RandomSource;
 import io.conditio.api.RgbImage;
@@ -324,6 +327,33 @@ final class Generation {
         @Override
         public Model loadModel(Path modelFile) {
             return pipeline.extraModel(modelFile);
+        }
+
+        @Override
+        public RgbImage preprocess(String name, RgbImage image, List<Path> models) {
+            ControlPreprocessor p = Preprocessors.find(pipeline.host(), name);
+            if (p == null) {
+                return image;
+            }
+            List<Path> files = List.copyOf(models);
+            PreprocessorContext pc = new PreprocessorContext() {
+                @Override
+                public List<Path> models() {
+                    return files;
+                }
+
+                @Override
+                public Model loadModel(Path modelFile) {
+                    return pipeline.extraModel(modelFile);
+                }
+            };
+            RgbImage out = guard.call(p, "control preprocessor", () -> p.process(image, pc));
+            if (out == null || out.width() != image.width() || out.height() != image.height()) {
+                throw new PluginFailureException("control preprocessor '" + p.name() + "' from plugin "
+                        + pipeline.host().origin(p) + " returned " + (out == null ? "nothing" : out.width() + "x"
+                        + out.height()) + " for a " + image.width() + "x" + image.height() + " image");
+            }
+            return out;
         }
 
         @Override

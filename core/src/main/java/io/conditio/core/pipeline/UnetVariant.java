@@ -9,12 +9,15 @@ import java.util.Map;
  * Which UNet of a model folder a request runs. A folder may ship task variants beside {@code unet/}:
  * {@code unet-inpaint/} (9 input channels) is used for a request with a mask when {@code unet/} is not an inpainting
  * UNet, and {@code unet-controlnet/} (declaring ControlNet residual inputs) for a request with ControlNets when
- * {@code unet/} declares none. Otherwise {@code unet/}.
+ * {@code unet/} declares none, and {@code unet-adapter/} (declaring T2I-Adapter inputs
+ * {@code down_intrablock_additional_residual_{i}}) for a request with T2I-Adapters when {@code unet/} declares none.
+ * Otherwise {@code unet/}.
  */
 final class UnetVariant {
     static final String DEFAULT = "unet";
     static final String INPAINT = "unet-inpaint";
     static final String CONTROLNET = "unet-controlnet";
+    static final String ADAPTER = "unet-adapter";
 
     private UnetVariant() {
     }
@@ -33,6 +36,13 @@ final class UnetVariant {
                     .anyMatch(n -> n.endsWith("_additional_residual"));
             if (!residuals) {
                 return CONTROLNET;
+            }
+        }
+        if (p.get("t2i_adapters") instanceof java.util.Collection<?> c && !c.isEmpty() && folder.has(ADAPTER)) {
+            boolean intrablock = folder.model(DEFAULT).inputs().keySet().stream()
+                    .anyMatch(n -> n.startsWith("down_intrablock_additional_residual"));
+            if (!intrablock) {
+                return ADAPTER;
             }
         }
         return DEFAULT;

@@ -126,9 +126,43 @@ final class GenerateCommand implements Callable<Integer> {
         @Option(names = "--guess-mode", description = "ControlNet on the conditional branch only, scales ramped.")
         boolean guessMode;
 
-        @Option(names = "--control-preprocess", paramLabel = "canny|none",
-                description = "Preprocess the control image: canny edges or none (default: none).")
+        @Option(names = "--control-preprocess", paramLabel = "NAME",
+                description = "Preprocess the control image: canny, softedge, lineart, scribble, segmentation, "
+                        + "depth, ... (conditio plugins lists them; default: none).")
         String preprocess;
+
+        @Option(names = "--preprocess-model", paramLabel = "FILE",
+                description = "A model file of an ONNX preprocessor (depth), repeatable.")
+        List<Path> preprocessModels = new ArrayList<>();
+    }
+
+    @ArgGroup(exclusive = false, multiplicity = "0..*", heading = "T2I-Adapter (repeat the group per adapter):%n")
+    List<AdapterGroup> adapters = new ArrayList<>();
+
+    static final class AdapterGroup {
+        @Option(names = "--t2i-adapter", paramLabel = "DIR", required = true,
+                description = "A T2I-Adapter ONNX model folder (model.onnx) or file.")
+        Path model;
+
+        @Option(names = "--adapter-image", paramLabel = "IMG", required = true,
+                description = "Its condition image (a sketch, edges, depth ...).")
+        Path image;
+
+        @Option(names = "--adapter-scale", paramLabel = "S",
+                description = "adapter_conditioning_scale (default: 1.0).")
+        Double scale;
+
+        @Option(names = "--adapter-factor", paramLabel = "F",
+                description = "adapter_conditioning_factor: act while step < int(steps x F) (default: 1.0).")
+        Double factor;
+
+        @Option(names = "--adapter-preprocess", paramLabel = "NAME",
+                description = "Preprocess the condition image, as --control-preprocess (default: none).")
+        String preprocess;
+
+        @Option(names = "--adapter-preprocess-model", paramLabel = "FILE",
+                description = "A model file of an ONNX preprocessor, repeatable.")
+        List<Path> preprocessModels = new ArrayList<>();
     }
 
     @Option(names = "--class-label", paramLabel = "N", description = "Class label for a class-conditional UNet.")
@@ -311,10 +345,6 @@ final class GenerateCommand implements Callable<Integer> {
             List<Map<String, Object>> list = new ArrayList<>();
             for (ControlNetGroup g : controlnets) {
                 String preprocess = g.preprocess == null ? "none" : g.preprocess;
-                if (!preprocess.equals("canny") && !preprocess.equals("none")) {
-                    throw new InvalidRequestException("--control-preprocess " + preprocess
-                            + ": expected canny or none");
-                }
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("model", g.model);
                 m.put("image", PngImages.read(g.image));
@@ -323,9 +353,28 @@ final class GenerateCommand implements Callable<Integer> {
                 m.put("end", g.end == null ? 1.0 : g.end);
                 m.put("guess_mode", g.guessMode);
                 m.put("preprocess", preprocess);
+                if (!g.preprocessModels.isEmpty()) {
+                    m.put("preprocess_models", List.copyOf(g.preprocessModels));
+                }
                 list.add(m);
             }
             b.optParameter("controlnets", list);
+        }
+        if (!adapters.isEmpty()) {
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (AdapterGroup g : adapters) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("model", g.model);
+                m.put("image", PngImages.read(g.image));
+                m.put("scale", g.scale == null ? 1.0 : g.scale);
+                m.put("factor", g.factor == null ? 1.0 : g.factor);
+                m.put("preprocess", g.preprocess == null ? "none" : g.preprocess);
+                if (!g.preprocessModels.isEmpty()) {
+                    m.put("preprocess_models", List.copyOf(g.preprocessModels));
+                }
+                list.add(m);
+            }
+            b.optParameter("t2i_adapters", list);
         }
         if (classLabel != null) {
             b.optParameter("class_label", classLabel);

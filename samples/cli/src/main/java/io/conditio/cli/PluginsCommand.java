@@ -69,6 +69,9 @@ final class PluginsCommand implements Callable<Integer> {
                 out.println("scheduler names (--scheduler):");
                 names.values().forEach(out::println);
             }
+            out.println("control preprocessors (--control-preprocess, --adapter-preprocess):");
+            io.conditio.core.pipeline.Preprocessors.names(conditio.plugins())
+                    .forEach((n, d) -> out.printf("    %-18s %s%n", n, d));
         }
         return unusable == 0 ? 0 : 3;
     }

@@ -47,7 +47,7 @@ import org.pf4j.Extension;
  * <h2>Request parameter ({@link io.conditio.api.GenerationRequest#parameters()})</h2>
  * {@value #CONTROLNETS}: a {@code List<Map<String, Object>>}, one map per ControlNet (the CLI's
  * {@code --controlnet DIR --control-image IMG [--control-scale S] [--control-start A] [--control-end B]
- * [--guess-mode] [--control-preprocess canny|none]} gives one map). Keys:
+ * [--guess-mode] [--control-preprocess NAME [--preprocess-model FILE]...]} gives one map). Keys:
  * <table>
  *   <caption>keys of one ControlNet entry</caption>
  *   <tr><th>key</th><th>type</th><th>CLI flag</th><th>meaning</th></tr>
@@ -68,8 +68,10 @@ import org.pf4j.Extension;
  *   <tr><td>{@value #GUESS_MODE}</td><td>Boolean</td><td>{@code --guess-mode}</td><td>diffusers' guess mode,
  *       default false</td></tr>
  *   <tr><td>{@value #PREPROCESS}</td><td>String</td><td>{@code --control-preprocess}</td><td>{@code none}
- *       (default) or {@code canny}: Canny edges (thresholds 100/200, see {@link CannyEdges}) of the control image
- *       after resizing</td></tr>
+ *       (default) or the name of a loaded {@link io.conditio.api.ControlPreprocessor} ({@code canny}, {@code depth},
+ *       ... as {@code conditio plugins} lists them), run on the control image after resizing</td></tr>
+ *   <tr><td>{@value #PREPROCESS_MODELS}</td><td>{@code List<Path>}</td><td>{@code --preprocess-model}</td><td>model
+ *       files of an ONNX preprocessor</td></tr>
  * </table>
  *
  * <p>Provenance (prefixed {@code controlnet.}): per ControlNet {@code i}: {@code i.model}, {@code i.scale},
@@ -96,6 +98,8 @@ public final class ControlNetConditioner implements Conditioner {
     public static final String GUESS_MODE = "guess_mode";
     /** ControlNet entry key: the preprocessor. */
     public static final String PREPROCESS = "preprocess";
+    /** ControlNet entry key: the preprocessor's model files (a List of Paths). */
+    public static final String PREPROCESS_MODELS = "preprocess_models";
 
     static final String SAMPLE = "sample";
     static final String TIMESTEP = "timestep";
@@ -145,9 +149,7 @@ public final class ControlNetConditioner implements Conditioner {
             Model model = context.loadModel(r.model());
             problems.addAll(check(model, unet, unetResiduals, latent[1], context.width(), context.height()));
             RgbImage image = ControlImages.resize(r.image(), context.width(), context.height());
-            if ("canny".equals(r.preprocess())) {
-                image = CannyEdges.detect(image, CannyEdges.LOW, CannyEdges.HIGH);
-            }
+            image = context.preprocess(r.preprocess(), image, r.preprocessModels());
             ModelConfig config = model.config();
             if (i == 0) {
                 firstConfig = config;

@@ -18,14 +18,15 @@ import java.util.Set;
  * @param start      control guidance start, a fraction of the steps
  * @param end        control guidance end, a fraction of the steps
  * @param guessMode  diffusers' guess mode
- * @param preprocess {@code none} or {@code canny}
+ * @param preprocess the control preprocessor's name ({@code none}: the image as given)
+ * @param preprocessModels the model files for the preprocessor (ONNX preprocessors such as {@code depth})
  */
 record ControlNetRequest(Path model, RgbImage image, double scale, double start, double end, boolean guessMode,
-        String preprocess) {
+        String preprocess, List<Path> preprocessModels) {
     static final Set<String> KEYS = Set.of(ControlNetConditioner.MODEL, ControlNetConditioner.IMAGE,
             ControlNetConditioner.SCALE, ControlNetConditioner.START, ControlNetConditioner.END,
-            ControlNetConditioner.GUESS_MODE, ControlNetConditioner.PREPROCESS);
-    static final List<String> PREPROCESSORS = List.of("none", "canny");
+            ControlNetConditioner.GUESS_MODE, ControlNetConditioner.PREPROCESS,
+            ControlNetConditioner.PREPROCESS_MODELS);
 
     /**
      * @param value the {@code controlnets} request parameter (null when absent)
@@ -92,11 +93,30 @@ record ControlNetRequest(Path model, RgbImage image, double scale, double start,
         }
         Object pre = map.get(ControlNetConditioner.PREPROCESS);
         String preprocess = pre == null ? "none" : String.valueOf(pre).toLowerCase(Locale.ROOT);
-        if (!PREPROCESSORS.contains(preprocess)) {
-            throw new InvalidRequestException(where + ": unknown --control-preprocess '" + pre + "'; expected one of "
-                    + PREPROCESSORS);
+        return new ControlNetRequest(path, rgb, scale, start, end, Boolean.TRUE.equals(guess), preprocess,
+                paths(map.get(ControlNetConditioner.PREPROCESS_MODELS), where));
+    }
+
+    static List<Path> paths(Object v, String where) {
+        if (v == null) {
+            return List.of();
         }
-        return new ControlNetRequest(path, rgb, scale, start, end, Boolean.TRUE.equals(guess), preprocess);
+        if (!(v instanceof List<?> list)) {
+            throw new InvalidRequestException(where + ": '" + ControlNetConditioner.PREPROCESS_MODELS
+                    + "' (--preprocess-model) must be a List of Paths, got " + v);
+        }
+        List<Path> out = new ArrayList<>();
+        for (Object o : list) {
+            if (o instanceof Path p) {
+                out.add(p);
+            } else if (o instanceof String s && !s.isBlank()) {
+                out.add(Path.of(s));
+            } else {
+                throw new InvalidRequestException(where + ": '" + ControlNetConditioner.PREPROCESS_MODELS
+                        + "' entries must be Paths, got " + o);
+            }
+        }
+        return List.copyOf(out);
     }
 
     private static double number(Map<?, ?> map, String key, String flag, double fallback, String where) {

@@ -163,10 +163,10 @@ class ControlNetConditionerTest {
 
     @Test
     void keepFollowsDiffusers() {
-        ControlNetRequest r = new ControlNetRequest(CN, Fakes.image(8, 8, 0f), 1, 0.0, 0.5, false, "none");
+        ControlNetRequest r = new ControlNetRequest(CN, Fakes.image(8, 8, 0f), 1, 0.0, 0.5, false, "none", List.of());
         // i / 5 < 0 or (i + 1) / 5 > 0.5: active for i = 0, 1
         assertThat(List.of(0, 1, 2, 3, 4).stream().filter(i -> r.activeAt(i, 5)).toList()).containsExactly(0, 1);
-        ControlNetRequest late = new ControlNetRequest(CN, Fakes.image(8, 8, 0f), 1, 0.99, 1.0, false, "none");
+        ControlNetRequest late = new ControlNetRequest(CN, Fakes.image(8, 8, 0f), 1, 0.99, 1.0, false, "none", List.of());
         assertThat(List.of(0, 1, 2, 3, 4, 5, 6, 7).stream().filter(i -> late.activeAt(i, 8)).toList()).isEmpty();
     }
 
@@ -284,19 +284,19 @@ class ControlNetConditionerTest {
     }
 
     @Test
-    void anImageOfAnotherSizeIsResizedAndCannyIsApplied() {
+    void anImageOfAnotherSizeIsResizedAndThenPreprocessedByTheHost() {
         Fakes.FakeModel cn = Fakes.controlNet(CN);
-        Map<String, Object> entry = net(CN, 0.25f, "preprocess", "canny");
+        Map<String, Object> entry = net(CN, 0.25f, "preprocess", "invert");
         entry.put("image", Fakes.image(32, 16, 0.25f));
         Conditioning c = prepare(request(entry), Fakes.residualUnet(UNET), cn);
         assertThat(c.provenance()).containsEntry("0.image", "32x16 resized (bilinear) to 64x64")
-                .containsEntry("0.preprocess", "canny");
+                .containsEntry("0.preprocess", "invert");
         Fakes.Inputs in = new Fakes.Inputs(2, 1f);
         c.contribute(Fakes.step(0, 8, 1f, Fakes.cfg()), in.view());
         FloatTensor cond = (FloatTensor) cn.feeds.get(0).get("controlnet_cond");
         assertThat(cond.shape()).containsExactly(2, 3, 64, 64);
-        // a uniform image has no edges
-        assertThat(cond.array()).containsOnly(0f);
+        // resized first (a uniform 0.25 stays 0.25), then preprocessed
+        assertThat(cond.array()).containsOnly(0.75f);
     }
 
     @Test

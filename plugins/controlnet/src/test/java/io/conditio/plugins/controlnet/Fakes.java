@@ -208,6 +208,22 @@ final class Fakes {
             return Optional.empty();
         }
 
+        /** The host's preprocessor lookup, faked: {@code none}, and {@code invert} (1 - x); others are unknown. */
+        public io.conditio.api.RgbImage preprocess(String name, io.conditio.api.RgbImage image, List<Path> models) {
+            if (name.equals("none")) {
+                return image;
+            }
+            if (!name.equals("invert")) {
+                throw new io.conditio.api.InvalidRequestException("unknown --control-preprocess '" + name
+                        + "'; the loaded plugins provide: invert, none");
+            }
+            float[] px = image.pixels().clone();
+            for (int i = 0; i < px.length; i++) {
+                px[i] = 1f - px[i];
+            }
+            return new io.conditio.api.RgbImage(image.width(), image.height(), px);
+        }
+
 
         public List<GuidanceBranch> branches() {
             return branches;

@@ -1,4 +1,4 @@
-package io.conditio.plugins.controlnet;
+package io.conditio.plugins.preprocessors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.conditio.plugins.controlnet;
+package io.conditio.plugins.preprocessors;
 
 import io.conditio.api.RgbImage;
 import java.util.ArrayDeque;
