@@ -19,6 +19,9 @@ public final class Ordinals {
     public static final int IMAGE_CHANNELS = 31;
     /** Residuals added to the UNet's blocks (ControlNet): last, once every other input is set. */
     public static final int RESIDUALS = 50;
+
+    /** T2I-Adapter features added inside the UNet's down blocks: after the ControlNet residuals. */
+    public static final int ADAPTER_FEATURES = 55;
     /** Extensions that do not say: PF4J's default ordinal. */
     public static final int DEFAULT = 0;
 

@@ -459,6 +459,7 @@ class BadInputTableTest {
         Path aFile = Files.writeString(tmp.resolve("plain-file"), "x");
         Path ok = Files.write(tmp.resolve("ok-64.png"), validPng());
         String model = TinyFixtures.model("sd-tiny").toString();
+        Path shapes = TinyFixtures.directoryProperty("conditio.shapesModel", "the shipped model");
         return Stream.of(
                 Arguments.of("--steps 0", "steps", List.of("--steps", "0")),
                 Arguments.of("--steps abc", "abc", List.of("--steps", "abc")),
@@ -493,8 +494,9 @@ class BadInputTableTest {
                 Arguments.of("--memory-limit 1k", "memory limit", List.of("--memory-limit", "1k")),
                 Arguments.of("--plugins missing", "plugin directory not found", List.of("--plugins",
                         tmp.resolve("no-plugins").toString())),
-                Arguments.of("--control-preprocess bogus", "canny or none", List.of("--controlnet", model,
-                        "--control-image", garbage.toString(), "--control-preprocess", "bogus")),
+                Arguments.of("--control-preprocess bogus", "unknown --control-preprocess 'bogus'", List.of(
+                        "--model", shapes.toString(), "--controlnet", shapes.resolve("controlnet").toString(),
+                        "--control-image", ok.toString(), "--control-preprocess", "bogus")),
                 Arguments.of("--original-size 1,2,3", "two integers", List.of("--original-size", "1,2,3")),
                 Arguments.of("--crop-top-left a,b", "two integers", List.of("--crop-top-left", "a,b")),
                 Arguments.of("unknown flag", "--frobnicate", List.of("--frobnicate")),

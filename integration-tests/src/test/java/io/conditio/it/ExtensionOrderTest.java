@@ -36,7 +36,7 @@ class ExtensionOrderTest {
     void theBuiltInConditionersComeInTheOrderOfTheirOrdinals() {
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()))) {
             assertThat(conditio.plugins().extensions(Conditioner.class)).extracting(Conditioner::id)
-                    .containsExactly("text", "film", "inpaint", "pix2pix", "controlnet");
+                    .containsExactly("text", "film", "inpaint", "pix2pix", "controlnet", "t2i-adapter");
         }
     }
 
@@ -50,7 +50,7 @@ class ExtensionOrderTest {
                         "example.C"));
         try (Conditio conditio = Conditio.start(List.of(plugins, TinyFixtures.pluginDir()))) {
             assertThat(conditio.plugins().extensions(Conditioner.class)).extracting(Conditioner::id)
-                    .containsExactly("first", "text", "alpha", "film", "zeta", "inpaint", "pix2pix", "controlnet");
+                    .containsExactly("first", "text", "alpha", "film", "zeta", "inpaint", "pix2pix", "controlnet", "t2i-adapter");
         }
     }
 }

@@ -6,6 +6,7 @@ import io.conditio.api.ConditioningContext;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
+import io.conditio.api.Ordinals;
 import io.conditio.api.RgbImage;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
@@ -44,7 +45,7 @@ import org.pf4j.Extension;
  * <p>Provenance (prefixed {@code t2i-adapter.}): per adapter {@code i}: {@code i.model}, {@code i.scale},
  * {@code i.factor}, {@code i.preprocess}, {@code i.image}.
  */
-@Extension(ordinal = 55)
+@Extension(ordinal = Ordinals.ADAPTER_FEATURES)
 public final class T2IAdapterConditioner implements Conditioner {
     /** Request key: the list of adapters. */
     public static final String ADAPTERS = "t2i_adapters";
