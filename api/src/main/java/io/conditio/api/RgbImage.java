@@ -45,6 +45,42 @@ public record RgbImage(int width, int height, float[] pixels) {
     }
 
     /**
+     * Bilinear resize with pixel centres aligned ({@code align_corners=False}, edge samples clamped), without
+     * antialiasing. diffusers resizes control images with PIL (Lanczos), so an image that is not already the target
+     * size gives slightly different values than diffusers would.
+     *
+     * @param newWidth  the target width
+     * @param newHeight the target height
+     * @return this image when it already has the size, else a new image
+     */
+    public RgbImage resizedBilinear(int newWidth, int newHeight) {
+        if (width == newWidth && height == newHeight) {
+            return this;
+        }
+        float[] out = new float[newWidth * newHeight * 3];
+        double sx = (double) width / newWidth;
+        double sy = (double) height / newHeight;
+        for (int y = 0; y < newHeight; y++) {
+            double fy = Math.max(0, Math.min(height - 1, (y + 0.5) * sy - 0.5));
+            int y0 = (int) Math.floor(fy);
+            int y1 = Math.min(y0 + 1, height - 1);
+            double ty = fy - y0;
+            for (int x = 0; x < newWidth; x++) {
+                double fx = Math.max(0, Math.min(width - 1, (x + 0.5) * sx - 0.5));
+                int x0 = (int) Math.floor(fx);
+                int x1 = Math.min(x0 + 1, width - 1);
+                double tx = fx - x0;
+                for (int c = 0; c < 3; c++) {
+                    double top = get(x0, y0, c) * (1 - tx) + get(x1, y0, c) * tx;
+                    double bottom = get(x0, y1, c) * (1 - tx) + get(x1, y1, c) * tx;
+                    out[(y * newWidth + x) * 3 + c] = (float) (top * (1 - ty) + bottom * ty);
+                }
+            }
+        }
+        return new RgbImage(newWidth, newHeight, out);
+    }
+
+    /**
      * @return the image as an NCHW tensor in [-1, 1], shape {@code [1, 3, height, width]}, as the VAE encoder takes it
      */
     public FloatTensor toSignedNchw() {

@@ -148,7 +148,7 @@ public final class ControlNetConditioner implements Conditioner {
             ControlNetRequest r = requests.get(i);
             Model model = context.loadModel(r.model());
             problems.addAll(check(model, unet, unetResiduals, latent[1], context.width(), context.height()));
-            RgbImage image = ControlImages.resize(r.image(), context.width(), context.height());
+            RgbImage image = r.image().resizedBilinear(context.width(), context.height());
             image = context.preprocess(r.preprocess(), image, r.preprocessModels());
             ModelConfig config = model.config();
             if (i == 0) {

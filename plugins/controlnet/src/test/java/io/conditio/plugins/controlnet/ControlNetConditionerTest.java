@@ -302,7 +302,7 @@ class ControlNetConditionerTest {
     @Test
     void bilinearResizeKeepsUniformImagesAndInterpolates() {
         float[] px = {0, 0, 0, 1, 1, 1};
-        var resized = ControlImages.resize(new io.conditio.api.RgbImage(2, 1, px), 4, 1);
+        var resized = new io.conditio.api.RgbImage(2, 1, px).resizedBilinear(4, 1);
         // centres at 0.125, 0.375, 0.625, 0.875 of the row map to source x -0.25 (clamped), 0.25, 0.75, 1.25
         assertThat(resized.pixels()).containsExactly(0, 0, 0, 0.25f, 0.25f, 0.25f, 0.75f, 0.75f, 0.75f, 1, 1, 1);
     }

@@ -52,7 +52,7 @@ public final class Depth implements ControlPreprocessor {
         }
         int ih = spec.dim(2) > 0 ? (int) spec.dim(2) : DYNAMIC_SIZE;
         int iw = spec.dim(3) > 0 ? (int) spec.dim(3) : DYNAMIC_SIZE;
-        RgbImage resized = Resize.bilinear(image, iw, ih);
+        RgbImage resized = image.resizedBilinear(iw, ih);
         float[] nchw = resized.toNchw().array().clone();
         for (int i = 0; i < nchw.length; i++) {
             nchw[i] = (nchw[i] - 0.5f) / 0.5f;
@@ -78,6 +78,6 @@ public final class Depth implements ControlPreprocessor {
         for (int i = 0; i < d.length; i++) {
             d[i] = range > 0 ? (d[i] - min) / range : 0f;
         }
-        return Resize.bilinear(Gray.toImage(d, ow, oh), image.width(), image.height());
+        return Gray.toImage(d, ow, oh).resizedBilinear(image.width(), image.height());
     }
 }

@@ -92,7 +92,7 @@ public final class T2IAdapterConditioner implements Conditioner {
         for (int i = 0; i < requests.size(); i++) {
             AdapterRequest r = requests.get(i);
             Model model = context.loadModel(r.model());
-            RgbImage image = Images.resize(r.image(), context.width(), context.height());
+            RgbImage image = r.image().resizedBilinear(context.width(), context.height());
             image = context.preprocess(r.preprocess(), image, r.preprocessModels());
             List<FloatTensor> features = run(model, image, inputs, unet);
             all.add(new T2IAdapterConditioning.Features(r, features));
