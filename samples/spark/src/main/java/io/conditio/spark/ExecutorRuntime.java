@@ -12,6 +12,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -65,6 +67,13 @@ final class ExecutorRuntime {
     /** @return how many pipelines this JVM has opened (for tests: once per model, however many tasks ran) */
     static int pipelinesOpened() {
         return OPENED.get();
+    }
+
+    /** @return the model folders this JVM has open pipelines for, as this executor sees them */
+    static Set<Path> openModels() {
+        Set<Path> models = new TreeSet<>();
+        PIPELINES.keySet().forEach(k -> models.add(k.model()));
+        return models;
     }
 
     /** Closes every pipeline and host of this JVM (the next task opens them again). */

@@ -135,6 +135,8 @@ class SparkBatchTest {
                 "{\"id\": \"not json\"");
         Path out = work.resolve("out");
         SparkBatch batch = SparkBatch.builder().requests(requests).out(out).model(model).plugins(plugins).build();
+        int openedBefore = ExecutorRuntime.pipelinesOpened();
+        boolean modelOpenBefore = ExecutorRuntime.openModels().contains(model.toAbsolutePath().normalize());
 
         BatchReport first = batch.run(spark);
 
@@ -142,7 +144,8 @@ class SparkBatchTest {
         assertThat(first.generated()).as("%s", Files.exists(out.resolve(Manifest.FILE))
                 ? Files.readString(out.resolve(Manifest.FILE)) : "no manifest").isEqualTo(16);
         assertThat(first.failed()).isEqualTo(2);
-        assertThat(ExecutorRuntime.pipelinesOpened()).as("one pipeline for the JVM, however many tasks").isEqualTo(1);
+        assertThat(ExecutorRuntime.pipelinesOpened() - openedBefore)
+                .as("one pipeline for the JVM, however many tasks").isEqualTo(modelOpenBefore ? 0 : 1);
         Map<String, JsonNode> manifest = manifest(out);
         assertThat(manifest).hasSize(18);
         assertThat(manifest.get("bad-scheduler").get("status").asText()).isEqualTo("failed");
@@ -224,5 +227,49 @@ class SparkBatchTest {
         assertThat(again.skipped()).isEqualTo(4);
         assertThat(again.generated()).isZero();
         assertThat(spark.read().parquet(out.resolve(SparkBatch.TABLE).toString()).count()).isEqualTo(4);
+    }
+
+    @Test
+    void shippedFoldersAreCopiedToTheExecutorsAndGiveTheSameBits(@TempDir Path work) throws Exception {
+        // a staging copy, so the executors can only have read the model and the plugins through SparkFiles
+        Path staging = work.resolve("staging");
+        Path stagedModel = copyTree(model, staging.resolve("shapes-shipped"));
+        Path stagedPlugins = copyTree(plugins, staging.resolve("plugins-shipped"));
+        Path requests = work.resolve("requests.jsonl");
+        Files.write(requests, List.of(
+                "{\"id\": \"ship-a\", \"prompt\": \"a yellow cross\", \"seed\": 5, \"steps\": 4}",
+                "{\"id\": \"ship-b\", \"prompt\": \"a red circle\", \"seed\": 6, \"steps\": 4,"
+                        + " \"scheduler\": \"ddim\", \"parameters\": {\"class_label\": 0}}"));
+        Path out = work.resolve("out");
+        SparkBatch batch = SparkBatch.builder().requests(requests).out(out).model(stagedModel)
+                .plugins(stagedPlugins).ship(true).build();
+
+        BatchReport report = batch.run(spark);
+
+        assertThat(report.generated()).as("%s", report).isEqualTo(2);
+        Path sparkFiles = Path.of(org.apache.spark.SparkFiles.getRootDirectory()).toAbsolutePath().normalize();
+        assertThat(ExecutorRuntime.openModels()).as("the executors opened the shipped copy, not the staging folder")
+                .anySatisfy(p -> assertThat(p).startsWith(sparkFiles).endsWith(Path.of("shapes-shipped")))
+                .noneSatisfy(p -> assertThat(p).startsWith(staging.toAbsolutePath().normalize()));
+        assertThat(PngImages.read(out.resolve("ship-a.png")).pixels())
+                .isEqualTo(cli(work.resolve("cli-a.png"), List.of("--prompt", "a yellow cross", "--seed", "5",
+                        "--steps", "4")).pixels());
+        assertThat(PngImages.read(out.resolve("ship-b.png")).pixels())
+                .isEqualTo(cli(work.resolve("cli-b.png"), List.of("--prompt", "a red circle", "--seed", "6",
+                        "--steps", "4", "--scheduler", "ddim", "--class-label", "0")).pixels());
+    }
+
+    static Path copyTree(Path from, Path to) throws Exception {
+        try (var files = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+        return to;
     }
 }
