@@ -238,7 +238,9 @@ class CliTest {
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(run.out()).contains("control preprocessors (--control-preprocess, --adapter-preprocess):")
                 .containsPattern("canny +Canny edges").contains("softedge").contains("lineart").contains("scribble")
-                .contains("segmentation").containsPattern("depth +depth map").contains("t2i-adapter 0.1.0  STARTED");
+                .contains("segmentation").containsPattern("depth +depth map")
+                .containsPattern("dwpose +OpenPose skeleton .*dw-ll_ucoco_384.onnx").containsPattern("openpose +the same")
+                .contains("t2i-adapter 0.1.0  STARTED");
     }
 
     @Test
@@ -250,7 +252,7 @@ class CliTest {
                 "hed", "--out", dir.resolve("p.png").toString(), "--plugins", plugins());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err()).contains("unknown --control-preprocess 'hed'").contains("canny").contains("scribble")
-                .contains("depth").contains("none").doesNotContain("\tat ");
+                .contains("depth").contains("dwpose").contains("openpose").contains("none").doesNotContain("\tat ");
     }
 
     @Test

@@ -128,11 +128,12 @@ final class GenerateCommand implements Callable<Integer> {
 
         @Option(names = "--control-preprocess", paramLabel = "NAME",
                 description = "Preprocess the control image: canny, softedge, lineart, scribble, segmentation, "
-                        + "depth, ... (conditio plugins lists them; default: none).")
+                        + "depth, dwpose, ... (conditio plugins lists them; default: none).")
         String preprocess;
 
         @Option(names = "--preprocess-model", paramLabel = "FILE",
-                description = "A model file of an ONNX preprocessor (depth), repeatable.")
+                description = "A model file of an ONNX preprocessor, repeatable (depth: the depth model; dwpose: "
+                        + "yolox_l.onnx and dw-ll_ucoco_384.onnx).")
         List<Path> preprocessModels = new ArrayList<>();
     }
 
