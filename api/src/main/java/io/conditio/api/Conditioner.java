@@ -1,5 +1,6 @@
 package io.conditio.api;
 
+import java.util.List;
 import java.util.Optional;
 import org.pf4j.ExtensionPoint;
 
@@ -24,4 +25,16 @@ public interface Conditioner extends ExtensionPoint {
      * @throws InvalidRequestException when the request asks for this conditioning but cannot be satisfied
      */
     Optional<Conditioning> prepare(ConditioningContext context);
+
+    /**
+     * The request parameters this extension reads from {@link GenerationRequest#parameters()}. The host validates
+     * every request against the declarations of all loaded plugins before anything runs, and lists them
+     * ({@code conditio plugins --parameters}). Since SPI 0.2.0; a plugin that requires 0.2.0 or later and does not
+     * override this declares that it reads no parameters.
+     *
+     * @return the declarations; empty by default
+     */
+    default List<ParameterDeclaration> parameters() {
+        return List.of();
+    }
 }

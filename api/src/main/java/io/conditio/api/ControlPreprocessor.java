@@ -1,5 +1,6 @@
 package io.conditio.api;
 
+import java.util.List;
 import org.pf4j.ExtensionPoint;
 
 /**
@@ -24,4 +25,16 @@ public interface ControlPreprocessor extends ExtensionPoint {
      * @throws InvalidRequestException when the options or the image cannot be used (say which and why)
      */
     RgbImage process(RgbImage image, PreprocessorContext context);
+
+    /**
+     * The request parameters this extension reads from {@link GenerationRequest#parameters()}. The host validates
+     * every request against the declarations of all loaded plugins before anything runs, and lists them
+     * ({@code conditio plugins --parameters}). Since SPI 0.2.0; a plugin that requires 0.2.0 or later and does not
+     * override this declares that it reads no parameters.
+     *
+     * @return the declarations; empty by default
+     */
+    default List<ParameterDeclaration> parameters() {
+        return List.of();
+    }
 }

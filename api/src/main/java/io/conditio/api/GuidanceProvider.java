@@ -1,5 +1,6 @@
 package io.conditio.api;
 
+import java.util.List;
 import java.util.Optional;
 import org.pf4j.ExtensionPoint;
 
@@ -20,4 +21,16 @@ public interface GuidanceProvider extends ExtensionPoint {
      * @return a guidance for this request, or empty when the request does not ask for this strategy
      */
     Optional<Guidance> create(GenerationRequest request, Model unet);
+
+    /**
+     * The request parameters this extension reads from {@link GenerationRequest#parameters()}. The host validates
+     * every request against the declarations of all loaded plugins before anything runs, and lists them
+     * ({@code conditio plugins --parameters}). Since SPI 0.2.0; a plugin that requires 0.2.0 or later and does not
+     * override this declares that it reads no parameters.
+     *
+     * @return the declarations; empty by default
+     */
+    default List<ParameterDeclaration> parameters() {
+        return List.of();
+    }
 }

@@ -2,6 +2,7 @@ package io.conditio.api;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** What a {@link ControlPreprocessor} gets besides the image: its model files and model loading. */
 public interface PreprocessorContext {
@@ -20,4 +21,12 @@ public interface PreprocessorContext {
      * @throws ModelLoadException when it cannot be opened
      */
     Model loadModel(Path modelFile);
+
+    /**
+     * @return the generation's request parameters, where a preprocessor reads the keys it declares in
+     *         {@link ControlPreprocessor#parameters()}; unmodifiable (empty by default, e.g. in tests)
+     */
+    default Map<String, Object> parameters() {
+        return Map.of();
+    }
 }

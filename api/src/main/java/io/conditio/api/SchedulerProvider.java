@@ -27,4 +27,16 @@ public interface SchedulerProvider extends ExtensionPoint {
      * @throws ConfigurationException when a key holds a value this scheduler does not support
      */
     Scheduler create(SchedulerConfig config);
+
+    /**
+     * The request parameters this extension reads from {@link GenerationRequest#parameters()}. The host validates
+     * every request against the declarations of all loaded plugins before anything runs, and lists them
+     * ({@code conditio plugins --parameters}). Since SPI 0.2.0; a plugin that requires 0.2.0 or later and does not
+     * override this declares that it reads no parameters.
+     *
+     * @return the declarations; empty by default
+     */
+    default List<ParameterDeclaration> parameters() {
+        return List.of();
+    }
 }

@@ -8,6 +8,7 @@ import com.google.inject.ProvisionException;
 import com.google.inject.Singleton;
 import io.conditio.api.ConditioException;
 import io.conditio.core.model.ModelFolder;
+import io.conditio.core.parameters.ParameterCatalog;
 import io.conditio.core.pipeline.Pipeline;
 import io.conditio.core.plugin.PluginHost;
 import java.nio.file.Path;
@@ -57,6 +58,14 @@ public final class Conditio implements AutoCloseable {
     /** @return the plugin host */
     public PluginHost plugins() {
         return host;
+    }
+
+    /**
+     * @return the request parameters the loaded plugins and the host declare (read anew on each call); a host
+     *     renders forms or JSON Schema from it, and every pipeline validates requests against it
+     */
+    public ParameterCatalog parameters() {
+        return ParameterCatalog.of(host);
     }
 
     /** @return the Guice injector of the host */

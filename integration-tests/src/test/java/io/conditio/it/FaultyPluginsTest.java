@@ -113,7 +113,7 @@ class FaultyPluginsTest {
                     .hasSizeLessThan(400));
             assertThat(line(problems, "corrupt.jar")).contains("not a readable jar");
             assertThat(line(problems, "no-descriptor.jar")).contains("no plugin descriptor").contains("Plugin-Id");
-            assertThat(line(problems, "future.jar")).contains(">=9.0.0").contains("0.1.0");
+            assertThat(line(problems, "future.jar")).contains(">=9.0.0").contains(io.conditio.api.SpiVersion.current());
             assertThat(line(problems, "zz-duplicate-schedulers.jar")).contains("'schedulers' is already loaded")
                     .contains("conditio-plugin-schedulers-0.1.0.jar");
             assertThat(line(problems, "missing-class.jar")).contains("com.example.Nowhere is not in the jar");

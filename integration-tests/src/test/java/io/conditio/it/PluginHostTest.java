@@ -34,7 +34,7 @@ class PluginHostTest {
             assertThat(plugins).allSatisfy(p -> {
                 assertThat(p.state()).isEqualTo("STARTED");
                 assertThat(p.usable()).isTrue();
-                assertThat(p.requires()).isEqualTo(">=0.1.0 & <1.0.0");
+                assertThat(p.requires()).isEqualTo(">=0.2.0 & <1.0.0");
             });
         }
     }
@@ -73,7 +73,7 @@ class PluginHostTest {
             PluginInfo info = conditio.plugins().plugins().get(0);
             assertThat(info.id()).isEqualTo("future-text");
             assertThat(info.usable()).isFalse();
-            assertThat(info.problem()).contains(">=9.0.0").contains("0.1.0");
+            assertThat(info.problem()).contains(">=9.0.0").contains(io.conditio.api.SpiVersion.current());
             assertThat(conditio.plugins().extensions(Conditioner.class)).isEmpty();
         }
     }

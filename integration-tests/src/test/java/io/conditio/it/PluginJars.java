@@ -33,6 +33,21 @@ final class PluginJars {
      * @return the folder holding the jar, to pass to {@code Conditio.start}
      */
     static Path build(Path work, String pluginId, Map<String, String> sources, List<String> extensions) {
+        return build(work, pluginId, ">=0.1.0 & <1.0.0", sources, extensions);
+    }
+
+    /**
+     * As {@link #build(Path, String, Map, List)}, with the plugin's {@code Plugin-Requires} range.
+     *
+     * @param work       an empty folder to compile in
+     * @param pluginId   the {@code Plugin-Id}
+     * @param requires   the {@code Plugin-Requires} range, e.g. {@code >=0.2.0 & <1.0.0}
+     * @param sources    class name to source text
+     * @param extensions the extension class names
+     * @return the folder holding the jar
+     */
+    static Path build(Path work, String pluginId, String requires, Map<String, String> sources,
+            List<String> extensions) {
         try {
             List<String> args = new ArrayList<>(List.of("-proc:none", "-d", work.resolve("classes").toString(),
                     "-cp", System.getProperty("java.class.path")));
@@ -46,20 +61,21 @@ final class PluginJars {
             JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
             assertThat(javac.run(null, null, null, args.toArray(String[]::new))).as("javac").isZero();
             Path plugins = Files.createDirectories(work.resolve("plugins"));
-            jar(work.resolve("classes"), plugins.resolve(pluginId + ".jar"), pluginId, extensions);
+            jar(work.resolve("classes"), plugins.resolve(pluginId + ".jar"), pluginId, requires, extensions);
             return plugins;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private static void jar(Path classes, Path jar, String pluginId, List<String> extensions) throws IOException {
+    private static void jar(Path classes, Path jar, String pluginId, String requires, List<String> extensions)
+            throws IOException {
         Manifest mf = new Manifest();
         Attributes a = mf.getMainAttributes();
         a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
         a.put(new Attributes.Name("Plugin-Id"), pluginId);
         a.put(new Attributes.Name("Plugin-Version"), "1.0.0");
-        a.put(new Attributes.Name("Plugin-Requires"), ">=0.1.0 & <1.0.0");
+        a.put(new Attributes.Name("Plugin-Requires"), requires);
         a.put(new Attributes.Name("Plugin-Provider"), "a test");
         try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, mf);
                 Stream<Path> files = Files.walk(classes)) {

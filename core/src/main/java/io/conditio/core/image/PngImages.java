@@ -240,11 +240,36 @@ public final class PngImages {
         if (!Files.isRegularFile(file)) {
             throw new InvalidRequestException("image file not found: " + file.toAbsolutePath());
         }
-        BufferedImage img;
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            return read(in, file.toAbsolutePath().toString());
+        } catch (IOException e) {
+            throw new InvalidRequestException("could not read image " + file.toAbsolutePath() + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /**
+     * Reads an encoded image (PNG, JPEG, BMP, GIF) held in memory, e.g. from a {@code data:} URI; as {@link #read}.
+     *
+     * @param bytes the encoded image
+     * @param what  what the bytes are, for messages (e.g. {@code parameter 'init_image' (data: URI)})
+     * @return the image
+     * @throws InvalidRequestException naming {@code what} when the bytes are not an image or too large
+     */
+    public static RgbImage decode(byte[] bytes, String what) {
+        try (ImageInputStream in = ImageIO.createImageInputStream(new java.io.ByteArrayInputStream(bytes))) {
+            return read(in, what);
+        } catch (IOException e) {
+            throw new InvalidRequestException("could not read image " + what + ": " + e.getMessage());
+        }
+    }
+
+    private static RgbImage read(ImageInputStream in, String name) {
+        BufferedImage img;
+        try {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) {
-                throw new InvalidRequestException(file.toAbsolutePath() + " is not an image ImageIO can read "
+                throw new InvalidRequestException(name + " is not an image ImageIO can read "
                         + "(expected PNG, JPEG, BMP or GIF)");
             }
             ImageReader reader = readers.next();
@@ -254,10 +279,10 @@ public final class PngImages {
                 int w = reader.getWidth(0);
                 int h = reader.getHeight(0);
                 if (w <= 0 || h <= 0) {
-                    throw new InvalidRequestException("image " + file.toAbsolutePath() + " announces a size of " + w
+                    throw new InvalidRequestException("image " + name + " announces a size of " + w
                             + "x" + h + "; expected a positive width and height");
                 }
-                MemoryLimit.check("image " + file.toAbsolutePath() + " (" + w + "x" + h + " in its header)",
+                MemoryLimit.check("image " + name + " (" + w + "x" + h + " in its header)",
                         (double) w * h * DECODE_BYTES_PER_PIXEL);
                 img = reader.read(0);
             } finally {
@@ -267,12 +292,12 @@ public final class PngImages {
             if (e instanceof InvalidRequestException r) {
                 throw r;
             }
-            throw new InvalidRequestException("could not read image " + file.toAbsolutePath() + ": "
+            throw new InvalidRequestException("could not read image " + name + ": "
                     + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
                     + " (the file is corrupt or truncated)");
         }
         if (img == null) {
-            throw new InvalidRequestException(file.toAbsolutePath() + " is not an image ImageIO can read "
+            throw new InvalidRequestException(name + " is not an image ImageIO can read "
                     + "(expected PNG, JPEG, BMP or GIF)");
         }
         int w = img.getWidth();

@@ -346,6 +346,11 @@ final class Generation {
                 public Model loadModel(Path modelFile) {
                     return pipeline.extraModel(modelFile);
                 }
+
+                @Override
+                public Map<String, Object> parameters() {
+                    return request.parameters();
+                }
             };
             RgbImage out = guard.call(p, "control preprocessor", () -> p.process(image, pc));
             if (out == null || out.width() != image.width() || out.height() != image.height()) {

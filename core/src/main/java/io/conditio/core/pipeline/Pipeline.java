@@ -12,6 +12,7 @@ import io.conditio.api.SchedulerProvider;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.Cancellation;
 import io.conditio.core.onnx.OnnxModel;
+import io.conditio.core.parameters.ParameterCatalog;
 import io.conditio.core.plugin.PluginGuard;
 import io.conditio.core.plugin.PluginHost;
 import java.nio.file.Files;
@@ -46,6 +47,7 @@ public final class Pipeline implements AutoCloseable {
     private final List<AfterStepCallback> afterStep;
     private final PluginHost host;
     private final PluginGuard guard;
+    private final ParameterCatalog parameters;
     private final Map<Path, OnnxModel> extraModels = new ConcurrentHashMap<>();
     private final Set<GenerationTask> submitted = ConcurrentHashMap.newKeySet();
     private ExecutorService executor;
@@ -65,6 +67,7 @@ public final class Pipeline implements AutoCloseable {
         this.guidanceProviders = host.extensions(GuidanceProvider.class);
         this.beforeStep = host.extensions(BeforeStepCallback.class);
         this.afterStep = host.extensions(AfterStepCallback.class);
+        this.parameters = ParameterCatalog.of(host);
     }
 
     /**
@@ -73,9 +76,11 @@ public final class Pipeline implements AutoCloseable {
      * @param request the request
      * @return images, final latents and provenance
      * @throws io.conditio.api.ConditioException (a subtype) saying what was wrong; everything the generation
-     *     allocated is released and the pipeline stays usable
+     *     allocated is released and the pipeline stays usable. Request parameters are validated against the
+     *     plugins' declarations ({@link #parameters()}) before anything runs.
      */
     public GenerationResult generate(GenerationRequest request) {
+        parameters.validate(request.parameters());
         return run(request, Cancellation.start(request.timeout()));
     }
 
@@ -109,6 +114,7 @@ public final class Pipeline implements AutoCloseable {
         if (closed) {
             throw new RejectedExecutionException("pipeline on " + folder.root() + " is closed");
         }
+        parameters.validate(request.parameters());
         GenerationTask task = new GenerationTask(this, request, submitted::remove);
         submitted.add(task);
         try {
@@ -148,6 +154,11 @@ public final class Pipeline implements AutoCloseable {
     /** @return the model folder */
     public ModelFolder folder() {
         return folder;
+    }
+
+    /** @return the request parameters the plugins and the host declare, which every request is validated against */
+    public ParameterCatalog parameters() {
+        return parameters;
     }
 
     /** @return the scheduler catalog built from the plugins */

@@ -269,6 +269,18 @@ public final class PluginHost implements AutoCloseable {
         return w == null ? "host" : w.getPluginId() + "@" + w.getDescriptor().getVersion();
     }
 
+    /**
+     * @param extension an extension instance
+     * @param spiVersion an SPI version, e.g. {@code 0.1.0}
+     * @return true when the {@code Plugin-Requires} range of the extension's plugin admits that version (false for
+     *         the host's own classes)
+     */
+    public boolean admits(Object extension, String spiVersion) {
+        PluginWrapper w = manager.whichPlugin(extension.getClass());
+        return w != null && manager.getVersionManager().checkVersionConstraint(spiVersion,
+                w.getDescriptor().getRequires());
+    }
+
     /** @return every plugin found, usable or not, plus files in the plugin directories PF4J could not read */
     public List<PluginInfo> plugins() {
         List<PluginInfo> out = new ArrayList<>();

@@ -10,6 +10,8 @@ import io.conditio.core.image.PngImages;
 import io.conditio.core.io.AtomicOutputs;
 import io.conditio.core.json.Json;
 import io.conditio.core.npy.Npy;
+import io.conditio.core.parameters.ParameterCatalog;
+import io.conditio.core.parameters.ParameterValues;
 import io.conditio.core.pipeline.Pipeline;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -197,8 +199,9 @@ final class GenerateCommand implements Callable<Integer> {
     List<String> loras = new ArrayList<>();
 
     @Option(names = "--param", paramLabel = "KEY=VALUE",
-            description = "A request parameter for a plugin (repeatable): true/false, integers and decimals are typed, "
-                    + "anything else is text, e.g. --param guidance_rescale=0.7.")
+            description = "A request parameter a plugin declares (repeatable), typed by its declaration, e.g. "
+                    + "--param guidance_rescale=0.7; lists comma-separated, groups as JSON. 'conditio plugins "
+                    + "--parameters' lists the keys; an unknown key is an error.")
     Map<String, String> params = new LinkedHashMap<>();
 
     @Option(names = "--out", paramLabel = "FILE.png", defaultValue = "conditio.png",
@@ -280,7 +283,11 @@ final class GenerateCommand implements Callable<Integer> {
                 Pipeline pipeline = conditio.open(model)) {
             conditio.plugins().problems().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
                     + line));
-            GenerationResult result = pipeline.generate(b.build());
+            addParams(b, pipeline.parameters());
+            GenerationRequest request = b.build();
+            pipeline.parameters().validate(request.parameters()).forEach(line -> spec.commandLine().getErr()
+                    .println("conditio: warning: " + line));
+            GenerationResult result = pipeline.generate(request);
             writeOutputs(result);
             StepTimings t = result.timings();
             var p = result.provenance();
@@ -399,20 +406,32 @@ final class GenerateCommand implements Callable<Integer> {
         if (noPromptWeighting) {
             b.optParameter("prompt_weighting", false);
         }
-        params.forEach((k, v) -> b.optParameter(k, typed(v)));
     }
 
-    private static Object typed(String v) {
-        if (v.equals("true") || v.equals("false")) {
-            return Boolean.parseBoolean(v);
+    /**
+     * {@code --param} values typed by their declarations (paths relative to the working directory); a key nobody
+     * declares is refused, listing the known keys, unless a plugin built against SPI 0.1.0 is loaded (then it is
+     * typed as before declarations: booleans, integers, decimals, else text).
+     */
+    private void addParams(GenerationRequest.Builder b, ParameterCatalog catalog) {
+        Path base = Path.of("").toAbsolutePath();
+        List<String> unknown = new ArrayList<>();
+        for (Map.Entry<String, String> p : params.entrySet()) {
+            String key = p.getKey();
+            var declaration = catalog.declaration(key);
+            if (declaration.isPresent()) {
+                b.optParameter(key, ParameterValues.fromText(declaration.get(), p.getValue(), base));
+            } else if (!catalog.undeclaredOwners().isEmpty() || key.startsWith(ParameterCatalog.ANNOTATION_PREFIX)) {
+                b.optParameter(key, ParameterValues.guess(p.getValue()));
+            } else {
+                unknown.add(catalog.unknownKey(key).replace("unknown request parameter", "unknown --param"));
+            }
         }
-        if (v.matches("[+-]?\\d{1,18}")) {
-            return Long.parseLong(v);
+        if (!unknown.isEmpty()) {
+            throw new InvalidRequestException(String.join("; ", unknown) + "; the known parameters are: "
+                    + String.join(", ", catalog.entries().keySet()) + " (conditio plugins --parameters describes "
+                    + "them)");
         }
-        if (v.matches("[+-]?(\\d+\\.\\d*|\\.\\d+|\\d+)([eE][+-]?\\d+)?")) {
-            return Double.parseDouble(v);
-        }
-        return v;
     }
 
     private static List<Long> pair(String flag, String value) {

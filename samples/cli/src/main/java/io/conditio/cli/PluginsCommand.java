@@ -1,8 +1,11 @@
 package io.conditio.cli;
 
+import io.conditio.api.ParameterDeclaration;
 import io.conditio.api.SchedulerPreset;
 import io.conditio.api.SchedulerProvider;
 import io.conditio.core.Conditio;
+import io.conditio.core.json.Json;
+import io.conditio.core.parameters.ParameterCatalog;
 import io.conditio.core.plugin.PluginInfo;
 import io.conditio.core.plugin.PluginLock;
 import java.io.PrintWriter;
@@ -28,10 +31,31 @@ final class PluginsCommand implements Callable<Integer> {
             + "version and SHA-256 of every jar there now. Once it exists only those jars load.")
     boolean lock;
 
+    @Option(names = "--parameters", description = "List the request parameters the plugins declare (the keys of "
+            + "--param and of a recipe's parameters): type, range, default, description and who declares them.")
+    boolean parameters;
+
+    @Option(names = "--json-schema", description = "Print the JSON Schema of a recipe, its parameters as the "
+            + "loaded plugins declare them.")
+    boolean jsonSchema;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Path dir = ConditioCli.pluginDirectory(plugins);
+        if (parameters || jsonSchema) {
+            try (Conditio conditio = Conditio.start(List.of(dir))) {
+                conditio.plugins().problems().forEach(line -> spec.commandLine().getErr()
+                        .println("conditio: warning: " + line));
+                ParameterCatalog catalog = conditio.parameters();
+                if (jsonSchema) {
+                    out.println(Json.writePretty(catalog.recipeJsonSchema()));
+                } else {
+                    printParameters(out, catalog);
+                }
+            }
+            return 0;
+        }
         if (lock) {
             if (!java.nio.file.Files.isDirectory(dir)) {
                 throw new io.conditio.api.PluginFailureException("plugin directory not found: " + dir.toAbsolutePath());
@@ -74,5 +98,27 @@ final class PluginsCommand implements Callable<Integer> {
                     .forEach((n, d) -> out.printf("    %-18s %s%n", n, d));
         }
         return unusable == 0 ? 0 : 3;
+    }
+
+    private static void printParameters(PrintWriter out, ParameterCatalog catalog) {
+        out.println("request parameters (--param KEY=VALUE, a recipe's \"parameters\"):");
+        catalog.entries().forEach((key, e) -> {
+            print(out, "    ", e.declaration());
+            out.println("        declared by " + String.join(", ", e.owners()));
+        });
+        if (!catalog.undeclaredOwners().isEmpty()) {
+            out.println("built against SPI 0.1.0, declaring nothing (keys nobody declares pass to them unchecked):");
+            catalog.undeclaredOwners().forEach(o -> out.println("    " + o));
+        }
+        catalog.conflicts().forEach(c -> out.println("conflict: " + c));
+    }
+
+    private static void print(PrintWriter out, String indent, ParameterDeclaration d) {
+        String dflt = d.defaultValue().map(v -> "  default " + v).orElse("");
+        out.printf("%s%-28s %s%s%s — %s%n", indent, d.name(), d.typeText(), dflt, d.required() ? "  required" : "",
+                d.description());
+        for (ParameterDeclaration f : d.fields()) {
+            print(out, indent + "    ", f);
+        }
     }
 }

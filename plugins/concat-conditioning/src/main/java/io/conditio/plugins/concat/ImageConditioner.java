@@ -10,6 +10,8 @@ import io.conditio.api.RgbImage;
 import io.conditio.api.StepContext;
 import io.conditio.api.UnetInputDeclaration;
 import io.conditio.api.UnetInputs;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +30,12 @@ public final class ImageConditioner implements Conditioner {
     @Override
     public String id() {
         return "pix2pix";
+    }
+
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(ParameterDeclaration.builder(InpaintConditioner.INIT, ParameterType.IMAGE)
+                .description("the instruct-pix2pix input image, for an 8-channel UNet (--init-image)").build());
     }
 
     @Override

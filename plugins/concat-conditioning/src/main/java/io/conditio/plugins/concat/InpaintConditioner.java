@@ -13,6 +13,8 @@ import io.conditio.api.StepContext;
 import io.conditio.api.TensorSpec;
 import io.conditio.api.UnetInputDeclaration;
 import io.conditio.api.UnetInputs;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,6 +42,16 @@ public final class InpaintConditioner implements Conditioner {
     @Override
     public String id() {
         return "inpaint";
+    }
+
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(
+                ParameterDeclaration.builder(INIT, ParameterType.IMAGE)
+                        .description("the image to repaint (--init-image)").build(),
+                ParameterDeclaration.builder(MASK, ParameterType.IMAGE)
+                        .description("inpainting mask, white = repaint; fed to a 9-channel inpainting UNet (--mask)")
+                        .build());
     }
 
     @Override

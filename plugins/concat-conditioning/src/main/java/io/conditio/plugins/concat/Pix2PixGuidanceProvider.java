@@ -9,6 +9,8 @@ import io.conditio.api.Model;
 import io.conditio.api.SingleBranchGuidance;
 import io.conditio.api.StepContext;
 import io.conditio.api.TensorSpec;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -30,6 +32,14 @@ public final class Pix2PixGuidanceProvider implements GuidanceProvider {
     @Override
     public String id() {
         return "pix2pix";
+    }
+
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(ParameterDeclaration.builder(Pix2Pix.IMAGE_GUIDANCE, ParameterType.NUMBER).minimum(0, true)
+                .defaultValue(Pix2Pix.DEFAULT_IMAGE_GUIDANCE)
+                .description("instruct-pix2pix image guidance scale, with an 8-channel UNet (--image-guidance)")
+                .build());
     }
 
     @Override

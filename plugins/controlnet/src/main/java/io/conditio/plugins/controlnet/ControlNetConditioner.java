@@ -9,6 +9,8 @@ import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
 import io.conditio.api.RgbImage;
 import io.conditio.api.TensorSpec;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -111,6 +113,30 @@ public final class ControlNetConditioner implements Conditioner {
     @Override
     public String id() {
         return "controlnet";
+    }
+
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(ParameterDeclaration.builder(CONTROLNETS, ParameterType.GROUP).list()
+                .description("one group per ControlNet (--controlnet DIR --control-image IMG ...)")
+                .field(ParameterDeclaration.builder(MODEL, ParameterType.FILE).required()
+                        .description("ControlNet ONNX folder (model.onnx) or file").build())
+                .field(ParameterDeclaration.builder(IMAGE, ParameterType.IMAGE).required()
+                        .description("the control image").build())
+                .field(ParameterDeclaration.builder(SCALE, ParameterType.NUMBER).defaultValue(1.0)
+                        .description("conditioning scale").build())
+                .field(ParameterDeclaration.builder(START, ParameterType.NUMBER).range(0, 1).defaultValue(0.0)
+                        .description("fraction of the steps where it starts acting").build())
+                .field(ParameterDeclaration.builder(END, ParameterType.NUMBER).range(0, 1).defaultValue(1.0)
+                        .description("fraction of the steps where it stops acting").build())
+                .field(ParameterDeclaration.builder(GUESS_MODE, ParameterType.BOOLEAN).defaultValue(false)
+                        .description("on the conditional branch only, scales ramped").build())
+                .field(ParameterDeclaration.builder(PREPROCESS, ParameterType.STRING).defaultValue("none")
+                        .description("name of a control preprocessor run on the image (conditio plugins lists them)")
+                        .build())
+                .field(ParameterDeclaration.builder(PREPROCESS_MODELS, ParameterType.FILE).list()
+                        .description("model files of an ONNX preprocessor (depth)").build())
+                .build());
     }
 
     @Override

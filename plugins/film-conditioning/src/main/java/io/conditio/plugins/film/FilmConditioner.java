@@ -16,6 +16,8 @@ import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
 import io.conditio.api.UnetInputDeclaration;
 import io.conditio.api.UnetInputs;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -108,6 +110,32 @@ public final class FilmConditioner implements Conditioner {
     @Override
     public String id() {
         return "film";
+    }
+
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(
+                ParameterDeclaration.builder(CLASS_LABEL, ParameterType.INTEGER).minimum(0, true)
+                        .description("class of the conditional branch, for a class-conditional UNet (--class-label)")
+                        .build(),
+                ParameterDeclaration.builder(NULL_CLASS_LABEL, ParameterType.INTEGER).minimum(0, true)
+                        .description("class of the unconditional branch (default: the UNet's last class; "
+                                + "--null-class-label)").build(),
+                size(ORIGINAL_SIZE, "SDXL added condition: original size as [height, width] (--original-size W,H)"),
+                size(CROP_TOP_LEFT, "SDXL added condition: crop origin as [top, left] (--crop-top-left X,Y)"),
+                size(TARGET_SIZE, "SDXL added condition: target size as [height, width] (--target-size W,H)"),
+                ParameterDeclaration.builder(AESTHETIC_SCORE, ParameterType.NUMBER).defaultValue(6.0)
+                        .description("SDXL refiner: aesthetic score of the conditional branch").build(),
+                ParameterDeclaration.builder(NEGATIVE_AESTHETIC_SCORE, ParameterType.NUMBER).defaultValue(2.5)
+                        .description("SDXL refiner: aesthetic score of the unconditional branch").build(),
+                ParameterDeclaration.builder(GUIDANCE_EMBEDDING_SCALE, ParameterType.NUMBER)
+                        .description("guidance scale encoded in timestep_cond (LCM; default: the request's "
+                                + "guidance scale)").build());
+    }
+
+    private static ParameterDeclaration size(String key, String description) {
+        return ParameterDeclaration.builder(key, ParameterType.INTEGER).list(2, 2).minimum(0, true)
+                .description(description).build();
     }
 
     @Override

@@ -5,6 +5,8 @@ import io.conditio.api.InvalidRequestException;
 import io.conditio.api.WeightPatch;
 import io.conditio.api.WeightPatchContext;
 import io.conditio.api.WeightPatcher;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -57,6 +59,13 @@ public final class LoraPatcher implements WeightPatcher {
     @Override
     public String id() {
         return "lora";
+    }
+
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(ParameterDeclaration.builder(PARAMETER, ParameterType.STRING).listOrSingle()
+                .description("LoRA files as FILE[:SCALE] (several in one text separated by ;), merged into the "
+                        + "UNet and text encoder (--lora)").build());
     }
 
     @Override

@@ -14,6 +14,8 @@ import io.conditio.api.StepContext;
 import io.conditio.api.TextTokenizer;
 import io.conditio.api.UnetInputDeclaration;
 import io.conditio.api.UnetInputs;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -52,6 +54,25 @@ public final class TextConditioner implements Conditioner {
     @Override
     public String id() {
         return KIND;
+    }
+
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(
+                ParameterDeclaration.builder("clip_skip", ParameterType.INTEGER).minimum(0, true).defaultValue(0)
+                        .description("skip this many final text encoder layers (--clip-skip)").build(),
+                ParameterDeclaration.builder("prompt_weighting", ParameterType.BOOLEAN).defaultValue(true)
+                        .description("read (word:1.3), (word) and [word] as attention weights; false reads them "
+                                + "literally").build(),
+                ParameterDeclaration.builder("prompt_embeds", ParameterType.TENSOR)
+                        .description("precomputed prompt embeddings [1, tokens, dim] used instead of the prompt")
+                        .build(),
+                ParameterDeclaration.builder("negative_prompt_embeds", ParameterType.TENSOR)
+                        .description("precomputed negative prompt embeddings [1, tokens, dim]").build(),
+                ParameterDeclaration.builder("pooled_prompt_embeds", ParameterType.TENSOR)
+                        .description("precomputed pooled prompt embeddings [1, dim] (SDXL text_embeds)").build(),
+                ParameterDeclaration.builder("negative_pooled_prompt_embeds", ParameterType.TENSOR)
+                        .description("precomputed pooled negative prompt embeddings [1, dim]").build());
     }
 
     @Override

@@ -7,7 +7,10 @@ import io.conditio.api.Guidance;
 import io.conditio.api.GuidanceProvider;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import io.conditio.api.StepContext;
+import java.util.List;
 import java.util.Optional;
 import org.pf4j.Extension;
 
@@ -27,6 +30,14 @@ public final class CfgRescaleGuidanceProvider implements GuidanceProvider {
     @Override
     public String id() {
         return "cfg-rescale";
+    }
+
+    /** What this plugin reads from the request: the host validates it and lists it in {@code conditio plugins}. */
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(ParameterDeclaration.builder(PARAMETER, ParameterType.NUMBER).range(0, false, 1, true)
+                .description("CFG rescale factor phi (Lin et al. 2023); active with a guidance scale above 1")
+                .build());
     }
 
     @Override
