@@ -107,7 +107,8 @@ class T2IAdapterParityTest {
         assertThatThrownBy(() -> run("a red circle", 1, List.of(Map.of("model",
                 ShapesModelTest.modelDir().resolve("t2i-adapter"), "image", PngImages.read(fixture("sketch_circle.png")),
                 "factor", 1.5))))
-                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("--adapter-factor 1.5");
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("t2i_adapters' item 0 field 'factor' must be in [0, 1], got 1.5");
         List<Map<String, Object>> bad = new ArrayList<>();
         bad.add(Map.of("model", ShapesModelTest.modelDir().resolve("t2i-adapter"), "image",
                 PngImages.read(fixture("sketch_circle.png")), "preprocess", "no-such-thing"));
