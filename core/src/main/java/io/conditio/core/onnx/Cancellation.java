@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 import io.conditio.api.ConditioException;
 import io.conditio.api.GenerationCancelledException;
 import io.conditio.api.GenerationTimeoutException;
+import io.conditio.core.HostThreads;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.HashSet;
@@ -34,11 +35,8 @@ public final class Cancellation {
     static final int WATCH_MILLIS = 10;
 
     private static final ThreadLocal<Cancellation> CURRENT = new ThreadLocal<>();
-    private static final ScheduledExecutorService WATCHER = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "conditio-cancellation-watcher");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ScheduledExecutorService WATCHER = Executors.newSingleThreadScheduledExecutor(
+            HostThreads.daemon("conditio-cancellation-watcher", false));
 
     private enum Reason { CANCELLED, INTERRUPTED, TIMED_OUT }
 

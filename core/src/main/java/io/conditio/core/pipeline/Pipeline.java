@@ -9,6 +9,7 @@ import io.conditio.api.GenerationResult;
 import io.conditio.api.GuidanceProvider;
 import io.conditio.api.Model;
 import io.conditio.api.SchedulerProvider;
+import io.conditio.core.HostThreads;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.Cancellation;
 import io.conditio.core.onnx.OnnxModel;
@@ -28,7 +29,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A model folder with its plugins resolved: immutable and thread-safe. Holds the ONNX sessions (opened on first use,
@@ -140,12 +140,7 @@ public final class Pipeline implements AutoCloseable {
                 throw new RejectedExecutionException("pipeline on " + folder.root() + " is closed");
             }
             if (executor == null) {
-                AtomicInteger n = new AtomicInteger();
-                executor = Executors.newCachedThreadPool(r -> {
-                    Thread t = new Thread(r, "conditio-generation-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                executor = Executors.newCachedThreadPool(HostThreads.daemon("conditio-generation", true));
             }
             return executor;
         }

@@ -11,6 +11,8 @@ import java.util.function.Supplier;
  * {@code step}, an index out of bounds in a guidance {@code combine}) comes out as a {@link PluginFailureException}
  * naming what was called, the extension's class and the plugin's id and version, with the bug as its cause. A
  * {@link ConditioException} passes unchanged: it is the plugin telling the user what was wrong with the request.
+ * Caught: any exception (a checked one thrown undeclared too), linkage errors (a plugin built against another api),
+ * {@code StackOverflowError} and {@code AssertionError}; other errors (out of memory) pass unchanged.
  */
 public final class PluginGuard {
     private final Function<Object, String> origin;
@@ -41,7 +43,9 @@ public final class PluginGuard {
             return call.get();
         } catch (ConditioException e) {
             throw e;
-        } catch (RuntimeException | LinkageError e) {
+        } catch (Exception | LinkageError | StackOverflowError | AssertionError e) {
+            // Exception: also a checked exception a plugin threw undeclared; the two errors are plugin bugs too, and
+            // leave the JVM sound (an OutOfMemoryError or other VirtualMachineError is not the plugin's to own)
             throw failure(extension, what, e);
         }
     }
