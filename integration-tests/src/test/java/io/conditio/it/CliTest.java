@@ -214,7 +214,8 @@ class CliTest {
     @Test
     void aSchedulerConfigThatCannotWorkIsRefusedInWords() throws IOException {
         Path config = dir.resolve("zero-snr.json");
-        Files.writeString(config, "{\"_class_name\": \"DDIMScheduler\", \"rescale_betas_zero_snr\": true}");
+        Files.writeString(config, "{\"_class_name\": \"DDIMScheduler\", \"rescale_betas_zero_snr\": true, "
+                + "\"timestep_spacing\": \"trailing\"}");
         Run run = conditio("generate", "--model", model(), "--prompt", "x", "--steps", "4", "--scheduler-config",
                 config.toString(), "--out", dir.resolve("z.png").toString(), "--plugins", plugins());
         assertThat(run.code()).isEqualTo(1);

@@ -64,6 +64,7 @@ public final class DdimScheduler extends TimestepScheduler {
         this.numInferenceSteps = numInferenceSteps;
         timesteps = TimestepSpacing.toFloats(
                 TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset));
+        NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
     }
 
     @Override

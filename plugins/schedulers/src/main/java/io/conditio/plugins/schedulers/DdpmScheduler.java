@@ -61,6 +61,7 @@ public final class DdpmScheduler extends TimestepScheduler {
         TimestepSpacing.requireSteps("DDPM", numInferenceSteps, n);
         timesteps = TimestepSpacing.toFloats(
                 TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset));
+        NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
     }
 
     @Override

@@ -56,6 +56,7 @@ public final class LcmScheduler extends TimestepScheduler {
     public void setTimesteps(int numInferenceSteps) {
         timesteps = TimestepSpacing.toFloats(
                 TimestepSpacing.consistency("LCM", numTrainTimesteps, originalInferenceSteps, numInferenceSteps));
+        NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
         index.reset();
     }
 

@@ -1,5 +1,6 @@
 package io.conditio.plugins.schedulers;
 
+import io.conditio.api.ConfigurationException;
 import io.conditio.api.FloatTensor;
 
 /**
@@ -41,7 +42,8 @@ final class NoiseSchedule {
      * @param betaEnd          the scheduler's default {@code beta_end}
      * @param betaSchedule     the scheduler's default {@code beta_schedule}
      * @param zeroSnrSupported whether the diffusers class has {@code rescale_betas_zero_snr}
-     * @param predictionType   the prediction type the scheduler was configured with (zero SNR needs v_prediction)
+     * @param predictionType   the prediction type the scheduler was configured with (unused: epsilon with zero SNR
+     *                         is checked per timestep, see {@link #requireNoTerminalEpsilonStep})
      * @return the schedule
      */
     static NoiseSchedule fromConfig(ConfigReader r, double betaStart, double betaEnd, String betaSchedule,
@@ -86,16 +88,43 @@ final class NoiseSchedule {
             };
         }
         if (zeroSnr) {
-            if ("epsilon".equals(predictionType)) {
-                throw r.invalid("rescale_betas_zero_snr=true cannot be used with prediction_type 'epsilon': it makes "
-                        + "the last alphas_cumprod exactly 0, so x0 = (x - sqrt(1-alpha_bar)*eps)/sqrt(alpha_bar) "
-                        + "divides by zero (infinities, then NaNs) and the noise prediction at the terminal step "
-                        + "carries no signal. Zero-terminal-SNR models are trained with v-prediction: set "
-                        + "prediction_type to 'v_prediction' (or turn rescale_betas_zero_snr off).");
-            }
+            // with epsilon prediction this is refused later, and only where diffusers itself divides by zero: the
+            // sigma-based schedulers clamp the last alphas_cumprod (alphasCumprodForSigmas), the others are checked
+            // against the timesteps they step from (requireNoTerminalEpsilonStep)
             betas = rescaleZeroTerminalSnr(betas);
         }
         return new NoiseSchedule(betas, zeroSnr, schedule);
+    }
+
+    /**
+     * Refuses timesteps that include the terminal one of a zero-terminal-SNR schedule under epsilon prediction, where
+     * {@code alphas_cumprod} is exactly 0: {@code x0 = (x - sqrt(1 - a) * eps) / sqrt(a)} divides by zero there, and
+     * diffusers' DDIM, DDPM, LCM and TCD produce infinities and NaNs. Other timesteps (a {@code leading} spacing that
+     * starts below the last training step) run, as in diffusers.
+     *
+     * @param className      the diffusers class, for the message
+     * @param predictionType the configured prediction type
+     * @param alphasCumprod  the scheduler's {@code alphas_cumprod}
+     * @param timesteps      the timesteps it is about to step from
+     * @throws ConfigurationException naming the timestep, the reason and the fixes
+     */
+    static void requireNoTerminalEpsilonStep(String className, String predictionType, float[] alphasCumprod,
+            float[] timesteps) {
+        if (!"epsilon".equals(predictionType)) {
+            return;
+        }
+        for (float t : timesteps) {
+            int i = Math.round(t);
+            if (i >= 0 && i < alphasCumprod.length && alphasCumprod[i] == 0f) {
+                throw new ConfigurationException(className + ": rescale_betas_zero_snr=true with prediction_type "
+                        + "'epsilon' steps from timestep " + i + ", where alphas_cumprod is exactly 0, so x0 = (x - "
+                        + "sqrt(1-alpha_bar)*eps)/sqrt(alpha_bar) divides by zero (diffusers gives infinities and "
+                        + "NaNs there too). Zero-terminal-SNR models are trained with v-prediction: set "
+                        + "prediction_type to 'v_prediction', use a timestep_spacing that does not start at the last "
+                        + "training step ('leading'), or a sigma-based scheduler (Euler, Euler ancestral, DPM-Solver++, "
+                        + "UniPC), which clamps that alphas_cumprod to 2^-24 as diffusers does.");
+            }
+        }
     }
 
     /** @return the configured {@code beta_schedule} name (DPM-Solver does not round timesteps for the cosine one) */

@@ -50,6 +50,7 @@ public final class TcdScheduler extends TimestepScheduler {
     public void setTimesteps(int numInferenceSteps) {
         timesteps = TimestepSpacing.toFloats(
                 TimestepSpacing.consistency("TCD", numTrainTimesteps, originalInferenceSteps, numInferenceSteps));
+        NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
         index.reset();
     }
 

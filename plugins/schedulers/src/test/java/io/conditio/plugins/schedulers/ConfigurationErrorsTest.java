@@ -8,6 +8,7 @@ import io.conditio.api.ConfigurationException;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.Scheduler;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -31,17 +32,49 @@ class ConfigurationErrorsTest {
                 Arguments.of("TCD", (Function<SchedulerConfig, Scheduler>) TcdScheduler::new));
     }
 
+    /** The ones whose diffusers class does not clamp the terminal alphas_cumprod: x0 divides by zero there. */
+    static Stream<Arguments> unclampedZeroSnrSchedulers() {
+        return zeroSnrSchedulers().filter(a -> List.of("DDIM", "DDPM", "LCM", "TCD").contains((String) a.get()[0]));
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("zeroSnrSchedulers")
-    void zeroTerminalSnrWithEpsilonIsRefusedWithTheReasonAndTheFix(String name,
+    @MethodSource("unclampedZeroSnrSchedulers")
+    void zeroTerminalSnrWithEpsilonFromTheTerminalStepIsRefusedWithTheReasonAndTheFix(String name,
             Function<SchedulerConfig, Scheduler> factory) {
-        assertThatThrownBy(() -> factory.apply(config("rescale_betas_zero_snr", true,
-                "prediction_type", "epsilon")))
+        Scheduler s = factory.apply(config("rescale_betas_zero_snr", true, "prediction_type", "epsilon",
+                "timestep_spacing", "trailing"));
+        assertThatThrownBy(() -> s.setTimesteps(4))
                 .isInstanceOf(ConfigurationException.class)
                 .hasMessageContaining("rescale_betas_zero_snr")
                 .hasMessageContaining("epsilon")
                 .hasMessageContaining("divides by zero")
                 .hasMessageContaining("v_prediction");
+    }
+
+    /** LCM and TCD always step from the last training timestep, so with epsilon they are always refused. */
+    static Stream<Arguments> zeroSnrSchedulersWithASpacing() {
+        return zeroSnrSchedulers().filter(a -> !List.of("LCM", "TCD").contains((String) a.get()[0]));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("zeroSnrSchedulersWithASpacing")
+    void zeroTerminalSnrWithEpsilonRunsWithoutNaNsWhereDiffusersDoes(String name,
+            Function<SchedulerConfig, Scheduler> factory) {
+        boolean clamped = List.of("Euler", "EulerAncestral", "DPM++", "UniPC").contains(name);
+        // the clamping schedulers from the terminal step; the others from a leading spacing, which starts below it
+        Scheduler s = factory.apply(config("rescale_betas_zero_snr", true, "prediction_type", "epsilon",
+                "timestep_spacing", clamped ? "trailing" : "leading", "steps_offset", 1));
+        CountingRandom random = new CountingRandom();
+        s.setTimesteps(8);
+        if (clamped) {
+            assertThat(s.timesteps()[0]).isEqualTo(999f);
+        }
+        FloatTensor x = random.randn(1, 4, 4, 4).mul(s.initNoiseSigma());
+        for (float t : s.timesteps()) {
+            FloatTensor in = s.scaleModelInput(x, t);
+            x = s.step(in.mul(0.3f), t, x, random);
+            assertThat(DiffusersHarness.allFinite(x)).as(name + " at t=" + t).isTrue();
+        }
     }
 
     @ParameterizedTest(name = "{0}")
