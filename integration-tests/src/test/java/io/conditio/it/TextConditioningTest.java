@@ -151,6 +151,24 @@ class TextConditioningTest {
 
             assertThat(TinyFixtures.maxAbsError(fromText.latents(), fromEmbeds.latents())).isLessThan(1e-4);
             assertThat(fromText.provenance().get("text.negative")).contains("zeros");
+
+            // precomputed embeddings without negative ones: zeros, as diffusers' SDXL pipeline
+            // (force_zeros_for_empty_prompt), not the folder's encoding of the empty prompt
+            GenerationResult noNegative = xl.generate(GenerationRequest.builder().optSteps(4).optSeed(5)
+                    .optScheduler("ddim").optGuidanceScale(5.0).optSize(64, 64).setPrompt("")
+                    .optParameter("prompt_embeds", both)
+                    .optParameter("pooled_prompt_embeds", pooled)
+                    .build());
+            assertThat(noNegative.latents().array()).containsExactly(fromEmbeds.latents().array());
+            assertThat(noNegative.provenance().get("text.negative")).contains("zeros");
+            // a negative prompt is still encoded
+            GenerationResult encodedNegative = xl.generate(GenerationRequest.builder().optSteps(4).optSeed(5)
+                    .optScheduler("ddim").optGuidanceScale(5.0).optSize(64, 64).setPrompt("")
+                    .optParameter("prompt_embeds", both)
+                    .optParameter("pooled_prompt_embeds", pooled)
+                    .optNegativePrompt("blurry")
+                    .build());
+            assertThat(TinyFixtures.maxAbsError(encodedNegative.latents(), fromEmbeds.latents())).isGreaterThan(1e-3);
             assertThat(fromText.provenance().get("text.encoder")).contains(" + ");
 
             // a model_index.json saying force_zeros_for_empty_prompt: false makes the empty negative prompt encoded

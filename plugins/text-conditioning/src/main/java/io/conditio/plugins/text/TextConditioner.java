@@ -94,7 +94,16 @@ public final class TextConditioner implements Conditioner {
         List<FloatTensor> pooled = new ArrayList<>();
         if (promptEmbeds.isPresent()) {
             Encoders encoders = Encoders.optional(context, request);
-            Texts both = precomputed(request, promptEmbeds.get(), encoders);
+            // as diffusers' SDXL pipelines: no negative embeddings and no negative prompt give zeros, not the
+            // encoded empty prompt (force_zeros_for_empty_prompt); SD 1.x/2.x pipelines encode the empty prompt
+            boolean zeroNegative = encoders != null && encoders.dual() && request.negativePrompt().isEmpty()
+                    && request.parameter("negative_prompt_embeds", FloatTensor.class).isEmpty()
+                    && forceZerosForEmptyPrompt(context);
+            Texts both = zeroNegative ? zeroNegative(request, promptEmbeds.get())
+                    : precomputed(request, promptEmbeds.get(), encoders);
+            if (zeroNegative) {
+                provenance.put("negative", "zeros (force_zeros_for_empty_prompt)");
+            }
             for (GuidanceBranch branch : context.branches()) {
                 boolean neg = branch.drops(KIND);
                 hidden.add(neg ? both.negative : both.positive);
@@ -151,6 +160,13 @@ public final class TextConditioner implements Conditioner {
     /** The positive and negative sides of precomputed embeddings. */
     private record Texts(FloatTensor positive, FloatTensor negative, FloatTensor positivePooled,
             FloatTensor negativePooled) {
+    }
+
+    /** diffusers' zero_out_negative_prompt: both negative embeddings zeros, a given negative pooled one too. */
+    private static Texts zeroNegative(GenerationRequest request, FloatTensor positive) {
+        FloatTensor positivePooled = request.parameter("pooled_prompt_embeds", FloatTensor.class).orElse(null);
+        return new Texts(positive, FloatTensor.zeros(positive.shape()), positivePooled,
+                positivePooled == null ? null : FloatTensor.zeros(positivePooled.shape()));
     }
 
     private static Texts precomputed(GenerationRequest request, FloatTensor positive, Encoders encoders) {
