@@ -13,6 +13,7 @@ import io.conditio.core.npy.Npy;
 import io.conditio.core.parameters.ParameterCatalog;
 import io.conditio.core.parameters.ParameterValues;
 import io.conditio.core.pipeline.Pipeline;
+import io.conditio.core.recipe.Recipe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,15 +35,20 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--recipe", paramLabel = "FILE",
+            description = "A recipe (JSON, or YAML for .yaml/.yml): model, prompt, seed, steps, scheduler, "
+                    + "parameters ... (docs/recipes); the flags given here override it.")
+    Path recipe;
+
     @Option(names = "--model", paramLabel = "DIR",
             description = "Model folder in the diffusers/optimum ONNX layout (default: $CONDITIO_MODEL, else the "
                     + "shipped shapes model).")
     Path model;
 
-    @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "", description = "What to draw.")
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "What to draw.")
     String prompt;
 
-    @Option(names = "--negative-prompt", paramLabel = "TEXT", defaultValue = "",
+    @Option(names = "--negative-prompt", paramLabel = "TEXT",
             description = "What to steer away from (the unconditional branch of guidance).")
     String negativePrompt;
 
@@ -223,21 +229,24 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path model = ConditioCli.modelDirectory(this.model);
+        Recipe r = recipe == null ? Recipe.empty() : Recipe.read(recipe);
+        Path model = this.model == null && r.model().isPresent() ? r.model().get()
+                : ConditioCli.modelDirectory(this.model);
+        String what = this.model != null ? "--model "
+                : r.model().isPresent() ? "the recipe's model " : "default model ";
         if (Files.isRegularFile(model)) {
-            throw new InvalidRequestException((this.model == null ? "default model " : "--model ") + model
+            throw new InvalidRequestException(what + model
                     + " is a file; expected a model folder (holding unet/model.onnx and vae_decoder/model.onnx)");
         }
         if (!Files.isDirectory(model)) {
-            throw new InvalidRequestException((this.model == null ? "default model " : "--model ") + model
-                    + ": no such directory");
+            throw new InvalidRequestException(what + model + ": no such directory");
         }
         String limitBefore = System.getProperty(MemoryLimit.PROPERTY);
         if (memoryLimit != null) {
             System.setProperty(MemoryLimit.PROPERTY, Long.toString(MemoryLimit.parse(memoryLimit)));
         }
         try {
-            return generate(model);
+            return generate(model, r);
         } finally {
             // the CLI also runs in-process (tests, embedding): the limit is this command's only
             if (limitBefore == null) {
@@ -248,12 +257,36 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    private int generate(Path model) {
+    private int generate(Path model, Recipe r) {
         checkWritable("--out", out);
         if (saveLatents != null) {
             checkWritable("--save-latents", saveLatents);
         }
-        GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optNegativePrompt(negativePrompt);
+        Path pluginDir = ConditioCli.pluginDirectory(plugins);
+        try (Conditio conditio = Conditio.start(List.of(pluginDir));
+                Pipeline pipeline = conditio.open(model)) {
+            conditio.plugins().problems().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
+                    + line));
+            GenerationRequest.Builder b = r.toRequestBuilder(pipeline.parameters());
+            addFlags(b);
+            addParams(b, pipeline.parameters());
+            GenerationRequest request = b.build();
+            pipeline.parameters().validate(request.parameters()).forEach(line -> spec.commandLine().getErr()
+                    .println("conditio: warning: " + line));
+            GenerationResult result = pipeline.generate(request);
+            report(result);
+        }
+        return 0;
+    }
+
+    /** The flags given on the command line, over what the recipe set. */
+    private void addFlags(GenerationRequest.Builder b) {
+        if (prompt != null) {
+            b.setPrompt(prompt);
+        }
+        if (negativePrompt != null) {
+            b.optNegativePrompt(negativePrompt);
+        }
         if (guidance != null) {
             b.optGuidanceScale(guidance);
         }
@@ -278,31 +311,22 @@ final class GenerateCommand implements Callable<Integer> {
             b.optSchedulerConfig(readSchedulerConfig(scheduler.config));
         }
         addConditioning(b);
-        Path pluginDir = ConditioCli.pluginDirectory(plugins);
-        try (Conditio conditio = Conditio.start(List.of(pluginDir));
-                Pipeline pipeline = conditio.open(model)) {
-            conditio.plugins().problems().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
-                    + line));
-            addParams(b, pipeline.parameters());
-            GenerationRequest request = b.build();
-            pipeline.parameters().validate(request.parameters()).forEach(line -> spec.commandLine().getErr()
-                    .println("conditio: warning: " + line));
-            GenerationResult result = pipeline.generate(request);
-            writeOutputs(result);
-            StepTimings t = result.timings();
-            var p = result.provenance();
-            spec.commandLine().getOut().printf(Locale.ROOT,
-                    "wrote %s (%sx%s, seed %s, %s steps, %s, %s)%n  loop %.1f ms per step, UNet %.1f ms per call, "
-                            + "%d calls; prepare %.1f ms, decode %.1f ms%n",
-                    out, p.get("width"), p.get("height"), p.get("seed"), p.get("steps"), p.get("scheduler"),
-                    p.get("guidance"), t.meanStepMillis(), t.meanUnetMillis(), t.modelCalls(),
-                    t.prepareNanos() / 1e6, t.decodeNanos() / 1e6);
-            if (saveLatents != null) {
-                spec.commandLine().getOut().println("wrote " + saveLatents + " (latents "
-                        + result.latents().shapeString() + ")");
-            }
+    }
+
+    private void report(GenerationResult result) {
+        writeOutputs(result);
+        StepTimings t = result.timings();
+        var p = result.provenance();
+        spec.commandLine().getOut().printf(Locale.ROOT,
+                "wrote %s (%sx%s, seed %s, %s steps, %s, %s)%n  loop %.1f ms per step, UNet %.1f ms per call, "
+                        + "%d calls; prepare %.1f ms, decode %.1f ms%n",
+                out, p.get("width"), p.get("height"), p.get("seed"), p.get("steps"), p.get("scheduler"),
+                p.get("guidance"), t.meanStepMillis(), t.meanUnetMillis(), t.modelCalls(),
+                t.prepareNanos() / 1e6, t.decodeNanos() / 1e6);
+        if (saveLatents != null) {
+            spec.commandLine().getOut().println("wrote " + saveLatents + " (latents "
+                    + result.latents().shapeString() + ")");
         }
-        return 0;
     }
 
     /** The PNG and the latents appear both or neither, each whole. */
