@@ -39,7 +39,8 @@ class ServeCommandTest {
         Path launcher = Path.of(System.getProperty("conditio.launcher"));
         assertThat(Files.isExecutable(launcher)).as("the launcher %s is built", launcher).isTrue();
         Process server = new ProcessBuilder(launcher.toString(), "serve", "--port", "0", "--plugins",
-                TinyFixtures.pluginDir().toString(), "--model", ShapesModelTest.modelDir().toString())
+                TinyFixtures.pluginDir().toString(), "--model", ShapesModelTest.modelDir().toString(),
+                "--max-steps", "1000")
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(),
@@ -87,13 +88,49 @@ class ServeCommandTest {
             BufferedImage generated = ImageIO.read(png.toFile());
             assertThat(served.getRGB(0, 0, 64, 64, null, 0, 64)).isEqualTo(generated.getRGB(0, 0, 64, 64, null, 0, 64));
 
+            // a long generation runs when SIGTERM comes: it may finish (grace period), new work gets 503
+            HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/generations"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"a cross\", \"seed\": 2, "
+                            + "\"steps\": 900}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(created.statusCode()).as(created.body()).isEqualTo(202);
+            String id = new ObjectMapper().readTree(created.body()).get("id").asText();
+            CompletableFuture<java.util.List<String>> events = http.sendAsync(HttpRequest.newBuilder(
+                    URI.create(url + "/v1/generations/" + id + "/events")).header("Accept", "text/event-stream")
+                    .build(), HttpResponse.BodyHandlers.ofLines()).thenApply(resp -> resp.body()
+                    .filter(l -> l.startsWith("event:")).map(l -> l.substring(6).strip())
+                    .collect(java.util.stream.Collectors.toList()));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!state(http, url, id).equals("running") && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
             // SIGTERM by kill(1): Process.destroy() would also close the pipes this test reads
             assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(server.pid())).start().waitFor()).isZero();
+            int health = 0;
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (health != 503 && System.nanoTime() < deadline) {
+                health = http.send(HttpRequest.newBuilder(URI.create(url + "/health")).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode();
+            }
+            assertThat(health).as("/health while stopping").isEqualTo(503);
+            HttpResponse<String> refused = http.send(HttpRequest.newBuilder(URI.create(url + "/sdapi/v1/txt2img"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).as("new work while stopping").isEqualTo(503);
+            assertThat(state(http, url, id)).as("the running generation goes on in the grace period")
+                    .isIn("running", "done");
+            assertThat(events.get(60, TimeUnit.SECONDS)).as("its stream ends with the finished image")
+                    .contains("step").last().isEqualTo("done");
             assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("stopped after SIGTERM").isTrue();
             reader.join(10_000);
             assertThat(all.toString()).as("the shutdown hook stopped the server").contains("stopped");
         } finally {
             server.destroyForcibly();
         }
+    }
+
+    private static String state(HttpClient http, String url, String id) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/generations/" + id)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new ObjectMapper().readTree(r.body()).get("state").asText();
     }
 }

@@ -69,6 +69,15 @@ final class ServeCommand implements Callable<Integer> {
             description = "Most inference steps per image (default: ${DEFAULT-VALUE}).")
     int maxSteps;
 
+    @Option(names = "--model-idle", paramLabel = "SECONDS", defaultValue = "600",
+            description = "Close a model nobody has used for this long (default: ${DEFAULT-VALUE}).")
+    long modelIdle;
+
+    @Option(names = "--model-memory", paramLabel = "SIZE",
+            description = "Model weights that may be open at once, e.g. 6g; before another model opens, the least "
+                    + "recently used idle ones are closed to stay within it (default: half the physical memory).")
+    String modelMemory;
+
     @Option(names = "--shutdown-grace", paramLabel = "SECONDS", defaultValue = "30",
             description = "On SIGTERM, how long running generations may finish before they are cancelled "
                     + "(default: ${DEFAULT-VALUE}).")
@@ -79,7 +88,11 @@ final class ServeCommand implements Callable<Integer> {
         ServerConfig.Builder b = ServerConfig.builder().optHost(host).optPort(port)
                 .optPluginDirectories(List.of(ConditioCli.pluginDirectory(plugins)))
                 .optConcurrency(concurrency).optMaxQueue(maxQueue).optCorsOrigin(corsOrigin)
-                .optLimits(Limits.defaults().withMaxSteps(maxSteps)).optShutdownGrace(Duration.ofSeconds(grace));
+                .optLimits(Limits.defaults().withMaxSteps(maxSteps)).optShutdownGrace(Duration.ofSeconds(grace))
+                .optIdleClose(Duration.ofSeconds(modelIdle));
+        if (modelMemory != null) {
+            b.optModelMemory(io.conditio.core.MemoryLimit.parse(modelMemory));
+        }
         if (models != null && models.directory != null) {
             b.setModelsDirectory(models.directory);
         } else {

@@ -66,12 +66,15 @@ final class A1111Api {
         INERT.put("mask_round", true);
         INERT.put("inpainting_fill", 1);
         INERT.put("inpaint_full_res", false);
-        INERT.put("inpaint_full_res_padding", null);
         INERT.put("initial_noise_multiplier", 1);
         INERT.put("latent_mask", null);
         INERT.put("comments", null);
         INERT.put("disable_extra_networks", false);
     }
+
+    /** Inpainting fields: they only matter with a mask. */
+    private static final Set<String> MASK_ONLY = Set.of("mask_blur", "mask_blur_x", "mask_blur_y", "mask_round",
+            "inpainting_fill", "inpaint_full_res", "inpaint_full_res_padding");
 
     /** Hires-fix fields: they only matter with enable_hr. */
     private static final Set<String> HIRES = Set.of("hr_scale", "hr_upscaler", "hr_second_pass_steps",
@@ -84,8 +87,11 @@ final class A1111Api {
     private final SchedulerCatalog schedulers;
     private final Limits limits;
     private final Map<String, Object> options = new ConcurrentHashMap<>();
+    private final java.util.function.Supplier<Set<String>> preprocessors;
 
-    A1111Api(ModelCatalog catalog, GenerationQueue queue, SchedulerCatalog schedulers, Limits limits) {
+    A1111Api(ModelCatalog catalog, GenerationQueue queue, SchedulerCatalog schedulers, Limits limits,
+            java.util.function.Supplier<Set<String>> preprocessors) {
+        this.preprocessors = preprocessors;
         this.catalog = catalog;
         this.queue = queue;
         this.schedulers = schedulers;
@@ -123,7 +129,8 @@ final class A1111Api {
         r.get("/controlnet/version", ctx -> ctx.json(Map.of("version", 2)));
         r.get("/controlnet/model_list", ctx -> ctx.json(Map.of("model_list",
                 new ArrayList<>(catalog.controlNets(catalog.defaultModel()).keySet()))));
-        r.get("/controlnet/module_list", ctx -> ctx.json(Map.of("module_list", List.of("none", "canny"))));
+        r.get("/controlnet/module_list", ctx -> ctx.json(Map.of("module_list",
+                ControlNetUnits.moduleList(preprocessors.get()))));
     }
 
     private static Map<String, Object> upscaler() {
@@ -180,7 +187,28 @@ final class A1111Api {
         ctx.json(response);
     }
 
+    /** Number fields that A1111's request models (pydantic) also take as numeric strings, as some clients send. */
+    private static final List<String> NUMBERS = List.of("steps", "cfg_scale", "width", "height", "seed", "subseed",
+            "batch_size", "n_iter", "denoising_strength", "inpainting_mask_invert", "resize_mode", "clip_skip");
+
+    private static void coerceNumbers(ObjectNode body) {
+        for (String f : NUMBERS) {
+            JsonNode v = body.get(f);
+            if (v != null && v.isTextual()) {
+                try {
+                    java.math.BigDecimal d = new java.math.BigDecimal(v.asText().strip());
+                    body.set(f, d.scale() <= 0 || d.stripTrailingZeros().scale() <= 0
+                            ? JsonFields.MAPPER.getNodeFactory().numberNode(d.toBigInteger())
+                            : JsonFields.MAPPER.getNodeFactory().numberNode(d.doubleValue()));
+                } catch (NumberFormatException e) {
+                    // left as it is: the field's reader names it
+                }
+            }
+        }
+    }
+
     Parsed parse(ObjectNode body, boolean img2img) {
+        coerceNumbers(body);
         Map<String, Object> ignored = new LinkedHashMap<>();
         Map<String, Object> mapped = new LinkedHashMap<>();
         String model = catalog.defaultModel();
@@ -210,12 +238,21 @@ final class A1111Api {
                 }
             }
         }
+        boolean masked = img2img && body.hasNonNull("mask") && !body.get("mask").asText().isBlank();
+        Integer topClipSkip = JsonFields.integer(body, "clip_skip", null);
+        if (topClipSkip != null && topClipSkip > 1 && clipSkip == null) {
+            clipSkip = topClipSkip - 1;
+            mapped.put("clip_skip", "clip_skip " + clipSkip);
+        }
         for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String f = e.getKey();
             JsonNode v = e.getValue();
-            if (MAPPED.contains(f)) {
+            if (MAPPED.contains(f) || f.equals("clip_skip")) {
                 continue;
+            }
+            if (MASK_ONLY.contains(f) && !masked || f.equals("inpaint_full_res_padding")) {
+                continue; // A1111 reads them only when inpainting (the padding only with inpaint_full_res)
             }
             if (HIRES.contains(f)) {
                 continue; // reported with enable_hr
@@ -315,6 +352,14 @@ final class A1111Api {
             }
             mapped.put("sampler_name", samplerLabel + " -> " + preset
                     + (schedulerConfig == null ? "" : " " + schedulerConfig));
+            Double eta = JsonFields.number(body, "eta", null);
+            // A1111 reads eta for DDIM (default 0) and for the ancestral and SDE samplers (default 1); Conditio's
+            // schedulers run those defaults
+            double runs = preset.startsWith("ddim") ? 0.0 : 1.0;
+            boolean reads = preset.startsWith("ddim") || preset.endsWith("-a") || preset.contains("sde");
+            if (eta != null && reads && eta != runs) {
+                ignored.put("eta", trim(Double.toString(eta)) + " (ran " + trim(Double.toString(runs)) + ")");
+            }
         }
 
         // images
@@ -357,7 +402,7 @@ final class A1111Api {
             }
         }
         checkSize(width, height);
-        List<Map<String, Object>> controlnets = controlNets(body, model, width, height, ignored);
+        List<Map<String, Object>> controlnets = controlNets(body, model, width, height, ignored, mapped);
 
         List<GenerationRequest> requests = new ArrayList<>();
         List<Long> seeds = new ArrayList<>();
@@ -426,7 +471,7 @@ final class A1111Api {
     }
 
     private List<Map<String, Object>> controlNets(ObjectNode body, String model, Integer width, Integer height,
-            Map<String, Object> ignored) {
+            Map<String, Object> ignored, Map<String, Object> mapped) {
         List<Map<String, Object>> out = new ArrayList<>();
         JsonNode scripts = body.get("alwayson_scripts");
         if (scripts == null || scripts.isNull()) {
@@ -480,39 +525,50 @@ final class A1111Api {
                 }
                 RgbImage control = ImageData.decode(where + ".image", imageText, limits);
                 if (width != null && height != null) {
-                    control = ImageData.resize(control, width, height);
+                    control = ControlNetUnits.fit(control, width, height, unit.get("resize_mode"), where, ignored);
                 }
-                String module = JsonFields.text(unit, "module", "none").strip().toLowerCase(Locale.ROOT);
-                if (!module.equals("none") && !module.equals("canny")) {
-                    throw ApiError.badField(where + ".module", "no preprocessor '" + module + "' in Conditio; "
-                            + "available: none, canny (send a preprocessed control image with none)");
-                }
+                String module = ControlNetUnits.preprocessor(JsonFields.text(unit, "module", "none"),
+                        preprocessors.get(), where, mapped);
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("model", catalog.controlNet(model, cnModel, where + ".model"));
                 m.put("image", control);
                 m.put("scale", JsonFields.number(unit, "weight", 1.0));
                 m.put("start", JsonFields.number(unit, "guidance_start", 0.0));
-                m.put("end", JsonFields.number(unit, "guidance_end", 1.0));
-                m.put("guess_mode", JsonFields.bool(unit, "guessmode", false));
-                m.put("preprocess", module);
-                JsonNode mode = unit.get("control_mode");
-                if (mode != null && !mode.isNull() && !(mode.asText().equals("Balanced") || mode.asText().equals("0"))) {
-                    ignored.put(where + ".control_mode", mode.asText() + " (ran Balanced)");
+                m.put("end", JsonFields.number(unit, "guidance_end", JsonFields.number(unit, "guidance", 1.0)));
+                boolean guess = JsonFields.bool(unit, "guessmode", false);
+                switch (ControlNetUnits.controlMode(unit.get("control_mode"), where)) {
+                    case 2 -> {
+                        guess = true;
+                        mapped.put(where + ".control_mode", "ControlNet is more important -> guess_mode");
+                    }
+                    case 1 -> ignored.put(where + ".control_mode", "My prompt is more important (ran Balanced)");
+                    default -> { }
                 }
-                if (JsonFields.bool(unit, "pixel_perfect", false)) {
-                    ignored.put(where + ".pixel_perfect", true);
+                m.put("guess_mode", guess);
+                m.put("preprocess", module);
+                boolean pixelPerfect = JsonFields.bool(unit, "pixel_perfect", false);
+                Integer res = unit.has("processor_res") && unit.get("processor_res").isNumber()
+                        ? unit.get("processor_res").asInt() : null;
+                if (!module.equals("none") && !pixelPerfect && res != null && res > 0 && width != null
+                        && res != Math.min(width, height)) {
+                    ignored.put(where + ".processor_res", res + " (Conditio preprocesses at the output size, as "
+                            + "pixel_perfect does)");
                 }
                 if (module.equals("canny") && (unit.has("threshold_a") || unit.has("threshold_b"))) {
                     double a = JsonFields.number(unit, "threshold_a", 100.0);
                     double b = JsonFields.number(unit, "threshold_b", 200.0);
                     if (a != 100.0 || b != 200.0) {
-                        ignored.put(where + ".threshold_a/b", a + "/" + b + " (Conditio's canny has fixed "
-                                + "thresholds)");
+                        ignored.put(where + ".threshold_a/b", trim(Double.toString(a)) + "/"
+                                + trim(Double.toString(b)) + " (Conditio's canny has thresholds 100/200)");
                     }
                 }
                 JsonNode unitMask = unit.get("mask");
-                if (unitMask != null && !unitMask.isNull() && !(unitMask.isTextual() && unitMask.asText().isEmpty())) {
-                    ignored.put(where + ".mask", "unit masks are not supported");
+                JsonNode imageMask = unit.has("image") && unit.get("image").isObject() ? unit.get("image").get("mask")
+                        : null;
+                for (JsonNode mk : new JsonNode[] {unitMask, imageMask}) {
+                    if (mk != null && !mk.isNull() && !(mk.isTextual() && mk.asText().isEmpty())) {
+                        ignored.put(where + ".mask", "unit masks are not supported (the whole image controls)");
+                    }
                 }
                 out.add(m);
             }

@@ -52,15 +52,26 @@ public final class ConditioServer implements AutoCloseable {
         this.apiKeyDigest = config.apiKey().map(ConditioServer::digest).orElse(null);
         this.conditio = Conditio.start(config.pluginDirectories());
         try {
-            this.catalog = new ModelCatalog(conditio, config);
-            this.metrics = new ServerMetrics(this::queueDepth, this::running, () -> catalog.openModels().size());
+            this.metrics = new ServerMetrics(this::queueDepth, this::running, this::openModelCount);
+            this.catalog = new ModelCatalog(conditio, config, (model, reason) -> {
+                LOG.info("closed model {} ({})", model, reason);
+                metrics.modelClosed(reason);
+            });
             this.queue = new GenerationQueue(catalog, config.concurrency(), config.maxQueue(), metrics);
             SchedulerCatalog schedulers = new SchedulerCatalog(conditio.plugins().extensions(SchedulerProvider.class));
-            A1111Api a1111 = new A1111Api(catalog, queue, schedulers, config.limits());
+            A1111Api a1111 = new A1111Api(catalog, queue, schedulers, config.limits(),
+                    () -> io.conditio.core.pipeline.Preprocessors.names(conditio.plugins()).keySet());
             NativeApi nativeApi = new NativeApi(conditio, catalog, queue, schedulers, config.limits());
             this.app = Javalin.create(c -> {
                 c.startup.showJavalinBanner = false;
                 c.http.maxRequestSize = config.limits().maxRequestBytes();
+                // multipart uploads stay in memory (bounded by the body limit): nothing a client sends is written
+                // to this machine's disk
+                long limit = config.limits().maxRequestBytes();
+                c.jetty.multipartConfig.maxTotalRequestSize(limit, io.javalin.config.SizeUnit.BYTES);
+                c.jetty.multipartConfig.maxFileSize(limit, io.javalin.config.SizeUnit.BYTES);
+                c.jetty.multipartConfig.maxInMemoryFileSize((int) Math.min(limit, Integer.MAX_VALUE),
+                        io.javalin.config.SizeUnit.BYTES);
                 c.jsonMapper(new io.javalin.json.JavalinJackson(JsonFields.MAPPER, false));
                 c.jetty.host = config.host();
                 c.jetty.port = config.port();
@@ -147,6 +158,10 @@ public final class ConditioServer implements AutoCloseable {
         return queue == null ? 0 : queue.waitingCount();
     }
 
+    private int openModelCount() {
+        return catalog == null ? 0 : catalog.openModels().size();
+    }
+
     private int running() {
         return queue == null ? 0 : queue.runningCount();
     }
@@ -162,9 +177,22 @@ public final class ConditioServer implements AutoCloseable {
             String auth = ctx.header("Authorization");
             String token = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip()
                     : null;
-            if (token == null || !MessageDigest.isEqual(digest(token), apiKeyDigest)) {
+            boolean valid = token != null && MessageDigest.isEqual(digest(token), apiKeyDigest);
+            if (!valid && auth != null && auth.regionMatches(true, 0, "Basic ", 0, 6)) {
+                // A1111 clients (webuiapi, Open WebUI, SillyTavern) send --api-auth credentials as HTTP Basic: the
+                // key is taken as the password, or as the whole user:password
+                token = basicCredentials(auth.substring(6).strip());
+                if (token != null) {
+                    int colon = token.indexOf(':');
+                    boolean whole = MessageDigest.isEqual(digest(token), apiKeyDigest);
+                    boolean password = colon >= 0
+                            && MessageDigest.isEqual(digest(token.substring(colon + 1)), apiKeyDigest);
+                    valid = whole | password;
+                }
+            }
+            if (!valid) {
                 ctx.header("WWW-Authenticate", "Bearer");
-                throw new ApiError(401, "Authorization", token == null
+                throw new ApiError(401, "Authorization", auth == null
                         ? "this server needs an API key: send 'Authorization: Bearer KEY'"
                         : "the API key is not valid");
             }
@@ -179,6 +207,14 @@ public final class ConditioServer implements AutoCloseable {
         }
         if (stopping && ctx.method() == HandlerType.POST) {
             throw new ApiError(503, null, "the server is shutting down");
+        }
+    }
+
+    private static String basicCredentials(String base64) {
+        try {
+            return new String(java.util.Base64.getDecoder().decode(base64), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 
@@ -209,6 +245,8 @@ public final class ConditioServer implements AutoCloseable {
         m.put("queued", queue.waitingCount());
         m.put("running", queue.runningCount());
         m.put("models", catalog.models().keySet());
+        m.put("open_models", catalog.openModels());
+        m.put("model_memory_budget", catalog.memoryBudget());
         ctx.status(stopping ? 503 : 200).json(m);
     }
 

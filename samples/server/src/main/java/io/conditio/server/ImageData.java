@@ -25,7 +25,16 @@ final class ImageData {
      * @return the image as RGB (alpha dropped, grey expanded)
      */
     static RgbImage decode(String field, String base64, Limits limits) {
-        byte[] bytes = bytes(field, base64);
+        return decode(field, bytes(field, base64), limits);
+    }
+
+    /**
+     * @param field  the request field or multipart part, for messages
+     * @param bytes  the encoded image (PNG, JPEG, BMP or GIF)
+     * @param limits the size limits
+     * @return the image as RGB (alpha dropped, grey expanded)
+     */
+    static RgbImage decode(String field, byte[] bytes, Limits limits) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (in == null || !readers.hasNext()) {

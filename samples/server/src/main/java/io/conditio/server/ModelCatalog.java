@@ -23,7 +23,10 @@ import java.util.stream.Stream;
 /**
  * The models a server offers, by name. Clients only ever name a model; the folder behind a name is the server's
  * business. Pipelines are opened on first use, shared by the generations that lease them, and closed when they
- * have been idle for a while or when another model needs the room.
+ * have been idle for the idle time, or when memory is short: before another model is opened, the least recently
+ * used idle ones are closed while the open models' weights and the new one's would exceed the model memory budget
+ * (ONNX Runtime holds the weights in native memory, so a model's size is the size of its ONNX files), or while the
+ * JVM heap is nearly full.
  */
 final class ModelCatalog implements AutoCloseable {
     /** A model the server offers. */
@@ -35,6 +38,9 @@ final class ModelCatalog implements AutoCloseable {
     private final Map<String, Path> standaloneControlNets;
     private final long idleNanos;
     private final int maxOpen;
+    private final long memoryBudget;
+    private final java.util.function.BiConsumer<String, String> onClose;
+    private final Map<String, Long> footprints = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Open> open = new LinkedHashMap<>();
     private final Map<String, String> hashes = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile String defaultModel;
@@ -79,10 +85,23 @@ final class ModelCatalog implements AutoCloseable {
         }
     }
 
+    /** The heap fraction above which idle models are closed before another is opened. */
+    static final double HEAP_SHORT = 0.85;
+
     ModelCatalog(Conditio conditio, ServerConfig config) {
+        this(conditio, config, (name, reason) -> { });
+    }
+
+    /**
+     * @param onClose told (model name, reason {@code idle}, {@code memory}, {@code heap} or {@code count}) when a
+     *     model is closed before the server stops
+     */
+    ModelCatalog(Conditio conditio, ServerConfig config, java.util.function.BiConsumer<String, String> onClose) {
         this.conditio = conditio;
+        this.onClose = onClose;
         this.idleNanos = config.idleClose().toNanos();
         this.maxOpen = config.maxOpenModels();
+        this.memoryBudget = config.modelMemory();
         Map<String, ModelEntry> found = new TreeMap<>();
         Map<String, Path> controlNets = new TreeMap<>();
         if (config.model().isPresent()) {
@@ -260,9 +279,7 @@ final class ModelCatalog implements AutoCloseable {
         }
         Open o = open.get(name);
         if (o == null) {
-            while (open.size() >= maxOpen && closeLeastRecentlyUsedIdle()) {
-                // keep closing idle models until there is room
-            }
+            makeRoomFor(name);
             o = new Open(conditio.open(m.folder()));
             open.put(name, o);
         }
@@ -271,12 +288,88 @@ final class ModelCatalog implements AutoCloseable {
         return new Lease(name, o.pipeline);
     }
 
-    private boolean closeLeastRecentlyUsedIdle() {
+    /**
+     * Closes least recently used idle models while opening {@code name} would exceed the count limit, the memory
+     * budget or the heap. Models in use are never closed: when only they remain, the new one opens anyway (the
+     * budget is a target, and a generation is never failed for it).
+     */
+    private void makeRoomFor(String name) {
+        long needed = footprint(name);
+        while (true) {
+            String reason;
+            if (open.size() >= maxOpen) {
+                reason = "count";
+            } else if (openFootprint() + needed > memoryBudget) {
+                reason = "memory";
+            } else if (heapShort()) {
+                reason = "heap";
+            } else {
+                return;
+            }
+            if (!closeLeastRecentlyUsedIdle(reason)) {
+                return;
+            }
+        }
+    }
+
+    private long openFootprint() {
+        long sum = 0;
+        for (String n : open.keySet()) {
+            sum += footprint(n);
+        }
+        return sum;
+    }
+
+    private static boolean heapShort() {
+        if (heapUsed() <= HEAP_SHORT) {
+            return false;
+        }
+        System.gc(); // garbage is not shortage: look again once it is collected (opening a model is rare and slow)
+        return heapUsed() > HEAP_SHORT;
+    }
+
+    private static double heapUsed() {
+        Runtime rt = Runtime.getRuntime();
+        return (double) (rt.totalMemory() - rt.freeMemory()) / rt.maxMemory();
+    }
+
+    /**
+     * @param name a model name
+     * @return the bytes of its ONNX files (with external weight files), an estimate of the native memory its
+     *     sessions hold
+     */
+    long footprint(String name) {
+        return footprints.computeIfAbsent(name, n -> {
+            try (Stream<Path> s = Files.walk(models.get(n).folder(), 3, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+                return s.filter(Files::isRegularFile).filter(p -> {
+                    String f = p.getFileName().toString().toLowerCase(Locale.ROOT);
+                    return f.endsWith(".onnx") || f.endsWith(".onnx.data") || f.endsWith(".onnx_data")
+                            || f.endsWith(".pb");
+                }).mapToLong(p -> {
+                    try {
+                        return Files.size(p);
+                    } catch (IOException e) {
+                        return 0L;
+                    }
+                }).sum();
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not size model " + n + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /** @return the model memory budget in bytes */
+    long memoryBudget() {
+        return memoryBudget;
+    }
+
+    private boolean closeLeastRecentlyUsedIdle(String reason) {
         Optional<Map.Entry<String, Open>> lru = open.entrySet().stream().filter(e -> e.getValue().leases == 0)
                 .min(java.util.Comparator.comparingLong(e -> e.getValue().lastUsed));
         lru.ifPresent(e -> {
             open.remove(e.getKey());
             e.getValue().pipeline.close();
+            onClose.accept(e.getKey(), reason);
         });
         return lru.isPresent();
     }
@@ -292,6 +385,7 @@ final class ModelCatalog implements AutoCloseable {
         });
         for (String name : idle) {
             open.remove(name).pipeline.close();
+            onClose.accept(name, "idle");
         }
     }
 

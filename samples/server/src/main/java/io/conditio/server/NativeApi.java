@@ -1,5 +1,6 @@
 package io.conditio.server;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.conditio.api.GenerationRequest;
 import io.conditio.core.Conditio;
 import io.conditio.core.pipeline.SchedulerCatalog;
@@ -52,7 +53,8 @@ final class NativeApi {
     }
 
     private void create(Context ctx) {
-        RecipeRequests.Parsed p = RecipeRequests.parse(JsonFields.parseObject(ctx.body()), catalog, limits);
+        ObjectNode body = ctx.isMultipartFormData() ? Uploads.recipe(ctx, limits) : JsonFields.parseObject(ctx.body());
+        RecipeRequests.Parsed p = RecipeRequests.parse(body, catalog, limits);
         Job job = queue.submit(p.model(), List.of(p.request()), this::infotext);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", job.id);
@@ -157,6 +159,7 @@ final class NativeApi {
             m.put("name", name);
             m.put("default", name.equals(catalog.defaultModel()));
             m.put("open", open.contains(name));
+            m.put("memory_bytes", catalog.footprint(name));
             m.put("hash", catalog.shortHash(name));
             m.put("controlnets", new ArrayList<>(catalog.controlNets(name).keySet()));
             out.add(m);

@@ -2,8 +2,10 @@ package io.conditio.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.POJONode;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RgbImage;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -13,7 +15,8 @@ import java.util.Map;
 /**
  * A recipe-shaped JSON body ({@code model, prompt, negative_prompt, seed, steps, guidance_scale, width, height,
  * scheduler, scheduler_config, parameters}) as a {@link GenerationRequest}. Images in {@code parameters} arrive as
- * {@code data:image/...;base64,} URLs; a ControlNet names one of the server's ControlNets, never a path.
+ * {@code data:image/...;base64,} URLs or as multipart parts ({@link Uploads}); a ControlNet names one of the server's
+ * ControlNets, never a path.
  */
 final class RecipeRequests {
     private static final java.util.Set<String> KEYS = java.util.Set.of("id", "model", "prompt", "negative_prompt",
@@ -154,6 +157,9 @@ final class RecipeRequests {
 
     /** JSON as request values: integers as Long, decimals as Double, data URLs as images. */
     static Object value(String field, JsonNode v, Limits limits) {
+        if (v instanceof POJONode pojo && pojo.getPojo() instanceof RgbImage uploaded) {
+            return uploaded; // a multipart upload, decoded and checked already
+        }
         if (v.isTextual() && v.asText().startsWith("data:image/")) {
             return ImageData.decode(field, v.asText(), limits);
         }

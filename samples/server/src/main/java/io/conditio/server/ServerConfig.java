@@ -21,11 +21,14 @@ import java.util.Optional;
  * @param limits        per-request limits
  * @param idleClose     how long an unused model stays open
  * @param maxOpenModels how many models may be open at once; the least recently used idle one is closed first
+ * @param modelMemory   the bytes of model weights that may be open at once (the size of their ONNX files); before
+ *                      another model is opened, least recently used idle ones are closed to stay within it
  * @param shutdownGrace how long running generations may take to finish when the server stops
  */
 public record ServerConfig(String host, int port, Optional<Path> model, Optional<Path> modelsDirectory,
         List<Path> pluginDirectories, Optional<String> apiKey, int concurrency, int maxQueue,
-        Optional<String> corsOrigin, Limits limits, Duration idleClose, int maxOpenModels, Duration shutdownGrace) {
+        Optional<String> corsOrigin, Limits limits, Duration idleClose, int maxOpenModels, long modelMemory,
+        Duration shutdownGrace) {
 
     /** Validates. */
     public ServerConfig {
@@ -47,9 +50,27 @@ public record ServerConfig(String host, int port, Optional<Path> model, Optional
             throw new IllegalArgumentException("--max-queue " + maxQueue + ": expected 0 or more");
         }
         Objects.requireNonNull(limits, "limits");
+        if (modelMemory <= 0) {
+            throw new IllegalArgumentException("--model-memory " + modelMemory + ": expected a positive size");
+        }
+        if (idleClose.isNegative() || idleClose.isZero()) {
+            throw new IllegalArgumentException("--model-idle " + idleClose + ": expected a positive duration");
+        }
         if (maxOpenModels < 1) {
             throw new IllegalArgumentException("max open models " + maxOpenModels + ": expected at least 1");
         }
+    }
+
+    /**
+     * @return half of this machine's physical memory (at least 1 GiB): the default model memory budget
+     */
+    public static long defaultModelMemory() {
+        long physical = 0;
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            physical = os.getTotalMemorySize();
+        }
+        return Math.max(1L << 30, physical / 2);
     }
 
     /** @return a builder with the defaults */
@@ -70,7 +91,8 @@ public record ServerConfig(String host, int port, Optional<Path> model, Optional
         private String corsOrigin;
         private Limits limits = Limits.defaults();
         private Duration idleClose = Duration.ofMinutes(10);
-        private int maxOpenModels = 2;
+        private int maxOpenModels = 8;
+        private long modelMemory = defaultModelMemory();
         private Duration shutdownGrace = Duration.ofSeconds(30);
 
         private Builder() {
@@ -185,6 +207,15 @@ public record ServerConfig(String host, int port, Optional<Path> model, Optional
         }
 
         /**
+         * @param bytes the model weights that may be open at once
+         * @return this
+         */
+        public Builder optModelMemory(long bytes) {
+            this.modelMemory = bytes;
+            return this;
+        }
+
+        /**
          * @param grace how long running generations may take when stopping
          * @return this
          */
@@ -197,7 +228,7 @@ public record ServerConfig(String host, int port, Optional<Path> model, Optional
         public ServerConfig build() {
             return new ServerConfig(host, port, Optional.ofNullable(model), Optional.ofNullable(modelsDirectory),
                     plugins, Optional.ofNullable(apiKey), concurrency, maxQueue, Optional.ofNullable(corsOrigin),
-                    limits, idleClose, maxOpenModels, shutdownGrace);
+                    limits, idleClose, maxOpenModels, modelMemory, shutdownGrace);
         }
     }
 }

@@ -48,6 +48,11 @@ final class ServerMetrics {
                 .description("generations by outcome").tag("outcome", o).register(registry)).increment(n);
     }
 
+    /** @param reason why a model was closed: idle, memory, heap or count */
+    void modelClosed(String reason) {
+        registry.counter("conditio.models.closed", "reason", reason).increment();
+    }
+
     void step(long nanos) {
         stepTime.record(Duration.ofNanos(nanos));
     }

@@ -313,6 +313,179 @@ class A1111ApiTest {
         }
     }
 
+    @Test
+    void everyOtherA1111EndpointAClientProbesAnswersWithTheShapeA1111Uses() {
+        assertThat(ok(client.post("/sdapi/v1/skip", ""))).isEmpty();
+        assertThat(ok(client.post("/sdapi/v1/refresh-checkpoints", ""))).isEmpty();
+        for (String empty : List.of("sd-vae", "loras", "hypernetworks", "face-restorers", "realesrgan-models",
+                "prompt-styles", "script-info", "sd-modules", "latent-upscale-modes")) {
+            JsonNode n = ok(client.get("/sdapi/v1/" + empty));
+            assertThat(n.isArray()).as(empty).isTrue();
+        }
+        assertThat(ok(client.get("/sdapi/v1/embeddings")).has("loaded")).isTrue();
+        assertThat(ok(client.get("/sdapi/v1/scripts")).get("txt2img").toString()).contains("controlnet");
+        assertThat(ok(client.get("/sdapi/v1/cmd-flags")).isObject()).isTrue();
+        assertThat(ok(client.get("/controlnet/version")).get("version").asInt()).isPositive();
+        assertThat(ok(client.get("/controlnet/module_list")).get("module_list").toString())
+                .contains("\"none\"", "\"canny\"", "\"softedge_hed\"", "\"lineart_realistic\"", "\"scribble_hed\"")
+                .doesNotContain("depth");
+        HttpResponse<String> unknown = client.get("/sdapi/v1/no-such-thing");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(client.json(unknown).get("error").asText()).contains("/sdapi/v1/no-such-thing");
+    }
+
+    private static String rawBase64(String file) {
+        String url = TestServers.dataUrl(TestServers.example(file));
+        return url.substring(url.indexOf(',') + 1);
+    }
+
+    /** A unit as the webuiapi client's ControlNetUnit.to_dict() writes it (control_mode as a one-element list). */
+    static String webuiapiUnit(String module, String controlMode) {
+        return "{\"input_image\": \"" + rawBase64("control-triangle-bottom-right.png") + "\", \"mask\": null, "
+                + "\"module\": \"" + module + "\", \"model\": \"controlnet\", \"weight\": 1.0, \"resize_mode\": "
+                + "\"Resize and Fill\", \"lowvram\": false, \"processor_res\": 512, \"threshold_a\": 64, "
+                + "\"threshold_b\": 64, \"guidance\": 1.0, \"guidance_start\": 0.0, \"guidance_end\": 1.0, "
+                + "\"control_mode\": " + controlMode + ", \"pixel_perfect\": false, \"hr_option\": \"Both\"}";
+    }
+
+    @Test
+    void controlNetUnitsAsTheWebuiapiClientAndTheExtensionsOwnFormatSendThemGiveTheSameImage() {
+        String body = WEBUIAPI_TXT2IMG.replace("\"alwayson_scripts\": {}", "\"alwayson_scripts\": {\"ControlNet\": "
+                + "{\"args\": [%s]}}").replace("a yellow triangle", "a large blue triangle").replace("\"steps\": 6",
+                "\"steps\": 12");
+        JsonNode webuiapi = ok(client.post("/sdapi/v1/txt2img", body.formatted(webuiapiUnit("none", "[\"Balanced\"]"))));
+        assertThat(info(webuiapi).get("conditio").get("ignored")).as(info(webuiapi).toString()).isEmpty();
+        String extension = "{\"enabled\": true, \"image\": {\"image\": \""
+                + TestServers.dataUrl(TestServers.example("control-triangle-bottom-right.png")) + "\", \"mask\": null}, "
+                + "\"module\": \"none\", \"model\": \"controlnet [0123456789]\", \"weight\": 1, \"resize_mode\": 1, "
+                + "\"control_mode\": 0, \"pixel_perfect\": true}";
+        JsonNode own = ok(client.post("/sdapi/v1/txt2img", body.formatted(extension)));
+        assertThat(TestServers.pixels(TestServers.png(webuiapi.get("images").get(0).asText())))
+                .isEqualTo(TestServers.pixels(TestServers.png(own.get("images").get(0).asText())));
+        byte[] png = Base64.getDecoder().decode(own.get("images").get(0).asText());
+        assertThat(TestServers.pngText(png, "unet")).isEqualTo("unet-controlnet");
+
+        // "ControlNet is more important" is diffusers' guess mode; an A1111 preprocessor name runs Conditio's own
+        JsonNode guess = ok(client.post("/sdapi/v1/txt2img", body.formatted(webuiapiUnit("softedge_hed", "2"))));
+        byte[] guessPng = Base64.getDecoder().decode(guess.get("images").get(0).asText());
+        assertThat(TestServers.pngText(guessPng, "parameter.controlnets")).contains("guess_mode=true",
+                "preprocess=softedge");
+        JsonNode mapped = info(guess).get("conditio").get("mapped");
+        assertThat(mapped.get("alwayson_scripts.controlnet.args[0].control_mode").asText()).contains("guess_mode");
+        assertThat(mapped.get("alwayson_scripts.controlnet.args[0].module").asText()).contains("softedge");
+        assertThat(info(guess).get("conditio").get("ignored").has("alwayson_scripts.controlnet.args[0].processor_res"))
+                .as("a preprocessor at 512 px in A1111, at the output size here").isTrue();
+        JsonNode prompt = ok(client.post("/sdapi/v1/txt2img", body.formatted(webuiapiUnit("none",
+                "\"My prompt is more important\""))));
+        assertThat(info(prompt).get("conditio").get("ignored").has("alwayson_scripts.controlnet.args[0].control_mode"))
+                .isTrue();
+        for (String bad : List.of(webuiapiUnit("depth_midas", "0"), webuiapiUnit("none", "7"))) {
+            HttpResponse<String> r = client.post("/sdapi/v1/txt2img", body.formatted(bad));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(client.json(r).get("field").asText()).startsWith("alwayson_scripts.controlnet.args[0].");
+        }
+    }
+
+    /** The img2img body the webuiapi client sends with its defaults (mask_blur 4, inpainting_fill 0, ...). */
+    static String webuiapiImg2img(String mask) {
+        return "{\"init_images\": [\"" + TestServers.dataUrl(TestServers.example("inpaint-init.png")) + "\"], "
+                + "\"resize_mode\": 0, \"denoising_strength\": 0.75, \"mask_blur\": 4, \"inpainting_fill\": 0, "
+                + "\"inpaint_full_res\": true, \"inpaint_full_res_padding\": 0, \"inpainting_mask_invert\": 0, "
+                + "\"initial_noise_multiplier\": 1, \"prompt\": \"a blue circle\", \"styles\": [], \"seed\": 8, "
+                + "\"subseed\": -1, \"subseed_strength\": 0, \"seed_resize_from_h\": 0, \"seed_resize_from_w\": 0, "
+                + "\"sampler_name\": \"Euler a\", \"batch_size\": 1, \"n_iter\": 1, \"steps\": 8, \"cfg_scale\": 7.0, "
+                + "\"image_cfg_scale\": 1.5, \"width\": 64, \"height\": 64, \"restore_faces\": false, \"tiling\": false, "
+                + "\"do_not_save_samples\": false, \"do_not_save_grid\": false, \"negative_prompt\": \"\", \"eta\": 1.0, "
+                + "\"s_churn\": 0, \"s_tmax\": 0, \"s_tmin\": 0, \"s_noise\": 1, \"override_settings\": {}, "
+                + "\"override_settings_restore_afterwards\": true, \"sampler_index\": \"Euler a\", "
+                + "\"include_init_images\": false, \"script_name\": null, \"script_args\": [], \"send_images\": true, "
+                + "\"save_images\": false, \"alwayson_scripts\": {}"
+                + (mask == null ? "" : ", \"mask\": \"" + mask + "\"") + "}";
+    }
+
+    @Test
+    void webuiapiImg2imgBodiesReportTheInpaintingSettingsConditioDoesNotRunOnlyWhenThereIsAMask() {
+        JsonNode plain = ok(client.post("/sdapi/v1/img2img", webuiapiImg2img(null)));
+        List<String> names = new ArrayList<>();
+        info(plain).get("conditio").get("ignored").fieldNames().forEachRemaining(names::add);
+        assertThat(names).containsExactly("image_cfg_scale");
+        JsonNode masked = ok(client.post("/sdapi/v1/img2img", webuiapiImg2img(TestServers.dataUrl(
+                TestServers.example("inpaint-mask-bottom-right.png")))));
+        names.clear();
+        info(masked).get("conditio").get("ignored").fieldNames().forEachRemaining(names::add);
+        assertThat(names).containsExactlyInAnyOrder("image_cfg_scale", "mask_blur", "inpainting_fill",
+                "inpaint_full_res");
+        assertThat(info(masked).get("is_using_inpainting_conditioning").asBoolean()).isTrue();
+        assertThat(masked.get("images")).hasSize(1);
+    }
+
+    @Test
+    void sillyTavernsTxt2imgBodyRunsWithOnlySaveImagesReported() {
+        // SillyTavern's stable-diffusion extension: its server drops url/auth and forwards the rest
+        String body = "{\"prompt\": \"a red circle at the top left\", \"negative_prompt\": \"lowres\", "
+                + "\"sampler_name\": \"DPM++ 2M\", \"scheduler\": \"Karras\", \"steps\": 8, \"cfg_scale\": 7, "
+                + "\"width\": 64, \"height\": 64, \"restore_faces\": false, \"enable_hr\": false, "
+                + "\"hr_upscaler\": \"Latent\", \"hr_scale\": 2, \"hr_additional_modules\": [], "
+                + "\"denoising_strength\": 0.7, \"hr_second_pass_steps\": 0, \"seed\": -1, "
+                + "\"override_settings\": {\"CLIP_stop_at_last_layers\": 1}, "
+                + "\"override_settings_restore_afterwards\": true, \"clip_skip\": 1, \"save_images\": true, "
+                + "\"send_images\": true, \"n_iter\": 1, \"s_churn\": 0.0, \"s_min_uncond\": 0.0, "
+                + "\"s_noise\": 1.0, \"s_tmax\": null, \"s_tmin\": 0.0}";
+        JsonNode r = ok(client.post("/sdapi/v1/txt2img", body));
+        JsonNode info = info(r);
+        List<String> names = new ArrayList<>();
+        info.get("conditio").get("ignored").fieldNames().forEachRemaining(names::add);
+        assertThat(names).as(info.toString()).containsExactly("save_images");
+        assertThat(info.get("infotexts").get(0).asText()).contains("Sampler: DPM++ 2M, Schedule type: Karras");
+        assertThat(info.get("seed").asLong()).isNotNegative();
+    }
+
+    @Test
+    void numbersSentAsStringsAreReadAsA1111sRequestModelsReadThem() {
+        JsonNode strings = ok(client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a cross\", \"steps\": \"6\", "
+                + "\"seed\": \"12\", \"cfg_scale\": \"3.5\", \"width\": \"64\", \"height\": \"64\"}"));
+        JsonNode numbers = ok(client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a cross\", \"steps\": 6, "
+                + "\"seed\": 12, \"cfg_scale\": 3.5, \"width\": 64, \"height\": 64}"));
+        assertThat(TestServers.pixels(TestServers.png(strings.get("images").get(0).asText())))
+                .isEqualTo(TestServers.pixels(TestServers.png(numbers.get("images").get(0).asText())));
+        HttpResponse<String> bad = client.post("/sdapi/v1/txt2img", "{\"prompt\": \"x\", \"steps\": \"six\"}");
+        assertThat(client.json(bad).get("field").asText()).isEqualTo("steps");
+    }
+
+    @Test
+    void openWebUisAutomatic1111EngineWorksWithBasicAuthCredentials() {
+        // Open WebUI checks /sdapi/v1/options, lists /sdapi/v1/sd-models, sets the model by title through
+        // POST /sdapi/v1/options, then posts txt2img with its size and steps; AUTOMATIC1111_API_AUTH travels as
+        // 'authorization: Basic base64(user:password)'
+        try (ConditioServer secured = TestServers.start(b -> b.optApiKey("s3cret"))) {
+            String basic = "Basic " + Base64.getEncoder().encodeToString("webui:s3cret".getBytes(
+                    java.nio.charset.StandardCharsets.UTF_8));
+            String wrongBasic = "Basic " + Base64.getEncoder().encodeToString("webui:guess".getBytes(
+                    java.nio.charset.StandardCharsets.UTF_8));
+            TestServers.Client c = new TestServers.Client(secured);
+            java.util.function.Function<String, java.net.http.HttpRequest.Builder> req = path ->
+                    c.request(path).header("authorization", basic);
+            JsonNode options = client.json(c.send(req.apply("/sdapi/v1/options").GET().build()));
+            JsonNode models = client.json(c.send(req.apply("/sdapi/v1/sd-models").GET().build()));
+            assertThat(options.get("sd_model_checkpoint").asText()).isEqualTo(models.get(0).get("title").asText());
+            HttpResponse<String> set = c.send(req.apply("/sdapi/v1/options").header("Content-Type",
+                    "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                    "{\"sd_model_checkpoint\": \"" + models.get(0).get("title").asText() + "\"}")).build());
+            assertThat(set.statusCode()).isEqualTo(200);
+            HttpResponse<String> r = c.send(req.apply("/sdapi/v1/txt2img").header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"prompt\": \"a green square\", "
+                            + "\"batch_size\": 2, \"width\": 64, \"height\": 64, \"steps\": 6, "
+                            + "\"negative_prompt\": \"blurry\", \"cfg_scale\": 4, \"sampler_name\": \"Euler a\"}"))
+                    .build());
+            JsonNode body = ok(r);
+            assertThat(body.get("images")).hasSize(2);
+            assertThat(info(body).get("all_seeds")).hasSize(2);
+            HttpResponse<String> refused = c.send(c.request("/sdapi/v1/options").header("authorization", wrongBasic)
+                    .GET().build());
+            assertThat(refused.statusCode()).isEqualTo(401);
+        }
+    }
+
     static double meanDifference(java.awt.image.BufferedImage a, java.awt.image.BufferedImage b, int x0, int y0,
             int size) {
         double sum = 0;

@@ -134,6 +134,96 @@ class NativeApiTest {
         waitFor(client, label, "done");
     }
 
+    private static byte[] example(String file) throws java.io.IOException {
+        return java.nio.file.Files.readAllBytes(TestServers.example(file));
+    }
+
+    @Test
+    void imagesMayArriveAsMultipartPartsNamedByTheirParameterAndGiveTheSamePixelsAsDataUrls() throws Exception {
+        String recipe = "{\"prompt\": \"a red circle\", \"seed\": 3, \"steps\": 10, \"parameters\": {\"strength\": 0.5}}";
+        HttpResponse<String> r = client.postMultipart("/v1/generations", new java.util.LinkedHashMap<>(
+                java.util.Map.of("recipe", recipe, "init_image", example("inpaint-init.png"))));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        JsonNode done = waitFor(client, client.json(r).get("id").asText(), "done");
+        assertThat(done.get("outputs").get(0).get("parameters").asText()).contains("Denoising strength: 0.5");
+        String json = create(client, "{\"prompt\": \"a red circle\", \"seed\": 3, \"steps\": 10, \"parameters\": "
+                + "{\"strength\": 0.5, \"init_image\": \"" + TestServers.dataUrl(TestServers.example("inpaint-init.png"))
+                + "\"}}");
+        waitFor(client, json, "done");
+        byte[] fromParts = client.getBytes("/v1/generations/" + done.get("id").asText() + "/image").body();
+        byte[] fromJson = client.getBytes("/v1/generations/" + json + "/image").body();
+        assertThat(TestServers.pixels(TestServers.png(fromParts))).isEqualTo(TestServers.pixels(TestServers.png(fromJson)));
+
+        // a ControlNet's control image as a part, the unit's other keys in the recipe
+        HttpResponse<String> cn = client.postMultipart("/v1/generations", new java.util.LinkedHashMap<>(java.util.Map.of(
+                "recipe", "{\"prompt\": \"a large blue triangle\", \"seed\": 4, \"steps\": 8, \"parameters\": "
+                        + "{\"controlnets\": [{\"model\": \"controlnet\", \"scale\": 1.0}]}}",
+                "parameters.controlnets[0].image", example("control-triangle-bottom-right.png"))));
+        assertThat(cn.statusCode()).as(cn.body()).isEqualTo(202);
+        waitFor(client, client.json(cn).get("id").asText(), "done");
+        byte[] png = client.getBytes("/v1/generations/" + client.json(cn).get("id").asText() + "/image").body();
+        assertThat(TestServers.pngText(png, "unet")).isEqualTo("unet-controlnet");
+    }
+
+    @Test
+    void badMultipartRequestsAre400WithThePartNamed() throws Exception {
+        record Case(java.util.Map<String, Object> parts, String field) {
+        }
+        byte[] init = example("inpaint-init.png");
+        for (Case c : List.of(
+                new Case(java.util.Map.of("recipe", "{\"prompt\": \"x\"}", "prompt", "x"), "prompt"),
+                new Case(java.util.Map.of("recipe", "not json"), "recipe"),
+                new Case(java.util.Map.of("init_image", "not an image".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                        "parameters.init_image"),
+                new Case(java.util.Map.of("recipe", "{\"parameters\": {\"init_image\": \""
+                        + TestServers.dataUrl(TestServers.example("inpaint-init.png")) + "\"}}", "init_image", init),
+                        "parameters.init_image"),
+                new Case(java.util.Map.of("controlnets[3].image", init), "parameters.controlnets[3].image"),
+                new Case(java.util.Map.of("../../etc/passwd", init), "parameters.../../etc/passwd"))) {
+            HttpResponse<String> r = client.postMultipart("/v1/generations", c.parts());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(client.json(r).get("field").asText()).as(r.body()).isEqualTo(c.field());
+        }
+    }
+
+    @Test
+    void eventsReachOnlyTheClientOfTheirGenerationAndTheQueueRunsInArrivalOrder() throws Exception {
+        try (ConditioServer one = TestServers.start(b -> b.optConcurrency(1))) {
+            TestServers.Client c = new TestServers.Client(one);
+            String first = create(c, "{\"prompt\": \"a cross\", \"seed\": 1, \"steps\": 120}");
+            String second = create(c, "{\"prompt\": \"a circle\", \"seed\": 2, \"steps\": 30}");
+            String third = create(c, "{\"prompt\": \"a square\", \"seed\": 3, \"steps\": 30}");
+            Sse a = Sse.open(c, first);
+            Sse b = Sse.open(c, second);
+            Sse d = Sse.open(c, third);
+            List<Sse.Event> ea = a.finished.get(120, TimeUnit.SECONDS);
+            List<Sse.Event> eb = b.finished.get(120, TimeUnit.SECONDS);
+            List<Sse.Event> ed = d.finished.get(120, TimeUnit.SECONDS);
+            assertThat(ea).allSatisfy(e -> assertThat(e.data().get("id").asText()).isEqualTo(first));
+            assertThat(eb).allSatisfy(e -> assertThat(e.data().get("id").asText()).isEqualTo(second));
+            assertThat(ed).allSatisfy(e -> assertThat(e.data().get("id").asText()).isEqualTo(third));
+            assertThat(eb.stream().filter(e -> e.type().equals("step")).map(e -> e.data().get("total_steps").asInt()))
+                    .containsOnly(30);
+            assertThat(ea.stream().filter(e -> e.type().equals("step")).map(e -> e.data().get("total_steps").asInt()))
+                    .containsOnly(120);
+            // the third waited behind the second: its position went from 2 to 1 (or it was replayed at 1)
+            assertThat(ed.get(0).type()).isEqualTo("queued");
+            java.time.Instant started1 = java.time.Instant.parse(c.json(c.get("/v1/generations/" + first))
+                    .get("started").asText());
+            java.time.Instant started2 = java.time.Instant.parse(c.json(c.get("/v1/generations/" + second))
+                    .get("started").asText());
+            java.time.Instant finished1 = java.time.Instant.parse(c.json(c.get("/v1/generations/" + first))
+                    .get("finished").asText());
+            java.time.Instant started3 = java.time.Instant.parse(c.json(c.get("/v1/generations/" + third))
+                    .get("started").asText());
+            java.time.Instant finished2 = java.time.Instant.parse(c.json(c.get("/v1/generations/" + second))
+                    .get("finished").asText());
+            assertThat(started2).as("one at a time, in arrival order").isAfterOrEqualTo(finished1)
+                    .isAfter(started1);
+            assertThat(started3).isAfterOrEqualTo(finished2);
+        }
+    }
+
     @Test
     void aFailingGenerationFailsWithItsMessageAndTheServerKeepsServing() throws Exception {
         String id = create(client, "{\"prompt\": \"x\", \"steps\": 3, \"scheduler\": \"no-such-scheduler\"}");
@@ -265,14 +355,44 @@ class NativeApiTest {
     }
 
     @Test
+    void aGenerationStillRunningWhenTheGracePeriodEndsIsCancelledAndTheServerStops() throws Exception {
+        ConditioServer stopping = TestServers.start(b -> b.optShutdownGrace(Duration.ofMillis(300)));
+        TestServers.Client c = new TestServers.Client(stopping);
+        String id = create(c, "{\"prompt\": \"x\", \"seed\": 1, \"steps\": 900}");
+        String waiting = create(c, "{\"prompt\": \"x\", \"seed\": 2, \"steps\": 5}");
+        waitFor(c, id, "running");
+        Sse sse = Sse.open(c, id);
+        Sse queued = Sse.open(c, waiting);
+        long t0 = System.nanoTime();
+        stopping.close();
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        List<Sse.Event> events = sse.finished.get(30, TimeUnit.SECONDS);
+        assertThat(events.get(events.size() - 1).type()).isEqualTo("cancelled");
+        assertThat(events.stream().filter(e -> e.type().equals("step")).count()).isLessThan(900);
+        assertThat(queued.finished.get(30, TimeUnit.SECONDS)).last().satisfies(e ->
+                assertThat(e.type()).as("a waiting job is dropped").isEqualTo("cancelled"));
+        assertThat(millis).as("grace 300 ms, then cancelled within a step").isLessThan(15_000);
+    }
+
+    @Test
     void stoppingLetsTheRunningGenerationFinishAndRefusesNewOnes() throws Exception {
         ConditioServer stopping = TestServers.start(b -> b.optShutdownGrace(Duration.ofSeconds(20)));
         TestServers.Client c = new TestServers.Client(stopping);
-        String id = create(c, "{\"prompt\": \"x\", \"seed\": 1, \"steps\": 200}");
+        String id = create(c, "{\"prompt\": \"x\", \"seed\": 1, \"steps\": 300}");
         waitFor(c, id, "running");
         Sse sse = Sse.open(c, id);
         Thread closer = new Thread(stopping::close);
         closer.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (c.get("/health").statusCode() != 503 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(c.json(c.get("/health")).get("status").asText()).isEqualTo("stopping");
+        HttpResponse<String> refused = c.post("/v1/generations", "{\"prompt\": \"x\", \"steps\": 2}");
+        assertThat(refused.statusCode()).as("new work while stopping").isEqualTo(503);
+        assertThat(c.post("/sdapi/v1/txt2img", "{\"prompt\": \"x\", \"steps\": 2}").statusCode()).isEqualTo(503);
+        assertThat(c.json(c.get("/v1/generations/" + id)).get("state").asText()).as("still running in the grace "
+                + "period").isEqualTo("running");
         List<Sse.Event> events = sse.finished.get(60, TimeUnit.SECONDS);
         assertThat(events.get(events.size() - 1).type()).isEqualTo("done");
         closer.join(30_000);

@@ -81,6 +81,33 @@ final class TestServers {
                     .POST(HttpRequest.BodyPublishers.ofString(json)).build());
         }
 
+        /**
+         * @param parts part name to its content: a String is a text field, a byte[] a file (named after the part)
+         */
+        HttpResponse<String> postMultipart(String path, java.util.Map<String, Object> parts) {
+            String boundary = "conditio-test-" + Long.toHexString(System.nanoTime());
+            java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+            for (var e : parts.entrySet()) {
+                StringBuilder head = new StringBuilder("--").append(boundary).append("\r\n")
+                        .append("Content-Disposition: form-data; name=\"").append(e.getKey()).append('"');
+                byte[] content;
+                if (e.getValue() instanceof byte[] bytes) {
+                    head.append("; filename=\"").append(e.getKey().replaceAll("[^A-Za-z0-9_.]", "_"))
+                            .append(".png\"\r\nContent-Type: image/png");
+                    content = bytes;
+                } else {
+                    content = String.valueOf(e.getValue()).getBytes(StandardCharsets.UTF_8);
+                }
+                head.append("\r\n\r\n");
+                body.writeBytes(head.toString().getBytes(StandardCharsets.UTF_8));
+                body.writeBytes(content);
+                body.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
+            }
+            body.writeBytes(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+            return send(request(path).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build());
+        }
+
         HttpResponse<String> delete(String path) {
             return send(request(path).DELETE().build());
         }

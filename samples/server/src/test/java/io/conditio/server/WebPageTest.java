@@ -116,6 +116,16 @@ class WebPageTest {
                 .startsWith("a red circle at the top left").contains("Steps: 20,", "Seed: 5,", "Sampler: euler-a");
         assertThat(browser.findElements(By.cssSelector("#gallery img"))).hasSize(1);
 
+        // an init image chosen in the generated conditioning controls travels as a multipart part
+        browser.findElement(By.cssSelector("#conditioning-box summary")).click();
+        browser.findElement(By.id("p-init-image")).sendKeys(TestServers.example("inpaint-init.png")
+                .toAbsolutePath().normalize().toString());
+        browser.findElement(By.id("p-strength")).sendKeys("0.5");
+        browser.findElement(By.id("generate")).click();
+        waiting(60).until(d -> browser.findElements(By.cssSelector("#gallery img")).size() == 2);
+        assertThat(status()).isEqualTo("done");
+        assertThat(browser.findElement(By.id("settings")).getText()).contains("Denoising strength: 0.5");
+
         Path shots = Path.of(System.getProperty("conditio.screenshots", "target/screenshots"));
         Files.createDirectories(shots);
         Files.write(shots.resolve("page.png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));

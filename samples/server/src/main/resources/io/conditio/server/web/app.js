@@ -135,9 +135,8 @@ function buildConditioning(schema) {
   }
 }
 
-async function valueOf(input) {
+function valueOf(input) {
   switch (input.dataset.kind) {
-    case 'image': return await readFile(input);
     case 'boolean': return input.checked;
     case 'integer': return input.value === '' ? null : parseInt(input.value, 10);
     case 'number': return input.value === '' ? null : parseFloat(input.value);
@@ -145,30 +144,44 @@ async function valueOf(input) {
   }
 }
 
-async function parameters() {
+// The parameters as JSON, and the chosen image files as parts named by their parameter (init_image,
+// controlnets[0].image): they travel as multipart/form-data, as bytes, never base64 in the JSON.
+function parameters() {
   const out = {};
+  const files = [];
   const groups = {};
+  const groupFiles = {};
   for (const input of document.querySelectorAll('#conditioning [data-param]')) {
     const path = input.dataset.param;
-    const v = await valueOf(input);
-    if (v === null || v === undefined) continue;
     const dot = path.indexOf('.');
-    if (dot > 0) {
-      const g = path.slice(0, dot);
+    const g = dot > 0 ? path.slice(0, dot) : null;
+    if (input.dataset.kind === 'image') {
+      const f = input.files && input.files[0];
+      if (!f) continue;
+      if (g) (groupFiles[g] = groupFiles[g] || []).push([g + '[0].' + path.slice(dot + 1), f]);
+      else files.push([path, f]);
+      continue;
+    }
+    const v = valueOf(input);
+    if (v === null || v === undefined) continue;
+    if (g) {
       (groups[g] = groups[g] || {})[path.slice(dot + 1)] = v;
     } else if (input.dataset.kind !== 'boolean' || v) {
       out[path] = v;
     }
   }
   for (const use of document.querySelectorAll('#conditioning [data-group]')) {
-    if (use.checked && groups[use.dataset.group]) out[use.dataset.group] = [groups[use.dataset.group]];
+    const g = use.dataset.group;
+    if (!use.checked) continue;
+    out[g] = [groups[g] || {}];
+    files.push(...(groupFiles[g] || []));
   }
-  return out;
+  return { values: out, files };
 }
 
 // ---- generation ----
 
-async function recipe() {
+function recipe() {
   const r = { prompt: $('prompt').value, negative_prompt: $('negative').value, model: $('model').value || null };
   const num = (id, key, int) => {
     const v = $(id).value;
@@ -180,9 +193,20 @@ async function recipe() {
   num('guidance', 'guidance_scale', false);
   num('seed', 'seed', true);
   if ($('scheduler').value) r.scheduler = $('scheduler').value;
-  const p = await parameters();
-  if (Object.keys(p).length) r.parameters = p;
-  return r;
+  const p = parameters();
+  if (Object.keys(p.values).length) r.parameters = p.values;
+  return { recipe: r, files: p.files };
+}
+
+function request() {
+  const { recipe: r, files } = recipe();
+  if (!files.length) {
+    return { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(r) };
+  }
+  const form = new FormData();
+  form.append('recipe', JSON.stringify(r));
+  for (const [name, file] of files) form.append(name, file, file.name);
+  return { method: 'POST', body: form }; // the browser sets the multipart boundary
 }
 
 async function events(id, onEvent) {
@@ -217,9 +241,7 @@ async function generate(ev) {
   $('settings').textContent = '';
   $('preview').hidden = true;
   try {
-    const created = await json('/v1/generations', {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(await recipe())
-    });
+    const created = await json('/v1/generations', request());
     state.running = created.id;
     $('cancel').disabled = false;
     status('queued');
