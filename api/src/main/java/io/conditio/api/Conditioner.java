@@ -37,4 +37,16 @@ public interface Conditioner extends ExtensionPoint {
     default List<ParameterDeclaration> parameters() {
         return List.of();
     }
+
+    /**
+     * Which UNet export this conditioner needs for a request, asked before the UNet is chosen and loaded (so before
+     * {@link #prepare}); see {@link UnetVariantNeed} for how the core uses the answer.
+     *
+     * @param request the request
+     * @return the UNet variant folder and the inputs this conditioner supplies, or empty (the default) when the
+     *         request does not use this conditioner or any UNet will do
+     */
+    default Optional<UnetVariantNeed> unetVariant(GenerationRequest request) {
+        return Optional.empty();
+    }
 }

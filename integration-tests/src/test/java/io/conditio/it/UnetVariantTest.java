@@ -16,7 +16,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** One model folder with task variants beside unet/: unet-inpaint/ for masks, unet-controlnet/ for ControlNets. */
+/**
+ * One model folder with task variants beside unet/: unet-inpaint/ for masks (the core's own), unet-controlnet/ for
+ * ControlNets (named by the ControlNet plugin's {@code Conditioner.unetVariant}).
+ */
 class UnetVariantTest {
 
     private static Path folderWithVariants(Path dir) throws IOException {
@@ -56,6 +59,25 @@ class UnetVariantTest {
             assertThat(plain.provenance().get("unet")).isNull();
             assertThat(TinyFixtures.relativeError(plain.latents(),
                     Npy.readFloat(TinyFixtures.array("t2i_00_DDIMScheduler_latents.npy")))).isLessThanOrEqualTo(1e-4);
+        }
+    }
+
+    @Test
+    void aUnetThatAlreadyTakesTheResidualsIsKeptForControlNets(@TempDir Path dir) throws IOException {
+        // unet/ is the ControlNet UNet itself: the ControlNet plugin's variant (unet-controlnet/) is not needed
+        Path folder = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("m")),
+                TinyFixtures.model("unet-controlnet").resolve("model.onnx"));
+        Files.createSymbolicLink(folder.resolve("unet-controlnet"), TinyFixtures.model("unet-controlnet"));
+        try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
+                Pipeline pipeline = conditio.open(folder)) {
+            GenerationResult c = pipeline.generate(Img2ImgParityTest.fromCase(TinyFixtures.testCase("cn_DDIMScheduler"))
+                    .optScheduler("DDIMScheduler").optSize(64, 64)
+                    .optParameter("controlnets", List.of(Map.of("model", TinyFixtures.model("controlnet"),
+                            "image", PngImages.read(TinyFixtures.array("control.png")), "scale", 0.8)))
+                    .build());
+            assertThat(c.provenance().get("unet")).isNull();
+            assertThat(TinyFixtures.relativeError(c.latents(),
+                    Npy.readFloat(TinyFixtures.array("cn_DDIMScheduler_latents.npy")))).isLessThanOrEqualTo(1e-4);
         }
     }
 }

@@ -75,7 +75,7 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
             // the folder's recommendation replaces the generic default, for plugins too
             request = asked.toBuilder().optGuidanceScale(g.doubleValue()).build();
         }
-        String unetComponent = UnetVariant.choose(folder, request);
+        String unetComponent = UnetVariant.choose(folder, request, pipeline.conditioners(), guard);
         OnnxModel unet = WeightPatching.model(pipeline, folder, request, guard, unetComponent);
         Guidance guidance = chooseGuidance(pipeline, request, unet, guard);
         SchedulerCatalog.Choice choice = pipeline.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),

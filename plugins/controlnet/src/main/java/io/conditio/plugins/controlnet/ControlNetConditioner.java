@@ -5,12 +5,14 @@ import io.conditio.api.Ordinals;
 import io.conditio.api.Conditioner;
 import io.conditio.api.Conditioning;
 import io.conditio.api.ConditioningContext;
+import io.conditio.api.GenerationRequest;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
 import io.conditio.api.RgbImage;
 import io.conditio.api.TensorSpec;
 import io.conditio.api.ParameterDeclaration;
 import io.conditio.api.ParameterType;
+import io.conditio.api.UnetVariantNeed;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -109,6 +111,11 @@ public final class ControlNetConditioner implements Conditioner {
     static final String COND = "controlnet_cond";
     static final String COND_SCALE = "conditioning_scale";
     private static final Set<String> OWN_INPUTS = Set.of(SAMPLE, TIMESTEP, HIDDEN, COND, COND_SCALE);
+    /**
+     * With ControlNets: the model folder's {@code unet-controlnet/}, the UNet export with the residual inputs
+     * ({@code down_block_{i}_additional_residual}, {@code mid_block_additional_residual}), unless {@code unet/} has them.
+     */
+    static final UnetVariantNeed UNET_VARIANT = new UnetVariantNeed("unet-controlnet", ".*_additional_residual");
 
     @Override
     public String id() {
@@ -135,8 +142,14 @@ public final class ControlNetConditioner implements Conditioner {
                         .description("name of a control preprocessor run on the image (conditio plugins lists them)")
                         .build())
                 .field(ParameterDeclaration.builder(PREPROCESS_MODELS, ParameterType.FILE).list()
-                        .description("model files of an ONNX preprocessor (depth)").build())
+                        .description("model files of an ONNX preprocessor (depth, dwpose)").build())
                 .build());
+    }
+
+    @Override
+    public Optional<UnetVariantNeed> unetVariant(GenerationRequest request) {
+        return request.parameters().get(CONTROLNETS) instanceof java.util.Collection<?> c && !c.isEmpty()
+                ? Optional.of(UNET_VARIANT) : Optional.empty();
     }
 
     @Override

@@ -56,6 +56,19 @@ class ControlNetConditionerTest {
     }
 
     @Test
+    void withControlNetsItAsksForTheUnetVariantThatTakesTheResiduals() {
+        assertThat(conditioner.unetVariant(request(Map.of("model", "/cn")))).hasValueSatisfying(v -> {
+            assertThat(v.folder()).isEqualTo("unet-controlnet");
+            assertThat(v.supplies("down_block_3_additional_residual")).isTrue();
+            assertThat(v.supplies("mid_block_additional_residual")).isTrue();
+            assertThat(v.supplies("down_intrablock_additional_residual_0")).isFalse();
+            assertThat(v.supplies("sample")).isFalse();
+        });
+        assertThat(conditioner.unetVariant(request())).isEmpty();
+        assertThat(conditioner.unetVariant(GenerationRequest.builder().build())).isEmpty();
+    }
+
+    @Test
     void aControlNetRunsOnTheWholeBatchWithItsScale() {
         Fakes.FakeModel cn = Fakes.controlNet(CN);
         Conditioning c = prepare(request(net(CN, 0.5f, "scale", 0.8)), Fakes.residualUnet(UNET), cn);

@@ -4,6 +4,7 @@ import io.conditio.api.Conditioner;
 import io.conditio.api.Conditioning;
 import io.conditio.api.ConditioningContext;
 import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
 import io.conditio.api.Ordinals;
@@ -12,6 +13,7 @@ import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
 import io.conditio.api.ParameterDeclaration;
 import io.conditio.api.ParameterType;
+import io.conditio.api.UnetVariantNeed;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -65,6 +67,12 @@ public final class T2IAdapterConditioner implements Conditioner {
     public static final String PREPROCESS_MODELS = "preprocess_models";
     /** The UNet input prefix: {@code down_intrablock_additional_residual_{i}}. */
     public static final String INPUT_PREFIX = "down_intrablock_additional_residual_";
+    /**
+     * With adapters: the model folder's {@code unet-adapter/}, the UNet export with those inputs, unless
+     * {@code unet/} has them.
+     */
+    static final UnetVariantNeed UNET_VARIANT = new UnetVariantNeed("unet-adapter",
+            "down_intrablock_additional_residual.*");
 
     @Override
     public String id() {
@@ -88,6 +96,12 @@ public final class T2IAdapterConditioner implements Conditioner {
                 .field(ParameterDeclaration.builder(PREPROCESS_MODELS, ParameterType.FILE).list()
                         .description("model files of an ONNX preprocessor").build())
                 .build());
+    }
+
+    @Override
+    public Optional<UnetVariantNeed> unetVariant(GenerationRequest request) {
+        return request.parameters().get(ADAPTERS) instanceof java.util.Collection<?> c && !c.isEmpty()
+                ? Optional.of(UNET_VARIANT) : Optional.empty();
     }
 
     @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
 import java.nio.file.Path;
@@ -23,6 +24,20 @@ class AdapterRequestTest {
         assertThat(r.factor()).isEqualTo(1.0);
         assertThat(r.preprocess()).isEqualTo("none");
         assertThat(r.preprocessModels()).isEmpty();
+    }
+
+    @Test
+    void withAdaptersTheConditionerAsksForTheUnetVariantThatTakesTheirFeatures() {
+        T2IAdapterConditioner c = new T2IAdapterConditioner();
+        GenerationRequest with = GenerationRequest.builder().optParameter("t2i_adapters",
+                List.of(Map.of("model", "/m", "image", IMAGE))).build();
+        assertThat(c.unetVariant(with)).hasValueSatisfying(v -> {
+            assertThat(v.folder()).isEqualTo("unet-adapter");
+            assertThat(v.supplies("down_intrablock_additional_residual_1")).isTrue();
+            assertThat(v.supplies("mid_block_additional_residual")).isFalse();
+        });
+        assertThat(c.unetVariant(GenerationRequest.builder().optParameter("t2i_adapters", List.of()).build()))
+                .isEmpty();
     }
 
     @Test
