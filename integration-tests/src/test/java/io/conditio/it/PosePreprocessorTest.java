@@ -109,6 +109,33 @@ class PosePreprocessorTest {
         assertThat(rgb(out, 103, 44)).as("a face point").containsExactly(255, 255, 255);
     }
 
+    @Test
+    void conditioPreprocessWritesTheSkeletonTheControlNetWouldGet() {
+        Path photo = dir.resolve("photo.png");
+        RgbImage image = person(192, 256, 48, 32, 144, 224);
+        PngImages.write(photo, image, Map.of());
+        Path pose = dir.resolve("pose.png");
+        String out = run("preprocess", "dwpose", "--image", photo.toString(), "--out", pose.toString(),
+                "--preprocess-model", standin("yolox-standin.onnx").toString(), "--preprocess-model",
+                standin("rtmpose-standin.onnx").toString(), "--plugins", TinyFixtures.pluginDir().toString());
+        assertThat(out).contains("wrote " + pose).contains("192x256");
+        assertThat(PngImages.read(pose).pixels()).containsExactly(named("dwpose").process(image, standins()).pixels());
+
+        StringWriter err = new StringWriter();
+        int code = ConditioCli.execute(new PrintWriter(new StringWriter()), new PrintWriter(err), "preprocess", "hed",
+                "--image", photo.toString(), "--out", dir.resolve("x.png").toString(), "--plugins",
+                TinyFixtures.pluginDir().toString());
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).contains("unknown --control-preprocess 'hed'").contains("dwpose")
+                .contains("openpose").contains("canny");
+        StringWriter err2 = new StringWriter();
+        int noModels = ConditioCli.execute(new PrintWriter(new StringWriter()), new PrintWriter(err2), "preprocess",
+                "openpose", "--image", photo.toString(), "--out", dir.resolve("y.png").toString(), "--plugins",
+                TinyFixtures.pluginDir().toString());
+        assertThat(noModels).isEqualTo(1);
+        assertThat(err2.toString()).contains("dw-ll_ucoco_384.onnx").doesNotContain("\tat ");
+    }
+
     private static String run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

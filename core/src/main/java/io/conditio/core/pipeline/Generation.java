@@ -14,7 +14,6 @@ import io.conditio.api.Guidance;
 import io.conditio.api.GuidanceBranch;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
-import io.conditio.api.PluginFailureException;
 import io.conditio.api.PreprocessorContext;
 import io.conditio.api.Provenance;
 import io.conditio.api.RandomSource;
@@ -352,13 +351,7 @@ final class Generation {
                     return request.parameters();
                 }
             };
-            RgbImage out = guard.call(p, "control preprocessor", () -> p.process(image, pc));
-            if (out == null || out.width() != image.width() || out.height() != image.height()) {
-                throw new PluginFailureException("control preprocessor '" + p.name() + "' from plugin "
-                        + pipeline.host().origin(p) + " returned " + (out == null ? "nothing" : out.width() + "x"
-                        + out.height()) + " for a " + image.width() + "x" + image.height() + " image");
-            }
-            return out;
+            return Preprocessors.apply(pipeline.host(), guard, p, image, pc);
         }
 
         @Override
