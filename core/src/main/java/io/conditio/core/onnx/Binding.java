@@ -121,7 +121,7 @@ public final class Binding implements Model, AutoCloseable {
             throw new IllegalStateException("binding of " + model + " is closed");
         }
         model.checkNames(feeds);
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = NativeRuntime.environment();
         try {
             Map<String, OnnxTensor> ort = new LinkedHashMap<>();
             for (TensorSpec spec : model.inputs().values()) {

@@ -92,7 +92,7 @@ public final class OnnxModel implements Model, AutoCloseable {
             throw new ModelLoadException("model file not found: " + file.toAbsolutePath()
                     + " (expected the " + name + " ONNX model there)");
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = NativeRuntime.environment();
         List<OnnxTensor> replacements = new ArrayList<>();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
@@ -278,7 +278,7 @@ public final class OnnxModel implements Model, AutoCloseable {
             throw new IllegalStateException("model " + name + " (" + path + ") is closed");
         }
         checkNames(feeds);
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = NativeRuntime.environment();
         List<OnnxTensor> created = new ArrayList<>();
         try {
             Map<String, OnnxTensor> ort = new LinkedHashMap<>();
