@@ -5,6 +5,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -43,15 +44,19 @@ public final class AtomicOutputs {
     public static void writeAll(Map<Path, byte[]> files) throws IOException {
         Map<Path, Path> staged = new LinkedHashMap<>();
         List<Path> moved = new ArrayList<>();
+        java.util.Set<Path> targets = new java.util.HashSet<>();
+        for (Path t : files.keySet()) {
+            if (!targets.add(t.toAbsolutePath().normalize())) {
+                throw new FileAlreadyExistsException(t.toString(), null, "is given for two outputs");
+            }
+        }
         try {
             for (Map.Entry<Path, byte[]> e : files.entrySet()) {
                 Path target = e.getKey().toAbsolutePath();
                 Path dir = target.getParent();
                 Files.createDirectories(dir);
-                if (Files.isDirectory(target)) {
-                    throw new FileAlreadyExistsException(target.toString(), null, "is a directory");
-                }
-                Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+                requireReplaceable(target);
+                Path temp = createSibling(dir, target.getFileName() + ".", ".tmp");
                 staged.put(target, temp);
                 Files.write(temp, e.getValue());
             }
@@ -87,14 +92,46 @@ public final class AtomicOutputs {
      */
     public static void checkWritable(Path target) throws IOException {
         Path abs = target.toAbsolutePath();
-        if (Files.isDirectory(abs)) {
-            throw new FileAlreadyExistsException(abs.toString(), null, "is a directory");
-        }
+        requireReplaceable(abs);
         Path dir = abs.getParent();
         Files.createDirectories(dir);
-        Path probe = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".probe");
+        Path probe = createSibling(dir, abs.getFileName() + ".", ".probe");
         Files.delete(probe);
     }
+
+    /**
+     * A target that exists must be a regular file (or a link, which the move replaces): moving a file onto a device
+     * such as {@code /dev/null}, a FIFO or a socket would replace that node, and a directory cannot be replaced.
+     */
+    private static void requireReplaceable(Path target) throws IOException {
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(target.toString(), null, "is a directory");
+        }
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)
+                && !Files.isSymbolicLink(target)) {
+            throw new FileAlreadyExistsException(target.toString(), null,
+                    "is not a regular file (a device, FIFO or socket); expected a new or a regular file");
+        }
+    }
+
+    /**
+     * A new empty file beside the target. Unlike {@code Files.createTempFile}, whose files are readable by their
+     * owner only, it gets the permissions of any new file (the umask's), which the output then keeps.
+     */
+    private static Path createSibling(Path dir, String prefix, String suffix) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path p = dir.resolve("." + prefix + Long.toUnsignedString(RANDOM.nextLong(), 36) + suffix);
+            try {
+                return Files.createFile(p);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 100) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     /**
      * @param e an I/O failure

@@ -251,8 +251,16 @@ public final class ModelFolder implements AutoCloseable {
 
     private double vaeNumber(String key, double fallback) {
         for (String c : List.of("vae_decoder", "vae_encoder")) {
-            if (config(c).get(key) instanceof Number n) {
+            Object v = config(c).get(key);
+            if (v instanceof Number n && Double.isFinite(n.doubleValue()) && (n.doubleValue() != 0
+                    || key.equals("shift_factor"))) {
                 return n.doubleValue();
+            }
+            if (v != null) {
+                // a wrong value must not fall back to the default silently: the images would be wrong
+                throw new io.conditio.api.ModelLoadException(root.resolve(c).resolve("config.json") + ": key '" + key
+                        + "' is " + Json.write(v) + "; expected a finite number" + (key.equals("shift_factor") ? ""
+                                : " other than 0") + " (or no key)");
             }
         }
         return fallback;

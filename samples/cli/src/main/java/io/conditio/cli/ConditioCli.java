@@ -33,6 +33,7 @@ public final class ConditioCli implements Runnable {
 
     /** @param args the command line */
     public static void main(String[] args) {
+        deleteLauncherArgfile();
         routeLibraryLogging(args);
         System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
@@ -49,10 +50,13 @@ public final class ConditioCli implements Runnable {
         CommandLine cli = new CommandLine(new ConditioCli());
         cli.setOut(out);
         cli.setErr(err);
+        // an argument starting with @ is what it says (a prompt "@home"), never a file to read arguments from
+        cli.setExpandAtFiles(false);
         cli.setParameterExceptionHandler((ex, a) -> {
-            err.println("conditio: " + ex.getMessage());
-            err.println("Try 'conditio " + (ex.getCommandLine().getCommandName().equals("conditio") ? ""
-                    : ex.getCommandLine().getCommandName() + " ") + "--help' for the flags.");
+            // one line, as every other error
+            err.println("conditio: " + ex.getMessage().replaceFirst("^Error: ", "") + " (see 'conditio "
+                    + (ex.getCommandLine().getCommandName().equals("conditio") ? ""
+                            : ex.getCommandLine().getCommandName() + " ") + "--help')");
             err.flush();
             return 2;
         });
@@ -70,6 +74,18 @@ public final class ConditioCli implements Runnable {
         return code;
     }
 
+    /** The launcher's @argfile for a long command line (see the conditio script): read by now, so deleted. */
+    static void deleteLauncherArgfile() {
+        String file = System.getProperty("conditio.argfile");
+        if (file != null && Path.of(file).getFileName().toString().startsWith("conditio-args.")) {
+            try {
+                java.nio.file.Files.deleteIfExists(Path.of(file));
+            } catch (java.io.IOException | RuntimeException e) {
+                // a temp file left behind is not worth failing the command for
+            }
+        }
+    }
+
     /**
      * PF4J's and ONNX Runtime's own logging goes to a log file ($CONDITIO_LOG, else conditio.log in the temp folder),
      * not the terminal: the CLI reports problems itself, one line each. With --verbose it goes to stderr. Must run
@@ -79,6 +95,7 @@ public final class ConditioCli implements Runnable {
         boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
         if (verbose) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+            System.setProperty("conditio.onnx.logLevel", "warning");
             return;
         }
         String file = System.getenv("CONDITIO_LOG");

@@ -261,6 +261,10 @@ final class GenerateCommand implements Callable<Integer> {
         checkWritable("--out", out);
         if (saveLatents != null) {
             checkWritable("--save-latents", saveLatents);
+            if (saveLatents.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
+                throw new InvalidRequestException("--save-latents " + saveLatents + " is the --out file; give the "
+                        + "latents a file of their own (.npy)");
+            }
         }
         Path pluginDir = ConditioCli.pluginDirectory(plugins);
         try (Conditio conditio = Conditio.start(List.of(pluginDir));

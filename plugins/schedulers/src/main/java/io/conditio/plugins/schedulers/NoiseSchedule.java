@@ -69,8 +69,17 @@ final class NoiseSchedule {
         double[] trained = r.getDoubleArray("trained_betas");
         boolean zeroSnr = zeroSnrSupported && r.getBoolean("rescale_betas_zero_snr", false);
 
+        if (trained == null && !(start >= 0 && start < 1 && end >= 0 && end < 1)) {
+            // NaN or out of range gives NaN or negative alphas_cumprod, then a NaN image, not an error
+            throw r.invalid("beta_start and beta_end must be finite numbers in [0, 1), got " + start + " and " + end);
+        }
         float[] betas;
         if (trained != null) {
+            for (int i = 0; i < trained.length; i++) {
+                if (!(trained[i] >= 0 && trained[i] < 1)) {
+                    throw r.invalid("trained_betas[" + i + "] must be a finite number in [0, 1), got " + trained[i]);
+                }
+            }
             if (trained.length != n) {
                 throw r.invalid("trained_betas has " + trained.length + " entries but num_train_timesteps is " + n);
             }

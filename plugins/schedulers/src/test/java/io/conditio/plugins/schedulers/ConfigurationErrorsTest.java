@@ -102,6 +102,19 @@ class ConfigurationErrorsTest {
                 .hasMessageContaining("linear, scaled_linear, squaredcos_cap_v2");
     }
 
+    @ParameterizedTest(name = "{0} = {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"beta_start, NaN", "beta_start, -0.1", "beta_end, 1.5",
+            "beta_end, Infinity"})
+    void betaBoundsOutsideZeroToOneAreRefused(String key, double value) {
+        // NaN here used to give a NaN schedule and a NaN image with exit 0
+        assertThatThrownBy(() -> new EulerScheduler(config(key, value)))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("beta_start and beta_end must be finite numbers in [0, 1)");
+        assertThatThrownBy(() -> new DdimScheduler(config("trained_betas", List.of(0.1, value),
+                "num_train_timesteps", 2)))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("trained_betas[1]");
+    }
+
     @Test
     void unsupportedTimestepSpacingNamesTheAllowedValues() {
         assertThatThrownBy(() -> new EulerScheduler(config("timestep_spacing", "uniform")))
