@@ -69,10 +69,10 @@ class SoakTest {
                             "image", control, "scale", 0.8)));
                     default -> { }
                 }
-                if (i % 50 == 17) {
-                    b.optSteps(-3); // refused before anything is allocated
-                }
                 try {
+                    if (i % 50 == 17) {
+                        b.optSteps(-3); // refused before anything is allocated
+                    }
                     if (i % 50 == 33) {
                         // cancelled from this thread while its first step's callback waits for the cancel
                         java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
@@ -124,7 +124,7 @@ class SoakTest {
                 + "close %d%n", GENERATIONS, ok, refused, cancelled, seconds, warm[0], warm[1] / 1024.0,
                 last[1] / 1024.0, (last[1] - warm[1]) / 1024.0, maxRss / 1024.0, NativeObjects.openSessions());
         assertThat(ok + refused + cancelled).isEqualTo(GENERATIONS);
-        assertThat(refused).isEqualTo(GENERATIONS / 50);
+        assertThat(refused).isEqualTo((GENERATIONS + 32) / 50);
         assertThat((maxRss - warm[1]) / 1024).as("resident memory growth after warm-up, MB")
                 .isLessThanOrEqualTo(RSS_DRIFT_LIMIT_MB);
     }
