@@ -89,9 +89,13 @@ final class A1111Api {
     private final Map<String, Object> options = new ConcurrentHashMap<>();
     private final java.util.function.Supplier<Set<String>> preprocessors;
 
+    private final io.conditio.core.parameters.ParameterCatalog declarations;
+
     A1111Api(ModelCatalog catalog, GenerationQueue queue, SchedulerCatalog schedulers, Limits limits,
-            java.util.function.Supplier<Set<String>> preprocessors) {
+            java.util.function.Supplier<Set<String>> preprocessors,
+            io.conditio.core.parameters.ParameterCatalog declarations) {
         this.preprocessors = preprocessors;
+        this.declarations = declarations;
         this.catalog = catalog;
         this.queue = queue;
         this.schedulers = schedulers;
@@ -445,7 +449,15 @@ final class A1111Api {
             if (clipSkip != null) {
                 b.optParameter("clip_skip", clipSkip);
             }
-            requests.add(b.build());
+            GenerationRequest request = b.build();
+            if (i == 0) {
+                try {
+                    declarations.validate(request.parameters()); // as the plugins declare them, before it queues
+                } catch (io.conditio.api.InvalidRequestException e) {
+                    throw new ApiError(400, null, e.getMessage());
+                }
+            }
+            requests.add(request);
         }
         return new Parsed(model, requests, seeds, samplerLabel, scheduleLabel, ignored, mapped, body);
     }

@@ -59,9 +59,11 @@ public final class ConditioServer implements AutoCloseable {
             });
             this.queue = new GenerationQueue(catalog, config.concurrency(), config.maxQueue(), metrics);
             SchedulerCatalog schedulers = new SchedulerCatalog(conditio.plugins().extensions(SchedulerProvider.class));
+            ServerParameters parameters = new ServerParameters(conditio.plugins(), catalog);
             A1111Api a1111 = new A1111Api(catalog, queue, schedulers, config.limits(),
-                    () -> io.conditio.core.pipeline.Preprocessors.names(conditio.plugins()).keySet());
-            NativeApi nativeApi = new NativeApi(conditio, catalog, queue, schedulers, config.limits());
+                    () -> io.conditio.core.pipeline.Preprocessors.names(conditio.plugins()).keySet(),
+                    parameters.catalog());
+            NativeApi nativeApi = new NativeApi(conditio, catalog, queue, schedulers, config.limits(), parameters);
             this.app = Javalin.create(c -> {
                 c.startup.showJavalinBanner = false;
                 c.http.maxRequestSize = config.limits().maxRequestBytes();

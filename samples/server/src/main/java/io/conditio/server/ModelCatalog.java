@@ -35,7 +35,8 @@ final class ModelCatalog implements AutoCloseable {
 
     private final Conditio conditio;
     private final Map<String, ModelEntry> models;
-    private final Map<String, Path> standaloneControlNets;
+    /** Folders beside the models, offered to all of them: diffusers class name to folder name to folder. */
+    private final Map<String, Map<String, Path>> standalone;
     private final long idleNanos;
     private final int maxOpen;
     private final long memoryBudget;
@@ -103,7 +104,7 @@ final class ModelCatalog implements AutoCloseable {
         this.maxOpen = config.maxOpenModels();
         this.memoryBudget = config.modelMemory();
         Map<String, ModelEntry> found = new TreeMap<>();
-        Map<String, Path> controlNets = new TreeMap<>();
+        Map<String, Map<String, Path>> beside = new TreeMap<>();
         if (config.model().isPresent()) {
             Path folder = config.model().get().toAbsolutePath().normalize();
             if (!isModelFolder(folder)) {
@@ -120,8 +121,8 @@ final class ModelCatalog implements AutoCloseable {
                 for (Path p : (Iterable<Path>) s.sorted()::iterator) {
                     if (isModelFolder(p)) {
                         found.put(p.getFileName().toString(), new ModelEntry(p.getFileName().toString(), p));
-                    } else if (isControlNet(p)) {
-                        controlNets.put(p.getFileName().toString(), p);
+                    } else if (className(p) != null) {
+                        beside.computeIfAbsent(className(p), c -> new TreeMap<>()).put(p.getFileName().toString(), p);
                     }
                 }
             } catch (IOException e) {
@@ -133,7 +134,7 @@ final class ModelCatalog implements AutoCloseable {
             }
         }
         this.models = java.util.Collections.unmodifiableMap(found);
-        this.standaloneControlNets = java.util.Collections.unmodifiableMap(controlNets);
+        this.standalone = java.util.Collections.unmodifiableMap(beside);
         this.defaultModel = found.keySet().iterator().next();
     }
 
@@ -141,16 +142,27 @@ final class ModelCatalog implements AutoCloseable {
         return Files.isDirectory(p.resolve("unet")) || Files.isRegularFile(p.resolve("model_index.json"));
     }
 
-    static boolean isControlNet(Path p) {
+    /** A ControlNet folder's diffusers class. */
+    static final String CONTROLNET = "ControlNetModel";
+    /** A T2I-Adapter folder's diffusers class. */
+    static final String T2I_ADAPTER = "T2IAdapter";
+
+    /**
+     * @param p a folder
+     * @return the diffusers {@code _class_name} of a one-model folder ({@code model.onnx} and {@code config.json}),
+     *     e.g. {@code ControlNetModel}, or null
+     */
+    static String className(Path p) {
         Path config = p.resolve("config.json");
         if (!Files.isRegularFile(p.resolve("model.onnx")) || !Files.isRegularFile(config)) {
-            return false;
+            return null;
         }
         try {
             JsonNode n = JsonFields.MAPPER.readTree(config.toFile());
-            return n != null && "ControlNetModel".equals(n.path("_class_name").asText());
+            String c = n == null ? "" : n.path("_class_name").asText();
+            return c.isEmpty() ? null : c;
         } catch (IOException e) {
-            return false;
+            return null;
         }
     }
 
@@ -211,16 +223,26 @@ final class ModelCatalog implements AutoCloseable {
      *     the ControlNet folders beside the models, by name
      */
     Map<String, Path> controlNets(String model) {
+        return named(model, CONTROLNET);
+    }
+
+    /**
+     * @param model     a model name
+     * @param className a diffusers class, e.g. {@link #T2I_ADAPTER}
+     * @return the folders of that class a request for the model may name: the model folder's own sub-folders and
+     *     the folders beside the models, by name
+     */
+    Map<String, Path> named(String model, String className) {
         Map<String, Path> out = new TreeMap<>();
         ModelEntry m = models.get(model);
         if (m != null) {
             try (Stream<Path> s = Files.list(m.folder())) {
-                s.filter(ModelCatalog::isControlNet).forEach(p -> out.put(p.getFileName().toString(), p));
+                s.filter(p -> className.equals(className(p))).forEach(p -> out.put(p.getFileName().toString(), p));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
-        standaloneControlNets.forEach(out::putIfAbsent);
+        standalone.getOrDefault(className, Map.of()).forEach(out::putIfAbsent);
         return out;
     }
 
@@ -231,14 +253,27 @@ final class ModelCatalog implements AutoCloseable {
      * @return the ControlNet folder
      */
     Path controlNet(String model, String given, String field) {
-        Map<String, Path> all = controlNets(model);
+        return namedFolder(model, CONTROLNET, given, field);
+    }
+
+    /**
+     * @param model     a model name
+     * @param className the diffusers class of the folder
+     * @param given     the name a client sent (A1111 titles such as {@code name [hash]} are accepted)
+     * @param field     the request field, for the message
+     * @return the folder
+     */
+    Path namedFolder(String model, String className, String given, String field) {
+        Map<String, Path> all = named(model, className);
         String key = normalise(given);
         for (Map.Entry<String, Path> e : all.entrySet()) {
             if (normalise(e.getKey()).equals(key)) {
                 return e.getValue();
             }
         }
-        throw ApiError.badField(field, "no ControlNet '" + given + "' for model " + model + "; available: "
+        String what = className.equals(CONTROLNET) ? "ControlNet" : className.equals(T2I_ADAPTER) ? "T2I-Adapter"
+                : className;
+        throw ApiError.badField(field, "no " + what + " '" + given + "' for model " + model + "; available: "
                 + (all.isEmpty() ? "none" : String.join(", ", all.keySet())));
     }
 

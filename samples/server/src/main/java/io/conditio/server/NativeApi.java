@@ -23,9 +23,11 @@ final class NativeApi {
     private final GenerationQueue queue;
     private final SchedulerCatalog schedulers;
     private final Limits limits;
+    private final ServerParameters parameters;
 
     NativeApi(Conditio conditio, ModelCatalog catalog, GenerationQueue queue, SchedulerCatalog schedulers,
-            Limits limits) {
+            Limits limits, ServerParameters parameters) {
+        this.parameters = parameters;
         this.conditio = conditio;
         this.catalog = catalog;
         this.queue = queue;
@@ -54,7 +56,7 @@ final class NativeApi {
 
     private void create(Context ctx) {
         ObjectNode body = ctx.isMultipartFormData() ? Uploads.recipe(ctx, limits) : JsonFields.parseObject(ctx.body());
-        RecipeRequests.Parsed p = RecipeRequests.parse(body, catalog, limits);
+        RecipeRequests.Parsed p = RecipeRequests.parse(body, catalog, parameters, limits);
         Job job = queue.submit(p.model(), List.of(p.request()), this::infotext);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", job.id);
@@ -162,6 +164,7 @@ final class NativeApi {
             m.put("memory_bytes", catalog.footprint(name));
             m.put("hash", catalog.shortHash(name));
             m.put("controlnets", new ArrayList<>(catalog.controlNets(name).keySet()));
+            m.put("t2i_adapters", new ArrayList<>(catalog.named(name, ModelCatalog.T2I_ADAPTER).keySet()));
             out.add(m);
         }
         return out;
@@ -176,6 +179,23 @@ final class NativeApi {
             out.add(m);
         });
         return out;
+    }
+
+    /** Core's recipe schema as this server reads recipes: model by name, parameters as {@link #parameters}. */
+    private Map<String, Object> recipeSchema() {
+        Map<String, Object> s = new LinkedHashMap<>(parameters.catalog().recipeJsonSchema());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> props = new LinkedHashMap<>((Map<String, Object>) s.get("properties"));
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("type", "string");
+        model.put("enum", new ArrayList<>(catalog.models().keySet()));
+        model.put("description", "one of this server's models (default: " + catalog.defaultModel() + ")");
+        props.put("model", model);
+        Map<String, Object> params = new LinkedHashMap<>(parameters.schema());
+        params.remove("$schema");
+        props.put("parameters", params);
+        s.put("properties", props);
+        return s;
     }
 
     private Map<String, Object> plugins() {
@@ -195,7 +215,8 @@ final class NativeApi {
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("plugins", list);
-        out.put("parameters", ParameterSchema.schema(catalog));
+        out.put("parameters", parameters.schema());
+        out.put("recipe_schema", recipeSchema());
         out.put("limits", limits);
         return out;
     }

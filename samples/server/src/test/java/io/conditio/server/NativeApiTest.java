@@ -132,6 +132,12 @@ class NativeApiTest {
         String label = create(client, "{\"prompt\": \"\", \"seed\": 3, \"steps\": 10, "
                 + "\"parameters\": {\"class_label\": 1}}");
         waitFor(client, label, "done");
+        String adapter = create(client, "{\"prompt\": \"a red circle\", \"seed\": 3, \"steps\": 10, "
+                + "\"parameters\": {\"t2i_adapters\": [{\"model\": \"t2i-adapter\", \"image\": \""
+                + TestServers.dataUrl(TestServers.example("sketch-circle-22-40.png")) + "\"}]}}");
+        waitFor(client, adapter, "done");
+        byte[] adapted = client.getBytes("/v1/generations/" + adapter + "/image").body();
+        assertThat(TestServers.pngText(adapted, "unet")).isEqualTo("unet-adapter");
     }
 
     private static byte[] example(String file) throws java.io.IOException {
@@ -244,11 +250,24 @@ class NativeApiTest {
                 new Case("{\"parameters\": {\"controlnets\": [{\"model\": \"/etc/passwd\"}]}}",
                         "parameters.controlnets[0].model"),
                 new Case("{\"parameters\": {\"init_image\": \"data:image/png;base64,AAAA\"}}",
-                        "parameters.init_image"))) {
+                        "parameters.init_image"),
+                // nothing that names a path on the server is taken, whatever the plugin declares
+                new Case("{\"parameters\": {\"init_image\": \"/etc/hosts\"}}", "parameters.init_image"),
+                new Case("{\"parameters\": {\"lora\": \"/tmp/x.safetensors:0.8\"}}", "parameters.lora"),
+                new Case("{\"parameters\": {\"prompt_embeds\": \"/tmp/e.npy\"}}", "parameters.prompt_embeds"),
+                new Case("{\"parameters\": {\"controlnets\": [{\"model\": \"controlnet\", \"image\": \""
+                        + TestServers.dataUrl(TestServers.example("control-triangle-bottom-right.png")) + "\", "
+                        + "\"preprocess\": \"depth\", \"preprocess_models\": [\"/tmp/midas.onnx\"]}]}}",
+                        "parameters.controlnets[0].preprocess_models"),
+                new Case("{\"parameters\": {\"strenght\": 0.5}}", "parameters.strenght"),
+                new Case("{\"parameters\": {\"strength\": 1.5}}", "parameters"),
+                new Case("{\"steps\": \"ten\"}", "steps"))) {
             HttpResponse<String> r = client.post("/v1/generations", c.body());
             assertThat(r.statusCode()).as(c.body()).isEqualTo(400);
             assertThat(client.json(r).get("field").asText()).as(c.body()).isEqualTo(c.field());
         }
+        HttpResponse<String> typo = client.post("/v1/generations", "{\"parameters\": {\"strenght\": 0.5}}");
+        assertThat(client.json(typo).get("error").asText()).contains("did you mean 'strength'");
         assertThat(client.get("/v1/generations/nope").statusCode()).isEqualTo(404);
         assertThat(client.delete("/v1/generations/nope").statusCode()).isEqualTo(404);
         assertThat(client.json(client.get("/v1/generations/nope")).get("error").asText()).contains("nope");
@@ -281,8 +300,21 @@ class NativeApiTest {
         assertThat(plugins.get("parameters").get("properties").has("init_image")).isTrue();
         assertThat(plugins.get("parameters").get("properties").get("controlnets").get("items").get("properties")
                 .get("model").get("enum").toString()).contains("controlnet");
+        // the plugins' own declarations, less what would carry a path from a client
+        JsonNode props = plugins.get("parameters").get("properties");
+        assertThat(props.get("strength").get("maximum").asDouble()).isEqualTo(1.0);
+        assertThat(props.get("class_label").get("x-conditio-owners").toString()).contains("film");
+        assertThat(props.has("lora")).isFalse();
+        assertThat(props.has("prompt_embeds")).isFalse();
+        assertThat(props.get("controlnets").get("items").get("properties").has("preprocess_models")).isFalse();
+        assertThat(props.get("t2i_adapters").get("items").get("properties").get("model").get("enum").toString())
+                .contains("t2i-adapter");
+        assertThat(props.get("init_image").get("$comment").asText()).contains("multipart");
+        assertThat(plugins.get("recipe_schema").get("properties").get("model").get("enum").toString())
+                .contains("shapes");
         JsonNode models = client.json(client.get("/v1/models"));
         assertThat(models.get(0).get("name").asText()).isEqualTo("shapes");
+        assertThat(models.get(0).get("t2i_adapters").toString()).contains("t2i-adapter");
         assertThat(client.json(client.get("/v1/schedulers")).toString()).contains("euler-a", "ddim");
     }
 

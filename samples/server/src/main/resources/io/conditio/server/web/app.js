@@ -55,7 +55,16 @@ function readFile(input) {
   });
 }
 
+// A parameter that takes one value or a list (JSON Schema anyOf [item, array]) gets the control of one value.
+function single(schema) {
+  if (schema && Array.isArray(schema.anyOf) && schema.anyOf.length) {
+    return Object.assign({ description: schema.description, default: schema.default }, schema.anyOf[0]);
+  }
+  return schema;
+}
+
 function control(name, schema, path) {
+  schema = single(schema);
   const id = 'p-' + path.replace(/[^a-z0-9]+/gi, '-');
   const label = document.createElement('label');
   label.textContent = name + (schema.description ? ' — ' + schema.description : '');
@@ -100,6 +109,15 @@ function control(name, schema, path) {
     input.checked = !!schema.default;
     label.prepend(input);
     input.dataset.kind = 'boolean';
+    input.dataset.default = String(!!schema.default);
+  } else if (schema.type === 'array') {
+    // a list of numbers or words, typed comma-separated
+    input = document.createElement('input');
+    input.type = 'text';
+    input.placeholder = 'comma-separated ' + ((schema.items && schema.items.type) || 'values');
+    label.append(input);
+    input.dataset.kind = 'list';
+    input.dataset.items = (schema.items && schema.items.type) || 'string';
   } else {
     input = document.createElement('input');
     input.type = 'text';
@@ -116,7 +134,7 @@ function buildConditioning(schema) {
   box.textContent = '';
   const props = (schema && schema.properties) || {};
   for (const [name, s] of Object.entries(props)) {
-    if (s.type === 'array' && s.items && s.items.type === 'object') {
+    if (s.type === 'array' && s.items && s.items.type === 'object' && s.items.properties) {
       const fs = document.createElement('fieldset');
       const legend = document.createElement('legend');
       const use = document.createElement('input');
@@ -140,6 +158,13 @@ function valueOf(input) {
     case 'boolean': return input.checked;
     case 'integer': return input.value === '' ? null : parseInt(input.value, 10);
     case 'number': return input.value === '' ? null : parseFloat(input.value);
+    case 'list': {
+      if (input.value.trim() === '') return null;
+      const parts = input.value.split(',').map((x) => x.trim());
+      const t = input.dataset.items;
+      return t === 'integer' ? parts.map((x) => parseInt(x, 10))
+        : t === 'number' ? parts.map(parseFloat) : parts;
+    }
     default: return input.value === '' ? null : input.value;
   }
 }
@@ -166,8 +191,8 @@ function parameters() {
     if (v === null || v === undefined) continue;
     if (g) {
       (groups[g] = groups[g] || {})[path.slice(dot + 1)] = v;
-    } else if (input.dataset.kind !== 'boolean' || v) {
-      out[path] = v;
+    } else if (input.dataset.kind !== 'boolean' || String(v) !== input.dataset.default) {
+      out[path] = v; // a checkbox is sent when it differs from the declared default
     }
   }
   for (const use of document.querySelectorAll('#conditioning [data-group]')) {
