@@ -14,10 +14,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -133,7 +135,9 @@ public final class ModelFolder implements AutoCloseable {
         return open.computeIfAbsent(key.toString(), k -> {
             Map<String, FloatTensor> merged = new LinkedHashMap<>();
             Map<String, String> by = new LinkedHashMap<>();
+            Set<String> grown = new HashSet<>();
             for (WeightPatch p : patches) {
+                grown.addAll(p.grownTables());
                 for (Map.Entry<String, FloatTensor> e : p.initializers().entrySet()) {
                     String before = by.put(e.getKey(), p.key());
                     if (before != null) {
@@ -143,7 +147,7 @@ public final class ModelFolder implements AutoCloseable {
                     merged.put(e.getKey(), e.getValue());
                 }
             }
-            OnnxModel m = OnnxModel.open(component, root.resolve(component).resolve("model.onnx"), merged);
+            OnnxModel m = OnnxModel.open(component, root.resolve(component).resolve("model.onnx"), merged, grown);
             m.describeWeightPatches(patches.stream().map(WeightPatch::key).toList());
             return m;
         });

@@ -29,6 +29,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -88,6 +90,23 @@ public final class OnnxModel implements Model, AutoCloseable {
      *                            not fit its initializer
      */
     public static OnnxModel open(String name, Path file, Map<String, FloatTensor> initializers) {
+        return open(name, file, initializers, Set.of());
+    }
+
+    /**
+     * Opens a model file with some initializers replaced, some of which may grow (see
+     * {@link OnnxGraph#growthProblem}): a token-embedding table gaining the rows of new tokens. Such a table is
+     * written anew into the copy of the model bytes; every other replacement must keep its initializer's shape.
+     *
+     * @param name         a component name for messages
+     * @param file         the {@code .onnx} file
+     * @param initializers replacement float32 values by initializer name
+     * @param grown        names among them whose first dimension may be larger than the file's
+     * @return the model
+     * @throws ModelLoadException naming the file and initializer when a replacement does not fit
+     */
+    public static OnnxModel open(String name, Path file, Map<String, FloatTensor> initializers,
+                                 Set<String> grown) {
         if (!Files.isRegularFile(file)) {
             throw new ModelLoadException("model file not found: " + file.toAbsolutePath()
                     + " (expected the " + name + " ONNX model there)");
@@ -104,9 +123,19 @@ public final class OnnxModel implements Model, AutoCloseable {
             if (!initializers.isEmpty()) {
                 OnnxGraph graph = OnnxGraph.read(file);
                 Map<String, ai.onnxruntime.OnnxTensorLike> external = new LinkedHashMap<>();
+                Map<String, FloatTensor> growing = new LinkedHashMap<>();
                 for (Map.Entry<String, FloatTensor> e : initializers.entrySet()) {
                     io.conditio.api.ModelGraph.Initializer init = graph.initializers().get(e.getKey());
                     long[] want = Arrays.stream(e.getValue().shape()).asLongStream().toArray();
+                    if (grown.contains(e.getKey()) && init != null && !Arrays.equals(init.shape(), want)) {
+                        Optional<String> problem = graph.growthProblem(e.getKey(), want);
+                        if (problem.isPresent()) {
+                            throw new ModelLoadException("weight patch for " + file.toAbsolutePath() + ": "
+                                    + problem.get());
+                        }
+                        growing.put(e.getKey(), e.getValue());
+                        continue;
+                    }
                     if (init == null || init.type() != ElementType.FLOAT32 || !Arrays.equals(init.shape(), want)) {
                         throw new ModelLoadException("weight patch for " + file.toAbsolutePath() + ": initializer "
                                 + e.getKey() + (init == null ? " does not exist" : " is " + init.type() + " "
@@ -132,6 +161,10 @@ public final class OnnxModel implements Model, AutoCloseable {
                 }
                 if (!external.isEmpty()) {
                     options.addExternalInitializers(external);
+                }
+                if (!growing.isEmpty()) {
+                    patchedBytes = graph.withGrownInitializers(patchedBytes != null ? patchedBytes : readAll(file),
+                            growing);
                 }
             }
             if (patchedBytes != null && !replacements.isEmpty()) {

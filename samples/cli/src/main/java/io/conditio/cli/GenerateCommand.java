@@ -204,6 +204,12 @@ final class GenerateCommand implements Callable<Integer> {
                     + "<lora:NAME:SCALE> for loras/NAME.safetensors in the model folder.")
     List<String> loras = new ArrayList<>();
 
+    @Option(names = "--embedding", paramLabel = "FILE[:TOKEN]",
+            description = "A textual-inversion embedding .safetensors file (A1111 emb_params or diffusers "
+                    + "learned_embeds) whose TOKEN (default: the diffusers key or the file name) the prompt may use; "
+                    + "repeatable. Files in the model folder's embeddings/ are used when the prompt names them.")
+    List<String> embeddings = new ArrayList<>();
+
     @Option(names = "--param", paramLabel = "KEY=VALUE",
             description = "A request parameter a plugin declares (repeatable), typed by its declaration, e.g. "
                     + "--param guidance_rescale=0.7; lists comma-separated, groups as JSON. 'conditio plugins "
@@ -376,6 +382,9 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (!loras.isEmpty()) {
             b.optParameter("lora", List.copyOf(loras));
+        }
+        if (!embeddings.isEmpty()) {
+            b.optParameter("embeddings", List.copyOf(embeddings));
         }
         if (!controlnets.isEmpty()) {
             List<Map<String, Object>> list = new ArrayList<>();

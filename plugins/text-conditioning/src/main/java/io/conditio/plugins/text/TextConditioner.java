@@ -42,6 +42,8 @@ import org.pf4j.Extension;
  *       {@code pooled_prompt_embeds}, {@code negative_pooled_prompt_embeds} (FloatTensor {@code [1, dim]}):
  *       precomputed embeddings used instead of encoding text, as diffusers' pipelines accept them. A missing negative
  *       is encoded from the negative prompt when the folder has an encoder, and zeros otherwise.</li>
+ *   <li>{@code embeddings} (String {@code FILE[:TOKEN]}, several separated by {@code ;}, or a list of them):
+ *       textual-inversion embedding files; see {@link Embeddings}.</li>
  * </ul>
  */
 @Extension(ordinal = Ordinals.TEXT)
@@ -131,6 +133,9 @@ public final class TextConditioner implements Conditioner {
                 provenance.put("negative", "zeros (force_zeros_for_empty_prompt)");
             }
             provenance.put("encoder", encoders.describe());
+            if (!encoders.embeddings().isEmpty()) {
+                provenance.put("textual_inversion", String.join(" ", encoders.embeddings()));
+            }
             if (windows > 1) {
                 provenance.put("windows", Integer.toString(windows));
             }
@@ -193,11 +198,13 @@ public final class TextConditioner implements Conditioner {
         private final List<PromptEncoder> encoders;
         private final List<Model> models;
         private final int maxLength;
+        private final List<String> embeddings;
 
-        private Encoders(List<PromptEncoder> encoders, List<Model> models, int maxLength) {
+        private Encoders(List<PromptEncoder> encoders, List<Model> models, int maxLength, List<String> embeddings) {
             this.encoders = encoders;
             this.models = models;
             this.maxLength = maxLength;
+            this.embeddings = embeddings;
         }
 
         static Encoders required(ConditioningContext context, GenerationRequest request) {
@@ -222,20 +229,35 @@ public final class TextConditioner implements Conditioner {
             boolean weighting = request.parameter("prompt_weighting", Boolean.class).orElse(true);
             Optional<Model> encoder2 = context.component("text_encoder_2");
             Optional<TextTokenizer> tokenizer2 = context.tokenizer("tokenizer_2");
+            // textual inversion: the folder is the encoder file's grandparent (text_encoder/model.onnx)
+            List<Embeddings.Embedding> embeddings = Embeddings.of(request,
+                    encoder.get().path().toAbsolutePath().getParent().getParent());
             List<PromptEncoder> list = new ArrayList<>();
             List<Model> models = new ArrayList<>();
+            TextTokenizer first = withEmbeddings(tokenizer.get(), encoder.get(), "text_encoder", embeddings);
             if (encoder2.isPresent()) {
                 // SDXL: penultimate layer of both encoders, features concatenated
-                list.add(new PromptEncoder(encoder.get(), tokenizer.get(), weighting, clipSkip, true));
-                list.add(new PromptEncoder(encoder2.get(), tokenizer2.orElse(tokenizer.get()), weighting, clipSkip,
-                        true));
+                list.add(new PromptEncoder(encoder.get(), first, weighting, clipSkip, true));
+                list.add(new PromptEncoder(encoder2.get(), withEmbeddings(tokenizer2.orElse(tokenizer.get()),
+                        encoder2.get(), "text_encoder_2", embeddings), weighting, clipSkip, true));
                 models.add(encoder.get());
                 models.add(encoder2.get());
             } else {
-                list.add(new PromptEncoder(encoder.get(), tokenizer.get(), weighting, clipSkip, false));
+                list.add(new PromptEncoder(encoder.get(), first, weighting, clipSkip, false));
                 models.add(encoder.get());
             }
-            return new Encoders(list, models, tokenizer.get().maxLength());
+            List<String> tokens = embeddings.stream().map(Embeddings.Embedding::describe).toList();
+            return new Encoders(list, models, tokenizer.get().maxLength(), tokens);
+        }
+
+        private static TextTokenizer withEmbeddings(TextTokenizer base, Model encoder, String component,
+                                                    List<Embeddings.Embedding> embeddings) {
+            return embeddings.isEmpty() ? base
+                    : new EmbeddingTokenizer(base, TokenTables.placeholders(encoder.path(), component, embeddings));
+        }
+
+        List<String> embeddings() {
+            return embeddings;
         }
 
         int maxLength() {
