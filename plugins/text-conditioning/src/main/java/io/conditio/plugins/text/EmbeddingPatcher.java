@@ -4,6 +4,8 @@ import io.conditio.api.ElementType;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.ModelGraph;
+import io.conditio.api.ParameterDeclaration;
+import io.conditio.api.ParameterType;
 import io.conditio.api.WeightPatch;
 import io.conditio.api.WeightPatchContext;
 import io.conditio.api.WeightPatcher;
@@ -31,6 +33,14 @@ public final class EmbeddingPatcher implements WeightPatcher {
     @Override
     public String id() {
         return "embeddings";
+    }
+
+    @Override
+    public List<ParameterDeclaration> parameters() {
+        return List.of(ParameterDeclaration.builder(Embeddings.PARAMETER, ParameterType.STRING).listOrSingle()
+                .description("textual-inversion embedding files as FILE[:TOKEN] (several in one text separated by"
+                        + " ;), their tokens added to the tokenizer and text encoder (--embedding); files in the"
+                        + " model folder's embeddings/ are used when the prompt names them").build());
     }
 
     @Override
