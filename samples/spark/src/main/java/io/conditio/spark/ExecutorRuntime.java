@@ -25,14 +25,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  * concurrent tasks do not oversubscribe the executor.
  */
 final class ExecutorRuntime {
-    private static final Map<Key, Entry> PIPELINES = new ConcurrentHashMap<>();
+    private static final Map<Key, Host> PIPELINES = new ConcurrentHashMap<>();
     private static final AtomicInteger OPENED = new AtomicInteger();
     private static volatile boolean nativeReady;
 
     private record Key(Path model, Path plugins) {
     }
 
-    private record Entry(Conditio conditio, Pipeline pipeline) {
+    /**
+     * A host and its pipeline for one model.
+     *
+     * @param conditio the plugin host (its parameter declarations type the requests)
+     * @param pipeline the pipeline of the model
+     */
+    record Host(Conditio conditio, Pipeline pipeline) {
     }
 
     static {
@@ -46,9 +52,9 @@ final class ExecutorRuntime {
      * @param model       the model folder as seen on this executor
      * @param plugins     the plugin folder as seen on this executor
      * @param taskThreads ONNX Runtime intra-op threads per session (the task's cores)
-     * @return this JVM's pipeline for the pair, opened on the first call
+     * @return this JVM's host and pipeline for the pair, opened on the first call
      */
-    static Pipeline pipeline(Path model, Path plugins, int taskThreads) {
+    static Host host(Path model, Path plugins, int taskThreads) {
         Key key = new Key(model.toAbsolutePath().normalize(), plugins.toAbsolutePath().normalize());
         return PIPELINES.computeIfAbsent(key, k -> {
             prepareOnnxRuntime(taskThreads);
@@ -56,12 +62,12 @@ final class ExecutorRuntime {
             try {
                 Pipeline pipeline = conditio.open(k.model());
                 OPENED.incrementAndGet();
-                return new Entry(conditio, pipeline);
+                return new Host(conditio, pipeline);
             } catch (RuntimeException e) {
                 conditio.close();
                 throw e;
             }
-        }).pipeline();
+        });
     }
 
     /** @return how many pipelines this JVM has opened (for tests: once per model, however many tasks ran) */
@@ -78,7 +84,7 @@ final class ExecutorRuntime {
 
     /** Closes every pipeline and host of this JVM (the next task opens them again). */
     static synchronized void closeAll() {
-        for (Entry e : PIPELINES.values()) {
+        for (Host e : PIPELINES.values()) {
             try {
                 e.pipeline().close();
             } finally {

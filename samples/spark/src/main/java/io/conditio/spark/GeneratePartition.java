@@ -6,7 +6,7 @@ import io.conditio.api.ConditioException;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.StepTimings;
 import io.conditio.core.image.PngImages;
-import io.conditio.core.pipeline.Pipeline;
+import io.conditio.core.recipe.Recipe;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -86,9 +86,10 @@ final class GeneratePartition implements FlatMapFunction<Iterator<BatchRequest>,
         ObjectNode record = RecipeMapping.JSON.createObjectNode();
         record.put("id", request.id());
         try {
-            RecipeMapping.Target target = RecipeMapping.toRequest(request);
-            Pipeline pipeline = ExecutorRuntime.pipeline(target.model().orElse(defaultModel), pluginDir, threads);
-            GenerationResult result = pipeline.generate(target.request());
+            Recipe recipe = RecipeMapping.recipe(request);
+            ExecutorRuntime.Host host = ExecutorRuntime.host(recipe.model().orElse(defaultModel), pluginDir, threads);
+            GenerationResult result = host.pipeline().generate(
+                    recipe.toRequestBuilder(host.conditio().parameters()).build());
             Map<String, String> provenance = result.provenance().entries();
             byte[] png = PngImages.encode(result.image(), provenance);
             String file = request.id() + ".png";

@@ -132,7 +132,9 @@ class SparkBatchTest {
         List<Case> cases = cases(work);
         Path requests = writeRequests(work, cases,
                 "{\"id\": \"bad-scheduler\", \"prompt\": \"a red circle\", \"steps\": 4, \"scheduler\": \"no-such\"}",
-                "{\"id\": \"not json\"");
+                "{\"id\": \"not json\"",
+                "{\"id\": \"bad-param\", \"prompt\": \"a red circle\", \"steps\": 4,"
+                        + " \"parameters\": {\"class_lable\": 3}}");
         Path out = work.resolve("out");
         SparkBatch batch = SparkBatch.builder().requests(requests).out(out).model(model).plugins(plugins).build();
         int openedBefore = ExecutorRuntime.pipelinesOpened();
@@ -140,14 +142,16 @@ class SparkBatchTest {
 
         BatchReport first = batch.run(spark);
 
-        assertThat(first.requests()).isEqualTo(17);
+        assertThat(first.requests()).isEqualTo(18);
         assertThat(first.generated()).as("%s", Files.exists(out.resolve(Manifest.FILE))
                 ? Files.readString(out.resolve(Manifest.FILE)) : "no manifest").isEqualTo(16);
-        assertThat(first.failed()).isEqualTo(2);
+        assertThat(first.failed()).isEqualTo(3);
         assertThat(ExecutorRuntime.pipelinesOpened() - openedBefore)
                 .as("one pipeline for the JVM, however many tasks").isEqualTo(modelOpenBefore ? 0 : 1);
         Map<String, JsonNode> manifest = manifest(out);
-        assertThat(manifest).hasSize(18);
+        assertThat(manifest).hasSize(19);
+        assertThat(manifest.get("bad-param").get("error").asText()).as("validated by the plugins' declarations")
+                .contains("class_lable").contains("class_label");
         assertThat(manifest.get("bad-scheduler").get("status").asText()).isEqualTo("failed");
         assertThat(manifest.get("bad-scheduler").get("error").asText()).contains("no-such");
         assertThat(manifest.get("line-18").get("error").asText()).contains("line 18").contains("not JSON");
@@ -183,12 +187,12 @@ class SparkBatchTest {
 
         assertThat(second.skipped()).isEqualTo(16);
         assertThat(second.generated()).isZero();
-        assertThat(second.failed()).as("the failures are tried again").isEqualTo(2);
+        assertThat(second.failed()).as("the failures are tried again").isEqualTo(3);
         for (Case c : cases) {
             assertThat(Files.getLastModifiedTime(out.resolve(c.id() + ".png"))).as(c.id())
                     .isEqualTo(written.get(c.id()));
         }
-        assertThat(manifest(out)).hasSize(18);
+        assertThat(manifest(out)).hasSize(19);
         assertThat(manifest(out).get("req-3").get("finished_at")).isEqualTo(manifest.get("req-3").get("finished_at"));
         assertThat(out.resolve(Manifest.PARTS)).doesNotExist();
     }
