@@ -131,8 +131,11 @@ final class A1111Api {
                 List.of("controlnet"))));
         r.get("/sdapi/v1/cmd-flags", ctx -> ctx.json(Map.of()));
         r.get("/controlnet/version", ctx -> ctx.json(Map.of("version", 2)));
-        r.get("/controlnet/model_list", ctx -> ctx.json(Map.of("model_list",
-                new ArrayList<>(catalog.controlNets(catalog.defaultModel()).keySet()))));
+        r.get("/controlnet/model_list", ctx -> {
+            java.util.Set<String> names = new java.util.TreeSet<>(catalog.controlNets(catalog.defaultModel()).keySet());
+            names.addAll(catalog.named(catalog.defaultModel(), ModelCatalog.T2I_ADAPTER).keySet());
+            ctx.json(Map.of("model_list", new ArrayList<>(names)));
+        });
         r.get("/controlnet/module_list", ctx -> ctx.json(Map.of("module_list",
                 ControlNetUnits.moduleList(preprocessors.get()))));
     }
@@ -406,7 +409,8 @@ final class A1111Api {
             }
         }
         checkSize(width, height);
-        List<Map<String, Object>> controlnets = controlNets(body, model, width, height, ignored, mapped);
+        List<Map<String, Object>> adapters = new ArrayList<>();
+        List<Map<String, Object>> controlnets = controlNets(body, model, width, height, ignored, mapped, adapters);
 
         List<GenerationRequest> requests = new ArrayList<>();
         List<Long> seeds = new ArrayList<>();
@@ -442,6 +446,9 @@ final class A1111Api {
                 } else {
                     b.optParameter("strength", strength);
                 }
+            }
+            if (!adapters.isEmpty()) {
+                b.optParameter("t2i_adapters", adapters);
             }
             if (!controlnets.isEmpty()) {
                 b.optParameter("controlnets", controlnets);
@@ -482,8 +489,9 @@ final class A1111Api {
         }
     }
 
+    /** @return the ControlNet units; the units naming T2I-Adapters go to {@code adapters} */
     private List<Map<String, Object>> controlNets(ObjectNode body, String model, Integer width, Integer height,
-            Map<String, Object> ignored, Map<String, Object> mapped) {
+            Map<String, Object> ignored, Map<String, Object> mapped, List<Map<String, Object>> adapters) {
         List<Map<String, Object>> out = new ArrayList<>();
         JsonNode scripts = body.get("alwayson_scripts");
         if (scripts == null || scripts.isNull()) {
@@ -541,22 +549,48 @@ final class A1111Api {
                 }
                 String module = ControlNetUnits.preprocessor(JsonFields.text(unit, "module", "none"),
                         preprocessors.get(), where, mapped);
+                // the extension runs T2I-Adapters as units too: a unit's model may name either
+                java.nio.file.Path cn = catalog.findNamed(model, ModelCatalog.CONTROLNET, cnModel).orElse(null);
+                java.nio.file.Path adapter = cn != null ? null
+                        : catalog.findNamed(model, ModelCatalog.T2I_ADAPTER, cnModel).orElse(null);
+                if (cn == null && adapter == null) {
+                    java.util.Set<String> names = new java.util.TreeSet<>(catalog.controlNets(model).keySet());
+                    names.addAll(catalog.named(model, ModelCatalog.T2I_ADAPTER).keySet());
+                    throw ApiError.badField(where + ".model", "no ControlNet or T2I-Adapter '" + cnModel
+                            + "' for model " + model + "; available: " + (names.isEmpty() ? "none"
+                            : String.join(", ", names)));
+                }
+                double start = JsonFields.number(unit, "guidance_start", 0.0);
+                double end = JsonFields.number(unit, "guidance_end", JsonFields.number(unit, "guidance", 1.0));
+                int controlMode = ControlNetUnits.controlMode(unit.get("control_mode"), where);
+                boolean guess = JsonFields.bool(unit, "guessmode", false);
                 Map<String, Object> m = new LinkedHashMap<>();
-                m.put("model", catalog.controlNet(model, cnModel, where + ".model"));
+                m.put("model", cn != null ? cn : adapter);
                 m.put("image", control);
                 m.put("scale", JsonFields.number(unit, "weight", 1.0));
-                m.put("start", JsonFields.number(unit, "guidance_start", 0.0));
-                m.put("end", JsonFields.number(unit, "guidance_end", JsonFields.number(unit, "guidance", 1.0)));
-                boolean guess = JsonFields.bool(unit, "guessmode", false);
-                switch (ControlNetUnits.controlMode(unit.get("control_mode"), where)) {
-                    case 2 -> {
-                        guess = true;
-                        mapped.put(where + ".control_mode", "ControlNet is more important -> guess_mode");
+                if (adapter != null) {
+                    m.put("factor", end); // the adapter acts while step < steps x factor: guidance_end
+                    if (start != 0.0) {
+                        ignored.put(where + ".guidance_start", start + " (a T2I-Adapter acts from the first step)");
                     }
-                    case 1 -> ignored.put(where + ".control_mode", "My prompt is more important (ran Balanced)");
-                    default -> { }
+                    if (controlMode != 0 || guess) {
+                        ignored.put(where + ".control_mode", "T2I-Adapters run Balanced");
+                    }
+                    mapped.put(where + ".model", cnModel + " -> t2i_adapters (guidance_end -> factor)");
+                } else {
+                    m.put("start", start);
+                    m.put("end", end);
+                    switch (controlMode) {
+                        case 2 -> {
+                            guess = true;
+                            mapped.put(where + ".control_mode", "ControlNet is more important -> guess_mode");
+                        }
+                        case 1 -> ignored.put(where + ".control_mode", "My prompt is more important (ran "
+                                + "Balanced)");
+                        default -> { }
+                    }
+                    m.put("guess_mode", guess);
                 }
-                m.put("guess_mode", guess);
                 m.put("preprocess", module);
                 boolean pixelPerfect = JsonFields.bool(unit, "pixel_perfect", false);
                 Integer res = unit.has("processor_res") && unit.get("processor_res").isNumber()
@@ -582,7 +616,7 @@ final class A1111Api {
                         ignored.put(where + ".mask", "unit masks are not supported (the whole image controls)");
                     }
                 }
-                out.add(m);
+                (adapter != null ? adapters : out).add(m);
             }
         }
         return out;

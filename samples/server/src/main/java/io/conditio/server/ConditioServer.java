@@ -228,7 +228,8 @@ public final class ConditioServer implements AutoCloseable {
         }
     }
 
-    private static void error(Context ctx, int status, String field, String message, Integer retryAfter) {
+    private void error(Context ctx, int status, String field, String text, Integer retryAfter) {
+        String message = catalog == null ? text : catalog.redact(text);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("error", message);
         body.put("field", field);

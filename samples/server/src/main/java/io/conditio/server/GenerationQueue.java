@@ -132,7 +132,7 @@ final class GenerationQueue implements AutoCloseable {
             execute(job);
         } catch (RuntimeException | Error e) {
             LOG.error("generation {} failed unexpectedly", job.id, e);
-            job.failed(e.getClass().getSimpleName() + ": " + e.getMessage());
+            job.failed(e.getClass().getSimpleName() + ": " + catalog.redact(e.getMessage()));
             metrics.outcome("failed");
         } finally {
             synchronized (this) {
@@ -193,13 +193,13 @@ final class GenerationQueue implements AutoCloseable {
             job.cancelled();
             metrics.outcome("cancelled");
         } catch (ApiError e) {
-            job.failed(e.status(), e.getMessage());
+            job.failed(e.status(), catalog.redact(e.getMessage()));
             metrics.outcome("failed");
         } catch (ConditioException | IllegalArgumentException e) {
             boolean client = e instanceof io.conditio.api.InvalidRequestException
                     || e instanceof io.conditio.api.ConfigurationException
                     || e instanceof io.conditio.api.ModelInputException || e instanceof IllegalArgumentException;
-            job.failed(client ? 400 : 500, e.getMessage());
+            job.failed(client ? 400 : 500, catalog.redact(e.getMessage()));
             metrics.outcome("failed");
         }
     }

@@ -37,6 +37,7 @@ final class ModelCatalog implements AutoCloseable {
     private final Map<String, ModelEntry> models;
     /** Folders beside the models, offered to all of them: diffusers class name to folder name to folder. */
     private final Map<String, Map<String, Path>> standalone;
+    private final List<Path> redactedDirectories = new ArrayList<>();
     private final long idleNanos;
     private final int maxOpen;
     private final long memoryBudget;
@@ -134,6 +135,12 @@ final class ModelCatalog implements AutoCloseable {
             }
         }
         this.models = java.util.Collections.unmodifiableMap(found);
+        for (ModelEntry m : found.values()) {
+            Path parent = m.folder().getParent();
+            if (parent != null && !redactedDirectories.contains(parent)) {
+                redactedDirectories.add(parent);
+            }
+        }
         this.standalone = java.util.Collections.unmodifiableMap(beside);
         this.defaultModel = found.keySet().iterator().next();
     }
@@ -164,6 +171,30 @@ final class ModelCatalog implements AutoCloseable {
         } catch (IOException e) {
             return null;
         }
+    }
+
+    /**
+     * @param text a message that may name the server's folders (an error from a plugin or the core)
+     * @return the text with each model folder written as its model name and the models directory left out: the
+     *     server's layout is not the client's business
+     */
+    String redact(String text) {
+        if (text == null) {
+            return null;
+        }
+        String out = text;
+        for (ModelEntry m : models.values()) {
+            out = out.replace(m.folder().toString(), m.name());
+            try {
+                out = out.replace(m.folder().toRealPath().toString(), m.name());
+            } catch (IOException e) {
+                // the folder is gone: its name was replaced above
+            }
+        }
+        for (Path dir : redactedDirectories) {
+            out = out.replace(dir + java.io.File.separator, "").replace(dir.toString(), "<models>");
+        }
+        return out;
     }
 
     /** @return the models by name, sorted */
@@ -265,16 +296,30 @@ final class ModelCatalog implements AutoCloseable {
      */
     Path namedFolder(String model, String className, String given, String field) {
         Map<String, Path> all = named(model, className);
-        String key = normalise(given);
-        for (Map.Entry<String, Path> e : all.entrySet()) {
-            if (normalise(e.getKey()).equals(key)) {
-                return e.getValue();
-            }
+        Optional<Path> found = findNamed(model, className, given);
+        if (found.isPresent()) {
+            return found.get();
         }
         String what = className.equals(CONTROLNET) ? "ControlNet" : className.equals(T2I_ADAPTER) ? "T2I-Adapter"
                 : className;
         throw ApiError.badField(field, "no " + what + " '" + given + "' for model " + model + "; available: "
                 + (all.isEmpty() ? "none" : String.join(", ", all.keySet())));
+    }
+
+    /**
+     * @param model     a model name
+     * @param className the diffusers class of the folder
+     * @param given     the name a client sent (A1111 titles such as {@code name [hash]} are accepted)
+     * @return the folder, or empty when the model has none of that class by that name
+     */
+    Optional<Path> findNamed(String model, String className, String given) {
+        String key = normalise(given);
+        for (Map.Entry<String, Path> e : named(model, className).entrySet()) {
+            if (normalise(e.getKey()).equals(key)) {
+                return Optional.of(e.getValue());
+            }
+        }
+        return Optional.empty();
     }
 
     /** @return the first 10 hex digits of the UNet file's SHA-256, A1111's short model hash */

@@ -386,6 +386,45 @@ class A1111ApiTest {
         }
     }
 
+    @Test
+    void aUnitNamingAT2IAdapterRunsItAsTheExtensionDoesAndMatchesTheNativeApi() throws Exception {
+        String sketch = TestServers.dataUrl(TestServers.example("sketch-circle-22-40.png"));
+        assertThat(ok(client.get("/controlnet/model_list")).get("model_list").toString()).contains("t2i-adapter");
+        JsonNode r = ok(client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a red circle\", \"seed\": 6, "
+                + "\"steps\": 10, \"cfg_scale\": 3, \"alwayson_scripts\": {\"controlnet\": {\"args\": [{\"model\": "
+                + "\"t2i-adapter\", \"module\": \"none\", \"image\": \"" + sketch + "\", \"weight\": 1.0, "
+                + "\"guidance_end\": 1.0}]}}}"));
+        byte[] png = Base64.getDecoder().decode(r.get("images").get(0).asText());
+        assertThat(TestServers.pngText(png, "unet")).isEqualTo("unet-adapter");
+        assertThat(info(r).get("conditio").get("mapped").get("alwayson_scripts.controlnet.args[0].model").asText())
+                .contains("t2i_adapters");
+        HttpResponse<String> created = client.post("/v1/generations", "{\"prompt\": \"a red circle\", \"seed\": 6, "
+                + "\"steps\": 10, \"guidance_scale\": 3, \"parameters\": {\"t2i_adapters\": [{\"model\": "
+                + "\"t2i-adapter\", \"image\": \"" + sketch + "\"}]}}");
+        String id = client.json(created).get("id").asText();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!client.json(client.get("/v1/generations/" + id)).get("state").asText().equals("done")
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        byte[] own = client.getBytes("/v1/generations/" + id + "/image").body();
+        assertThat(TestServers.pixels(TestServers.png(png))).as("the same adapter run through either API")
+                .isEqualTo(TestServers.pixels(TestServers.png(own)));
+    }
+
+    @Test
+    void errorsNameModelsNotTheServersFolders() {
+        JsonNode r = ok(client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a cross\", \"steps\": 2}"));
+        assertThat(r.get("images")).hasSize(1);
+        HttpResponse<String> missing = client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a cross <lora:nope:0.5>\", "
+                + "\"steps\": 2}");
+        assertThat(missing.statusCode()).as(missing.body()).isEqualTo(400);
+        String error = client.json(missing).get("error").asText();
+        assertThat(error).contains("nope.safetensors", "shapes/loras")
+                .doesNotContain(TestServers.shapes().toAbsolutePath().normalize().toString())
+                .doesNotContain(TestServers.shapes().getParent().toAbsolutePath().normalize().toString());
+    }
+
     /** The img2img body the webuiapi client sends with its defaults (mask_blur 4, inpainting_fill 0, ...). */
     static String webuiapiImg2img(String mask) {
         return "{\"init_images\": [\"" + TestServers.dataUrl(TestServers.example("inpaint-init.png")) + "\"], "
