@@ -41,6 +41,14 @@ def load_into(module, wrapper, args, in_names, onnx_path, dyn=None, allow_missin
     s_by_key = {v: k for k, v in _consumers(shipped.graph).items()}
     s_init = {i.name: numpy_helper.to_array(i) for i in shipped.graph.initializer}
     f_cons = _consumers(fresh.graph)
+    f_ops = [n.op_type for n in fresh.graph.node]
+    if f_ops == [n.op_type for n in shipped.graph.node] and any(k not in s_by_key for k in f_cons.values()):
+        # another torch build scopes node names differently (e.g. /te/layers.0/ln1 against /te/ln1): the graphs
+        # have the same nodes in the same order, so match consumers by node position instead of name
+        f_pos = {n.name: i for i, n in enumerate(fresh.graph.node)}
+        s_pos = {n.name: i for i, n in enumerate(shipped.graph.node)}
+        f_cons = {k: (f_pos[v[0]], v[1]) for k, v in f_cons.items()}
+        s_by_key = {(s_pos[v[0]], v[1]): k for k, v in _consumers(shipped.graph).items()}
     params = dict(module.named_parameters())
     done = set()
     for init in fresh.graph.initializer:

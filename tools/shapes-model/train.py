@@ -510,10 +510,19 @@ def stage_import(a):
         with torch.no_grad():
             cn.class_emb.weight.copy_(unet.class_emb.weight)
         Ckpt(a.work, "controlnet-shipped").save(dict(model=cn.state_dict()))
+    ad_path = os.path.join(src, "t2i-adapter", "model.onnx")
+    if os.path.exists(ad_path):
+        ad = T2IAdapter(in_ch=1, channels=UNET_CH, res_blocks=2, down=(True, False))
+        img = torch.zeros(1, 1, 64, 64)
+        img[:, :, 20:44, 20:22] = 1.0
+        OI.load_into(ad, E.AdapterWrap(ad), (img,), ["image"], ad_path,
+                     {"image": {0: "batch", 2: "height", 3: "width"}})
+        Ckpt(a.work, "adapter-shipped").save(dict(model=ad.state_dict()))
     scaling = json.load(open(os.path.join(src, "vae_decoder", "config.json")))["scaling_factor"]
     with open(os.path.join(a.work, "imported.json"), "w") as f:
         json.dump(dict(source=os.path.abspath(src), scaling=scaling), f)
-    log(a.work, f"import: tokenizer, text encoder, unet, vae, controlnet from {src} (scaling_factor {scaling})")
+    log(a.work, f"import: tokenizer, text encoder, unet, vae, controlnet, t2i-adapter from {src} "
+                f"(scaling_factor {scaling})")
 
 
 def nn_seq(m):
@@ -616,10 +625,17 @@ def stage_adapter(a):
     step, _ = run.resume(opt, {"model": ad})
     if step >= a.ad_steps:
         return
+    if step == 0 and a.ad_init == "shipped":
+        # continue from the imported shipped adapter (stage import), with a fresh schedule of --ad-steps
+        ad.load_state_dict(Ckpt(a.work, "adapter-shipped").load()["model"])
     sk = load_sketch(a)
     vae = load_vae(a) if a.eval_every else None
     ac = alphas_cumprod()
     cls = torch.full((a.ad_bs,), D.NULL_CLASS, dtype=torch.long)
+    if step == 0 and a.ad_init == "shipped" and a.eval_every:
+        iou, _, _ = sketch_iou(a, tok, te, unet, vae, "adapter", ad.eval())
+        ad.train()
+        log(a.work, f"adapter (shipped, before training) held-out sketch IoU {iou:.3f}")
     run.start(f"adapter: {count(ad)} params, from step {step}/{a.ad_steps}")
     while step < a.ad_steps:
         rng = np.random.default_rng((a.seed, 61, step))
@@ -844,6 +860,9 @@ def parse(argv=None):
     ap.add_argument("--ad-steps", type=int, default=3000)
     ap.add_argument("--ad-bs", type=int, default=64)
     ap.add_argument("--ad-lr", type=float, default=1e-3)
+    ap.add_argument("--ad-init", choices=["fresh", "shipped"], default="fresh",
+                    help="adapter stage: start from fresh weights, or from the --from export's t2i-adapter/ "
+                         "(imported by the import stage) to train it further")
     ap.add_argument("--cns-steps", type=int, default=2000)
     ap.add_argument("--cns-bs", type=int, default=64)
     ap.add_argument("--cns-lr", type=float, default=5e-4)
