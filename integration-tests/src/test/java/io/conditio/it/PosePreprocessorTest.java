@@ -136,6 +136,31 @@ class PosePreprocessorTest {
         assertThat(err2.toString()).contains("dw-ll_ucoco_384.onnx").doesNotContain("\tat ");
     }
 
+    @Test
+    void conditioPreprocessDepthRunsTheGivenModelFromThePluginJar() {
+        // a grey ramp left to right; the depth stand-in's "depth" is the channel mean, so the map is the ramp
+        // rescaled to [0, 1]
+        int w = 48;
+        int h = 32;
+        float[] px = new float[w * h * 3];
+        for (int i = 0; i < w * h; i++) {
+            java.util.Arrays.fill(px, i * 3, i * 3 + 3, 0.2f + 0.6f * (i % w) / (w - 1));
+        }
+        RgbImage ramp = new RgbImage(w, h, px);
+        Path in = dir.resolve("ramp.png");
+        PngImages.write(in, ramp, Map.of());
+        Path depth = dir.resolve("depth.png");
+        run("preprocess", "depth", "--image", in.toString(), "--out", depth.toString(), "--preprocess-model",
+                standin("depth-standin.onnx").toString(), "--plugins", TinyFixtures.pluginDir().toString());
+        RgbImage out = PngImages.read(depth);
+        assertThat(out.width()).isEqualTo(w);
+        assertThat(out.get(0, 10, 0)).isZero();
+        assertThat(out.get(w - 1, 10, 0)).isEqualTo(1f);
+        for (int x = 1; x < w; x++) {
+            assertThat(out.get(x, 10, 0)).as("x %d", x).isGreaterThanOrEqualTo(out.get(x - 1, 10, 0));
+        }
+    }
+
     private static String run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
