@@ -23,7 +23,7 @@ import java.util.TreeSet;
  * one source for validation, for the JSON Schema that {@code GET /v1/plugins} serves and for the page's controls.
  *
  * <p>What a client may not send is taken out, because a server never reads a path a client names: parameters
- * declared as files or tensors, and {@code lora} (file names in text). Where a plugin takes a model folder
+ * declared as files or tensors, and {@code lora} and {@code embeddings} (file names in text). Where a plugin takes a model folder
  * ({@code controlnets[].model}, {@code t2i_adapters[].model}), the client names one of the server's folders
  * instead and the schema lists the names. Images arrive as {@code data:} URLs or as multipart parts.
  */
@@ -31,8 +31,11 @@ final class ServerParameters {
     /** Group parameters whose {@code model} field names one of the server's folders of this diffusers class. */
     private static final Map<String, String> NAMED_MODELS = Map.of("controlnets", ModelCatalog.CONTROLNET,
             "t2i_adapters", ModelCatalog.T2I_ADAPTER);
-    /** Parameters that carry paths in text. */
-    private static final Set<String> PATHS_IN_TEXT = Set.of("lora");
+    /** Parameters that carry file paths in text, and the prompt syntax that names such files on the server. */
+    private static final Map<String, String> PATHS_IN_TEXT = Map.of(
+            "lora", "name a LoRA in the prompt as <lora:NAME:SCALE> (looked up in the model's loras/ folder)",
+            "embeddings", "name a textual-inversion embedding in the prompt by its file name (looked up in the "
+                    + "model's embeddings/ folder)");
 
     private final ParameterCatalog catalog;
     private final ModelCatalog models;
@@ -62,7 +65,7 @@ final class ServerParameters {
         for (Map.Entry<String, ParameterCatalog.Entry> e : catalog.entries().entrySet()) {
             String key = e.getKey();
             ParameterDeclaration d = e.getValue().declaration();
-            if (carriesPaths(d) || PATHS_IN_TEXT.contains(key)) {
+            if (carriesPaths(d) || PATHS_IN_TEXT.containsKey(key)) {
                 props.remove(key);
                 continue;
             }
@@ -72,9 +75,10 @@ final class ServerParameters {
         }
         Map<String, Object> out = new LinkedHashMap<>(s);
         out.put("properties", props);
-        out.put("x-conditio-server", "paths are never taken: parameters declared as files or tensors and 'lora' "
-                + "are left out (name LoRAs in the prompt as <lora:NAME:SCALE>); model fields name the server's "
-                + "folders; images are data: URLs or multipart/form-data parts named by the parameter");
+        out.put("x-conditio-server", "paths are never taken: parameters declared as files or tensors, 'lora' and "
+                + "'embeddings' are left out (name LoRAs in the prompt as <lora:NAME:SCALE>, embeddings by their "
+                + "file name, from the model's folder); model fields name the server's folders; images are data: "
+                + "URLs or multipart/form-data parts named by the parameter");
         return out;
     }
 
@@ -159,9 +163,9 @@ final class ServerParameters {
                 }
                 throw ApiError.badField(field, catalog.unknownKey(key) + "; GET /v1/plugins lists the parameters");
             }
-            if (PATHS_IN_TEXT.contains(key)) {
-                throw ApiError.badField(field, "this server takes no file names from clients; name a LoRA in the "
-                        + "prompt as <lora:NAME:SCALE> (looked up in the model's loras/ folder)");
+            if (PATHS_IN_TEXT.containsKey(key)) {
+                throw ApiError.badField(field, "this server takes no file names from clients; "
+                        + PATHS_IN_TEXT.get(key));
             }
             Object plain = plain(field, d, e.getValue(), key, model, limits);
             Object value;

@@ -254,6 +254,7 @@ class NativeApiTest {
                 // nothing that names a path on the server is taken, whatever the plugin declares
                 new Case("{\"parameters\": {\"init_image\": \"/etc/hosts\"}}", "parameters.init_image"),
                 new Case("{\"parameters\": {\"lora\": \"/tmp/x.safetensors:0.8\"}}", "parameters.lora"),
+                new Case("{\"parameters\": {\"embeddings\": \"/tmp/e.pt:tok\"}}", "parameters.embeddings"),
                 new Case("{\"parameters\": {\"prompt_embeds\": \"/tmp/e.npy\"}}", "parameters.prompt_embeds"),
                 new Case("{\"parameters\": {\"controlnets\": [{\"model\": \"controlnet\", \"image\": \""
                         + TestServers.dataUrl(TestServers.example("control-triangle-bottom-right.png")) + "\", "
@@ -305,6 +306,7 @@ class NativeApiTest {
         assertThat(props.get("strength").get("maximum").asDouble()).isEqualTo(1.0);
         assertThat(props.get("class_label").get("x-conditio-owners").toString()).contains("film");
         assertThat(props.has("lora")).isFalse();
+        assertThat(props.has("embeddings")).isFalse();
         assertThat(props.has("prompt_embeds")).isFalse();
         assertThat(props.get("controlnets").get("items").get("properties").has("preprocess_models")).isFalse();
         assertThat(props.get("t2i_adapters").get("items").get("properties").get("model").get("enum").toString())
