@@ -1,5 +1,6 @@
 package io.conditio.core.onnx;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -17,6 +18,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.nio.ShortBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,7 +29,8 @@ import java.util.Map;
 /**
  * Repeated runs of one model with reused native memory: each input is copied into a direct buffer owned by the
  * binding, which ONNX Runtime reads in place, and outputs are written into pinned buffers allocated after the first
- * run. Buffers are reallocated only when a shape changes. Not thread-safe; see {@link OnnxModel#bind()}.
+ * run. Buffers are reallocated only when a shape changes. float16 inputs and outputs have float16 buffers, converted
+ * from and to the callers' float32 while filling and reading them. Not thread-safe; see {@link OnnxModel#bind()}.
  */
 public final class Binding implements Model, AutoCloseable {
     private final OnnxModel model;
@@ -49,7 +52,12 @@ public final class Binding implements Model, AutoCloseable {
             for (long d : shape) {
                 n *= d;
             }
-            int bytes = Math.toIntExact(n * (type == ElementType.INT32 || type == ElementType.FLOAT32 ? 4 : 8));
+            int width = switch (type) {
+                case FLOAT16 -> 2;
+                case INT32, FLOAT32 -> 4;
+                default -> 8;
+            };
+            int bytes = Math.toIntExact(n * width);
             ByteBuffer raw = ByteBuffer.allocateDirect(Math.max(bytes, 8)).order(ByteOrder.nativeOrder());
             switch (type) {
                 case FLOAT32 -> {
@@ -57,6 +65,12 @@ public final class Binding implements Model, AutoCloseable {
                     b.limit((int) n);
                     buffer = b;
                     tensor = OnnxTensor.createTensor(env, b, shape);
+                }
+                case FLOAT16 -> {
+                    ShortBuffer b = raw.asShortBuffer();
+                    b.limit((int) n);
+                    buffer = b;
+                    tensor = OnnxTensor.createTensor(env, b, shape, OnnxJavaType.FLOAT16);
                 }
                 case INT64 -> {
                     LongBuffer b = raw.asLongBuffer();
@@ -124,7 +138,7 @@ public final class Binding implements Model, AutoCloseable {
         OrtEnvironment env = NativeRuntime.environment();
         try {
             Map<String, OnnxTensor> ort = new LinkedHashMap<>();
-            for (TensorSpec spec : model.inputs().values()) {
+            for (TensorSpec spec : model.declaredInputs().values()) {
                 Tensor value = feeds.get(spec.name());
                 long[] shape = model.adaptShape(spec, value.shape(), value);
                 Slot slot = inputs.get(spec.name());
@@ -146,7 +160,10 @@ public final class Binding implements Model, AutoCloseable {
                         Tensor t = model.fromOrt(e.getKey(), e.getValue());
                         out.put(e.getKey(), t);
                         long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
-                        outputs.put(e.getKey(), new Slot(env, t.elementType(), shape));
+                        TensorSpec declared = model.declaredOutputs().get(e.getKey());
+                        ElementType type = declared != null && declared.elementType() == ElementType.FLOAT16
+                                ? ElementType.FLOAT16 : t.elementType();
+                        outputs.put(e.getKey(), new Slot(env, type, shape));
                     }
                     return out;
                 }
@@ -162,7 +179,15 @@ public final class Binding implements Model, AutoCloseable {
             }
             Map<String, Tensor> out = new LinkedHashMap<>();
             for (Map.Entry<String, Slot> e : outputs.entrySet()) {
-                out.put(e.getKey(), model.fromOrt(e.getKey(), e.getValue().tensor));
+                Slot slot = e.getValue();
+                if (slot.type == ElementType.FLOAT16) {
+                    ShortBuffer b = (ShortBuffer) slot.buffer;
+                    b.rewind();
+                    int[] shape = Arrays.stream(slot.shape).mapToInt(Math::toIntExact).toArray();
+                    out.put(e.getKey(), io.conditio.api.FloatTensor.of(Half.toFloats(b), shape));
+                } else {
+                    out.put(e.getKey(), model.fromOrt(e.getKey(), slot.tensor));
+                }
             }
             return out;
         } catch (OrtException e) {
@@ -176,6 +201,12 @@ public final class Binding implements Model, AutoCloseable {
                 FloatBuffer b = (FloatBuffer) slot.buffer;
                 b.clear();
                 b.put(model.asFloats(spec, value));
+                b.flip();
+            }
+            case FLOAT16 -> {
+                ShortBuffer b = (ShortBuffer) slot.buffer;
+                b.clear();
+                OnnxModel.putHalves(b, value, OnnxModel.feedCount(spec, value));
                 b.flip();
             }
             case INT64 -> {

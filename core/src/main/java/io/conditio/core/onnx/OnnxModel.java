@@ -21,6 +21,7 @@ import io.conditio.core.json.Json;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.nio.ShortBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,6 +38,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * An ONNX Runtime session behind the api's {@link Model}. Reads the declared inputs once, adapts what callers feed
  * to them (int32/int64 ids, float/int64 timesteps, rank-0/rank-1 scalars), and copies outputs back to the Java heap so
  * every native value is closed inside {@link #run}.
+ *
+ * <p>float16 inputs and outputs (fp16 exports) are converted at this boundary: {@link #inputs()} and
+ * {@link #outputs()} show them as float32, which is what callers feed and get back; {@link #declaredInputs()} and
+ * {@link #declaredOutputs()} keep the graph's own types.
  */
 public final class OnnxModel implements Model, AutoCloseable {
     private final String name;
@@ -44,6 +49,8 @@ public final class OnnxModel implements Model, AutoCloseable {
     private final OrtSession session;
     private final Map<String, TensorSpec> inputs;
     private final Map<String, TensorSpec> outputs;
+    private final Map<String, TensorSpec> declaredInputs;
+    private final Map<String, TensorSpec> declaredOutputs;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final List<OnnxTensor> patched = new ArrayList<>();
     private volatile List<String> weightPatches = List.of();
@@ -53,8 +60,10 @@ public final class OnnxModel implements Model, AutoCloseable {
         this.name = name;
         this.path = path;
         this.session = session;
-        this.inputs = specs(session.getInputInfo());
-        this.outputs = specs(session.getOutputInfo());
+        this.declaredInputs = specs(session.getInputInfo());
+        this.declaredOutputs = specs(session.getOutputInfo());
+        this.inputs = asSeen(declaredInputs);
+        this.outputs = asSeen(declaredOutputs);
     }
 
     /**
@@ -242,6 +251,16 @@ public final class OnnxModel implements Model, AutoCloseable {
         return Collections.unmodifiableMap(out);
     }
 
+    /** The specs callers see: float16 as float32, converted by the model. */
+    private static Map<String, TensorSpec> asSeen(Map<String, TensorSpec> declared) {
+        Map<String, TensorSpec> out = new LinkedHashMap<>();
+        for (TensorSpec spec : declared.values()) {
+            out.put(spec.name(), spec.elementType() == ElementType.FLOAT16
+                    ? new TensorSpec(spec.name(), ElementType.FLOAT32, spec.shape()) : spec);
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
     private static ElementType elementType(OnnxJavaType type) {
         return switch (type) {
             case FLOAT -> ElementType.FLOAT32;
@@ -305,6 +324,16 @@ public final class OnnxModel implements Model, AutoCloseable {
         return outputs;
     }
 
+    /** @return the inputs with the graph's own element types (float16 where the export has it) */
+    public Map<String, TensorSpec> declaredInputs() {
+        return declaredInputs;
+    }
+
+    /** @return the outputs with the graph's own element types (float16 where the export has it) */
+    public Map<String, TensorSpec> declaredOutputs() {
+        return declaredOutputs;
+    }
+
     @Override
     public Map<String, Tensor> run(Map<String, ? extends Tensor> feeds) {
         if (closed.get()) {
@@ -315,7 +344,7 @@ public final class OnnxModel implements Model, AutoCloseable {
         List<OnnxTensor> created = new ArrayList<>();
         try {
             Map<String, OnnxTensor> ort = new LinkedHashMap<>();
-            for (TensorSpec spec : inputs.values()) {
+            for (TensorSpec spec : declaredInputs.values()) {
                 OnnxTensor t = toOrt(env, spec, feeds.get(spec.name()));
                 NativeObjects.tensorCreated();
                 created.add(t);
@@ -364,6 +393,13 @@ public final class OnnxModel implements Model, AutoCloseable {
                 float[] data = asFloats(spec, value);
                 yield OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
             }
+            case FLOAT16 -> {
+                int n = feedCount(spec, value);
+                ShortBuffer halves = ShortBuffer.allocate(n);
+                putHalves(halves, value, n);
+                halves.flip();
+                yield OnnxTensor.createTensor(env, halves, shape, OnnxJavaType.FLOAT16);
+            }
             case INT64 -> {
                 long[] data = asLongs(spec, value);
                 yield OnnxTensor.createTensor(env, LongBuffer.wrap(data), shape);
@@ -378,7 +414,7 @@ public final class OnnxModel implements Model, AutoCloseable {
             }
             default -> throw new ModelInputException(name + " (" + path + ") input '" + spec.name()
                     + "' has element type " + spec.elementType() + ", which the runtime cannot feed; expected "
-                    + "float32, int64 or int32");
+                    + "float32, float16, int64 or int32");
         };
     }
 
@@ -416,8 +452,25 @@ public final class OnnxModel implements Model, AutoCloseable {
         return true;
     }
 
+    /** How many of a value's elements are fed: one for a scalar input given a uniform vector, else all. */
+    static int feedCount(TensorSpec spec, Tensor value) {
+        return spec.rank() == 0 || (value.size() > 1 && spec.rank() == 1 && spec.dim(0) == 1) ? 1 : value.size();
+    }
+
+    /** Writes the first {@code n} values as float16 at the buffer's position, straight from the value's array. */
+    static void putHalves(ShortBuffer dst, Tensor value, int n) {
+        if (value instanceof FloatTensor f) {
+            Half.put(dst, f.array(), 0, n);
+        } else {
+            LongTensor l = (LongTensor) value;
+            for (int i = 0; i < n; i++) {
+                dst.put(Half.fromFloat(l.get(i)));
+            }
+        }
+    }
+
     float[] asFloats(TensorSpec spec, Tensor value) {
-        int n = spec.rank() == 0 || (value.size() > 1 && spec.rank() == 1 && spec.dim(0) == 1) ? 1 : value.size();
+        int n = feedCount(spec, value);
         float[] out = new float[n];
         if (value instanceof FloatTensor f) {
             System.arraycopy(f.array(), 0, out, 0, n);
@@ -458,6 +511,7 @@ public final class OnnxModel implements Model, AutoCloseable {
                 b.get(data);
                 yield FloatTensor.of(data, shape);
             }
+            case FLOAT16 -> FloatTensor.of(Half.toFloats(t.getShortBuffer()), shape);
             case INT64 -> {
                 LongBuffer b = t.getLongBuffer();
                 long[] data = new long[b.remaining()];
@@ -473,7 +527,7 @@ public final class OnnxModel implements Model, AutoCloseable {
                 yield LongTensor.of(data, shape);
             }
             default -> throw new ModelInputException(name + " (" + path + ") output '" + output + "' has type "
-                    + info.type + "; the runtime reads float32, int64 and int32 outputs");
+                    + info.type + "; the runtime reads float32, float16, int64 and int32 outputs");
         };
     }
 
