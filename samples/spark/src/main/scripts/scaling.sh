@@ -37,8 +37,8 @@ awk -v n="$cli_n" -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
   'BEGIN { printf "cli loop (one process per image): %6.2f images/s  (%.1f s wall)\n", n / t, t }'
 
 # one process, model open once, generations back to back (median of n runs after 3 warm-up runs)
-gen_ms=$("$cli" bench --steps "$steps" --scheduler euler-a --warmup 3 --runs "$n" \
-  | sed -n 's/^generation total *median *\([0-9.]*\) ms.*/\1/p')
+gen_ms=$("$cli" bench --steps "$steps" --scheduler euler-a --warmup 3 --runs "$n" --no-alloc --json \
+  | sed -n 's/.*"generation_ms":\([0-9.]*\).*/\1/p')
 awk -v ms="$gen_ms" 'BEGIN { printf "cli, one process, model open once: %6.2f images/s  (%.1f ms per image)\n", 1000 / ms, ms }'
 
 for cores in 1 2; do

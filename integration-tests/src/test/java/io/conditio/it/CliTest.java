@@ -278,11 +278,43 @@ class CliTest {
     }
 
     @Test
-    void benchReportsTheLoopStepNextToTheBareUnetCall() {
+    void benchReportsTheLoopStepNextToTheReplayedUnetCalls() {
         Run run = conditio("bench", "--model", model(), "--steps", "4", "--warmup", "1", "--runs", "2",
-                "--plugins", plugins());
+                "--no-alloc", "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();
-        assertThat(run.out()).contains("loop per step").contains("bare UNet call").contains("(5 UNet calls)");
+        assertThat(run.out()).contains("loop per step").contains("replayed UNet").contains("(5 UNet calls)")
+                .contains("64x64");
+    }
+
+    @Test
+    void benchJsonIsOneLinePerSizeWithTheFloorAndTheHeapPerStep() {
+        Run run = conditio("bench", "--model", model(), "--steps", "4", "--warmup", "1", "--runs", "2",
+                "--scheduler", "ddim", "--size", "64,128", "--json", "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        java.util.List<String> lines = run.out().lines().toList();
+        assertThat(lines).hasSize(2);
+        for (int i = 0; i < 2; i++) {
+            java.util.Map<String, Object> line = castMap(io.conditio.core.json.Json.parse(lines.get(i)));
+            assertThat(((Number) line.get("width")).intValue()).isEqualTo(i == 0 ? 64 : 128);
+            assertThat(((Number) line.get("unet_calls")).intValue()).isEqualTo(4);
+            assertThat(((Number) line.get("replayed_unet_ms")).doubleValue()).isPositive();
+            assertThat(((Number) line.get("loop_ms_per_step")).doubleValue()).isPositive();
+            assertThat(((Number) line.get("ratio")).doubleValue()).isPositive();
+            assertThat(((Number) line.get("heap_bytes_per_step")).doubleValue()).isPositive();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static java.util.Map<String, Object> castMap(Object json) {
+        assertThat(json).isInstanceOf(java.util.Map.class);
+        return (java.util.Map<String, Object>) json;
+    }
+
+    @Test
+    void benchRefusesASizeThatIsNotAMultipleOfEight() {
+        Run run = conditio("bench", "--model", model(), "--size", "64,100", "--plugins", plugins());
+        assertThat(run.code()).isNotZero();
+        assertThat(run.err()).contains("--size 100").contains("multiple of 8");
     }
 
 }

@@ -135,6 +135,7 @@ public final class Binding implements Model, AutoCloseable {
             throw new IllegalStateException("binding of " + model + " is closed");
         }
         model.checkNames(feeds);
+        model.record(feeds);
         OrtEnvironment env = NativeRuntime.environment();
         try {
             Map<String, OnnxTensor> ort = new LinkedHashMap<>();

@@ -55,6 +55,7 @@ public final class OnnxModel implements Model, AutoCloseable {
     private final List<OnnxTensor> patched = new ArrayList<>();
     private volatile List<String> weightPatches = List.of();
     private volatile ModelConfig config;
+    private volatile java.util.function.Consumer<Map<String, ? extends Tensor>> recorder;
 
     private OnnxModel(String name, Path path, OrtSession session) throws OrtException {
         this.name = name;
@@ -340,6 +341,7 @@ public final class OnnxModel implements Model, AutoCloseable {
             throw new IllegalStateException("model " + name + " (" + path + ") is closed");
         }
         checkNames(feeds);
+        record(feeds);
         OrtEnvironment env = NativeRuntime.environment();
         List<OnnxTensor> created = new ArrayList<>();
         try {
@@ -368,6 +370,24 @@ public final class OnnxModel implements Model, AutoCloseable {
         }
     }
 
+    /**
+     * Hands every later call's feeds (of {@link #run} and of this model's bindings) to {@code sink} before the call,
+     * until it is set back to null; for benchmarks that replay what a generation fed. The feeds are the caller's
+     * live tensors: copy what must outlive the call. Costs one volatile read per call when unset.
+     *
+     * @param sink receives the feeds, on the calling thread; null stops recording
+     */
+    public void recordFeeds(java.util.function.Consumer<Map<String, ? extends Tensor>> sink) {
+        this.recorder = sink;
+    }
+
+    void record(Map<String, ? extends Tensor> feeds) {
+        java.util.function.Consumer<Map<String, ? extends Tensor>> sink = recorder;
+        if (sink != null) {
+            sink.accept(feeds);
+        }
+    }
+
     void checkNames(Map<String, ? extends Tensor> feeds) {
         List<String> problems = new ArrayList<>();
         for (String required : inputs.keySet()) {
@@ -385,7 +405,7 @@ public final class OnnxModel implements Model, AutoCloseable {
         }
     }
 
-    private OnnxTensor toOrt(OrtEnvironment env, TensorSpec spec, Tensor value) throws OrtException {
+    OnnxTensor toOrt(OrtEnvironment env, TensorSpec spec, Tensor value) throws OrtException {
         int[] given = value.shape();
         long[] shape = adaptShape(spec, given, value);
         return switch (spec.elementType()) {

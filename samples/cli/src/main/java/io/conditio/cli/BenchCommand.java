@@ -1,32 +1,32 @@
 package io.conditio.cli;
 
-import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
-import io.conditio.api.Model;
-import io.conditio.api.Tensor;
-import io.conditio.api.TensorSpec;
+import io.conditio.api.InvalidRequestException;
 import io.conditio.core.Conditio;
-import io.conditio.core.onnx.Binding;
+import io.conditio.core.onnx.OnnxModel;
+import io.conditio.core.onnx.Replay;
 import io.conditio.core.pipeline.Pipeline;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code conditio bench}: the per-step time of the denoise loop next to the time of a bare UNet call with the same
- * input shapes, measured in the same process after warm-up. Reports medians over the timed runs.
+ * {@code conditio bench}: the denoise loop's time per UNet call next to its floor, the same UNet calls replayed bare
+ * (the feeds recorded from one real generation, made native tensors once, outputs pinned), in the same process after
+ * warm-up, loop and replay interleaved round by round so both see the same machine load. Also the Java heap the
+ * loop allocates per step, from the thread allocation counter: (40-step generation − 20-step generation) / 20.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Measure the denoise loop's per-step time against bare UNet calls on one model.")
+        description = "Measure the denoise loop's time per UNet call against the same UNet calls replayed bare, and "
+                + "the Java heap it allocates per step.")
 final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -41,106 +41,172 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", paramLabel = "N", defaultValue = "20", description = "Steps per generation.")
     int steps;
 
+    @Option(names = "--size", paramLabel = "PX", split = ",",
+            description = "Square image sizes to measure, e.g. 64,128,256,512 (default: the model's size).")
+    List<Integer> sizes;
+
     @Option(names = "--scheduler", paramLabel = "NAME", description = "Scheduler (default: the model folder's).")
     String scheduler;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "Untimed generations first.")
     int warmup;
 
-    @Option(names = "--runs", paramLabel = "N", defaultValue = "10", description = "Timed generations.")
+    @Option(names = "--runs", paramLabel = "N", defaultValue = "10",
+            description = "Timed rounds (one generation and one replay each).")
     int runs;
+
+    @Option(names = "--no-alloc", negatable = false,
+            description = "Skip the heap-per-step measurement (it runs 20- and 40-step generations).")
+    boolean noAlloc;
+
+    @Option(names = "--json", negatable = false,
+            description = "Print one JSON object per size instead of the table.")
+    boolean json;
 
     @Option(names = "--plugins", paramLabel = "DIR", description = "Plugin directory.")
     Path plugins;
+
+    /** One size's figures; times in ms, medians over the rounds. */
+    record Figures(String scheduler, int width, int height, int steps, int unetCalls, double totalMs, double loopMsPerCall,
+                   double unetInLoopMs, double replayMsPerCall, double ratio, double heapBytesPerStep, int rounds) {
+    }
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (runs < 1) {
-            throw new io.conditio.api.InvalidRequestException("--runs " + runs + ": at least 1 timed run is needed");
+            throw new InvalidRequestException("--runs " + runs + ": at least 1 timed run is needed");
+        }
+        if (steps < 1) {
+            throw new InvalidRequestException("--steps " + steps + ": at least 1 step is needed");
+        }
+        if (sizes != null) {
+            for (int s : sizes) {
+                if (s < 8 || s % 8 != 0) {
+                    throw new InvalidRequestException("--size " + s + ": expected a positive multiple of 8 pixels");
+                }
+            }
         }
         try (Conditio conditio = Conditio.start(List.of(ConditioCli.pluginDirectory(plugins)));
                 Pipeline pipeline = conditio.open(ConditioCli.modelDirectory(model))) {
-            GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optSteps(steps).optSeed(0);
-            if (scheduler != null) {
-                b.optScheduler(scheduler);
-            }
-            GenerationRequest request = b.build();
-            GenerationResult last = null;
-            for (int i = 0; i < warmup; i++) {
-                last = pipeline.generate(request);
-            }
-            double[] step = new double[runs];
-            double[] unetInLoop = new double[runs];
-            double[] total = new double[runs];
-            for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                last = pipeline.generate(request);
-                total[i] = (System.nanoTime() - t0) / 1e6;
-                step[i] = last.timings().meanStepMillis();
-                unetInLoop[i] = last.timings().meanUnetMillis();
-            }
-            Model unet = pipeline.folder().model("unet");
-            Map<String, Tensor> feed = syntheticFeed(unet, last.latents().shape());
-            int calls = Math.max(1, last.timings().modelCalls());
-            double[] bare = new double[runs * calls];
-            double[] bound = new double[runs * calls];
-            try (Binding binding = pipeline.folder().model("unet").bind()) {
-                for (int i = 0; i < warmup * calls; i++) {
-                    unet.run(feed);
-                    binding.run(feed);
+            List<Integer> todo = sizes == null || sizes.isEmpty() ? java.util.Collections.singletonList(null) : sizes;
+            boolean header = false;
+            for (Integer size : todo) {
+                Figures f = measure(pipeline, size);
+                if (json) {
+                    out.println(json(f, pipeline));
+                } else {
+                    if (!header) {
+                        out.printf(Locale.ROOT, "model %s, %d steps (%d UNet calls), scheduler %s, %d warm-up"
+                                + " generations + %d timed rounds; times are medians%n", pipeline.folder().root(),
+                                steps, f.unetCalls(), f.scheduler(), warmup, runs);
+                        out.printf(Locale.ROOT, "%9s %12s %15s %15s %10s %7s %12s%n", "size", "generation",
+                                "loop per step", "UNet in loop", "replayed UNet", "ratio", "heap/step");
+                        header = true;
+                    }
+                    out.printf(Locale.ROOT, "%9s %9.2f ms %12.3f ms %12.3f ms %10.3f ms %7.3f %12s%n",
+                            f.width() + "x" + f.height(), f.totalMs(), f.loopMsPerCall(), f.unetInLoopMs(),
+                            f.replayMsPerCall(), f.ratio(), f.heapBytesPerStep() < 0 ? "-"
+                                    : String.format(Locale.ROOT, "%.1f KB", f.heapBytesPerStep() / 1024));
                 }
-                // interleaved, so both see the same machine load
-                for (int i = 0; i < bare.length; i++) {
-                    long t0 = System.nanoTime();
-                    unet.run(feed);
-                    long t1 = System.nanoTime();
-                    binding.run(feed);
-                    long t2 = System.nanoTime();
-                    bare[i] = (t1 - t0) / 1e6;
-                    bound[i] = (t2 - t1) / 1e6;
-                }
+                out.flush();
             }
-            out.printf(Locale.ROOT, "model %s, %d steps (%d UNet calls), scheduler %s, %d warm-up + %d timed runs%n",
-                    pipeline.folder().root(), steps, calls, last.provenance().get("scheduler"), warmup, runs);
-            out.printf(Locale.ROOT, "generation total      median %8.2f ms%n", median(total));
-            out.printf(Locale.ROOT, "loop per step         median %8.3f ms%n", median(step));
-            out.printf(Locale.ROOT, "UNet call in the loop median %8.3f ms%n", median(unetInLoop));
-            out.printf(Locale.ROOT, "bare UNet call        median %8.3f ms  (batch %d, %d calls)%n", median(bare),
-                    (Integer) ((FloatTensor) feed.get("sample")).dim(0), bare.length);
-            out.printf(Locale.ROOT, "bare UNet call, bound buffers median %8.3f ms%n", median(bound));
-            out.printf(Locale.ROOT, "loop overhead per step        %8.3f ms%n", median(step) - median(bound));
+            if (!json) {
+                out.println("loop per step = the loop's time / UNet calls; replayed UNet = the same calls on the "
+                        + "generation's recorded inputs, bare; ratio = median of loop/replay per round");
+            }
         }
         return 0;
     }
 
-    /** Inputs with the loop's shapes: guidance batch of 2, the latent size, 77 tokens of the encoder width. */
-    private static Map<String, Tensor> syntheticFeed(Model unet, int[] latentShape) {
-        Map<String, Tensor> feed = new LinkedHashMap<>();
-        for (TensorSpec s : unet.inputs().values()) {
-            long[] declared = s.shape();
-            int[] shape = new int[declared.length];
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = declared[i] > 0 ? (int) declared[i] : 1;
-            }
-            switch (s.name()) {
-                case "sample" -> shape = new int[] {2, shape[1], latentShape[2], latentShape[3]};
-                case "timestep" -> shape = shape.length == 0 ? new int[0] : new int[] {2};
-                case "encoder_hidden_states" -> {
-                    shape[0] = 2;
-                    shape[1] = declared[1] > 0 ? (int) declared[1] : 77;
-                }
-                default -> {
-                    if (shape.length > 0) {
-                        shape[0] = 2;
-                    }
-                }
-            }
-            FloatTensor t = FloatTensor.zeros(shape);
-            Arrays.fill(t.array(), s.name().equals("timestep") ? 500f : 0.1f);
-            feed.put(s.name(), t);
+    private GenerationRequest request(Integer size, int stepCount) {
+        GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optSteps(stepCount).optSeed(0);
+        if (size != null) {
+            b.optSize(size, size);
         }
-        return feed;
+        if (scheduler != null) {
+            b.optScheduler(scheduler);
+        }
+        return b.build();
+    }
+
+    private Figures measure(Pipeline pipeline, Integer size) {
+        GenerationRequest request = request(size, steps);
+        GenerationResult last = null;
+        for (int i = 0; i < Math.max(1, warmup); i++) {
+            last = pipeline.generate(request);
+        }
+        OnnxModel unet = pipeline.folder().model("unet");
+        double[] total = new double[runs];
+        double[] loop = new double[runs];
+        double[] inLoop = new double[runs];
+        double[] replayed = new double[runs];
+        double[] ratio = new double[runs];
+        GenerationResult[] recorded = new GenerationResult[1];
+        try (Replay replay = Replay.record(unet, () -> recorded[0] = pipeline.generate(request))) {
+            for (int i = 0; i < warmup; i++) {
+                replay.run();
+            }
+            for (int i = 0; i < runs; i++) {
+                long t0 = System.nanoTime();
+                last = pipeline.generate(request);
+                total[i] = (System.nanoTime() - t0) / 1e6;
+                long floor = replay.run();
+                int calls = Math.max(1, last.timings().modelCalls());
+                loop[i] = last.timings().meanStepMillis();
+                inLoop[i] = last.timings().meanUnetMillis();
+                replayed[i] = floor / 1e6 / replay.calls();
+                ratio[i] = last.timings().loopNanos() / (double) floor * replay.calls() / calls;
+            }
+        }
+        double heap = noAlloc ? -1 : heapPerStep(pipeline, size);
+        return new Figures(String.valueOf(last.provenance().get("scheduler")), last.image().width(), last.image().height(), steps, last.timings().modelCalls(),
+                median(total), median(loop), median(inLoop), median(replayed), median(ratio), heap, runs);
+    }
+
+    /** Bytes the generating thread allocates per extra step: (40 steps − 20 steps) / 20, median of 3. */
+    private double heapPerStep(Pipeline pipeline, Integer size) {
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        if (!(mx instanceof com.sun.management.ThreadMXBean threads) || !threads.isThreadAllocatedMemorySupported()) {
+            return -1;
+        }
+        threads.setThreadAllocatedMemoryEnabled(true);
+        long id = Thread.currentThread().getId();
+        GenerationRequest twenty = request(size, 20);
+        GenerationRequest forty = request(size, 40);
+        pipeline.generate(forty);
+        double[] perStep = new double[3];
+        for (int i = 0; i < perStep.length; i++) {
+            long a0 = threads.getThreadAllocatedBytes(id);
+            pipeline.generate(twenty);
+            long a1 = threads.getThreadAllocatedBytes(id);
+            pipeline.generate(forty);
+            long a2 = threads.getThreadAllocatedBytes(id);
+            perStep[i] = ((a2 - a1) - (a1 - a0)) / 20.0;
+        }
+        return median(perStep);
+    }
+
+    private static String json(Figures f, Pipeline pipeline) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("model", pipeline.folder().root().toString());
+        m.put("scheduler", f.scheduler());
+        m.put("width", f.width());
+        m.put("height", f.height());
+        m.put("steps", f.steps());
+        m.put("unet_calls", f.unetCalls());
+        m.put("rounds", f.rounds());
+        m.put("generation_ms", round(f.totalMs()));
+        m.put("loop_ms_per_step", round(f.loopMsPerCall()));
+        m.put("unet_in_loop_ms", round(f.unetInLoopMs()));
+        m.put("replayed_unet_ms", round(f.replayMsPerCall()));
+        m.put("ratio", round(f.ratio()));
+        m.put("heap_bytes_per_step", f.heapBytesPerStep() < 0 ? null : Math.round(f.heapBytesPerStep()));
+        return io.conditio.core.json.Json.write(m);
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1e4) / 1e4;
     }
 
     private static double median(double[] values) {
