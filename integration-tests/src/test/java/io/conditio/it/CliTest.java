@@ -56,6 +56,26 @@ class CliTest {
     }
 
     @Test
+    void threadsSetsTheSessionsIntraOpThreadsForTheCommandOnly() {
+        String property = io.conditio.core.onnx.OnnxModel.INTRA_OP_THREADS_PROPERTY;
+        assertThat(System.getProperty(property)).isNull();
+        Path npy = dir.resolve("latents.npy");
+        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--guidance", "7.5", "--seed", "7", "--scheduler", "ddim", "--threads", "1",
+                "--out", dir.resolve("out.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("t2i_00_DDIMScheduler_latents.npy"));
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+        assertThat(System.getProperty(property)).as("restored after the command").isNull();
+
+        Run zero = conditio("generate", "--model", model(), "--prompt", "x", "--threads", "0",
+                "--out", dir.resolve("zero.png").toString(), "--plugins", plugins());
+        assertThat(zero.code()).isNotZero();
+        assertThat(zero.err()).contains("--threads 0").contains("positive number of threads");
+        assertThat(System.getProperty(property)).isNull();
+    }
+
+    @Test
     void aSchedulerConfigFilePicksTheClassAndConfiguresIt() throws IOException {
         Path config = dir.resolve("scheduler.json");
         Files.writeString(config, "{\"_class_name\": \"DDIMScheduler\", \"num_train_timesteps\": 1000, "

@@ -71,8 +71,17 @@ final class BenchCommand implements Callable<Integer> {
                    double unetInLoopMs, double replayMsPerCall, double ratio, double heapBytesPerStep, int rounds) {
     }
 
+    @picocli.CommandLine.Mixin
+    ThreadsOption threadsOption = new ThreadsOption();
+
     @Override
     public Integer call() {
+        try (ThreadsOption.Scope scope = threadsOption.apply()) {
+            return execute();
+        }
+    }
+
+    private Integer execute() {
         PrintWriter out = spec.commandLine().getOut();
         if (runs < 1) {
             throw new InvalidRequestException("--runs " + runs + ": at least 1 timed run is needed");

@@ -233,8 +233,17 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
     Path plugins;
 
+    @picocli.CommandLine.Mixin
+    ThreadsOption threadsOption = new ThreadsOption();
+
     @Override
     public Integer call() {
+        try (ThreadsOption.Scope scope = threadsOption.apply()) {
+            return execute();
+        }
+    }
+
+    private Integer execute() {
         Recipe r = recipe == null ? Recipe.empty() : Recipe.read(recipe);
         Path model = this.model == null && r.model().isPresent() ? r.model().get()
                 : ConditioCli.modelDirectory(this.model);

@@ -83,8 +83,17 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     long grace;
 
+    @picocli.CommandLine.Mixin
+    ThreadsOption threadsOption = new ThreadsOption();
+
     @Override
     public Integer call() throws InterruptedException {
+        try (ThreadsOption.Scope scope = threadsOption.apply()) {
+            return execute();
+        }
+    }
+
+    private Integer execute() throws InterruptedException {
         ServerConfig.Builder b = ServerConfig.builder().optHost(host).optPort(port)
                 .optPluginDirectories(List.of(ConditioCli.pluginDirectory(plugins)))
                 .optConcurrency(concurrency).optMaxQueue(maxQueue).optCorsOrigin(corsOrigin)
