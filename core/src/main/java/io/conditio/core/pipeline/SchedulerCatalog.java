@@ -87,8 +87,10 @@ public final class SchedulerCatalog {
         }
         String cls = config.className();
         if (cls == null) {
-            throw new ConfigurationException("no scheduler chosen: the model folder has no "
-                    + "scheduler/scheduler_config.json and the request names none; pass --scheduler NAME ("
+            throw new ConfigurationException("no scheduler chosen: " + (folderConfig.isPresent()
+                    ? "the model folder's scheduler/scheduler_config.json has no _class_name"
+                    : "the model folder has no scheduler/scheduler_config.json")
+                    + " and the request names none; pass --scheduler NAME ("
                     + String.join(", ", presetNames()) + ")");
         }
         SchedulerProvider p = byClass.get(cls);

@@ -49,6 +49,18 @@ class SchedulerCatalogTest {
     }
 
     @Test
+    void noSchedulerChosenSaysWhetherTheFolderConfigIsMissingOrLacksItsClassName() {
+        assertThatThrownBy(() -> catalog.resolve(Optional.empty(), Optional.empty(), Optional.empty()))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("the model folder has no scheduler/scheduler_config.json")
+                .hasMessageContaining("--scheduler NAME (dpm++2m, dpm++2m-karras, euler)");
+        assertThatThrownBy(() -> catalog.resolve(Optional.of(SchedulerConfig.of(Map.of("beta_start", 0.001))),
+                Optional.empty(), Optional.empty()))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("scheduler/scheduler_config.json has no _class_name");
+    }
+
+    @Test
     void aClassNameSelectsTheProviderDirectly() {
         SchedulerCatalog.Choice c = catalog.resolve(folder, Optional.of("EulerDiscreteScheduler"), Optional.empty());
         assertThat(c.config().className()).isEqualTo("EulerDiscreteScheduler");
