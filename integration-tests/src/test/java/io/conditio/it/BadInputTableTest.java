@@ -458,6 +458,8 @@ class BadInputTableTest {
         Path badJson = Files.writeString(tmp.resolve("bad.json"), "{\"_class_name\": ");
         Path aFile = Files.writeString(tmp.resolve("plain-file"), "x");
         Path ok = Files.write(tmp.resolve("ok-64.png"), validPng());
+        Path tinyPng = tmp.resolve("control-1x1.png");
+        PngImages.write(tinyPng, new RgbImage(1, 1, new float[3]), java.util.Map.of());
         String model = TinyFixtures.model("sd-tiny").toString();
         Path shapes = TinyFixtures.directoryProperty("conditio.shapesModel", "the shipped model");
         return Stream.of(
@@ -497,6 +499,9 @@ class BadInputTableTest {
                 Arguments.of("--control-preprocess bogus", "unknown --control-preprocess 'bogus'", List.of(
                         "--model", shapes.toString(), "--controlnet", shapes.resolve("controlnet").toString(),
                         "--control-image", ok.toString(), "--control-preprocess", "bogus")),
+                Arguments.of("--control-image 1x1", "smaller than the 8x8 latent grid", List.of(
+                        "--model", shapes.toString(), "--controlnet", shapes.resolve("controlnet").toString(),
+                        "--control-image", tinyPng.toString())),
                 Arguments.of("--original-size 1,2,3", "two integers", List.of("--original-size", "1,2,3")),
                 Arguments.of("--crop-top-left a,b", "two integers", List.of("--crop-top-left", "a,b")),
                 Arguments.of("unknown flag", "--frobnicate", List.of("--frobnicate")),

@@ -187,6 +187,13 @@ public final class ControlNetConditioner implements Conditioner {
             ControlNetRequest r = requests.get(i);
             Model model = context.loadModel(r.model());
             problems.addAll(check(model, unet, unetResiduals, latent[1], context.width(), context.height()));
+            if (r.image().width() < latent[3] || r.image().height() < latent[2]) {
+                // resized up from fewer pixels than the latent grid has cells, it carries no layout to follow
+                throw new InvalidRequestException("ControlNet " + i + ": the control image is " + r.image().width()
+                        + "x" + r.image().height() + ", smaller than the " + latent[3] + "x" + latent[2]
+                        + " latent grid of a " + context.width() + "x" + context.height() + " generation; give a "
+                        + "control image of at least " + latent[3] + "x" + latent[2] + " (best: the output size)");
+            }
             RgbImage image = r.image().resizedBilinear(context.width(), context.height());
             image = context.preprocess(r.preprocess(), image, r.preprocessModels());
             ModelConfig config = model.config();
