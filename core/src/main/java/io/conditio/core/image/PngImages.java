@@ -3,6 +3,7 @@ package io.conditio.core.image;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
 import io.conditio.core.MemoryLimit;
+import io.conditio.core.recipe.InfoText;
 import io.conditio.core.io.AtomicOutputs;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -40,6 +41,11 @@ public final class PngImages {
     static final int DECODE_BYTES_PER_PIXEL = 20;
     /** Text values longer than this are cut in the file (a prompt of a megabyte must not make a megabyte PNG). */
     static final int MAX_TEXT_CHARS = 16_384;
+    /** Entries that must stay whole to be of use (a recipe with its images inlined), and their own limit. */
+    static final java.util.Set<String> WHOLE_ENTRIES = java.util.Set.of("conditio.recipe");
+    static final int MAX_WHOLE_CHARS = 64 << 20;
+    /** Entries written as tEXt (Latin-1) when they can be, for readers that look only there (A1111's tools). */
+    static final java.util.Set<String> LATIN1_ENTRIES = java.util.Set.of("parameters");
 
     private PngImages() {
     }
@@ -67,10 +73,20 @@ public final class PngImages {
 
     /**
      * @param image the image
-     * @param text  entries written as iTXt chunks
+     * @param text  entries written as iTXt chunks. When they are a generation's provenance (they hold
+     *              {@code prompt}, {@code seed} and {@code steps}) and no {@code parameters} entry, A1111's
+     *              {@code parameters} text ({@link InfoText}) is written first, as a tEXt chunk, so that every
+     *              Stable Diffusion tool reads the settings.
      * @return the PNG bytes
      */
     public static byte[] encode(RgbImage image, Map<String, String> text) throws IOException {
+        if (!text.containsKey(InfoText.PNG_KEY) && text.containsKey("prompt") && text.containsKey("seed")
+                && text.containsKey("steps")) {
+            Map<String, String> withInfo = new java.util.LinkedHashMap<>();
+            withInfo.put(InfoText.PNG_KEY, InfoText.format(text));
+            withInfo.putAll(text);
+            text = withInfo;
+        }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         bytes.write(SIGNATURE);
         ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
@@ -84,7 +100,16 @@ public final class PngImages {
         h.writeByte(0);
         chunk(bytes, "IHDR", ihdr.toByteArray());
         for (Map.Entry<String, String> e : text.entrySet()) {
-            chunk(bytes, "iTXt", itxt(e.getKey(), e.getValue()));
+            String v = WHOLE_ENTRIES.contains(e.getKey()) ? e.getValue() : textValue(e.getValue());
+            if (WHOLE_ENTRIES.contains(e.getKey()) && v.length() > MAX_WHOLE_CHARS) {
+                throw new IOException("PNG text '" + e.getKey() + "' has " + v.length() + " characters; at most "
+                        + MAX_WHOLE_CHARS);
+            }
+            if (LATIN1_ENTRIES.contains(e.getKey()) && latin1Text(v)) {
+                chunk(bytes, "tEXt", text(e.getKey(), v));
+            } else {
+                chunk(bytes, "iTXt", itxt(e.getKey(), v));
+            }
         }
         byte[] rgb = image.toRgbBytes();
         ByteArrayOutputStream raw = new ByteArrayOutputStream();
@@ -115,7 +140,26 @@ public final class PngImages {
         b.write(0); // compression method
         b.write(0); // empty language tag
         b.write(0); // empty translated keyword
-        b.writeBytes(textValue(value).getBytes(StandardCharsets.UTF_8));
+        b.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+        return b.toByteArray();
+    }
+
+    private static boolean latin1Text(String v) {
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c > 0xff || (c < 0x20 && c != '\n')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[] text(String key, String value) {
+        byte[] k = key.getBytes(StandardCharsets.ISO_8859_1);
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(k);
+        b.write(0);
+        b.writeBytes(value.getBytes(StandardCharsets.ISO_8859_1));
         return b.toByteArray();
     }
 

@@ -28,6 +28,8 @@ import io.conditio.api.Tensor;
 import io.conditio.api.TextTokenizer;
 import io.conditio.core.json.Json;
 import io.conditio.core.model.ModelFolder;
+import io.conditio.core.model.ModelHash;
+import io.conditio.core.recipe.Reproduction;
 import io.conditio.core.onnx.Binding;
 import io.conditio.core.onnx.Cancellation;
 import io.conditio.core.onnx.OnnxModel;
@@ -271,7 +273,21 @@ final class Generation {
         p.put("timing.unet_ms", millis(timings.unetNanos()));
         p.put("timing.decode_ms", millis(timings.decodeNanos()));
         p.put("timing.model_calls", Integer.toString(timings.modelCalls()));
+        reproduction(p);
         return new Provenance(p);
+    }
+
+    /**
+     * What makes the image reproducible: the model folder's hash and the request as a recipe ({@code conditio
+     * regenerate} runs it again). A1111's {@code parameters} text is made from these entries when a PNG is written
+     * ({@link io.conditio.core.image.PngImages#encode}).
+     */
+    private void reproduction(Map<String, String> p) {
+        p.put(Reproduction.MODEL_HASH_KEY, ModelHash.of(folder.root()));
+        Reproduction.Result r = Reproduction.recipe(request, folder.root(), settings.seed(), settings.steps(),
+                settings.width(), settings.height());
+        r.recipe().ifPresent(json -> p.put(Reproduction.RECIPE_KEY, json));
+        r.reason().ifPresent(why -> p.put(Reproduction.NOT_REPRODUCIBLE_KEY, why));
     }
 
     /** Scalars as written; images and tensors by their size, since the PNG must stay small. */
