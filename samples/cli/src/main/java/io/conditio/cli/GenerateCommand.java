@@ -13,6 +13,7 @@ import io.conditio.core.npy.Npy;
 import io.conditio.core.parameters.ParameterCatalog;
 import io.conditio.core.parameters.ParameterValues;
 import io.conditio.core.pipeline.Pipeline;
+import io.conditio.core.preview.LatentPreview;
 import io.conditio.core.recipe.Recipe;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -224,6 +225,15 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Also write the final latents (before the VAE) as a NumPy float32 NCHW array.")
     Path saveLatents;
 
+    @Option(names = "--quiet", description = "No progress on stderr.")
+    boolean quiet;
+
+    @Option(names = "--preview-every", paramLabel = "N",
+            description = "Every N steps write a preview beside --out (NAME-preview-STEP.png), projected linearly "
+                    + "from the latents (fitted once per model to its VAE, cached in $CONDITIO_CACHE, else "
+                    + "~/.cache/conditio).")
+    Integer previewEvery;
+
     @Option(names = "--memory-limit", paramLabel = "SIZE",
             description = "Refuse requests whose buffers would need more than this, e.g. 2g or 512m (default: the "
                     + "JVM's maximum heap).")
@@ -289,6 +299,7 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationRequest.Builder b = r.toRequestBuilder(pipeline.parameters());
             addFlags(b);
             addParams(b, pipeline.parameters());
+            addProgress(b, pipeline);
             GenerationRequest request = b.build();
             pipeline.parameters().validate(request.parameters()).forEach(line -> spec.commandLine().getErr()
                     .println("conditio: warning: " + line));
@@ -296,6 +307,33 @@ final class GenerateCommand implements Callable<Integer> {
             report(result);
         }
         return 0;
+    }
+
+    /** The progress bar or lines, and the previews. */
+    private void addProgress(GenerationRequest.Builder b, Pipeline pipeline) {
+        if (!quiet) {
+            ProgressReporter progress = new ProgressReporter(spec.commandLine().getErr(),
+                    ProgressReporter.stderrIsTerminal(), System::nanoTime);
+            b.optAfterStep(progress);
+            progress.started();
+        }
+        if (previewEvery != null) {
+            if (previewEvery < 1) {
+                throw new InvalidRequestException("--preview-every " + previewEvery + ": expected a number of steps "
+                        + ">= 1");
+            }
+            LatentPreview preview = LatentPreview.forModel(pipeline.folder(), LatentPreview.defaultCache());
+            String name = out.getFileName().toString();
+            String stem = name.toLowerCase(Locale.ROOT).endsWith(".png") ? name.substring(0, name.length() - 4) : name;
+            int every = previewEvery;
+            b.optAfterStep(step -> {
+                int done = step.stepIndex() + 1;
+                if (done % every == 0 || done == step.totalSteps()) {
+                    Path file = out.resolveSibling(String.format(Locale.ROOT, "%s-preview-%03d.png", stem, done));
+                    PngImages.write(file, preview.render(step.latents()), Map.of("step", Integer.toString(done)));
+                }
+            });
+        }
     }
 
     /** The flags given on the command line, over what the recipe set. */

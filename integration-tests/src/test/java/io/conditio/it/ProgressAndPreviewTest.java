@@ -1,0 +1,140 @@
+package io.conditio.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.conditio.api.GenerationRequest;
+import io.conditio.api.GenerationResult;
+import io.conditio.api.RgbImage;
+import io.conditio.cli.ConditioCli;
+import io.conditio.core.Conditio;
+import io.conditio.core.image.PngImages;
+import io.conditio.core.pipeline.Pipeline;
+import io.conditio.core.preview.LatentPreview;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI's progress output and {@code --preview-every}, and the latent-to-RGB projection behind the previews. */
+class ProgressAndPreviewTest {
+    @TempDir
+    Path dir;
+    private String cacheBefore;
+
+    @BeforeEach
+    void cache() {
+        cacheBefore = System.getProperty("conditio.cache");
+        System.setProperty("conditio.cache", dir.resolve("cache").toString());
+    }
+
+    @AfterEach
+    void restore() {
+        if (cacheBefore == null) {
+            System.clearProperty("conditio.cache");
+        } else {
+            System.setProperty("conditio.cache", cacheBefore);
+        }
+    }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run conditio(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void progressIsPlainLinesOffATerminalAndQuietSilencesIt() {
+        Path png = dir.resolve("p.png");
+        Run run = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt", "a red circle",
+                "--steps", "20", "--seed", "1", "--out", png.toString(), "--plugins",
+                TinyFixtures.pluginDir().toString());
+        assertThat(run.code()).as(run.err()).isZero();
+        List<String> lines = run.err().lines().filter(l -> l.startsWith("step ")).toList();
+        // one line per tenth of the steps, the last one at the end
+        assertThat(lines).hasSize(10);
+        assertThat(lines.get(0)).matches("step 2/20  \\d+\\.\\d\\d steps/s  ETA \\d+s");
+        assertThat(lines.get(9)).startsWith("step 20/20 ").endsWith("ETA 0s");
+        assertThat(run.err()).doesNotContain("\r");
+
+        Run quiet = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt", "a red circle",
+                "--steps", "20", "--seed", "1", "--quiet", "--out", png.toString(), "--plugins",
+                TinyFixtures.pluginDir().toString());
+        assertThat(quiet.code()).as(quiet.err()).isZero();
+        assertThat(quiet.err()).doesNotContain("step ");
+    }
+
+    @Test
+    void previewsAreWrittenEveryNStepsAndTheLastLooksLikeTheImage() throws IOException {
+        Path png = dir.resolve("img.png");
+        Run run = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt",
+                "a large blue square", "--steps", "12", "--seed", "4", "--preview-every", "4", "--quiet", "--out",
+                png.toString(), "--plugins", TinyFixtures.pluginDir().toString());
+        assertThat(run.code()).as(run.err()).isZero();
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString()).filter(n -> n.contains("-preview-")).sorted())
+                    .containsExactly("img-preview-004.png", "img-preview-008.png", "img-preview-012.png");
+        }
+        RgbImage last = PngImages.read(dir.resolve("img-preview-012.png"));
+        RgbImage image = PngImages.read(png);
+        assertThat(last.width()).isEqualTo(image.width());
+        double preview = meanAbs(last, image);
+        double gray = meanAbs(new RgbImage(image.width(), image.height(), filled(image, 0.5f)), image);
+        System.out.printf("preview vs decoded image: mean abs %.4f (a flat grey: %.4f)%n", preview, gray);
+        assertThat(preview).as("the linear preview is far closer to the VAE's image than flat grey")
+                .isLessThan(gray / 2);
+        try (Stream<Path> cached = Files.list(dir.resolve("cache"))) {
+            assertThat(cached.map(p -> p.getFileName().toString()).toList()).singleElement().asString()
+                    .matches("latent-rgb-[0-9a-f]{10}\\.txt");
+        }
+    }
+
+    @Test
+    void theProjectionIsFittedOnceAndReadBackFromTheCache() throws IOException {
+        try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
+                Pipeline pipeline = conditio.open(ShapesModelTest.modelDir())) {
+            Path cache = dir.resolve("c");
+            LatentPreview fitted = LatentPreview.forModel(pipeline.folder(), cache);
+            Path file;
+            try (Stream<Path> files = Files.list(cache)) {
+                file = files.findFirst().orElseThrow();
+            }
+            String lines = Files.readString(file);
+            assertThat(lines.lines().filter(l -> !l.startsWith("#")).count())
+                    .isEqualTo(pipeline.folder().latentChannels() + 1L);
+            LatentPreview read = LatentPreview.forModel(pipeline.folder(), cache);
+            assertThat(read.weights()).containsExactly(fitted.weights());
+            assertThat(read.bias()).containsExactly(fitted.bias());
+
+            GenerationResult r = pipeline.generate(GenerationRequest.builder().setPrompt("a red circle")
+                    .optSteps(8).optSeed(2).build());
+            RgbImage preview = fitted.render(r.latents());
+            assertThat(meanAbs(preview, r.image())).isLessThan(meanAbs(new RgbImage(r.image().width(),
+                    r.image().height(), filled(r.image(), 0.5f)), r.image()) / 2);
+        }
+    }
+
+    private static float[] filled(RgbImage like, float v) {
+        float[] a = new float[like.pixels().length];
+        java.util.Arrays.fill(a, v);
+        return a;
+    }
+
+    private static double meanAbs(RgbImage a, RgbImage b) {
+        double s = 0;
+        for (int i = 0; i < a.pixels().length; i++) {
+            s += Math.abs(a.pixels()[i] - b.pixels()[i]);
+        }
+        return s / a.pixels().length;
+    }
+}

@@ -1,0 +1,76 @@
+package io.conditio.cli;
+
+import io.conditio.api.AfterStepCallback;
+import io.conditio.api.StepContext;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.function.LongSupplier;
+
+/**
+ * The progress of one generation on stderr: on a terminal a bar redrawn in place with steps/s and the time left;
+ * otherwise (a pipe, a log file) a plain line at every tenth of the steps, so logs stay short.
+ */
+final class ProgressReporter implements AfterStepCallback {
+    private static final int WIDTH = 30;
+    private final PrintWriter err;
+    private final boolean terminal;
+    private final LongSupplier clock;
+    private long start = -1;
+    private int lastLine;
+
+    /**
+     * @param err      where to write
+     * @param terminal true to redraw a bar in place, false for plain lines
+     * @param clock    nanoseconds (System::nanoTime; a fake in tests)
+     */
+    ProgressReporter(PrintWriter err, boolean terminal, LongSupplier clock) {
+        this.err = err;
+        this.terminal = terminal;
+        this.clock = clock;
+    }
+
+    /** @return true when stderr is an interactive terminal (a console, and TERM is not "dumb") */
+    static boolean stderrIsTerminal() {
+        String term = System.getenv("TERM");
+        return System.console() != null && term != null && !term.isBlank() && !term.equals("dumb");
+    }
+
+    /** Called once before the loop, so the first step's rate includes its own time. */
+    void started() {
+        start = clock.getAsLong();
+    }
+
+    @Override
+    public void afterStep(StepContext step) {
+        long now = clock.getAsLong();
+        if (start < 0) {
+            start = now;
+        }
+        int done = step.stepIndex() + 1;
+        int total = step.totalSteps();
+        double seconds = Math.max(1e-9, (now - start) / 1e9);
+        double rate = done / seconds;
+        double eta = (total - done) / rate;
+        if (terminal) {
+            int filled = (int) Math.round(WIDTH * (double) done / total);
+            err.printf(Locale.ROOT, "\r[%s%s] %d/%d  %.2f steps/s  ETA %s ", "#".repeat(filled),
+                    ".".repeat(WIDTH - filled), done, total, rate, duration(eta));
+            if (done == total) {
+                err.println();
+            }
+            err.flush();
+            return;
+        }
+        int tenth = (int) ((long) done * 10 / total);
+        if (tenth != lastLine) {
+            lastLine = tenth;
+            err.printf(Locale.ROOT, "step %d/%d  %.2f steps/s  ETA %s%n", done, total, rate, duration(eta));
+            err.flush();
+        }
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s < 60 ? s + "s" : (s / 60) + "m" + String.format(Locale.ROOT, "%02d", s % 60) + "s";
+    }
+}
