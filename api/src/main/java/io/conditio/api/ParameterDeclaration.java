@@ -389,7 +389,8 @@ public final class ParameterDeclaration {
      */
     public boolean compatibleWith(ParameterDeclaration other) {
         return name.equals(other.name) && type == other.type && list == other.list && minItems == other.minItems
-                && maxItems == other.maxItems && singleAllowed == other.singleAllowed && Objects.equals(minimum, other.minimum)
+                && maxItems == other.maxItems && singleAllowed == other.singleAllowed
+                && Objects.equals(minimum, other.minimum)
                 && Objects.equals(maximum, other.maximum) && minimumInclusive == other.minimumInclusive
                 && maximumInclusive == other.maximumInclusive && allowedValues.equals(other.allowedValues)
                 && fields.size() == other.fields.size() && fieldsCompatible(other);

@@ -19,7 +19,8 @@ import picocli.CommandLine.IVersionProvider;
  */
 @Command(name = "conditio", mixinStandardHelpOptions = true, versionProvider = ConditioCli.Version.class,
         description = "Latent-diffusion image generation on the JVM.",
-        subcommands = {GenerateCommand.class, RegenerateCommand.class, PluginsCommand.class, BenchCommand.class,
+        subcommands = {GenerateCommand.class, RegenerateCommand.class, CompareCommand.class, PluginsCommand.class,
+            BenchCommand.class,
             ServeCommand.class, PreprocessCommand.class,
             CommandLine.HelpCommand.class})
 public final class ConditioCli implements Runnable {
