@@ -1,0 +1,128 @@
+package io.conditio.tck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
+import io.conditio.api.Guidance;
+import io.conditio.api.GuidanceProvider;
+import io.conditio.api.Model;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract of a {@link GuidanceProvider}, as the host relies on it. Extend it in the plugin's tests:
+ *
+ * <pre>{@code
+ * class MyGuidanceContractTest extends GuidanceProviderContract {
+ *     protected GuidanceProvider provider() { return new MyGuidanceProvider(); }
+ *     protected GenerationRequest request() {
+ *         return GenerationRequest.builder().optGuidanceScale(7.5).optParameter("my_key", 0.5).build();
+ *     }
+ * }
+ * }</pre>
+ */
+public abstract class GuidanceProviderContract {
+    /** @return a fresh provider */
+    protected abstract GuidanceProvider provider();
+
+    /** @return a request that this provider acts on */
+    protected abstract GenerationRequest request();
+
+    /** @return the UNet it is asked for; by default a 4-channel Stable Diffusion UNet signature */
+    protected Model unet() {
+        return TestModels.unet(4, 4);
+    }
+
+    /** @return the latent shape the tests use, batch 1 */
+    protected int[] latentShape() {
+        return new int[] {1, 4, 8, 8};
+    }
+
+    private Guidance guidance() {
+        return provider().create(request(), unet()).orElseThrow(() -> new AssertionError(provider().id()
+                + " returned no guidance for the request the test says it acts on: " + request().parameters()));
+    }
+
+    private FloatTensor output(Guidance g, long seed) {
+        int[] shape = latentShape().clone();
+        shape[0] = g.branches().size();
+        return new TestRandom(seed).randn(shape);
+    }
+
+    @Test
+    void itHasAnIdAndWellFormedParameterDeclarations() {
+        GuidanceProvider p = provider();
+        assertThat(p.id()).as("id").isNotBlank().doesNotContain(" ");
+        Declarations.assertWellFormed("guidance " + p.id(), p.parameters());
+    }
+
+    @Test
+    void theRequestItActsOnGivesAGuidanceWithBranchesAndADescription() {
+        Guidance g = guidance();
+        assertThat(g.branches()).as("branches").isNotEmpty().doesNotContainNull();
+        assertThat(g.describe()).as("describe()").isNotBlank().doesNotContain("\n");
+    }
+
+    @Test
+    void expandRepeatsTheLatentsOncePerBranchAndLeavesThemAlone() {
+        Guidance g = guidance();
+        FloatTensor latents = new TestRandom(1).randn(latentShape());
+        float[] before = latents.array().clone();
+        FloatTensor batch = g.expand(latents);
+        assertThat(latents.array()).as("latents untouched").containsExactly(before);
+        int[] expected = latentShape().clone();
+        expected[0] = g.branches().size();
+        assertThat(batch.shape()).as("expand shape").containsExactly(expected);
+        int n = before.length;
+        for (int b = 0; b < g.branches().size(); b++) {
+            float[] slice = new float[n];
+            System.arraycopy(batch.array(), b * n, slice, 0, n);
+            assertThat(slice).as("branch %d of the batch", b).containsExactly(before);
+        }
+    }
+
+    @Test
+    void combineGivesOneFiniteBatchOfTheLatentShapeAndLeavesItsInputAlone() {
+        Guidance g = guidance();
+        FloatTensor out = output(g, 2);
+        float[] before = out.array().clone();
+        FloatTensor guided = g.combine(out, TestStepContext.of(new TestRandom(3).randn(latentShape()))
+                .step(0, 10).request(request()).branches(g.branches()));
+        assertThat(out.array()).as("model output untouched").containsExactly(before);
+        assertThat(guided.shape()).as("combine shape").containsExactly(latentShape());
+        for (float v : guided.array()) {
+            assertThat(Float.isFinite(v)).as("finite guided prediction").isTrue();
+        }
+    }
+
+    @Test
+    void combineIsDeterministicAndKeepsNoStateBetweenGenerationsOrThreads() throws Exception {
+        FloatTensor expected = combineAt(guidance(), 4, 5);
+        Guidance shared = guidance();
+        // interleaved with another generation's calls
+        combineAt(shared, 9, 2);
+        assertThat(combineAt(shared, 4, 5).array()).as("same inputs, same output").containsExactly(expected.array());
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<FloatTensor>> runs = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                runs.add(pool.submit(() -> combineAt(guidance(), 4, 5)));
+            }
+            for (Future<FloatTensor> f : runs) {
+                assertThat(f.get().array()).as("from another thread").containsExactly(expected.array());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private FloatTensor combineAt(Guidance g, int step, long seed) {
+        return g.combine(output(g, seed), TestStepContext.of(new TestRandom(seed + 1).randn(latentShape()))
+                .step(step, 10).request(request()).branches(g.branches()));
+    }
+}
