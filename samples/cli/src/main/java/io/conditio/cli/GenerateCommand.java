@@ -314,8 +314,8 @@ final class GenerateCommand implements Callable<Integer> {
         if (!quiet) {
             ProgressReporter progress = new ProgressReporter(spec.commandLine().getErr(),
                     ProgressReporter.stderrIsTerminal(), System::nanoTime);
+            b.optBeforeStep(progress);
             b.optAfterStep(progress);
-            progress.started();
         }
         if (previewEvery != null) {
             if (previewEvery < 1) {

@@ -1,6 +1,7 @@
 package io.conditio.cli;
 
 import io.conditio.api.AfterStepCallback;
+import io.conditio.api.BeforeStepCallback;
 import io.conditio.api.StepContext;
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -10,7 +11,7 @@ import java.util.function.LongSupplier;
  * The progress of one generation on stderr: on a terminal a bar redrawn in place with steps/s and the time left;
  * otherwise (a pipe, a log file) a plain line at every tenth of the steps, so logs stay short.
  */
-final class ProgressReporter implements AfterStepCallback {
+final class ProgressReporter implements BeforeStepCallback, AfterStepCallback {
     private static final int WIDTH = 30;
     private final PrintWriter err;
     private final boolean terminal;
@@ -35,9 +36,12 @@ final class ProgressReporter implements AfterStepCallback {
         return System.console() != null && term != null && !term.isBlank() && !term.equals("dumb");
     }
 
-    /** Called once before the loop, so the first step's rate includes its own time. */
-    void started() {
-        start = clock.getAsLong();
+    /** The clock starts when the first step does, so model loading and preparation are not counted as steps. */
+    @Override
+    public void beforeStep(StepContext step) {
+        if (start < 0) {
+            start = clock.getAsLong();
+        }
     }
 
     @Override
