@@ -11,6 +11,7 @@ import io.conditio.api.StepContext;
 import io.conditio.api.UnetInputDeclaration;
 import io.conditio.api.UnetInputs;
 import io.conditio.core.plugin.PluginGuard;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -57,7 +58,11 @@ final class Guarded {
 
             @Override
             public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-                return guard.call(provider, "scheduler step", () -> s.step(modelOutput, timestep, sample, random));
+                return guard.call(provider, "scheduler step", () -> {
+                    FloatTensor out = s.step(modelOutput, timestep, sample, random);
+                    requireShape(out, sample.shape(), "the sample's shape");
+                    return out;
+                });
             }
 
             @Override
@@ -81,12 +86,31 @@ final class Guarded {
 
             @Override
             public FloatTensor expand(FloatTensor latents) {
-                return guard.call(provider, "guidance expand", () -> g.expand(latents));
+                return guard.call(provider, "guidance expand", () -> {
+                    FloatTensor out = g.expand(latents);
+                    int[] expected = latents.shape().clone();
+                    expected[0] = g.branches().size();
+                    requireShape(out, expected, "one batch entry per branch");
+                    return out;
+                });
             }
 
             @Override
             public FloatTensor combine(FloatTensor modelOutput, StepContext step) {
-                return guard.call(provider, "guidance combine", () -> g.combine(modelOutput, step));
+                return guard.call(provider, "guidance combine", () -> {
+                    FloatTensor out = g.combine(modelOutput, step);
+                    int[] expected = modelOutput.shape().clone();
+                    expected[0] = 1;
+                    if (out != null && out.shape().length == expected.length && out.shape().length > 1) {
+                        expected[1] = out.shape()[1]; // a UNet may predict more channels than the latents have
+                    }
+                    requireShape(out, expected, "batch 1, the model output's size");
+                    if (!finite(out) && finite(modelOutput)) {
+                        throw new IllegalStateException("returned non-finite values for a finite model output at "
+                                + "step " + step.stepIndex());
+                    }
+                    return out;
+                });
             }
 
             @Override
@@ -94,6 +118,26 @@ final class Guarded {
                 return guard.call(provider, "guidance describe", g::describe);
             }
         };
+    }
+
+    /** A plugin's result of the wrong shape is its bug: the guard names the plugin. */
+    private static void requireShape(FloatTensor out, int[] expected, String what) {
+        if (out == null) {
+            throw new IllegalStateException("returned null; expected a tensor " + Arrays.toString(expected));
+        }
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw new IllegalStateException("returned " + Arrays.toString(out.shape()) + "; expected "
+                    + Arrays.toString(expected) + " (" + what + ")");
+        }
+    }
+
+    private static boolean finite(FloatTensor t) {
+        for (float v : t.array()) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static Conditioning conditioning(PluginGuard guard, Object conditioner, Conditioning c) {
