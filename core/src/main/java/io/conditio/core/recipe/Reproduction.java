@@ -30,6 +30,8 @@ public final class Reproduction {
     public static final String NOT_REPRODUCIBLE_KEY = "conditio.not_reproducible";
     /** The PNG text key of the model folder's hash. */
     public static final String MODEL_HASH_KEY = "model_hash";
+    /** Longer prompts are cut in the PNG (a megabyte of prompt must not make a megabyte PNG): no recipe holds them. */
+    public static final int MAX_PROMPT_CHARS = 16_384;
 
     private Reproduction() {
     }
@@ -59,6 +61,10 @@ public final class Reproduction {
         request.schedulerConfig().ifPresent(c -> r.put("scheduler_config", c));
         Map<String, Object> parameters = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
+        if (request.prompt().length() > MAX_PROMPT_CHARS || request.negativePrompt().length() > MAX_PROMPT_CHARS) {
+            problems.add("the prompt or negative prompt is longer than the " + MAX_PROMPT_CHARS
+                    + " characters a PNG keeps");
+        }
         for (Map.Entry<String, Object> p : request.parameters().entrySet()) {
             if (p.getKey().startsWith(ParameterCatalog.ANNOTATION_PREFIX)) {
                 continue;
