@@ -111,6 +111,32 @@ class Fp16ModelTest {
     }
 
     @Test
+    void aFloat16ControlNetFeedsTheUnetThroughTheCli() throws java.io.IOException {
+        Path model = TinyFixtures.sdTinyWithUnet(java.nio.file.Files.createDirectories(dir.resolve("cn-model")),
+                TinyFixtures.model("unet-controlnet").resolve("model.onnx"));
+        Path controlNet = TinyFixtures.model("controlnet-fp16");
+        try (OnnxModel cn = OnnxModel.open("controlnet", controlNet.resolve("model.onnx"))) {
+            assertThat(cn.declaredInputs().get("controlnet_cond").elementType()).isEqualTo(ElementType.FLOAT16);
+            assertThat(cn.declaredOutputs().values()).extracting(TensorSpec::elementType)
+                    .containsOnly(ElementType.FLOAT16);
+        }
+        Path npy = dir.resolve("cn.npy");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), "generate",
+                "--model", model.toString(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--seed", "7", "--scheduler", "ddim", "--controlnet", controlNet.toString(),
+                "--control-image", TinyFixtures.array("control.png").toString(), "--control-scale", "0.8",
+                "--out", dir.resolve("cn.png").toString(), "--save-latents", npy.toString(),
+                "--plugins", TinyFixtures.pluginDir().toString());
+        assertThat(code).as(err.toString()).isZero();
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("cn_DDIMScheduler_latents.npy"));
+        double rel = TinyFixtures.relativeError(Npy.readFloat(npy), expected);
+        System.out.printf(Locale.ROOT, "FP16 controlnet latents rel %.3e%n", rel);
+        assertThat(rel).isLessThanOrEqualTo(TOLERANCE).isGreaterThan(1e-6);
+    }
+
+    @Test
     void float16ModelFolderRunsThroughTheCli() {
         Path npy16 = dir.resolve("fp16.npy");
         Path npy32 = dir.resolve("fp32.npy");
