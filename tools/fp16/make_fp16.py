@@ -7,6 +7,7 @@ float32. The result is checked and shape-inferred. Files other than the converte
 tokenizer, scheduler) are copied unchanged.
 
 Usage: /usr/bin/python3 tools/fp16/make_fp16.py SRC_DIR DST_DIR [--components unet,text_encoder,vae_decoder]
+       (SRC_DIR is a pipeline folder, or a single-model folder such as a ControlNet with model.onnx at its top)
 Needs onnx and numpy (Debian: python3-onnx, python3-numpy).
 """
 import argparse
@@ -90,6 +91,17 @@ def main(argv):
     parser.add_argument("--components", default=None,
                         help="comma-separated sub-folders to copy (default: every folder with a model.onnx)")
     args = parser.parse_args(argv)
+    if os.path.isfile(os.path.join(args.src, "model.onnx")):
+        # a single-model folder (a ControlNet, an adapter): model.onnx and its config side by side
+        os.makedirs(args.dst, exist_ok=True)
+        for f in sorted(os.listdir(args.src)):
+            s = os.path.join(args.src, f)
+            if f == "model.onnx":
+                convert_model(s, os.path.join(args.dst, f))
+                print("converted model.onnx")
+            elif os.path.isfile(s):
+                shutil.copy2(s, os.path.join(args.dst, f))
+        return
     names = args.components.split(",") if args.components else sorted(
         d for d in os.listdir(args.src) if os.path.isfile(os.path.join(args.src, d, "model.onnx")))
     os.makedirs(args.dst, exist_ok=True)
