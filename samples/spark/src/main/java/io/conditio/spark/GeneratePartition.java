@@ -7,6 +7,7 @@ import io.conditio.api.GenerationResult;
 import io.conditio.api.StepTimings;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.recipe.Recipe;
+import io.conditio.core.recipe.Reproduction;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -105,7 +106,8 @@ final class GeneratePartition implements FlatMapFunction<Iterator<BatchRequest>,
             record.put("seed", Long.parseLong(provenance.get("seed")));
             ObjectNode settings = record.putObject("settings");
             provenance.forEach((k, v) -> {
-                if (!k.startsWith("timing.")) {
+                // the manifest keeps the request line itself; the PNG's recipe entry inlines its images
+                if (!k.startsWith("timing.") && !k.equals(Reproduction.RECIPE_KEY)) {
                     settings.put(k, v);
                 }
             });

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.conditio.api.RgbImage;
 import io.conditio.cli.ConditioCli;
 import io.conditio.core.image.PngImages;
+import io.conditio.core.recipe.Reproduction;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -177,6 +178,9 @@ class SparkBatchTest {
             }
             assertThat(record.get("settings").get("scheduler.config").asText())
                     .isEqualTo(text.get("scheduler.config"));
+            assertThat(text).as("the PNG carries the recipe").containsKey(Reproduction.RECIPE_KEY);
+            assertThat(record.get("settings").has(Reproduction.RECIPE_KEY))
+                    .as("the manifest keeps the request line, not the recipe with its images inlined").isFalse();
             written.put(c.id(), Files.getLastModifiedTime(png));
         }
         // the two methods and the two schedulers really give different pictures
