@@ -1,14 +1,12 @@
 package io.conditio.it;
 
+import static io.conditio.it.CliRun.conditio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.cli.ConditioCli;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.npy.Npy;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -20,16 +18,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class CliTest {
     @TempDir
     Path dir;
-
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run conditio(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     private String model() {
         return TinyFixtures.model("sd-tiny").toString();
@@ -43,7 +31,7 @@ class CliTest {
     void generateWritesAPngAndLatentsThatMatchDiffusers() throws IOException {
         Path png = dir.resolve("out.png");
         Path npy = dir.resolve("latents.npy");
-        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
                 "--steps", "8", "--guidance", "7.5", "--seed", "7", "--scheduler", "ddim", "--out", png.toString(),
                 "--save-latents", npy.toString(), "--plugins", plugins());
 
@@ -60,7 +48,7 @@ class CliTest {
         String property = io.conditio.core.onnx.OnnxModel.INTRA_OP_THREADS_PROPERTY;
         assertThat(System.getProperty(property)).isNull();
         Path npy = dir.resolve("latents.npy");
-        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
                 "--steps", "8", "--guidance", "7.5", "--seed", "7", "--scheduler", "ddim", "--threads", "1",
                 "--out", dir.resolve("out.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();
@@ -68,7 +56,7 @@ class CliTest {
         assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
         assertThat(System.getProperty(property)).as("restored after the command").isNull();
 
-        Run zero = conditio("generate", "--model", model(), "--prompt", "x", "--threads", "0",
+        CliRun zero = conditio("generate", "--model", model(), "--prompt", "x", "--threads", "0",
                 "--out", dir.resolve("zero.png").toString(), "--plugins", plugins());
         assertThat(zero.code()).isNotZero();
         assertThat(zero.err()).contains("--threads 0").contains("positive number of threads");
@@ -82,7 +70,7 @@ class CliTest {
                 + "\"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, \"beta_end\": 0.012, "
                 + "\"steps_offset\": 1, \"set_alpha_to_one\": false, \"clip_sample\": false}");
         Path npy = dir.resolve("l.npy");
-        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
                 "--steps", "8", "--seed", "7", "--scheduler-config", config.toString(), "--out",
                 dir.resolve("o.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
 
@@ -93,7 +81,7 @@ class CliTest {
 
     @Test
     void aMissingModelFolderIsOneLineAndExitCodeOne() {
-        Run run = conditio("generate", "--model", dir.resolve("missing").toString(), "--prompt", "x",
+        CliRun run = conditio("generate", "--model", dir.resolve("missing").toString(), "--prompt", "x",
                 "--plugins", plugins());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err().strip()).doesNotContain("\n").contains("missing").contains("no such directory");
@@ -102,28 +90,28 @@ class CliTest {
 
     @Test
     void anUnknownFlagIsAUsageErrorWithExitCodeTwo() {
-        Run run = conditio("generate", "--model", model(), "--colour", "red");
+        CliRun run = conditio("generate", "--model", model(), "--colour", "red");
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err()).contains("--colour").doesNotContain("\tat ");
     }
 
     @Test
     void aNonNumericStepCountNamesTheFlag() {
-        Run run = conditio("generate", "--model", model(), "--steps", "many");
+        CliRun run = conditio("generate", "--model", model(), "--steps", "many");
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err()).contains("--steps").contains("many");
     }
 
     @Test
     void schedulerAndSchedulerConfigAreMutuallyExclusive() {
-        Run run = conditio("generate", "--model", model(), "--scheduler", "ddim", "--scheduler-config", "x.json");
+        CliRun run = conditio("generate", "--model", model(), "--scheduler", "ddim", "--scheduler-config", "x.json");
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err()).contains("mutually exclusive");
     }
 
     @Test
     void anUnknownSchedulerIsOneLineListingTheNames() {
-        Run run = conditio("generate", "--model", model(), "--scheduler", "nope", "--out",
+        CliRun run = conditio("generate", "--model", model(), "--scheduler", "nope", "--out",
                 dir.resolve("o.png").toString(), "--plugins", plugins());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err()).contains("unknown scheduler 'nope'").contains("ddim").doesNotContain("\tat ");
@@ -132,7 +120,7 @@ class CliTest {
     @Test
     void img2imgThroughTheCliMatchesDiffusers() {
         Path npy = dir.resolve("i2i.npy");
-        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
                 "--steps", "10", "--seed", "7", "--scheduler", "ddim", "--init-image",
                 TinyFixtures.array("inpaint_init.png").toString(), "--strength", "0.6", "--out",
                 dir.resolve("i2i.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
@@ -148,7 +136,7 @@ class CliTest {
         Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("inpaint-model")),
                 TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
         Path npy = dir.resolve("inpaint.npy");
-        Run run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
+        CliRun run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
                 "--steps", "8", "--seed", "7", "--scheduler", "ddim", "--init-image",
                 TinyFixtures.array("inpaint_init.png").toString(), "--mask",
                 TinyFixtures.array("inpaint_mask.png").toString(), "--out", dir.resolve("inpaint.png").toString(),
@@ -163,7 +151,7 @@ class CliTest {
         Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("cn-model")),
                 TinyFixtures.model("unet-controlnet").resolve("model.onnx"));
         Path npy = dir.resolve("cn.npy");
-        Run run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
+        CliRun run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
                 "--steps", "8", "--seed", "7", "--scheduler", "ddim",
                 "--controlnet", TinyFixtures.model("controlnet").toString(),
                 "--control-image", TinyFixtures.array("control.png").toString(), "--control-scale", "0.8",
@@ -178,7 +166,7 @@ class CliTest {
         Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("class-model")),
                 TinyFixtures.model("unet-class").resolve("model.onnx"));
         Path npy = dir.resolve("class.npy");
-        Run run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
+        CliRun run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
                 "--steps", "8", "--seed", "7", "--guidance", "4", "--scheduler", "euler", "--class-label", "3",
                 "--null-class-label", "9", "--out", dir.resolve("class.png").toString(), "--save-latents",
                 npy.toString(), "--plugins", plugins());
@@ -192,7 +180,7 @@ class CliTest {
     @Test
     void paramPassesTypedRequestParametersToPlugins() {
         Path png = dir.resolve("p.png");
-        Run run = conditio("generate", "--model", model(), "--prompt", "(red) circle", "--steps", "2", "--seed", "1",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "(red) circle", "--steps", "2", "--seed", "1",
                 "--param", "prompt_weighting=false", "--out", png.toString(), "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();
         // a Boolean reached the text plugin (a String would have been refused with a type error)
@@ -201,7 +189,7 @@ class CliTest {
 
     @Test
     void aMissingInitImageIsOneLineNamingIt() {
-        Run run = conditio("generate", "--model", model(), "--prompt", "x", "--init-image",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "x", "--init-image",
                 dir.resolve("nope.png").toString(), "--plugins", plugins());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err().strip()).doesNotContain("\n").contains("nope.png").contains("not found");
@@ -209,7 +197,7 @@ class CliTest {
 
     @Test
     void aMalformedSizePairNamesTheFlag() {
-        Run run = conditio("generate", "--model", model(), "--prompt", "x", "--original-size", "1024",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "x", "--original-size", "1024",
                 "--plugins", plugins());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err()).contains("--original-size 1024: expected two integers");
@@ -220,7 +208,7 @@ class CliTest {
         "dpm++2m-sde", "dpm++2s", "unipc", "deis", "ddpm", "lcm", "tcd", "kdpm2", "kdpm2-a", "flow-euler"})
     void everySchedulerNameGeneratesOnTheFixtureModel(String name) {
         Path npy = dir.resolve(name + ".npy");
-        Run run = conditio("generate", "--model", model(), "--prompt", "a red circle", "--steps", "4", "--seed", "1",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "a red circle", "--steps", "4", "--seed", "1",
                 "--scheduler", name, "--out", dir.resolve(name + ".png").toString(), "--save-latents", npy.toString(),
                 "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();
@@ -236,7 +224,7 @@ class CliTest {
         Path config = dir.resolve("zero-snr.json");
         Files.writeString(config, "{\"_class_name\": \"DDIMScheduler\", \"rescale_betas_zero_snr\": true, "
                 + "\"timestep_spacing\": \"trailing\"}");
-        Run run = conditio("generate", "--model", model(), "--prompt", "x", "--steps", "4", "--scheduler-config",
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "x", "--steps", "4", "--scheduler-config",
                 config.toString(), "--out", dir.resolve("z.png").toString(), "--plugins", plugins());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err()).contains("rescale_betas_zero_snr").contains("v_prediction").doesNotContain("\tat ");
@@ -245,7 +233,7 @@ class CliTest {
 
     @Test
     void pluginsListsEveryPluginWithVersionAndExtensions() {
-        Run run = conditio("plugins", "--plugins", plugins());
+        CliRun run = conditio("plugins", "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(run.out()).contains("schedulers 0.1.0  STARTED").contains("text-conditioning 0.1.0  STARTED")
                 .contains("io.conditio.plugins.text.TextConditioner").contains("ddim");
@@ -253,7 +241,7 @@ class CliTest {
 
     @Test
     void pluginsListsTheControlPreprocessors() {
-        Run run = conditio("plugins", "--plugins", plugins());
+        CliRun run = conditio("plugins", "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(run.out()).contains("control preprocessors (--control-preprocess, --adapter-preprocess):")
                 .containsPattern("canny +Canny edges").contains("softedge").contains("lineart").contains("scribble")
@@ -265,7 +253,7 @@ class CliTest {
     @Test
     void anUnknownControlPreprocessorListsTheAvailableOnes() {
         Path shapes = ShapesModelTest.modelDir();
-        Run run = conditio("generate", "--model", shapes.toString(), "--prompt", "a red circle", "--steps", "2",
+        CliRun run = conditio("generate", "--model", shapes.toString(), "--prompt", "a red circle", "--steps", "2",
                 "--t2i-adapter", shapes.resolve("t2i-adapter").toString(), "--adapter-image",
                 TinyFixtures.resource("t2i-adapter-parity/sketch_circle.png").toString(), "--adapter-preprocess",
                 "hed", "--out", dir.resolve("p.png").toString(), "--plugins", plugins());
@@ -278,7 +266,7 @@ class CliTest {
     void aT2IAdapterFromTheCommandLinePicksTheAdapterUnet() throws IOException {
         Path shapes = ShapesModelTest.modelDir();
         Path png = dir.resolve("a.png");
-        Run run = conditio("generate", "--model", shapes.toString(), "--prompt", "a red circle", "--steps", "4",
+        CliRun run = conditio("generate", "--model", shapes.toString(), "--prompt", "a red circle", "--steps", "4",
                 "--seed", "3", "--t2i-adapter", shapes.resolve("t2i-adapter").toString(), "--adapter-image",
                 TinyFixtures.resource("t2i-adapter-parity/sketch_circle.png").toString(), "--adapter-scale", "0.9",
                 "--adapter-factor", "0.75", "--t2i-adapter", shapes.resolve("t2i-adapter").toString(),
@@ -292,14 +280,14 @@ class CliTest {
     void pluginsExitsNonZeroWhenAPluginIsNotUsable() throws IOException {
         PluginHostTest.rewriteManifest(PluginHostTest.jarOf("conditio-plugin-text-conditioning"),
                 dir.resolve("future.jar"), "future-text", ">=9.0.0");
-        Run run = conditio("plugins", "--plugins", dir.toString());
+        CliRun run = conditio("plugins", "--plugins", dir.toString());
         assertThat(run.code()).isEqualTo(3);
         assertThat(run.out()).contains("not usable: requires Conditio SPI >=9.0.0");
     }
 
     @Test
     void benchReportsTheLoopStepNextToTheReplayedUnetCalls() {
-        Run run = conditio("bench", "--model", model(), "--steps", "4", "--warmup", "1", "--runs", "2",
+        CliRun run = conditio("bench", "--model", model(), "--steps", "4", "--warmup", "1", "--runs", "2",
                 "--no-alloc", "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(run.out()).contains("loop per step").contains("replayed UNet").contains("(5 UNet calls)")
@@ -308,7 +296,7 @@ class CliTest {
 
     @Test
     void benchJsonIsOneLinePerSizeWithTheFloorAndTheHeapPerStep() {
-        Run run = conditio("bench", "--model", model(), "--steps", "4", "--warmup", "1", "--runs", "2",
+        CliRun run = conditio("bench", "--model", model(), "--steps", "4", "--warmup", "1", "--runs", "2",
                 "--scheduler", "ddim", "--size", "64,128", "--json", "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();
         java.util.List<String> lines = run.out().lines().toList();
@@ -332,7 +320,7 @@ class CliTest {
 
     @Test
     void benchRefusesASizeThatIsNotAMultipleOfEight() {
-        Run run = conditio("bench", "--model", model(), "--size", "64,100", "--plugins", plugins());
+        CliRun run = conditio("bench", "--model", model(), "--size", "64,100", "--plugins", plugins());
         assertThat(run.code()).isNotZero();
         assertThat(run.err()).contains("--size 100").contains("multiple of 8");
     }

@@ -1,13 +1,11 @@
 package io.conditio.it;
 
+import static io.conditio.it.CliRun.conditio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conditio.api.RgbImage;
-import io.conditio.cli.ConditioCli;
 import io.conditio.core.image.PngImages;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -20,16 +18,6 @@ class CompareTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run conditio(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     private Path recipe() throws IOException {
         Path r = dir.resolve("r.json");
         Files.writeString(r, "{\"model\": \"" + ShapesModelTest.modelDir().toAbsolutePath() + "\", \"prompt\": "
@@ -40,7 +28,7 @@ class CompareTest {
     @Test
     void everyCellIsTheImageGenerateMakesWithThoseSettings() throws IOException {
         Path sheet = dir.resolve("sheet.png");
-        Run run = conditio("compare", "--recipe", recipe().toString(), "--rows", "seed=1,2", "--cols",
+        CliRun run = conditio("compare", "--recipe", recipe().toString(), "--rows", "seed=1,2", "--cols",
                 "scheduler=ddim,euler", "--scale", "2", "--out", sheet.toString(), "--plugins",
                 TinyFixtures.pluginDir().toString());
         assertThat(run.code()).as(run.err()).isZero();
@@ -52,7 +40,7 @@ class CompareTest {
         assertThat(csv.get(4)).startsWith("1,1,seed,2,scheduler,euler,2,4,euler,");
 
         Path single = dir.resolve("single.png");
-        Run one = conditio("generate", "--recipe", recipe().toString(), "--seed", "2", "--scheduler", "euler",
+        CliRun one = conditio("generate", "--recipe", recipe().toString(), "--seed", "2", "--scheduler", "euler",
                 "--quiet", "--out", single.toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(one.code()).as(one.err()).isZero();
         RgbImage expected = PngImages.read(single);
@@ -86,11 +74,11 @@ class CompareTest {
     @Test
     void anUnknownSettingIsRefusedBeforeAnythingRuns() throws IOException {
         Path sheet = dir.resolve("bad.png");
-        Run run = conditio("compare", "--recipe", recipe().toString(), "--rows", "sede=1,2", "--out",
+        CliRun run = conditio("compare", "--recipe", recipe().toString(), "--rows", "sede=1,2", "--out",
                 sheet.toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err()).contains("unknown setting 'sede' (did you mean 'seed'?)");
-        Run range = conditio("compare", "--recipe", recipe().toString(), "--rows", "guidance_scale=3,7",
+        CliRun range = conditio("compare", "--recipe", recipe().toString(), "--rows", "guidance_scale=3,7",
                 "--cols", "strength=0.5,2", "--out", sheet.toString(), "--plugins",
                 TinyFixtures.pluginDir().toString());
         assertThat(range.code()).isEqualTo(1);

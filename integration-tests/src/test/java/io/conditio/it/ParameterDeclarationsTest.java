@@ -1,13 +1,11 @@
 package io.conditio.it;
 
+import static io.conditio.it.CliRun.conditio;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.conditio.cli.ConditioCli;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.json.Json;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,16 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ParameterDeclarationsTest {
     @TempDir
     Path dir;
-
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run conditio(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     private static String model() {
         return TinyFixtures.model("sd-tiny").toString();
@@ -86,7 +74,7 @@ class ParameterDeclarationsTest {
         return plugins;
     }
 
-    private Run generate(Path plugins, String... more) {
+    private CliRun generate(Path plugins, String... more) {
         List<String> args = new java.util.ArrayList<>(List.of("generate", "--model", model(), "--prompt",
                 "a red circle", "--steps", "2", "--seed", "1", "--out", dir.resolve("out.png").toString(),
                 "--plugins", plugins.toString()));
@@ -96,7 +84,7 @@ class ParameterDeclarationsTest {
 
     @Test
     void anUnknownParamKeyIsAnErrorListingTheKnownKeysWithTheNearestOne() {
-        Run run = generate(TinyFixtures.pluginDir(), "--param", "clip_skp=1");
+        CliRun run = generate(TinyFixtures.pluginDir(), "--param", "clip_skp=1");
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err()).contains("unknown --param 'clip_skp' (did you mean 'clip_skip'?)")
                 .contains("the known parameters are: ").contains("class_label").contains("controlnets")
@@ -108,16 +96,16 @@ class ParameterDeclarationsTest {
 
     @Test
     void aValueOutOfRangeOrOfTheWrongTypeNamesTheBoundBeforeAnythingRuns() {
-        Run range = generate(TinyFixtures.pluginDir(), "--param", "strength=1.5");
+        CliRun range = generate(TinyFixtures.pluginDir(), "--param", "strength=1.5");
         assertThat(range.code()).isEqualTo(1);
         assertThat(range.err()).contains("'strength' must be in (0, 1], got 1.5");
-        Run type = generate(TinyFixtures.pluginDir(), "--param", "clip_skip=two");
+        CliRun type = generate(TinyFixtures.pluginDir(), "--param", "clip_skip=two");
         assertThat(type.code()).isEqualTo(1);
         assertThat(type.err()).contains("parameter 'clip_skip' must be an integer (integer >= 0), got 'two'");
-        Run negative = generate(TinyFixtures.pluginDir(), "--class-label", "-3");
+        CliRun negative = generate(TinyFixtures.pluginDir(), "--class-label", "-3");
         assertThat(negative.code()).isEqualTo(1);
         assertThat(negative.err()).contains("'class_label' must be >= 0, got -3");
-        Run group = generate(TinyFixtures.pluginDir(), "--param",
+        CliRun group = generate(TinyFixtures.pluginDir(), "--param",
                 "controlnets=[{\"model\": \"cn\", \"scael\": 2}]");
         assertThat(group.code()).isEqualTo(1);
         assertThat(group.err()).contains("'controlnets' item 0: unknown field 'scael' (did you mean 'scale'?)");
@@ -126,7 +114,7 @@ class ParameterDeclarationsTest {
 
     @Test
     void paramValuesAreTypedByTheirDeclaration() {
-        Run run = generate(TinyFixtures.pluginDir(), "--param", "prompt_weighting=false",
+        CliRun run = generate(TinyFixtures.pluginDir(), "--param", "prompt_weighting=false",
                 "--param", "clip_skip=0");
         assertThat(run.code()).as(run.err()).isZero();
         // a Boolean reached the text plugin (a String would have been refused with a type error)
@@ -136,7 +124,7 @@ class ParameterDeclarationsTest {
 
     @Test
     void pluginsParametersListsEveryBuiltInDeclarationWithItsOwner() {
-        Run run = conditio("plugins", "--parameters", "--plugins", TinyFixtures.pluginDir().toString());
+        CliRun run = conditio("plugins", "--parameters", "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(run.out())
                 .containsPattern("strength +number in \\(0, 1\\]  default 0.8 — img2img")
@@ -161,7 +149,7 @@ class ParameterDeclarationsTest {
 
     @Test
     void theJsonSchemaDescribesARecipeWithTheDeclaredParameters() {
-        Run run = conditio("plugins", "--json-schema", "--plugins", TinyFixtures.pluginDir().toString());
+        CliRun run = conditio("plugins", "--json-schema", "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(run.code()).as(run.err()).isZero();
         @SuppressWarnings("unchecked")
         Map<String, Object> schema = (Map<String, Object>) Json.parse(run.out());
@@ -180,20 +168,20 @@ class ParameterDeclarationsTest {
     @Test
     void aPluginBuiltAgainstTheNewSpiDeclaresItsParameterAndIsValidated() throws IOException {
         Path plugins = pluginsWith("anneal", ">=0.2.0 & <1.0.0", true);
-        Run ok = generate(plugins, "--param", "anneal_to=3");
+        CliRun ok = generate(plugins, "--param", "anneal_to=3");
         assertThat(ok.code()).as(ok.err()).isZero();
         // typed as the declaration says: a Double, not the Long that "3" would have been without it
         assertThat(PngImages.readText(dir.resolve("out.png"))).containsEntry("guidance", "anneal to 3.0 (Double)");
 
-        Run typo = generate(plugins, "--param", "anneal_too=3");
+        CliRun typo = generate(plugins, "--param", "anneal_too=3");
         assertThat(typo.code()).isEqualTo(1);
         assertThat(typo.err()).contains("unknown --param 'anneal_too' (did you mean 'anneal_to'?)")
                 .contains("anneal_to, class_label");
-        Run range = generate(plugins, "--param", "anneal_to=30");
+        CliRun range = generate(plugins, "--param", "anneal_to=30");
         assertThat(range.code()).isEqualTo(1);
         assertThat(range.err()).contains("'anneal_to' must be in [0, 20], got 30");
 
-        Run listing = conditio("plugins", "--parameters", "--plugins", plugins.toString());
+        CliRun listing = conditio("plugins", "--parameters", "--plugins", plugins.toString());
         assertThat(listing.out()).containsPattern("anneal_to +number in \\[0, 20\\] — guidance scale at the last")
                 .contains("declared by guidance anneal (anneal@1.0.0)");
     }
@@ -201,12 +189,12 @@ class ParameterDeclarationsTest {
     @Test
     void aPluginBuiltAgainstSpi010StillLoadsAndUndeclaredKeysPassToItWithAWarning() throws IOException {
         Path plugins = pluginsWith("old-anneal", ">=0.1.0 & <1.0.0", false);
-        Run listing = conditio("plugins", "--parameters", "--plugins", plugins.toString());
+        CliRun listing = conditio("plugins", "--parameters", "--plugins", plugins.toString());
         assertThat(listing.code()).as(listing.err()).isZero();
         assertThat(listing.out()).contains("built against SPI 0.1.0, declaring nothing")
                 .contains("guidance anneal (old-anneal@1.0.0)");
 
-        Run ok = generate(plugins, "--param", "anneal_to=3");
+        CliRun ok = generate(plugins, "--param", "anneal_to=3");
         assertThat(ok.code()).as(ok.err()).isZero();
         assertThat(ok.err()).contains("warning: request parameter 'anneal_to' is declared by no plugin; passed on "
                 + "unchecked").contains("guidance anneal (old-anneal@1.0.0)");
@@ -214,7 +202,7 @@ class ParameterDeclarationsTest {
         assertThat(PngImages.readText(dir.resolve("out.png"))).containsEntry("guidance", "anneal to 3 (Long)");
 
         // the built-in plugins' declared keys are still checked
-        Run range = generate(plugins, "--param", "strength=1.5");
+        CliRun range = generate(plugins, "--param", "strength=1.5");
         assertThat(range.code()).isEqualTo(1);
         assertThat(range.err()).contains("'strength' must be in (0, 1], got 1.5");
     }

@@ -1,18 +1,16 @@
 package io.conditio.it;
 
+import static io.conditio.it.CliRun.conditio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.RgbImage;
-import io.conditio.cli.ConditioCli;
 import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.pipeline.Pipeline;
 import io.conditio.core.preview.LatentPreview;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -43,20 +41,10 @@ class ProgressAndPreviewTest {
         }
     }
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run conditio(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @Test
     void progressIsPlainLinesOffATerminalAndQuietSilencesIt() {
         Path png = dir.resolve("p.png");
-        Run run = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt", "a red circle",
+        CliRun run = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt", "a red circle",
                 "--steps", "20", "--seed", "1", "--out", png.toString(), "--plugins",
                 TinyFixtures.pluginDir().toString());
         assertThat(run.code()).as(run.err()).isZero();
@@ -67,7 +55,7 @@ class ProgressAndPreviewTest {
         assertThat(lines.get(9)).startsWith("step 20/20 ").endsWith("ETA 0s");
         assertThat(run.err()).doesNotContain("\r");
 
-        Run quiet = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt", "a red circle",
+        CliRun quiet = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt", "a red circle",
                 "--steps", "20", "--seed", "1", "--quiet", "--out", png.toString(), "--plugins",
                 TinyFixtures.pluginDir().toString());
         assertThat(quiet.code()).as(quiet.err()).isZero();
@@ -77,7 +65,7 @@ class ProgressAndPreviewTest {
     @Test
     void previewsAreWrittenEveryNStepsAndTheLastLooksLikeTheImage() throws IOException {
         Path png = dir.resolve("img.png");
-        Run run = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt",
+        CliRun run = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt",
                 "a large blue square", "--steps", "12", "--seed", "4", "--preview-every", "4", "--quiet", "--out",
                 png.toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(run.code()).as(run.err()).isZero();

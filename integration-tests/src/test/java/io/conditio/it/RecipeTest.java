@@ -1,19 +1,17 @@
 package io.conditio.it;
 
+import static io.conditio.it.CliRun.conditio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
-import io.conditio.cli.ConditioCli;
 import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.parameters.ParameterCatalog;
 import io.conditio.core.recipe.Recipe;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -46,16 +44,6 @@ class RecipeTest {
         conditio.close();
     }
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run conditio(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     static Path recipes() {
         return ShapesModelTest.modelDir().getParent().getParent().resolve("docs/recipes");
     }
@@ -77,7 +65,7 @@ class RecipeTest {
         assertThat(request.prompt()).isNotEmpty();
 
         Path png = dir.resolve("out.png");
-        Run run = conditio("generate", "--recipe", example.toString(), "--steps", "3", "--out", png.toString(),
+        CliRun run = conditio("generate", "--recipe", example.toString(), "--steps", "3", "--out", png.toString(),
                 "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(run.code()).as(run.err()).isZero();
         Map<String, String> text = PngImages.readText(png);
@@ -94,9 +82,9 @@ class RecipeTest {
                 + "\"parameters\": {\"class_label\": 3}}");
         Files.writeString(dir.resolve("a.yaml"), "model: " + ShapesModelTest.modelDir().toAbsolutePath()
                 + "\nprompt: a yellow cross\nseed: 2\nsteps: 4\nscheduler: ddim\nparameters:\n  class_label: 3\n");
-        Run json = conditio("generate", "--recipe", dir.resolve("a.json").toString(), "--out",
+        CliRun json = conditio("generate", "--recipe", dir.resolve("a.json").toString(), "--out",
                 dir.resolve("json.png").toString(), "--plugins", TinyFixtures.pluginDir().toString());
-        Run yaml = conditio("generate", "--recipe", dir.resolve("a.yaml").toString(), "--out",
+        CliRun yaml = conditio("generate", "--recipe", dir.resolve("a.yaml").toString(), "--out",
                 dir.resolve("yaml.png").toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(json.code()).as(json.err()).isZero();
         assertThat(yaml.code()).as(yaml.err()).isZero();
@@ -121,7 +109,7 @@ class RecipeTest {
 
         Path bad = dir.resolve("bad.json");
         Files.writeString(bad, "{\"prompt\": \"x\", \"parameters\": {\"class_lable\": 3}}");
-        Run run = conditio("generate", "--recipe", bad.toString(), "--model", ShapesModelTest.modelDir().toString(),
+        CliRun run = conditio("generate", "--recipe", bad.toString(), "--model", ShapesModelTest.modelDir().toString(),
                 "--out", dir.resolve("o.png").toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(run.code()).isEqualTo(1);
         assertThat(run.err()).contains("did you mean 'class_label'?");

@@ -1,15 +1,13 @@
 package io.conditio.it;
 
+import static io.conditio.it.CliRun.conditio;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.conditio.cli.ConditioCli;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.recipe.InfoText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,16 +33,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RegenerateTest {
     @TempDir
     Path dir;
-
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run conditio(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = ConditioCli.execute(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     private static Path shapes() {
         return ShapesModelTest.modelDir();
@@ -85,7 +73,7 @@ class RegenerateTest {
         List<String> args = new ArrayList<>(List.of("generate", "--model", shapes().toString(), "--steps", "4",
                 "--seed", "13", "--out", png.toString(), "--plugins", TinyFixtures.pluginDir().toString()));
         args.addAll(flags);
-        Run made = conditio(args.toArray(String[]::new));
+        CliRun made = conditio(args.toArray(String[]::new));
         assertThat(made.code()).as(made.err()).isZero();
 
         Map<String, String> text = PngImages.readText(png);
@@ -96,7 +84,7 @@ class RegenerateTest {
         assertThat(text.get("model_hash")).startsWith(info.get("Model hash"));
 
         Path again = dir.resolve("again.png");
-        Run regen = conditio("regenerate", png.toString(), "--out", again.toString(), "--plugins",
+        CliRun regen = conditio("regenerate", png.toString(), "--out", again.toString(), "--plugins",
                 TinyFixtures.pluginDir().toString());
         assertThat(regen.code()).as(regen.out() + regen.err()).isZero();
         assertThat(regen.out()).contains("identical pixels");
@@ -107,7 +95,7 @@ class RegenerateTest {
     @Test
     void theParametersTextIsWhatA1111Writes() {
         Path png = dir.resolve("a.png");
-        Run made = conditio("generate", "--model", shapes().toString(), "--prompt", "a red circle, small",
+        CliRun made = conditio("generate", "--model", shapes().toString(), "--prompt", "a red circle, small",
                 "--negative-prompt", "blurry", "--steps", "5", "--seed", "42", "--guidance", "6.5", "--scheduler",
                 "euler-a", "--out", png.toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(made.code()).as(made.err()).isZero();
@@ -125,12 +113,12 @@ class RegenerateTest {
     void aChangedModelFolderIsRefusedNamingTheHashes() throws IOException {
         Path model = copy(TinyFixtures.model("sd-tiny"), dir.resolve("sd-tiny"));
         Path png = dir.resolve("t.png");
-        Run made = conditio("generate", "--model", model.toString(), "--prompt", "a red circle", "--steps", "2",
+        CliRun made = conditio("generate", "--model", model.toString(), "--prompt", "a red circle", "--steps", "2",
                 "--seed", "1", "--out", png.toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(made.code()).as(made.err()).isZero();
         Files.writeString(model.resolve("model_index.json"), Files.readString(model.resolve("model_index.json"))
                 + "\n");
-        Run regen = conditio("regenerate", png.toString(), "--plugins", TinyFixtures.pluginDir().toString());
+        CliRun regen = conditio("regenerate", png.toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(regen.code()).isEqualTo(5);
         assertThat(regen.err()).contains("refusing to regenerate").contains("model folder " + model)
                 .contains("has changed").containsPattern("its hash is [0-9a-f]{10} but the image was made with "
@@ -147,14 +135,14 @@ class RegenerateTest {
             }
         }
         Path png = dir.resolve("v.png");
-        Run made = conditio("generate", "--model", TinyFixtures.model("sd-tiny").toString(), "--prompt", "a red circle",
+        CliRun made = conditio("generate", "--model", TinyFixtures.model("sd-tiny").toString(), "--prompt", "a red circle",
                 "--steps", "2", "--seed", "1", "--out", png.toString(), "--plugins", plugins.toString());
         assertThat(made.code()).as(made.err()).isZero();
         Path text = plugins.resolve("conditio-plugin-text-conditioning-0.1.0.jar");
         Path newer = plugins.resolve("text-newer.jar");
         withVersion(text, newer, "0.1.1");
         Files.delete(text);
-        Run regen = conditio("regenerate", png.toString(), "--plugins", plugins.toString());
+        CliRun regen = conditio("regenerate", png.toString(), "--plugins", plugins.toString());
         assertThat(regen.code()).isEqualTo(5);
         assertThat(regen.err()).contains("plugin text-conditioning is 0.1.1 but the image was made with 0.1.0");
     }
@@ -163,7 +151,7 @@ class RegenerateTest {
     void aPngWithoutARecipeIsRefusedInWords() throws IOException {
         Path png = dir.resolve("plain.png");
         PngImages.write(png, new io.conditio.api.RgbImage(1, 1, new float[3]), Map.of());
-        Run regen = conditio("regenerate", png.toString(), "--plugins", TinyFixtures.pluginDir().toString());
+        CliRun regen = conditio("regenerate", png.toString(), "--plugins", TinyFixtures.pluginDir().toString());
         assertThat(regen.code()).isEqualTo(1);
         assertThat(regen.err()).contains("cannot be regenerated").contains("conditio.recipe");
     }
