@@ -56,16 +56,7 @@ class ModelLifecycleTest {
     }
 
     private static JsonNode waitFor(TestServers.Client c, String id, String state) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        JsonNode n;
-        do {
-            n = c.json(c.get("/v1/generations/" + id));
-            if (n.get("state").asText().equals(state)) {
-                return n;
-            }
-            Thread.sleep(20);
-        } while (System.nanoTime() < deadline);
-        throw new AssertionError(id + " did not reach " + state + ": " + n);
+        return TestServers.waitFor(c, id, state, Duration.ofSeconds(90));
     }
 
     private static final String TINY = "{\"model\": \"sd-tiny\", \"prompt\": \"a cat\", \"seed\": 1, \"steps\": 2, "

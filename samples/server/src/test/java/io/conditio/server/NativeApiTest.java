@@ -38,16 +38,7 @@ class NativeApiTest {
     }
 
     private static JsonNode waitFor(TestServers.Client c, String id, String state) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        JsonNode n;
-        do {
-            n = c.json(c.get("/v1/generations/" + id));
-            if (n.get("state").asText().equals(state)) {
-                return n;
-            }
-            Thread.sleep(20);
-        } while (System.nanoTime() < deadline);
-        throw new AssertionError("generation " + id + " did not reach " + state + ": " + n);
+        return TestServers.waitFor(c, id, state, Duration.ofSeconds(60));
     }
 
     @Test

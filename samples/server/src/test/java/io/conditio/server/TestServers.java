@@ -143,6 +143,29 @@ final class TestServers {
         }
     }
 
+    /**
+     * Polls a native-API generation until it reaches a state.
+     *
+     * @param c       the client
+     * @param id      the generation id
+     * @param state   the state to wait for
+     * @param timeout how long to wait at most
+     * @return the generation's state object once it is in {@code state}
+     * @throws AssertionError naming the last state seen when the time runs out
+     */
+    static JsonNode waitFor(Client c, String id, String state, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode n;
+        do {
+            n = c.json(c.get("/v1/generations/" + id));
+            if (n.get("state").asText().equals(state)) {
+                return n;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("generation " + id + " did not reach " + state + ": " + n);
+    }
+
     static BufferedImage png(byte[] bytes) {
         try {
             BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes));
