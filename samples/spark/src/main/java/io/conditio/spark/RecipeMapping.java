@@ -42,7 +42,11 @@ final class RecipeMapping {
             throw new InvalidRequestException("expected a JSON object, got " + (node == null ? "nothing"
                     : node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)));
         }
-        recipe(o, Path.of(""));
+        try {
+            Recipe.of(JSON.treeToValue(o, Object.class), Path.of(""), "request");
+        } catch (JsonProcessingException e) {
+            throw new InvalidRequestException("not JSON: " + e.getOriginalMessage());
+        }
         return o;
     }
 
@@ -51,14 +55,7 @@ final class RecipeMapping {
      * @return its recipe, relative paths resolving against the requests file's folder
      */
     static Recipe recipe(BatchRequest request) {
-        return recipe(parse(request.json()), Path.of(request.baseDir()));
-    }
-
-    private static Recipe recipe(ObjectNode o, Path base) {
-        try {
-            return Recipe.of(JSON.treeToValue(o, Object.class), base, "request");
-        } catch (JsonProcessingException e) {
-            throw new InvalidRequestException("not JSON: " + e.getOriginalMessage());
-        }
+        // its shape was checked on the driver; read it once more, as the recipe it is
+        return Recipe.parse(request.json(), Path.of(request.baseDir()));
     }
 }
