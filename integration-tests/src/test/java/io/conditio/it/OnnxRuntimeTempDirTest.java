@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A process that loads ONNX Runtime and generates leaves nothing in its {@code java.io.tmpdir} and {@code TMPDIR}:
- * ONNX Runtime 1.29 on its own leaves an empty {@code onnxruntime-java*} folder and its telemetry files
- * ({@code .ses}, {@code mat-debug-PID.log}) per process. Run in a forked JVM with a private temp
+ * ONNX Runtime 1.29 on its own leaves an empty {@code onnxruntime-java*} folder per process, and on some hosts its
+ * telemetry files ({@code .ses}, {@code mat-debug-PID.log}). Run in a forked JVM with a private temp
  * folder; the class path goes through a {@code @argfile}, since ONNX Runtime 1.29 crashes when the command line is
  * longer than about 4 KB.
  */
@@ -66,8 +66,9 @@ class OnnxRuntimeTempDirTest {
         String out = Files.readString(dir.resolve("out.txt"));
         assertThat(p.exitValue()).as(out).isZero();
         assertThat(out).contains("generated 1");
-        // ONNX Runtime did unpack and write its telemetry files there (so the empty folder below is not luck)
-        assertThat(out).containsPattern("during: \\[.*onnxruntime-java").contains("mat-debug-");
+        // ONNX Runtime did unpack its libraries there (so the empty folder below is not luck); whether its telemetry
+        // files (mat-debug-PID.log) appear depends on the host, so they are only required to be gone afterwards
+        assertThat(out).containsPattern("during: \\[.*onnxruntime-java");
         try (Stream<Path> left = Files.list(tmp)) {
             assertThat(left.map(f -> f.getFileName().toString()).toList()).as("left in java.io.tmpdir").isEmpty();
         }
