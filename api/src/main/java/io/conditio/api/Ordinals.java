@@ -6,7 +6,7 @@ package io.conditio.api;
  * then by id ({@link Conditioner#id()}, {@link GuidanceProvider#id()}; the class name for extension points without
  * one), then by class name: the order does not depend on how the plugins were found. Conditioners contribute to
  * every UNet call in that order, which decides the order of appended sample channels; guidance providers are asked in
- * it, and the first that claims a request wins.
+ * it, and modifiers wrap the guidance in it ({@link GuidanceProvider}).
  */
 public final class Ordinals {
     /** Prompt embeddings ({@code text-conditioning}): first, other conditionings may read what it puts. */
@@ -22,6 +22,14 @@ public final class Ordinals {
 
     /** T2I-Adapter features added inside the UNet's down blocks: after the ControlNet residuals. */
     public static final int ADAPTER_FEATURES = 55;
+    /** Guidance modifiers that correct the guided prediction (CFG rescale): right over the base guidance. */
+    public static final int GUIDANCE_CORRECTIONS = 60;
+    /**
+     * Guidance modifiers that decide how strongly guidance applies at each step (an annealed scale, an interval of
+     * the steps): over the corrections, so that outside their window the prediction is the unguided one.
+     */
+    public static final int GUIDANCE_SCHEDULES = 70;
+
     /** Extensions that do not say: PF4J's default ordinal. */
     public static final int DEFAULT = 0;
 

@@ -36,6 +36,30 @@ public interface Scheduler {
     int order();
 
     /**
+     * The user step a model call belongs to, for {@link StepContext#schedulerStep()}. Since SPI 0.2.0; the default,
+     * {@code call / order()}, fits a scheduler whose steps each make {@link #order()} calls, the last step possibly
+     * fewer (Heun's and KDPM2's last step is a single first-order call). A scheduler with another layout (PNDM's
+     * Runge-Kutta warm-up, PLMS's doubled first step) overrides it and {@link #subStepOfCall}.
+     *
+     * @param call an index into {@link #timesteps()}
+     * @return the step, from 0; never less than that of the call before
+     */
+    default int stepOfCall(int call) {
+        return call / order();
+    }
+
+    /**
+     * Which model call of its step a call is, for {@link StepContext#subStep()}. Since SPI 0.2.0; the default is
+     * {@code call % order()}.
+     *
+     * @param call an index into {@link #timesteps()}
+     * @return the sub-step, 0 for the first call of a step
+     */
+    default int subStepOfCall(int call) {
+        return call % order();
+    }
+
+    /**
      * Starts the run part-way (img2img): the first timestep visited is {@code timesteps()[beginIndex]}.
      *
      * @param beginIndex an index into {@link #timesteps()}

@@ -5,8 +5,42 @@ package io.conditio.api;
  */
 public interface StepContext {
 
-    /** @return the index of this model call, from 0 to {@link #totalSteps()} - 1 */
+    /**
+     * @return the index of this model call, from 0 to {@link #totalSteps()} - 1; a second-order scheduler (Heun,
+     *     KDPM2) makes two calls for most steps, see {@link #schedulerStep()}
+     */
     int stepIndex();
+
+    /**
+     * The scheduler step this model call belongs to ({@link Scheduler#stepOfCall}): Heun's two calls of one step,
+     * at two different timesteps, have the same scheduler step and sub-steps 0 and 1. Since SPI 0.2.0; the default,
+     * for a context that does not say, is {@link #stepIndex()}.
+     *
+     * @return the scheduler step of this run, from 0 to {@link #schedulerSteps()} - 1
+     */
+    default int schedulerStep() {
+        return stepIndex();
+    }
+
+    /**
+     * Since SPI 0.2.0; the default is {@link #totalSteps()}.
+     *
+     * @return the number of scheduler steps in this run (after img2img strength is applied)
+     */
+    default int schedulerSteps() {
+        return totalSteps();
+    }
+
+    /**
+     * Which model call of its scheduler step this is ({@link Scheduler#subStepOfCall}): 0 for the first (Heun's
+     * Euler predictor), 1 for Heun's corrector, 0 to 3 in PNDM's Runge-Kutta warm-up. Since SPI 0.2.0; the
+     * default is 0.
+     *
+     * @return the sub-step, from 0
+     */
+    default int subStep() {
+        return 0;
+    }
 
     /** @return the number of model calls in this run (after img2img strength is applied) */
     int totalSteps();

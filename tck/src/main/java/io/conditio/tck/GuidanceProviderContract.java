@@ -2,6 +2,7 @@ package io.conditio.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.conditio.api.ClassifierFreeGuidance;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.Guidance;
@@ -9,13 +10,16 @@ import io.conditio.api.GuidanceProvider;
 import io.conditio.api.Model;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * The contract of a {@link GuidanceProvider}, as the host relies on it. Extend it in the plugin's tests:
+ * The contract of a {@link GuidanceProvider}, as the host relies on it, for a base guidance (from
+ * {@link GuidanceProvider#create}) or a modifier (from {@link GuidanceProvider#wrap}, over {@link #inner()}: by
+ * default classifier-free guidance at the request's scale). Extend it in the plugin's tests:
  *
  * <pre>{@code
  * class MyGuidanceContractTest extends GuidanceProviderContract {
@@ -43,9 +47,23 @@ public abstract class GuidanceProviderContract {
         return new int[] {1, 4, 8, 8};
     }
 
+    /**
+     * @return the guidance a modifier wraps in these tests; by default classifier-free guidance at the request's
+     *     scale (override it to wrap instruct-pix2pix's three branches, for example)
+     */
+    protected Guidance inner() {
+        return new ClassifierFreeGuidance(request().guidanceScale());
+    }
+
     private Guidance guidance() {
-        return provider().create(request(), unet()).orElseThrow(() -> new AssertionError(provider().id()
-                + " returned no guidance for the request the test says it acts on: " + request().parameters()));
+        GuidanceProvider p = provider();
+        Optional<Guidance> base = p.create(request(), unet());
+        if (base.isPresent()) {
+            return base.get();
+        }
+        return p.wrap(request(), unet(), inner()).orElseThrow(() -> new AssertionError(p.id()
+                + " returned no guidance, neither from create nor from wrap, for the request the test says it acts "
+                + "on: " + request().parameters()));
     }
 
     private FloatTensor output(Guidance g, long seed) {
@@ -66,6 +84,19 @@ public abstract class GuidanceProviderContract {
         Guidance g = guidance();
         assertThat(g.branches()).as("branches").isNotEmpty().doesNotContainNull();
         assertThat(g.describe()).as("describe()").isNotBlank().doesNotContain("\n");
+    }
+
+    @Test
+    void aModifierDescribesItselfAloneAndKeepsOneBatchEntryPerBranch() {
+        GuidanceProvider p = provider();
+        if (p.create(request(), unet()).isPresent()) {
+            return; // a base guidance: the host does not wrap it in anything of its own
+        }
+        Guidance wrapped = guidance();
+        assertThat(wrapped.describe()).as("describe() of a modifier: the host joins the chain")
+                .doesNotContain(inner().describe());
+        FloatTensor batch = wrapped.expand(new TestRandom(6).randn(latentShape()));
+        assertThat(batch.dim(0)).as("batch of the wrapped guidance").isEqualTo(wrapped.branches().size());
     }
 
     @Test

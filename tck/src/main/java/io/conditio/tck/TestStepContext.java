@@ -8,14 +8,17 @@ import java.util.List;
 
 /**
  * A {@link StepContext} for unit tests, in one line:
- * {@code TestStepContext.of(latents).step(3, 20).timestep(500).request(r)}. Records whether {@link #cancel()} was
- * called.
+ * {@code TestStepContext.of(latents).step(3, 20).timestep(500).request(r)}; for a second-order scheduler's
+ * corrector call, {@code .step(5, 19).schedulerStep(2, 10, 1)}. Records whether {@link #cancel()} was called.
  */
 public final class TestStepContext implements StepContext {
     private final FloatTensor latents;
     private int stepIndex;
     private int totalSteps = 1;
     private int inferenceSteps = 1;
+    private int schedulerStep = -1;
+    private int schedulerSteps = -1;
+    private int subStep;
     private float timestep = 999f;
     private List<GuidanceBranch> branches = List.of(GuidanceBranch.UNCONDITIONAL);
     private GenerationRequest request = GenerationRequest.builder().build();
@@ -42,6 +45,22 @@ public final class TestStepContext implements StepContext {
         this.stepIndex = index;
         this.totalSteps = total;
         this.inferenceSteps = total;
+        return this;
+    }
+
+    /**
+     * Sets the scheduler step of the call, when it is not the call index (Heun, KDPM2 and PNDM make more than one
+     * call per step); without it the scheduler step is the call index and the sub-step 0.
+     *
+     * @param step    the scheduler step, from 0
+     * @param steps   the number of scheduler steps in the run
+     * @param subStep which call of that step, from 0
+     * @return this
+     */
+    public TestStepContext schedulerStep(int step, int steps, int subStep) {
+        this.schedulerStep = step;
+        this.schedulerSteps = steps;
+        this.subStep = subStep;
         return this;
     }
 
@@ -85,6 +104,21 @@ public final class TestStepContext implements StepContext {
     @Override
     public int totalSteps() {
         return totalSteps;
+    }
+
+    @Override
+    public int schedulerStep() {
+        return schedulerStep < 0 ? stepIndex : schedulerStep;
+    }
+
+    @Override
+    public int schedulerSteps() {
+        return schedulerSteps < 0 ? totalSteps : schedulerSteps;
+    }
+
+    @Override
+    public int subStep() {
+        return subStep;
     }
 
     @Override

@@ -130,7 +130,8 @@ final class Generation {
 
     private Denoised denoise(Binding unetCalls, LatentStart.Start start, MaskBlend maskBlend) {
         float[] timesteps = start.timesteps();
-        Step step = new Step(timesteps.length, settings.steps(), settings.guidance().branches());
+        Step step = new Step(timesteps.length, settings.steps(), settings.guidance().branches(),
+                stepLayout(timesteps.length));
         FloatTensor latents = start.latents();
         for (int i = 0; i < timesteps.length; i++) {
             latents = denoiseStep(unetCalls, step, i, timesteps, latents);
@@ -147,6 +148,35 @@ final class Generation {
             step.checkCancelled();
         }
         return new Denoised(latents, timesteps.length);
+    }
+
+    /**
+     * Which scheduler step and sub-step each model call of this run is ({@link Scheduler#stepOfCall}), counted from
+     * the run's first call: an img2img run starts part-way through the scheduler's timesteps.
+     *
+     * @param calls the model calls of this run, the tail of the scheduler's timesteps
+     * @return {@code [call][0]}: the step, from 0; {@code [call][1]}: the sub-step
+     */
+    private int[][] stepLayout(int calls) {
+        Object provider = settings.scheduler().provider();
+        int begin = scheduler.timesteps().length - calls;
+        int[][] layout = new int[calls][2];
+        int first = scheduler.stepOfCall(begin);
+        for (int i = 0; i < calls; i++) {
+            int call = begin + i;
+            layout[i][0] = scheduler.stepOfCall(call) - first;
+            layout[i][1] = scheduler.subStepOfCall(call);
+            int previous = i == 0 ? 0 : layout[i - 1][0];
+            if (layout[i][0] < previous || layout[i][0] > previous + 1 || layout[i][1] < 0) {
+                int[] at = layout[i];
+                guard.run(provider, "scheduler stepOfCall", () -> {
+                    throw new IllegalStateException("put model call " + call + " at step " + (at[0] + first)
+                            + ", sub-step " + at[1] + " after step " + (previous + first) + "; expected the step "
+                            + "of the call before or the next one, and a sub-step of at least 0");
+                });
+            }
+        }
+        return layout;
     }
 
     /** One timestep: the before-step hooks, one UNet call with every conditioning's inputs, the scheduler step. */
@@ -260,6 +290,11 @@ final class Generation {
         plugins.add("scheduler=" + pipeline.host().origin(choice.provider()));
         for (ActiveConditioning a : active) {
             plugins.add(a.conditioner().id() + "=" + a.origin());
+        }
+        for (GuidanceChain.Layer layer : settings.guidance().layers()) {
+            if (layer.provider() != null) {
+                plugins.add("guidance." + layer.provider().id() + "=" + pipeline.host().origin(layer.provider()));
+            }
         }
         p.put("plugins", String.join(", ", plugins));
         for (ActiveConditioning a : active) {
@@ -421,15 +456,17 @@ final class Generation {
         private final int total;
         private final int inferenceSteps;
         private final List<GuidanceBranch> branches;
+        private final int[][] layout;
         private int index;
         private float timestep;
         private FloatTensor latents;
         private boolean cancelled;
 
-        Step(int total, int inferenceSteps, List<GuidanceBranch> branches) {
+        Step(int total, int inferenceSteps, List<GuidanceBranch> branches, int[][] layout) {
             this.total = total;
             this.inferenceSteps = inferenceSteps;
             this.branches = branches;
+            this.layout = layout;
         }
 
         void at(int i, float t, FloatTensor l) {
@@ -455,6 +492,21 @@ final class Generation {
         @Override
         public int totalSteps() {
             return total;
+        }
+
+        @Override
+        public int schedulerStep() {
+            return layout[index][0];
+        }
+
+        @Override
+        public int schedulerSteps() {
+            return layout.length == 0 ? 0 : layout[layout.length - 1][0] + 1;
+        }
+
+        @Override
+        public int subStep() {
+            return layout[index][1];
         }
 
         @Override

@@ -1,12 +1,8 @@
 package io.conditio.core.pipeline;
 
-import io.conditio.api.ClassifierFreeGuidance;
 import io.conditio.api.GenerationRequest;
-import io.conditio.api.Guidance;
-import io.conditio.api.GuidanceProvider;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
-import io.conditio.api.SingleBranchGuidance;
 import io.conditio.api.TensorSpec;
 import io.conditio.core.MemoryLimit;
 import io.conditio.core.model.ModelFolder;
@@ -28,14 +24,14 @@ import java.util.Optional;
  * @param latentShape   {@code [1, latent channels, height / factor, width / factor]}
  * @param unetComponent the UNet variant's folder name ({@link UnetVariant})
  * @param unet          that UNet
- * @param guidance      the guidance, guarded
+ * @param guidance      the guidance chain, each layer guarded
  * @param scheduler     the scheduler provider and its effective config
  * @param initImage     the init image, when the request has one
  * @param mask          the inpainting mask, when the request has one
  * @param maskBlend     whether the unmasked latents are blended back after every step ({@link MaskBlend})
  */
 record GenerationSettings(GenerationRequest request, long seed, int width, int height, int steps, int[] latentShape,
-        String unetComponent, OnnxModel unet, Guidance guidance, SchedulerCatalog.Choice scheduler,
+        String unetComponent, OnnxModel unet, GuidanceChain guidance, SchedulerCatalog.Choice scheduler,
         Optional<RgbImage> initImage, Optional<RgbImage> mask, boolean maskBlend) {
 
     /** Steps used when neither the request nor the model folder says. */
@@ -77,7 +73,8 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
         }
         String unetComponent = UnetVariant.choose(folder, request, pipeline.conditioners(), guard);
         OnnxModel unet = WeightPatching.model(pipeline, folder, request, guard, unetComponent);
-        Guidance guidance = chooseGuidance(pipeline, request, unet, guard);
+        GuidanceChain guidance = GuidanceChain.build(pipeline.guidanceProviders(), request, unet, guard,
+                pipeline.host()::origin);
         SchedulerCatalog.Choice choice = pipeline.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),
                 request.schedulerConfig());
         int[] latentShape = {1, folder.latentChannels(), height / factor, width / factor};
@@ -88,17 +85,5 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
                         : LatentStart.plainUnet(unet.inputs().get("sample"), latentShape[1]));
         return new GenerationSettings(request, seed, width, height, steps, latentShape, unetComponent, unet, guidance,
                 choice, init, mask, blend);
-    }
-
-    private static Guidance chooseGuidance(Pipeline pipeline, GenerationRequest request, OnnxModel unet,
-            PluginGuard guard) {
-        for (GuidanceProvider p : pipeline.guidanceProviders()) {
-            Optional<Guidance> g = guard.call(p, "guidance provider create", () -> p.create(request, unet));
-            if (g.isPresent()) {
-                return Guarded.guidance(guard, p, g.get());
-            }
-        }
-        return request.guidanceScale() > 1.0 ? new ClassifierFreeGuidance(request.guidanceScale())
-                : new SingleBranchGuidance("none");
     }
 }

@@ -47,6 +47,16 @@ final class Guarded {
             }
 
             @Override
+            public int stepOfCall(int call) {
+                return guard.call(provider, "scheduler stepOfCall", () -> s.stepOfCall(call));
+            }
+
+            @Override
+            public int subStepOfCall(int call) {
+                return guard.call(provider, "scheduler subStepOfCall", () -> s.subStepOfCall(call));
+            }
+
+            @Override
             public void setBeginIndex(int beginIndex) {
                 guard.run(provider, "scheduler setBeginIndex", () -> s.setBeginIndex(beginIndex));
             }

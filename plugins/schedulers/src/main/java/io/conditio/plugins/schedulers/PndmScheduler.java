@@ -116,6 +116,29 @@ public final class PndmScheduler extends TimestepScheduler {
         curSample = null;
     }
 
+    /**
+     * PNDM's warm-up makes four Runge-Kutta calls for each of its first three steps, then one call per step; PLMS
+     * (skip_prk_steps) makes two calls for its first step, then one.
+     */
+    @Override
+    public int stepOfCall(int call) {
+        requireTimesteps();
+        if (skipPrkSteps) {
+            return call <= 1 ? 0 : call - 1;
+        }
+        int warmUp = prkTimesteps.length;
+        return call < warmUp ? call / 4 : warmUp / 4 + (call - warmUp);
+    }
+
+    @Override
+    public int subStepOfCall(int call) {
+        requireTimesteps();
+        if (skipPrkSteps) {
+            return call == 1 ? 1 : 0;
+        }
+        return call < prkTimesteps.length ? call % 4 : 0;
+    }
+
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
         requireTimesteps();

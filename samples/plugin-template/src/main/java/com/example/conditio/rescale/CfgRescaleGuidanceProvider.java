@@ -1,12 +1,13 @@
 package com.example.conditio.rescale;
 
-import io.conditio.api.ClassifierFreeGuidance;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.Guidance;
+import io.conditio.api.GuidanceModifier;
 import io.conditio.api.GuidanceProvider;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
+import io.conditio.api.Ordinals;
 import io.conditio.api.ParameterDeclaration;
 import io.conditio.api.ParameterType;
 import io.conditio.api.StepContext;
@@ -15,14 +16,16 @@ import java.util.Optional;
 import org.pf4j.Extension;
 
 /**
- * Classifier-free guidance with rescale (Lin et al. 2023, "Common Diffusion Noise Schedules and Sample Steps are
- * Flawed", section 3.4), as diffusers' {@code rescale_noise_cfg}: the guided prediction is rescaled to the standard
- * deviation of the conditional prediction and mixed with the plain guided one by {@code guidance_rescale}.
+ * CFG rescale (Lin et al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed", section 3.4), as
+ * diffusers' {@code rescale_noise_cfg}: the guided prediction is rescaled to the standard deviation of the
+ * conditional prediction and mixed with the plain guided one by {@code guidance_rescale}.
  *
- * <p>Active when the request parameter {@code guidance_rescale} (a number in (0, 1]) is given and the guidance scale
- * is above 1; on the command line: {@code --param guidance_rescale=0.7}.
+ * <p>A guidance modifier: it wraps whatever guidance is below it (classifier-free guidance, instruct-pix2pix's
+ * three branches) rather than replacing it, and its ordinal places it right over that base, before the guidance
+ * schedules (annealing, intervals). Active when the request parameter {@code guidance_rescale} (a number in (0, 1])
+ * is given and the guidance below has a guided batch; on the command line: {@code --param guidance_rescale=0.7}.
  */
-@Extension
+@Extension(ordinal = Ordinals.GUIDANCE_CORRECTIONS)
 public final class CfgRescaleGuidanceProvider implements GuidanceProvider {
     /** The request parameter. */
     public static final String PARAMETER = "guidance_rescale";
@@ -41,40 +44,41 @@ public final class CfgRescaleGuidanceProvider implements GuidanceProvider {
     }
 
     @Override
-    public Optional<Guidance> create(GenerationRequest request, Model unet) {
+    public Optional<Guidance> wrap(GenerationRequest request, Model unet, Guidance inner) {
         Optional<Number> rescale = request.parameter(PARAMETER, Number.class);
-        if (rescale.isEmpty() || request.guidanceScale() <= 1.0) {
+        // nothing to rescale without a guided batch: one branch is the conditional prediction itself
+        if (rescale.isEmpty() || inner.branches().size() < 2
+                || GuidanceModifier.conditionalBranch(inner.branches()) < 0) {
             return Optional.empty();
         }
         double phi = rescale.get().doubleValue();
         if (!(phi > 0 && phi <= 1)) {
             throw new InvalidRequestException(PARAMETER + " must be in (0, 1], got " + phi);
         }
-        return Optional.of(new RescaledGuidance((float) request.guidanceScale(), (float) phi));
+        return Optional.of(new Rescaled(inner, phi));
     }
 
-    /** The api's classifier-free guidance over [uncond, cond], then the rescale. */
-    static final class RescaledGuidance extends ClassifierFreeGuidance {
-        private final float scale;
+    /** The guidance below, then the rescale. */
+    static final class Rescaled extends GuidanceModifier {
+        private final double requested;
         private final float phi;
 
-        RescaledGuidance(float scale, float phi) {
-            super(scale);
-            this.scale = scale;
-            this.phi = phi;
+        Rescaled(Guidance inner, double phi) {
+            super(inner);
+            this.requested = phi;
+            this.phi = (float) phi;
         }
 
         @Override
         public FloatTensor combine(FloatTensor out, StepContext step) {
-            float[] cfg = super.combine(out, step).array();
+            FloatTensor guided = super.combine(out, step);
+            float[] cfg = guided.array();
             float ratio = (float) (std(conditional(out).array()) / std(cfg));
             float[] r = new float[cfg.length];
             for (int i = 0; i < r.length; i++) {
                 r[i] = phi * (cfg[i] * ratio) + (1 - phi) * cfg[i];
             }
-            int[] shape = out.shape();
-            shape[0] = 1;
-            return FloatTensor.of(r, shape);
+            return FloatTensor.of(r, guided.shape());
         }
 
         /** Unbiased standard deviation, as torch.std. */
@@ -93,7 +97,7 @@ public final class CfgRescaleGuidanceProvider implements GuidanceProvider {
 
         @Override
         public String describe() {
-            return "cfg-rescale(" + scale + ", " + phi + ")";
+            return "cfg-rescale(" + requested + ")";
         }
     }
 }

@@ -1,0 +1,105 @@
+package io.conditio.api;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A building block for a guidance modifier ({@link GuidanceProvider#wrap}): it keeps the inner guidance's branches
+ * and batch, and its {@link #combine} is the inner one until a subclass changes it, e.g.
+ * <pre>{@code
+ * public FloatTensor combine(FloatTensor out, StepContext step) {
+ *     FloatTensor guided = super.combine(out, step);   // the chain below
+ *     FloatTensor unguided = conditional(out);         // the branch that drops nothing
+ *     ...
+ * }
+ * }</pre>
+ * {@link #describe()} names this modifier alone; the host joins the chain. Since SPI 0.2.0.
+ */
+public abstract class GuidanceModifier implements Guidance {
+    private final Guidance inner;
+
+    /** @param inner the guidance this one wraps */
+    protected GuidanceModifier(Guidance inner) {
+        this.inner = Objects.requireNonNull(inner, "inner");
+    }
+
+    /** @return the guidance this one wraps */
+    public final Guidance inner() {
+        return inner;
+    }
+
+    /** @return the inner guidance's branches */
+    @Override
+    public List<GuidanceBranch> branches() {
+        return inner.branches();
+    }
+
+    /**
+     * @param latents the current latents, batch 1
+     * @return the inner guidance's batch
+     */
+    @Override
+    public FloatTensor expand(FloatTensor latents) {
+        return inner.expand(latents);
+    }
+
+    /**
+     * @param modelOutput the UNet output, one entry per branch
+     * @param step        the current step
+     * @return the inner guidance's prediction
+     */
+    @Override
+    public FloatTensor combine(FloatTensor modelOutput, StepContext step) {
+        return inner.combine(modelOutput, step);
+    }
+
+    /**
+     * The unguided prediction: the output of the branch that drops no condition ({@link GuidanceBranch#CONDITIONAL}
+     * for classifier-free guidance, text and image for instruct-pix2pix).
+     *
+     * @param modelOutput the UNet output, one entry per branch of {@link #branches()}
+     * @return a copy of that branch's output, batch 1
+     * @throws IllegalStateException when no branch keeps every condition, or the batch is not one per branch
+     */
+    protected FloatTensor conditional(FloatTensor modelOutput) {
+        List<GuidanceBranch> b = branches();
+        int index = conditionalBranch(b);
+        if (index < 0) {
+            throw new IllegalStateException("no branch of " + b + " keeps every condition");
+        }
+        return branch(modelOutput, index, b.size());
+    }
+
+    /**
+     * @param branches the branches of a guidance
+     * @return the index of the first branch that drops no condition, or -1 when every branch drops one
+     */
+    public static int conditionalBranch(List<GuidanceBranch> branches) {
+        for (int i = 0; i < branches.size(); i++) {
+            if (branches.get(i).dropped().isEmpty()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * @param modelOutput a batch, one entry per branch
+     * @param index       the branch
+     * @param count       the number of branches
+     * @return a copy of that entry, batch 1
+     * @throws IllegalStateException when the batch is not {@code count}
+     */
+    public static FloatTensor branch(FloatTensor modelOutput, int index, int count) {
+        if (modelOutput.dim(0) != count) {
+            throw new IllegalStateException("expected a UNet batch of " + count + " (one per branch), got "
+                    + modelOutput);
+        }
+        int n = modelOutput.size() / count;
+        float[] r = new float[n];
+        System.arraycopy(modelOutput.array(), index * n, r, 0, n);
+        int[] shape = modelOutput.shape();
+        shape[0] = 1;
+        return FloatTensor.of(r, shape);
+    }
+}
