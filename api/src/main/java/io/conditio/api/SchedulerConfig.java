@@ -198,7 +198,8 @@ public final class SchedulerConfig {
 
     private ConfigurationException wrongType(String key, Object v, String expected) {
         return new ConfigurationException("scheduler config key '" + key + "' is " + v + " ("
-                + v.getClass().getSimpleName() + "); expected " + expected);
+                + v.getClass().getSimpleName() + ")" + (className() == null ? "" : " for " + className())
+                + "; expected " + expected);
     }
 
     @Override

@@ -29,6 +29,18 @@ public interface SchedulerProvider extends ExtensionPoint {
     Scheduler create(SchedulerConfig config);
 
     /**
+     * The {@code scheduler_config.json} keys a class reads, for listings ({@code conditio plugins --scheduler-keys}):
+     * each key's JSON type, the default the class uses when it is absent, its allowed values or range, and a line
+     * saying what it does. Keys a class does not list are kept in its effective config but not read.
+     *
+     * @param className one of {@link #classNames()}
+     * @return the keys, in the order the class reads them; empty by default (the provider documents none)
+     */
+    default List<ParameterDeclaration> configKeys(String className) {
+        return List.of();
+    }
+
+    /**
      * The request parameters this extension reads from {@link GenerationRequest#parameters()}. The host validates
      * every request against the declarations of all loaded plugins before anything runs, and lists them
      * ({@code conditio plugins --parameters}). Since SPI 0.2.0; a plugin that requires 0.2.0 or later and does not

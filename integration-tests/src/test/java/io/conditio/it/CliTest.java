@@ -240,6 +240,27 @@ class CliTest {
     }
 
     @Test
+    void pluginsSchedulerKeysListsWhatAClassReadsWithItsDefaults() {
+        CliRun run = conditio("plugins", "--scheduler-keys", "DDIMScheduler", "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.out()).startsWith("DDIMScheduler:")
+                .containsPattern("timestep_spacing +enum linspace\\|leading\\|trailing  default leading — ")
+                .containsPattern("beta_start +number in \\[0, 1\\)  default 1.0E-4 — ")
+                .containsPattern("eta +number >= 0  default 0.0 — ")
+                .containsPattern("prediction_type +enum epsilon\\|sample\\|v_prediction  default epsilon — ")
+                .doesNotContain("EulerDiscreteScheduler");
+
+        CliRun all = conditio("plugins", "--scheduler-keys", "--plugins", plugins());
+        assertThat(all.code()).as(all.err()).isZero();
+        assertThat(all.out()).contains("LCMScheduler:").containsPattern("beta_schedule +.*default scaled_linear")
+                .contains("FlowMatchEulerDiscreteScheduler:").containsPattern("shift +number  default 1.0");
+
+        CliRun unknown = conditio("plugins", "--scheduler-keys", "DDIM", "--plugins", plugins());
+        assertThat(unknown.code()).isEqualTo(2);
+        assertThat(unknown.err()).contains("no scheduler class 'DDIM'").contains("DDIMScheduler");
+    }
+
+    @Test
     void pluginsListsTheControlPreprocessors() {
         CliRun run = conditio("plugins", "--plugins", plugins());
         assertThat(run.code()).as(run.err()).isZero();

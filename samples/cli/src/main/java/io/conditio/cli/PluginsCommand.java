@@ -35,6 +35,12 @@ final class PluginsCommand implements Callable<Integer> {
             + "--param and of a recipe's parameters): type, range, default, description and who declares them.")
     boolean parameters;
 
+    @Option(names = "--scheduler-keys", arity = "0..1", paramLabel = "CLASS", fallbackValue = "",
+            description = "List the scheduler_config.json keys each scheduler class reads (of --scheduler-config and "
+                    + "a recipe's scheduler_config): type, allowed values or range, default, description; only "
+                    + "CLASS's when given, e.g. --scheduler-keys DDIMScheduler.")
+    String schedulerKeys;
+
     @Option(names = "--json-schema", description = "Print the JSON Schema of a recipe, its parameters as the "
             + "loaded plugins declare them.")
     boolean jsonSchema;
@@ -55,6 +61,11 @@ final class PluginsCommand implements Callable<Integer> {
                 }
             }
             return 0;
+        }
+        if (schedulerKeys != null) {
+            try (Conditio conditio = Conditio.start(List.of(dir))) {
+                return printSchedulerKeys(out, conditio.plugins().extensions(SchedulerProvider.class));
+            }
         }
         if (lock) {
             if (!java.nio.file.Files.isDirectory(dir)) {
@@ -111,6 +122,29 @@ final class PluginsCommand implements Callable<Integer> {
             catalog.undeclaredOwners().forEach(o -> out.println("    " + o));
         }
         catalog.conflicts().forEach(c -> out.println("conflict: " + c));
+    }
+
+    private int printSchedulerKeys(PrintWriter out, List<SchedulerProvider> providers) {
+        boolean found = false;
+        java.util.List<String> all = new java.util.ArrayList<>();
+        for (SchedulerProvider p : providers) {
+            for (String cls : p.classNames()) {
+                all.add(cls);
+                if (!schedulerKeys.isEmpty() && !schedulerKeys.equals(cls)) {
+                    continue;
+                }
+                found = true;
+                List<ParameterDeclaration> keys = p.configKeys(cls);
+                out.println(cls + (keys.isEmpty() ? " (documents no keys)" : ":"));
+                keys.forEach(d -> print(out, "    ", d));
+            }
+        }
+        if (!found) {
+            spec.commandLine().getErr().println("conditio: no scheduler class '" + schedulerKeys + "'; the loaded "
+                    + "plugins provide " + String.join(", ", all));
+            return 2;
+        }
+        return 0;
     }
 
     private static void print(PrintWriter out, String indent, ParameterDeclaration d) {

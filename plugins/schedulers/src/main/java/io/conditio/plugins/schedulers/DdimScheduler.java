@@ -3,25 +3,34 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * DDIM (Song et al., arXiv 2010.02502): a port of diffusers' {@code DDIMScheduler}. Deterministic for
  * {@code eta = 0}; with {@code eta > 0} it draws {@code randn(model_output.shape)} in every step, as diffusers does.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code clip_sample}, {@code clip_sample_range}, {@code set_alpha_to_one},
- * {@code steps_offset}, {@code prediction_type}, {@code thresholding}, {@code dynamic_thresholding_ratio},
- * {@code sample_max_value}, {@code timestep_spacing}, {@code rescale_betas_zero_snr}, and the step arguments
- * {@code eta} and {@code use_clipped_model_output}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class DdimScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DDIMScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withZeroSnr();
+    private static final ConfigKey<Double> ETA = ConfigKey.number("eta", 0.0,
+            "the weight of the noise each step adds (0: deterministic DDIM)").atLeast(0);
+    private static final ConfigKey<Boolean> USE_CLIPPED_MODEL_OUTPUT = ConfigKey.flag("use_clipped_model_output", false,
+            "re-derive epsilon from the clipped x0");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(),
+            NoiseSchedule.SET_ALPHA_TO_ONE, DynamicThresholding.CLIP_SAMPLE, DynamicThresholding.CLIP_SAMPLE_RANGE,
+            DynamicThresholding.KEYS, TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET, ETA,
+            USE_CLIPPED_MODEL_OUTPUT);
+
     private final NoiseSchedule schedule;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final boolean clipSample;
     private final float clipSampleRange;
     private final DynamicThresholding thresholding;
@@ -38,22 +47,19 @@ public final class DdimScheduler extends TimestepScheduler {
      */
     public DdimScheduler(SchedulerConfig config) {
         super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        schedule = NoiseSchedule.read(r, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
-        boolean setAlphaToOne = r.getBoolean("set_alpha_to_one", true);
+        boolean setAlphaToOne = r.get(NoiseSchedule.SET_ALPHA_TO_ONE);
         finalAlphaCumprod = setAlphaToOne ? 1f : alphasCumprod[0];
-        clipSample = r.getBoolean("clip_sample", true);
-        clipSampleRange = (float) r.getDouble("clip_sample_range", 1.0);
+        clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
+        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
         thresholding = DynamicThresholding.fromConfig(r);
-        timestepSpacing = r.getChoice("timestep_spacing", "leading", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
-        eta = (float) r.getDouble("eta", 0.0);
-        if (eta < 0) {
-            throw r.invalid("eta must be >= 0, got " + eta);
-        }
-        useClippedModelOutput = r.getBoolean("use_clipped_model_output", false);
+        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        eta = r.get(ETA).floatValue();
+        useClippedModelOutput = r.get(USE_CLIPPED_MODEL_OUTPUT);
         this.config = r.effective();
     }
 

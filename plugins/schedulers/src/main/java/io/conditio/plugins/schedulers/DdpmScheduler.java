@@ -3,15 +3,13 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * DDPM ancestral sampling (Ho et al., arXiv 2006.11239): a port of diffusers' {@code DDPMScheduler}. Every step but
  * the one at t = 0 draws {@code randn(model_output.shape)} for the posterior variance, as diffusers does.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule} (also
- * {@code sigmoid} and {@code laplace}), {@code trained_betas}, {@code variance_type}, {@code clip_sample},
- * {@code clip_sample_range}, {@code prediction_type}, {@code thresholding}, {@code dynamic_thresholding_ratio},
- * {@code sample_max_value}, {@code timestep_spacing}, {@code steps_offset}, {@code rescale_betas_zero_snr}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  * {@code variance_type} {@code learned} / {@code learned_range} expect a model output with twice the sample's
  * channels (mean, then variance), as diffusers splits it.
  */
@@ -19,12 +17,23 @@ public final class DdpmScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DDPMScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaSchedules("linear", "scaled_linear",
+            "squaredcos_cap_v2", "sigmoid", "laplace").withZeroSnr();
+    private static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", "fixed_small",
+            "the posterior variance of each step; learned and learned_range read it from the model output",
+            "fixed_small", "fixed_small_log", "fixed_large", "learned", "learned_range", "fixed_large_log");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), VARIANCE_TYPE,
+            DynamicThresholding.CLIP_SAMPLE, DynamicThresholding.CLIP_SAMPLE_RANGE, DynamicThresholding.KEYS,
+            TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
+
     private final NoiseSchedule schedule;
     private final float[] alphasCumprod;
     private final String varianceType;
     private final boolean clipSample;
     private final float clipSampleRange;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final String timestepSpacing;
     private final int stepsOffset;
@@ -35,23 +44,21 @@ public final class DdpmScheduler extends TimestepScheduler {
      */
     public DdpmScheduler(SchedulerConfig config) {
         super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType,
-                "linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid", "laplace");
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        schedule = NoiseSchedule.read(r, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
-        varianceType = r.getChoice("variance_type", "fixed_small",
-                "fixed_small", "fixed_small_log", "fixed_large", "learned", "learned_range", "fixed_large_log");
+        varianceType = r.get(VARIANCE_TYPE);
         if ("fixed_large_log".equals(varianceType)) {
             throw r.invalid("variance_type 'fixed_large_log' cannot work: diffusers' DDPMScheduler.step scales the "
                     + "noise by sqrt(log(beta_t)), the square root of a negative number (NaN). Use 'fixed_large' for "
                     + "the same (large) variance or 'fixed_small'.");
         }
-        clipSample = r.getBoolean("clip_sample", true);
-        clipSampleRange = (float) r.getDouble("clip_sample_range", 1.0);
+        clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
+        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
         thresholding = DynamicThresholding.fromConfig(r);
-        timestepSpacing = r.getChoice("timestep_spacing", "leading", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
+        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
     }
 

@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * DEIS (Zhang and Chen, arXiv 2204.13902), the log-rho multistep exponential integrator: a port of diffusers'
@@ -10,20 +11,32 @@ import io.conditio.api.SchedulerConfig;
  * thresholded) data prediction and integrated with polynomial extrapolation in log(rho), rho = sigma / alpha.
  * Deterministic.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code solver_order}, {@code prediction_type}, {@code thresholding},
- * {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code algorithm_type}, {@code solver_type},
- * {@code lower_order_final}, {@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code timestep_spacing},
- * {@code steps_offset}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class DeisScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DEISMultistepScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS;
+    private static final ConfigKey<Integer> SOLVER_ORDER = ConfigKey.integer("solver_order", 2,
+            "the order of the multistep solver").oneOf(1, 2, 3);
+    private static final ConfigKey<String> ALGORITHM_TYPE = ConfigKey.choice("algorithm_type", "deis",
+            "the algorithm; DEIS has only 'deis', the others are mapped onto it", "deis", "dpmsolver", "dpmsolver++");
+    private static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "logrho",
+            "the solver; DEIS has only 'logrho', the others are mapped onto it", "logrho", "midpoint", "heun", "bh1",
+            "bh2");
+    private static final ConfigKey<Boolean> LOWER_ORDER_FINAL = ConfigKey.flag("lower_order_final", true,
+            "lower orders in the last steps (steadier below 15 steps)");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), SOLVER_ORDER,
+            DynamicThresholding.KEYS, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL, Sigmas.SPACING_KEYS,
+            Sigmas.USE_FLOW_SIGMAS, TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
+
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final boolean lowerOrderFinal;
     private final Sigmas.Spacing sigmaSpacing;
@@ -40,22 +53,21 @@ public final class DeisScheduler extends TimestepScheduler {
      */
     public DeisScheduler(SchedulerConfig config) {
         super(true);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", false, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         alphasCumprod = schedule.alphasCumprod();
-        solverOrder = r.getIntChoice("solver_order", 2, 1, 2, 3);
+        solverOrder = r.get(SOLVER_ORDER);
         thresholding = DynamicThresholding.fromConfig(r);
         // diffusers maps DPM-Solver / UniPC configs onto DEIS's only variant
-        r.getChoice("algorithm_type", "deis", "deis", "dpmsolver", "dpmsolver++");
-        r.getChoice("solver_type", "logrho", "logrho", "midpoint", "heun", "bh1", "bh2");
-        lowerOrderFinal = r.getBoolean("lower_order_final", true);
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        r.refuseIfTrue("use_flow_sigmas", "flow-matching sigmas are not implemented for DEISMultistepScheduler; use "
-                + "FlowMatchEulerDiscreteScheduler for flow-matching models");
-        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
+        r.get(ALGORITHM_TYPE);
+        r.get(SOLVER_TYPE);
+        lowerOrderFinal = r.get(LOWER_ORDER_FINAL);
+        sigmaSpacing = Sigmas.readSpacing(r);
+        r.get(Sigmas.USE_FLOW_SIGMAS);
+        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
     }
 

@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Multistep DPM-Solver (Lu et al., arXiv 2206.00927) and DPM-Solver++ (arXiv 2211.01095): a port of diffusers'
@@ -10,21 +11,44 @@ import io.conditio.api.SchedulerConfig;
  * ({@code sde-dpmsolver++}, {@code sde-dpmsolver}) variants. The SDE variants draw {@code randn(model_output.shape)}
  * in every step, as diffusers does.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code solver_order}, {@code prediction_type}, {@code thresholding},
- * {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code algorithm_type}, {@code solver_type},
- * {@code lower_order_final}, {@code euler_at_final}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
- * {@code use_lu_lambdas}, {@code final_sigmas_type}, {@code lambda_min_clipped}, {@code variance_type},
- * {@code timestep_spacing}, {@code steps_offset}, {@code rescale_betas_zero_snr}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class DpmSolverMultistepScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DPMSolverMultistepScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withZeroSnr();
+    private static final ConfigKey<Integer> SOLVER_ORDER = ConfigKey.integer("solver_order", 2,
+            "the order of the multistep solver (2 for guided sampling)").oneOf(1, 2, 3);
+    private static final ConfigKey<String> ALGORITHM_TYPE = ConfigKey.choice("algorithm_type", "dpmsolver++",
+            "DPM-Solver++ or DPM-Solver, as an ODE or SDE (sde-) solver; deis runs as dpmsolver++", "dpmsolver++",
+            "sde-dpmsolver++", "dpmsolver", "sde-dpmsolver", "deis");
+    private static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "midpoint",
+            "the second-order update; the UniPC and DEIS types run as midpoint", "midpoint", "heun", "logrho", "bh1",
+            "bh2");
+    private static final ConfigKey<Boolean> LOWER_ORDER_FINAL = ConfigKey.flag("lower_order_final", true,
+            "lower orders in the last steps (steadier below 15 steps)");
+    private static final ConfigKey<Boolean> EULER_AT_FINAL = ConfigKey.flag("euler_at_final", false,
+            "a first-order last step");
+    private static final ConfigKey<Boolean> USE_LU_LAMBDAS = ConfigKey.flag("use_lu_lambdas", false,
+            "steps uniform in lambda (Lu et al.)");
+    private static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = ConfigKey.number("lambda_min_clipped",
+            Double.NEGATIVE_INFINITY,
+            "clips the smallest lambda(t) for numerical stability (-5.1 for the cosine schedule)");
+    private static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", null,
+            "learned or learned_range: the model output also carries its variance, which is dropped", "learned",
+            "learned_range");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), SOLVER_ORDER,
+            DynamicThresholding.KEYS, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL, EULER_AT_FINAL,
+            Sigmas.SPACING_KEYS, USE_LU_LAMBDAS, Sigmas.USE_FLOW_SIGMAS, Sigmas.FINAL_SIGMAS_TYPE, LAMBDA_MIN_CLIPPED,
+            VARIANCE_TYPE, TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
+
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final String algorithmType;
     private final String solverType;
@@ -49,31 +73,29 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
      */
     public DpmSolverMultistepScheduler(SchedulerConfig config) {
         super(true);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         alphasCumprod = schedule.alphasCumprodForSigmas();
         cosineSchedule = "squaredcos_cap_v2".equals(schedule.betaSchedule());
-        solverOrder = r.getIntChoice("solver_order", 2, 1, 2, 3);
+        solverOrder = r.get(SOLVER_ORDER);
         thresholding = DynamicThresholding.fromConfig(r);
-        String algorithm = r.getChoice("algorithm_type", "dpmsolver++",
-                "dpmsolver++", "sde-dpmsolver++", "dpmsolver", "sde-dpmsolver", "deis");
+        String algorithm = r.get(ALGORITHM_TYPE);
         // diffusers maps a DEIS config onto DPM-Solver++
         algorithmType = "deis".equals(algorithm) ? "dpmsolver++" : algorithm;
-        String solver = r.getChoice("solver_type", "midpoint", "midpoint", "heun", "logrho", "bh1", "bh2");
+        String solver = r.get(SOLVER_TYPE);
         // diffusers maps the UniPC / DEIS solver types onto midpoint
         solverType = "heun".equals(solver) ? "heun" : "midpoint";
-        lowerOrderFinal = r.getBoolean("lower_order_final", true);
-        eulerAtFinal = r.getBoolean("euler_at_final", false);
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        useLuLambdas = r.getBoolean("use_lu_lambdas", false);
-        r.refuseIfTrue("use_flow_sigmas", "flow-matching sigmas are not implemented for DPMSolverMultistepScheduler; "
-                + "use FlowMatchEulerDiscreteScheduler for flow-matching models");
+        lowerOrderFinal = r.get(LOWER_ORDER_FINAL);
+        eulerAtFinal = r.get(EULER_AT_FINAL);
+        sigmaSpacing = Sigmas.readSpacing(r);
+        useLuLambdas = r.get(USE_LU_LAMBDAS);
+        r.get(Sigmas.USE_FLOW_SIGMAS);
         if (useLuLambdas && sigmaSpacing != Sigmas.Spacing.INTERPOLATED) {
             throw r.invalid("use_lu_lambdas cannot be combined with use_karras_sigmas or use_exponential_sigmas");
         }
-        finalSigmaZero = "zero".equals(r.getChoice("final_sigmas_type", "zero", "zero", "sigma_min"));
+        finalSigmaZero = "zero".equals(r.get(Sigmas.FINAL_SIGMAS_TYPE));
         if (finalSigmaZero && !algorithmType.endsWith("dpmsolver++")) {
             throw r.invalid("final_sigmas_type 'zero' is not supported for algorithm_type '" + algorithmType
                     + "'; set final_sigmas_type to 'sigma_min' or use dpmsolver++ / sde-dpmsolver++");
@@ -82,10 +104,10 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
             throw r.invalid("solver_order 3 is not defined for algorithm_type 'sde-dpmsolver'; use solver_order 1 or 2,"
                     + " or sde-dpmsolver++");
         }
-        lambdaMinClipped = r.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-        learnedVariance = r.getOptionalChoice("variance_type", "learned", "learned_range") != null;
-        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
+        lambdaMinClipped = r.get(LAMBDA_MIN_CLIPPED);
+        learnedVariance = r.get(VARIANCE_TYPE) != null;
+        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
     }
 

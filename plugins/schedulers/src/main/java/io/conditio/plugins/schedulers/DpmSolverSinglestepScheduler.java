@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Single-step DPM-Solver / DPM-Solver++ (Lu et al., arXiv 2206.00927 and 2211.01095): a port of diffusers'
@@ -11,20 +12,39 @@ import io.conditio.api.SchedulerConfig;
  * {@code order_list} decides the order per call. {@code sde-dpmsolver++} draws {@code randn(model_output.shape)}
  * in every step, as diffusers does.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code solver_order}, {@code prediction_type}, {@code thresholding},
- * {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code algorithm_type}, {@code solver_type},
- * {@code lower_order_final}, {@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code final_sigmas_type},
- * {@code lambda_min_clipped}, {@code variance_type}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DPMSolverSinglestepScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS;
+    private static final ConfigKey<Integer> SOLVER_ORDER = ConfigKey.integer("solver_order", 2,
+            "the order of each single step (2 for guided sampling)").oneOf(1, 2, 3);
+    private static final ConfigKey<String> ALGORITHM_TYPE = ConfigKey.choice("algorithm_type", "dpmsolver++",
+            "DPM-Solver++ or DPM-Solver; deis runs as dpmsolver++", "dpmsolver++", "sde-dpmsolver++", "dpmsolver",
+            "deis");
+    private static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "midpoint",
+            "the second-order update; the UniPC and DEIS types run as midpoint", "midpoint", "heun", "logrho", "bh1",
+            "bh2");
+    private static final ConfigKey<Boolean> LOWER_ORDER_FINAL = ConfigKey.flag("lower_order_final", false,
+            "lower orders in the last steps");
+    private static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = ConfigKey.number("lambda_min_clipped",
+            Double.NEGATIVE_INFINITY,
+            "clips the smallest lambda(t) for numerical stability (-5.1 for the cosine schedule)");
+    private static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", null,
+            "learned or learned_range: the model output also carries its variance, which is dropped", "learned",
+            "learned_range");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), SOLVER_ORDER,
+            DynamicThresholding.KEYS, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL, Sigmas.SPACING_KEYS,
+            Sigmas.USE_FLOW_SIGMAS, Sigmas.FINAL_SIGMAS_TYPE, LAMBDA_MIN_CLIPPED, VARIANCE_TYPE);
+
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final String algorithmType;
     private final boolean midpoint;
@@ -46,29 +66,27 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
      */
     public DpmSolverSinglestepScheduler(SchedulerConfig config) {
         super(true);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", false, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         alphasCumprod = schedule.alphasCumprod();
-        solverOrder = r.getIntChoice("solver_order", 2, 1, 2, 3);
+        solverOrder = r.get(SOLVER_ORDER);
         thresholding = DynamicThresholding.fromConfig(r);
-        String algorithm = r.getChoice("algorithm_type", "dpmsolver++", "dpmsolver++", "sde-dpmsolver++", "dpmsolver",
-                "deis");
+        String algorithm = r.get(ALGORITHM_TYPE);
         algorithmType = "deis".equals(algorithm) ? "dpmsolver++" : algorithm;
-        String solver = r.getChoice("solver_type", "midpoint", "midpoint", "heun", "logrho", "bh1", "bh2");
+        String solver = r.get(SOLVER_TYPE);
         midpoint = !"heun".equals(solver);
-        lowerOrderFinal = r.getBoolean("lower_order_final", false);
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        r.refuseIfTrue("use_flow_sigmas", "flow-matching sigmas are not implemented for DPMSolverSinglestepScheduler; "
-                + "use FlowMatchEulerDiscreteScheduler for flow-matching models");
-        finalSigmaZero = "zero".equals(r.getChoice("final_sigmas_type", "zero", "zero", "sigma_min"));
+        lowerOrderFinal = r.get(LOWER_ORDER_FINAL);
+        sigmaSpacing = Sigmas.readSpacing(r);
+        r.get(Sigmas.USE_FLOW_SIGMAS);
+        finalSigmaZero = "zero".equals(r.get(Sigmas.FINAL_SIGMAS_TYPE));
         if (finalSigmaZero && "dpmsolver".equals(algorithmType)) {
             throw r.invalid("final_sigmas_type 'zero' is not supported for algorithm_type 'dpmsolver'; set "
                     + "final_sigmas_type to 'sigma_min' or use dpmsolver++ / sde-dpmsolver++");
         }
-        lambdaMinClipped = r.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-        learnedVariance = r.getOptionalChoice("variance_type", "learned", "learned_range") != null;
+        lambdaMinClipped = r.get(LAMBDA_MIN_CLIPPED);
+        learnedVariance = r.get(VARIANCE_TYPE) != null;
         this.config = r.effective();
     }
 

@@ -2,6 +2,7 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Imagen's dynamic thresholding (arXiv 2205.11487), diffusers' {@code _threshold_sample}: per batch entry,
@@ -13,18 +14,30 @@ import java.util.Arrays;
  */
 record DynamicThresholding(double ratio, double sampleMaxValue) {
 
-    /** Reads {@code dynamic_thresholding_ratio} and {@code sample_max_value}; null when {@code thresholding} is off. */
+    /** {@code thresholding}. */
+    static final ConfigKey<Boolean> THRESHOLDING = ConfigKey.flag("thresholding", false,
+            "dynamic thresholding of the predicted x0 (Imagen); not for latent models");
+    /** {@code dynamic_thresholding_ratio}. */
+    static final ConfigKey<Double> RATIO = ConfigKey.number("dynamic_thresholding_ratio", 0.995,
+            "the quantile of |x0| dynamic thresholding clamps to").between(0, 1);
+    /** {@code sample_max_value}. */
+    static final ConfigKey<Double> SAMPLE_MAX_VALUE = ConfigKey.number("sample_max_value", 1.0,
+            "the largest threshold of dynamic thresholding");
+    /** The keys {@link #fromConfig} reads, in order. */
+    static final List<ConfigKey<?>> KEYS = List.of(THRESHOLDING, RATIO, SAMPLE_MAX_VALUE);
+    /** {@code clip_sample}, on by default (DDIM, DDPM). */
+    static final ConfigKey<Boolean> CLIP_SAMPLE = ConfigKey.flag("clip_sample", true,
+            "clip the predicted x0 to [-clip_sample_range, clip_sample_range]");
+    /** {@code clip_sample_range}. */
+    static final ConfigKey<Double> CLIP_SAMPLE_RANGE = ConfigKey.number("clip_sample_range", 1.0,
+            "the bound clip_sample clips to");
+
+    /** Reads {@link #KEYS}; null when {@code thresholding} is off. */
     static DynamicThresholding fromConfig(ConfigReader r) {
-        boolean on = r.getBoolean("thresholding", false);
-        double ratio = r.getDouble("dynamic_thresholding_ratio", 0.995);
-        double max = r.getDouble("sample_max_value", 1.0);
-        if (!on) {
-            return null;
-        }
-        if (!(ratio >= 0 && ratio <= 1)) {
-            throw r.invalid("dynamic_thresholding_ratio must be in [0, 1], got " + ratio);
-        }
-        return new DynamicThresholding(ratio, max);
+        boolean on = r.get(THRESHOLDING);
+        double ratio = r.get(RATIO);
+        double max = r.get(SAMPLE_MAX_VALUE);
+        return on ? new DynamicThresholding(ratio, max) : null;
     }
 
     /** @return the thresholded prediction, a new tensor */

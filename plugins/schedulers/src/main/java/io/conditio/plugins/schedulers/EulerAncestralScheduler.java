@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Ancestral sampling with Euler steps (k-diffusion's {@code sample_euler_ancestral}): a port of diffusers'
@@ -10,17 +11,22 @@ import io.conditio.api.SchedulerConfig;
  * and adds fresh noise of size {@code sigma_up}, drawing {@code randn(model_output.shape)} once per step, as
  * diffusers does.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code prediction_type} (epsilon or v_prediction), {@code timestep_spacing},
- * {@code steps_offset}, {@code rescale_betas_zero_snr}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class EulerAncestralScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "EulerAncestralDiscreteScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.configKey(PredictionType.EPSILON,
+            PredictionType.V_PREDICTION);
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withZeroSnr();
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), TimestepSpacing.SPACING_KEY,
+            TimestepSpacing.STEPS_OFFSET);
+
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final String timestepSpacing;
     private final int stepsOffset;
 
@@ -29,14 +35,14 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public EulerAncestralScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
         // diffusers raises NotImplementedError for "sample"
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprodForSigmas());
-        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
+        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
     }
 

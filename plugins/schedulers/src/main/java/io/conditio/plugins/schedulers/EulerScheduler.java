@@ -3,25 +3,42 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Euler's method on the probability-flow ODE in sigma space (Karras et al., arXiv 2206.00364, Algorithm 2): a port
  * of diffusers' {@code EulerDiscreteScheduler}. Deterministic unless {@code s_churn > 0}, which adds noise as in
  * Algorithm 2 (one {@code randn(model_output.shape)} per churned step).
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code prediction_type}, {@code interpolation_type}, {@code use_karras_sigmas},
- * {@code use_exponential_sigmas}, {@code sigma_min}, {@code sigma_max}, {@code timestep_spacing},
- * {@code timestep_type}, {@code steps_offset}, {@code rescale_betas_zero_snr}, {@code final_sigmas_type}, and the step
- * arguments {@code s_churn}, {@code s_tmin}, {@code s_tmax}, {@code s_noise}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class EulerScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "EulerDiscreteScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY.withChoices("epsilon", "sample",
+            "v_prediction", "original_sample");
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withZeroSnr();
+    private static final ConfigKey<String> INTERPOLATION_TYPE = ConfigKey.choice("interpolation_type", "linear",
+            "how the sigmas are interpolated at the inference timesteps", "linear", "log_linear");
+    private static final ConfigKey<String> TIMESTEP_TYPE = ConfigKey.choice("timestep_type", "discrete",
+            "continuous: the model takes 0.25 * log(sigma) as its timestep (v-prediction only)", "discrete",
+            "continuous");
+    private static final ConfigKey<Double> S_CHURN = ConfigKey.number("s_churn", 0.0,
+            "the churn of Karras et al. Algorithm 2 (0: deterministic)");
+    private static final ConfigKey<Double> S_TMIN = ConfigKey.number("s_tmin", 0.0,
+            "the smallest sigma s_churn applies to");
+    private static final ConfigKey<Double> S_TMAX = ConfigKey.number("s_tmax", Double.POSITIVE_INFINITY,
+            "the largest sigma s_churn applies to");
+    private static final ConfigKey<Double> S_NOISE = ConfigKey.number("s_noise", 1.0, "the scale of the churn noise");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), INTERPOLATION_TYPE,
+            Sigmas.SPACING_KEYS, Sigmas.SIGMA_MIN, Sigmas.SIGMA_MAX, TimestepSpacing.SPACING_KEY, TIMESTEP_TYPE,
+            TimestepSpacing.STEPS_OFFSET, Sigmas.FINAL_SIGMAS_TYPE, S_CHURN, S_TMIN, S_TMAX, S_NOISE);
+
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final String interpolationType;
     private final Sigmas.Spacing sigmaSpacing;
     private final Double sigmaMin;
@@ -40,26 +57,24 @@ public final class EulerScheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public EulerScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        String prediction = r.getChoice("prediction_type", "epsilon",
-                "epsilon", "sample", "v_prediction", "original_sample");
-        predictionType = "original_sample".equals(prediction) ? "sample" : prediction;
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         alphasCumprod = schedule.alphasCumprodForSigmas();
-        interpolationType = r.getChoice("interpolation_type", "linear", "linear", "log_linear");
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        sigmaMin = r.getOptionalDouble("sigma_min");
-        sigmaMax = r.getOptionalDouble("sigma_max");
-        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
-        String timestepType = r.getChoice("timestep_type", "discrete", "discrete", "continuous");
-        continuousTimesteps = "continuous".equals(timestepType) && "v_prediction".equals(predictionType);
-        stepsOffset = r.getInt("steps_offset", 0);
-        finalSigmaMin = "sigma_min".equals(r.getChoice("final_sigmas_type", "zero", "zero", "sigma_min"));
-        sChurn = r.getDouble("s_churn", 0.0);
-        sTmin = r.getDouble("s_tmin", 0.0);
-        sTmax = r.getDouble("s_tmax", Double.POSITIVE_INFINITY);
-        sNoise = (float) r.getDouble("s_noise", 1.0);
+        interpolationType = r.get(INTERPOLATION_TYPE);
+        sigmaSpacing = Sigmas.readSpacing(r);
+        sigmaMin = r.get(Sigmas.SIGMA_MIN);
+        sigmaMax = r.get(Sigmas.SIGMA_MAX);
+        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        String timestepType = r.get(TIMESTEP_TYPE);
+        continuousTimesteps = "continuous".equals(timestepType) && predictionType == PredictionType.V_PREDICTION;
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        finalSigmaMin = "sigma_min".equals(r.get(Sigmas.FINAL_SIGMAS_TYPE));
+        sChurn = r.get(S_CHURN);
+        sTmin = r.get(S_TMIN);
+        sTmax = r.get(S_TMAX);
+        sNoise = r.get(S_NOISE).floatValue();
         this.config = r.effective();
     }
 
@@ -130,7 +145,7 @@ public final class EulerScheduler extends KDiffusionScheduler {
         }
 
         // 1. predicted x0 from the sigma-scaled prediction (diffusers scales epsilon by sigma_hat, v by sigma)
-        float[] x0 = predictX0(predictionType, x, m, "v_prediction".equals(predictionType) ? sigma : sigmaHat);
+        float[] x0 = predictX0(predictionType, x, m, predictionType == PredictionType.V_PREDICTION ? sigma : sigmaHat);
 
         // 2. the ODE derivative dx/dsigma, 3. one Euler step to the next sigma
         float dt = sigmas[i + 1] - sigmaHat;

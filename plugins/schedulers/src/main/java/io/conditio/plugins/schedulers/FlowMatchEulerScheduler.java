@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Euler steps along a rectified-flow / flow-matching ODE (Stable Diffusion 3, Flux, ...): a port of diffusers'
@@ -11,14 +12,34 @@ import io.conditio.api.SchedulerConfig;
  * unless {@code stochastic_sampling} is on, which draws {@code randn(sample.shape)} per step from the generation's
  * generator (diffusers uses {@code torch.randn_like}, i.e. torch's global generator, there).
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code shift}, {@code use_dynamic_shifting} (with {@code mu},
- * which diffusers' pipelines compute from the image sequence length and pass to {@code set_timesteps}),
- * {@code time_shift_type}, {@code invert_sigmas}, {@code shift_terminal}, {@code use_karras_sigmas},
- * {@code use_exponential_sigmas}, {@code stochastic_sampling}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class FlowMatchEulerScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "FlowMatchEulerDiscreteScheduler";
+
+    private static final ConfigKey<Integer> NUM_TRAIN_TIMESTEPS = NoiseSchedule.KEYS.numTrainTimesteps().atLeast(1);
+    private static final ConfigKey<Double> SHIFT = ConfigKey.number("shift", 1.0,
+            "the timestep shift of the schedule (SD3: 3.0)");
+    private static final ConfigKey<Boolean> USE_DYNAMIC_SHIFTING = ConfigKey.flag("use_dynamic_shifting", false,
+            "shift by mu, which depends on the image size, instead of shift");
+    private static final ConfigKey<Double> MU = ConfigKey.optionalNumber("mu",
+            "the dynamic shift; needed with use_dynamic_shifting");
+    private static final ConfigKey<Double> BASE_SHIFT = ConfigKey.optionalNumber("base_shift",
+            "kept for the pipelines that derive mu; the scheduler does not use it");
+    private static final ConfigKey<Double> MAX_SHIFT = ConfigKey.optionalNumber("max_shift",
+            "kept for the pipelines that derive mu; the scheduler does not use it");
+    private static final ConfigKey<String> TIME_SHIFT_TYPE = ConfigKey.choice("time_shift_type", "exponential",
+            "how mu shifts the time", "exponential", "linear");
+    private static final ConfigKey<Boolean> INVERT_SIGMAS = ConfigKey.flag("invert_sigmas", false, "use 1 - sigma");
+    private static final ConfigKey<Double> SHIFT_TERMINAL = ConfigKey.optionalNumber("shift_terminal",
+            "stretches the shifted sigmas so that the last is this value");
+    private static final ConfigKey<Boolean> STOCHASTIC_SAMPLING = ConfigKey.flag("stochastic_sampling", false,
+            "re-noise with fresh noise each step instead of the Euler update");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(NUM_TRAIN_TIMESTEPS, SHIFT, USE_DYNAMIC_SHIFTING, MU,
+            BASE_SHIFT, MAX_SHIFT, TIME_SHIFT_TYPE, INVERT_SIGMAS, SHIFT_TERMINAL, Sigmas.SPACING_KEYS,
+            STOCHASTIC_SAMPLING);
 
     private final int numTrainTimesteps;
     private final double shift;
@@ -39,27 +60,23 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
      */
     public FlowMatchEulerScheduler(SchedulerConfig config) {
         super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        numTrainTimesteps = r.getInt("num_train_timesteps", 1000);
-        if (numTrainTimesteps < 1) {
-            throw r.invalid("num_train_timesteps must be at least 1, got " + numTrainTimesteps);
-        }
-        shift = r.getDouble("shift", 1.0);
-        boolean dynamicShifting = r.getBoolean("use_dynamic_shifting", false);
-        mu = r.getOptionalDouble("mu");
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        numTrainTimesteps = r.get(NUM_TRAIN_TIMESTEPS);
+        shift = r.get(SHIFT);
+        boolean dynamicShifting = r.get(USE_DYNAMIC_SHIFTING);
+        mu = r.get(MU);
         if (dynamicShifting && mu == null) {
             throw r.invalid("use_dynamic_shifting=true needs 'mu', the resolution-dependent shift diffusers' pipelines "
                     + "pass to set_timesteps (e.g. Flux: interpolated between base_shift and max_shift by the image "
                     + "sequence length); set 'mu' in the scheduler config, or use_dynamic_shifting=false with 'shift'");
         }
-        r.getOptionalDouble("base_shift");
-        r.getOptionalDouble("max_shift");
-        exponentialTimeShift = "exponential".equals(
-                r.getChoice("time_shift_type", "exponential", "exponential", "linear"));
-        invertSigmas = r.getBoolean("invert_sigmas", false);
-        shiftTerminal = r.getOptionalDouble("shift_terminal");
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        stochasticSampling = r.getBoolean("stochastic_sampling", false);
+        r.get(BASE_SHIFT);
+        r.get(MAX_SHIFT);
+        exponentialTimeShift = "exponential".equals(r.get(TIME_SHIFT_TYPE));
+        invertSigmas = r.get(INVERT_SIGMAS);
+        shiftTerminal = r.get(SHIFT_TERMINAL);
+        sigmaSpacing = Sigmas.readSpacing(r);
+        stochasticSampling = r.get(STOCHASTIC_SAMPLING);
         this.config = r.effective();
 
         // the training sigmas: linspace(1, N, N) / N, shifted unless the shift is dynamic

@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Heun's second-order method (Karras et al., arXiv 2206.00364, Algorithm 1): a port of diffusers'
@@ -10,18 +11,23 @@ import io.conditio.api.SchedulerConfig;
  * the Euler predictor and once for the trapezoidal corrector; the last step is a plain Euler step to sigma 0.
  * Deterministic.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start} (default 0.00085), {@code beta_end} (0.012),
- * {@code beta_schedule}, {@code trained_betas}, {@code prediction_type}, {@code use_karras_sigmas},
- * {@code use_exponential_sigmas}, {@code clip_sample}, {@code clip_sample_range}, {@code timestep_spacing},
- * {@code steps_offset}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class HeunScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "HeunDiscreteScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(0.012);
+    private static final ConfigKey<Boolean> CLIP_SAMPLE = DynamicThresholding.CLIP_SAMPLE.withDefault(false);
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), Sigmas.SPACING_KEYS,
+            CLIP_SAMPLE, DynamicThresholding.CLIP_SAMPLE_RANGE, TimestepSpacing.SPACING_KEY,
+            TimestepSpacing.STEPS_OFFSET);
+
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final Sigmas.Spacing sigmaSpacing;
     private final boolean clipSample;
     private final float clipSampleRange;
@@ -38,16 +44,16 @@ public final class HeunScheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public HeunScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "linear", false, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprod());
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        clipSample = r.getBoolean("clip_sample", false);
-        clipSampleRange = (float) r.getDouble("clip_sample_range", 1.0);
-        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
+        sigmaSpacing = Sigmas.readSpacing(r);
+        clipSample = r.get(CLIP_SAMPLE);
+        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
+        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
     }
 

@@ -70,14 +70,14 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      * {@code m * (-sigma / sqrt(sigma^2 + 1)) + x / (sigma^2 + 1)} for v-prediction, in float32; for "sample" the
      * model output itself.
      */
-    static float[] predictX0(String predictionType, float[] x, float[] m, float sigma) {
+    static float[] predictX0(PredictionType predictionType, float[] x, float[] m, float sigma) {
         int n = x.length;
         float[] x0 = new float[n];
-        if ("epsilon".equals(predictionType)) {
+        if (predictionType == PredictionType.EPSILON) {
             for (int k = 0; k < n; k++) {
                 x0[k] = x[k] - sigma * m[k];
             }
-        } else if ("v_prediction".equals(predictionType)) {
+        } else if (predictionType == PredictionType.V_PREDICTION) {
             float sigmaSqPlusOne = sigma * sigma + 1f;
             float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
             for (int k = 0; k < n; k++) {

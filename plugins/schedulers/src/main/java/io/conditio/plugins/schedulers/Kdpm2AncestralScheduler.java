@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Ancestral DPM-Solver-2 as k-diffusion's {@code sample_dpm_2_ancestral}: a port of diffusers'
@@ -10,18 +11,23 @@ import io.conditio.api.SchedulerConfig;
  * {@code sigma_down} and adds fresh noise of size {@code sigma_up}, drawing {@code randn(model_output.shape)} once
  * per step (in the second model call), as diffusers does.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start} (default 0.00085), {@code beta_end} (0.012),
- * {@code beta_schedule}, {@code trained_betas}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
- * {@code prediction_type} (epsilon or v_prediction), {@code timestep_spacing}, {@code steps_offset}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "KDPM2AncestralDiscreteScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.configKey(PredictionType.EPSILON,
+            PredictionType.V_PREDICTION);
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(0.012);
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), Sigmas.SPACING_KEYS,
+            TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
+
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
     private final Sigmas.Spacing sigmaSpacing;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final String timestepSpacing;
     private final int stepsOffset;
 
@@ -35,14 +41,14 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public Kdpm2AncestralScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "linear", false, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprod());
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
+        sigmaSpacing = Sigmas.readSpacing(r);
+        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
     }
 

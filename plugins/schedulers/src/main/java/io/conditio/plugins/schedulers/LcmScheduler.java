@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Latent consistency model sampling (Luo et al., arXiv 2310.04378): a port of diffusers' {@code LCMScheduler}.
@@ -10,15 +11,24 @@ import io.conditio.api.SchedulerConfig;
  * scalings) and, except in the last step, re-noises it to the next timestep with {@code randn(model_output.shape)},
  * as diffusers does. One step draws nothing.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start} (default 0.00085), {@code beta_end} (0.012),
- * {@code beta_schedule} (scaled_linear), {@code trained_betas}, {@code original_inference_steps},
- * {@code clip_sample}, {@code clip_sample_range}, {@code set_alpha_to_one}, {@code prediction_type},
- * {@code thresholding}, {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code timestep_scaling},
- * {@code rescale_betas_zero_snr}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class LcmScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "LCMScheduler";
+
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(
+            0.012).withBetaSchedule("scaled_linear").withZeroSnr();
+    private static final ConfigKey<Integer> ORIGINAL_INFERENCE_STEPS = ConfigKey.integer("original_inference_steps", 50,
+            "the step count of the distillation schedule the timesteps are drawn from");
+    private static final ConfigKey<Boolean> CLIP_SAMPLE = DynamicThresholding.CLIP_SAMPLE.withDefault(false);
+    private static final ConfigKey<Double> TIMESTEP_SCALING = ConfigKey.number("timestep_scaling", 10.0,
+            "the timestep scale of the consistency boundary conditions");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), ORIGINAL_INFERENCE_STEPS,
+            CLIP_SAMPLE, DynamicThresholding.CLIP_SAMPLE_RANGE, NoiseSchedule.SET_ALPHA_TO_ONE,
+            DynamicThresholding.KEYS, TIMESTEP_SCALING);
 
     private static final float SIGMA_DATA = 0.5f;
 
@@ -28,7 +38,7 @@ public final class LcmScheduler extends TimestepScheduler {
     private final int originalInferenceSteps;
     private final boolean clipSample;
     private final float clipSampleRange;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final float timestepScaling;
 
@@ -38,17 +48,17 @@ public final class LcmScheduler extends TimestepScheduler {
      */
     public LcmScheduler(SchedulerConfig config) {
         super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "scaled_linear", true, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         alphasCumprod = schedule.alphasCumprod();
-        originalInferenceSteps = r.getInt("original_inference_steps", 50);
-        clipSample = r.getBoolean("clip_sample", false);
-        clipSampleRange = (float) r.getDouble("clip_sample_range", 1.0);
-        finalAlphaCumprod = r.getBoolean("set_alpha_to_one", true) ? 1f : alphasCumprod[0];
+        originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
+        clipSample = r.get(CLIP_SAMPLE);
+        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
+        finalAlphaCumprod = r.get(NoiseSchedule.SET_ALPHA_TO_ONE) ? 1f : alphasCumprod[0];
         thresholding = DynamicThresholding.fromConfig(r);
-        timestepScaling = (float) r.getDouble("timestep_scaling", 10.0);
+        timestepScaling = r.get(TIMESTEP_SCALING).floatValue();
         this.config = r.effective();
     }
 

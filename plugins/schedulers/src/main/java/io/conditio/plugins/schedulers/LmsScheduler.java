@@ -12,13 +12,17 @@ import java.util.List;
  * polynomials over [sigma_t, sigma_{t+1}] numerically, as diffusers does with
  * {@code scipy.integrate.quad(epsrel=1e-4)} over a float32 integrand. Deterministic.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code prediction_type},
- * {@code timestep_spacing}, {@code steps_offset}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class LmsScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "LMSDiscreteScheduler";
+
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS;
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), Sigmas.SPACING_KEYS,
+            TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
     /** diffusers' default {@code order} argument of {@code step}. */
     private static final int LMS_ORDER = 4;
@@ -26,7 +30,7 @@ public final class LmsScheduler extends KDiffusionScheduler {
     private final int numTrainTimesteps;
     private final float[] trainSigmas;
     private final Sigmas.Spacing sigmaSpacing;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final String timestepSpacing;
     private final int stepsOffset;
 
@@ -37,14 +41,14 @@ public final class LmsScheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public LmsScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", false, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprod());
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
+        sigmaSpacing = Sigmas.readSpacing(r);
+        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
     }
 

@@ -2,6 +2,8 @@ package io.conditio.plugins.schedulers;
 
 import io.conditio.api.ConfigurationException;
 import io.conditio.api.FloatTensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The training noise schedule shared by the discrete-time schedulers: {@code betas}, {@code alphas = 1 - betas} and
@@ -33,53 +35,92 @@ final class NoiseSchedule {
         this.alphasCumprod = cumprod(alphas);
     }
 
+    /** {@code set_alpha_to_one} (DDIM, PNDM, LCM, TCD): the "previous" alphas_cumprod of the last step. */
+    static final ConfigKey<Boolean> SET_ALPHA_TO_ONE = ConfigKey.flag("set_alpha_to_one", true,
+            "use 1 as the alphas_cumprod before the first training step (else alphas_cumprod[0])");
+
+    /** The schedule's keys with the defaults most diffusers classes share; see {@link Keys}. */
+    static final Keys KEYS = new Keys(
+            ConfigKey.integer("num_train_timesteps", 1000, "number of diffusion steps the model was trained with")
+                    .atLeast(2),
+            ConfigKey.number("beta_start", 0.0001, "the first beta of the schedule").range(0.0, true, 1.0, false),
+            ConfigKey.number("beta_end", 0.02, "the last beta of the schedule").range(0.0, true, 1.0, false),
+            ConfigKey.choice("beta_schedule", "linear", "how the betas go from beta_start to beta_end",
+                    BETA_SCHEDULES),
+            ConfigKey.numbers("trained_betas", "the betas themselves, replacing beta_start, beta_end and "
+                    + "beta_schedule").range(0.0, true, 1.0, false),
+            null);
+
+    /** {@code rescale_betas_zero_snr}, for the classes that have it. */
+    private static final ConfigKey<Boolean> RESCALE_BETAS_ZERO_SNR = ConfigKey.flag("rescale_betas_zero_snr", false,
+            "rescale the betas to zero terminal SNR (arXiv 2305.08891); for v-prediction models");
+
     /**
-     * Reads {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
-     * {@code trained_betas} and, when the scheduler has it, {@code rescale_betas_zero_snr}.
+     * The keys that make the training noise schedule, with one diffusers class's defaults.
      *
-     * @param r                the config
-     * @param betaStart        the scheduler's default {@code beta_start}
-     * @param betaEnd          the scheduler's default {@code beta_end}
-     * @param betaSchedule     the scheduler's default {@code beta_schedule}
-     * @param zeroSnrSupported whether the diffusers class has {@code rescale_betas_zero_snr}
-     * @param predictionType   the prediction type the scheduler was configured with (unused: epsilon with zero SNR
-     *                         is checked per timestep, see {@link #requireNoTerminalEpsilonStep})
-     * @return the schedule
+     * @param zeroSnr {@code rescale_betas_zero_snr}, or null for a class without it
      */
-    static NoiseSchedule fromConfig(ConfigReader r, double betaStart, double betaEnd, String betaSchedule,
-            boolean zeroSnrSupported, String predictionType) {
-        return fromConfig(r, betaStart, betaEnd, betaSchedule, zeroSnrSupported, predictionType, BETA_SCHEDULES);
+    record Keys(ConfigKey<Integer> numTrainTimesteps, ConfigKey<Double> betaStart, ConfigKey<Double> betaEnd,
+            ConfigKey<String> betaSchedule, ConfigKey<double[]> trainedBetas, ConfigKey<Boolean> zeroSnr) {
+
+        /** @return these keys with another {@code beta_start} default */
+        Keys withBetaStart(double value) {
+            return new Keys(numTrainTimesteps, betaStart.withDefault(value), betaEnd, betaSchedule, trainedBetas,
+                    zeroSnr);
+        }
+
+        /** @return these keys with another {@code beta_end} default */
+        Keys withBetaEnd(double value) {
+            return new Keys(numTrainTimesteps, betaStart, betaEnd.withDefault(value), betaSchedule, trainedBetas,
+                    zeroSnr);
+        }
+
+        /** @return these keys with another {@code beta_schedule} default */
+        Keys withBetaSchedule(String value) {
+            return new Keys(numTrainTimesteps, betaStart, betaEnd, betaSchedule.withDefault(value), trainedBetas,
+                    zeroSnr);
+        }
+
+        /** @return these keys accepting other {@code beta_schedule} values (DDPM also has sigmoid and laplace) */
+        Keys withBetaSchedules(String... values) {
+            return new Keys(numTrainTimesteps, betaStart, betaEnd, betaSchedule.withChoices(values), trainedBetas,
+                    zeroSnr);
+        }
+
+        /** @return these keys plus {@code rescale_betas_zero_snr} */
+        Keys withZeroSnr() {
+            return new Keys(numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas,
+                    RESCALE_BETAS_ZERO_SNR);
+        }
+
+        /** @return the keys in the order {@link #read} reads them */
+        List<ConfigKey<?>> list() {
+            List<ConfigKey<?>> out = new ArrayList<>(List.of(numTrainTimesteps, betaStart, betaEnd, betaSchedule,
+                    trainedBetas));
+            if (zeroSnr != null) {
+                out.add(zeroSnr);
+            }
+            return out;
+        }
     }
 
     /**
-     * As {@link #fromConfig(ConfigReader, double, double, String, boolean, String)}, for a scheduler that knows more
-     * beta schedules (DDPM also has {@code sigmoid} and {@code laplace}).
+     * Reads the schedule's keys and builds {@code betas} and {@code alphas_cumprod}.
      *
-     * @param schedules the {@code beta_schedule} values the scheduler accepts
+     * @param r    the config
+     * @param keys the keys with the scheduler's defaults
+     * @return the schedule
      */
-    static NoiseSchedule fromConfig(ConfigReader r, double betaStart, double betaEnd, String betaSchedule,
-            boolean zeroSnrSupported, String predictionType, String... schedules) {
-        int n = r.getInt("num_train_timesteps", 1000);
-        if (n < 2) {
-            throw r.invalid("num_train_timesteps must be at least 2, got " + n);
-        }
-        double start = r.getDouble("beta_start", betaStart);
-        double end = r.getDouble("beta_end", betaEnd);
-        String schedule = r.getChoice("beta_schedule", betaSchedule, schedules);
-        double[] trained = r.getDoubleArray("trained_betas");
-        boolean zeroSnr = zeroSnrSupported && r.getBoolean("rescale_betas_zero_snr", false);
+    static NoiseSchedule read(ConfigReader r, Keys keys) {
+        int n = r.get(keys.numTrainTimesteps());
+        double start = r.get(keys.betaStart());
+        double end = r.get(keys.betaEnd());
+        String schedule = r.get(keys.betaSchedule());
+        double[] trained = r.get(keys.trainedBetas());
+        boolean zeroSnr = keys.zeroSnr() != null && r.get(keys.zeroSnr());
 
-        if (trained == null && !(start >= 0 && start < 1 && end >= 0 && end < 1)) {
-            // NaN or out of range gives NaN or negative alphas_cumprod, then a NaN image, not an error
-            throw r.invalid("beta_start and beta_end must be finite numbers in [0, 1), got " + start + " and " + end);
-        }
         float[] betas;
         if (trained != null) {
-            for (int i = 0; i < trained.length; i++) {
-                if (!(trained[i] >= 0 && trained[i] < 1)) {
-                    throw r.invalid("trained_betas[" + i + "] must be a finite number in [0, 1), got " + trained[i]);
-                }
-            }
             if (trained.length != n) {
                 throw r.invalid("trained_betas has " + trained.length + " entries but num_train_timesteps is " + n);
             }
@@ -117,9 +158,9 @@ final class NoiseSchedule {
      * @param timesteps      the timesteps it is about to step from
      * @throws ConfigurationException naming the timestep, the reason and the fixes
      */
-    static void requireNoTerminalEpsilonStep(String className, String predictionType, float[] alphasCumprod,
-            float[] timesteps) {
-        if (!"epsilon".equals(predictionType)) {
+    static void requireNoTerminalEpsilonStep(String className, PredictionType predictionType,
+            float[] alphasCumprod, float[] timesteps) {
+        if (predictionType != PredictionType.EPSILON) {
             return;
         }
         for (float t : timesteps) {

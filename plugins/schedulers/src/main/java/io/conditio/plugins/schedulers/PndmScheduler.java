@@ -13,13 +13,23 @@ import java.util.List;
  * {@link #timesteps()}) and continues with the 4th-order linear multistep method (PLMS); with
  * {@code skip_prk_steps=true} it is crowsonkb's PLMS sampler, which visits the second timestep twice.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code skip_prk_steps}, {@code set_alpha_to_one}, {@code prediction_type} (epsilon or
- * v_prediction), {@code timestep_spacing}, {@code steps_offset}. Deterministic.
+ * Deterministic.
+ *
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class PndmScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "PNDMScheduler";
+
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.configKey(PredictionType.EPSILON,
+            PredictionType.V_PREDICTION);
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS;
+    private static final ConfigKey<Boolean> SKIP_PRK_STEPS = ConfigKey.flag("skip_prk_steps", false,
+            "skip the Runge-Kutta warm-up steps (PLMS, as Stable Diffusion runs it)");
+    private static final ConfigKey<Boolean> SET_ALPHA_TO_ONE = NoiseSchedule.SET_ALPHA_TO_ONE.withDefault(false);
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), SKIP_PRK_STEPS,
+            SET_ALPHA_TO_ONE, TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
     private static final int PNDM_ORDER = 4;
 
@@ -27,7 +37,7 @@ public final class PndmScheduler extends TimestepScheduler {
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
     private final boolean skipPrkSteps;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final String timestepSpacing;
     private final int stepsOffset;
 
@@ -47,16 +57,16 @@ public final class PndmScheduler extends TimestepScheduler {
      */
     public PndmScheduler(SchedulerConfig config) {
         super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", false, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         alphasCumprod = schedule.alphasCumprod();
-        skipPrkSteps = r.getBoolean("skip_prk_steps", false);
-        boolean setAlphaToOne = r.getBoolean("set_alpha_to_one", false);
+        skipPrkSteps = r.get(SKIP_PRK_STEPS);
+        boolean setAlphaToOne = r.get(SET_ALPHA_TO_ONE);
         finalAlphaCumprod = setAlphaToOne ? 1f : alphasCumprod[0];
-        timestepSpacing = r.getChoice("timestep_spacing", "leading", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
+        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
     }
 

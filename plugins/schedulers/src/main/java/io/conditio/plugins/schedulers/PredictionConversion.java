@@ -22,9 +22,9 @@ final class PredictionConversion {
      * @param predictionType  epsilon, sample or v_prediction
      * @param learnedVariance whether the model output carries the variance channels too
      */
-    static FloatTensor convert(boolean dataPrediction, String predictionType, boolean learnedVariance,
+    static FloatTensor convert(boolean dataPrediction, PredictionType predictionType, boolean learnedVariance,
             FloatTensor modelOutput, FloatTensor sample, float sigma, DynamicThresholding thresholding) {
-        FloatTensor m = learnedVariance && "epsilon".equals(predictionType) ? meanChannels(modelOutput, sample)
+        FloatTensor m = learnedVariance && predictionType == PredictionType.EPSILON ? meanChannels(modelOutput, sample)
                 : modelOutput;
         return dataPrediction ? toData(predictionType, m, sample, sigma, thresholding)
                 : toNoise(predictionType, m, sample, sigma, thresholding);
@@ -35,7 +35,7 @@ final class PredictionConversion {
      *
      * @param predictionType epsilon, sample or v_prediction
      */
-    static FloatTensor toData(String predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
+    static FloatTensor toData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
             DynamicThresholding thresholding) {
         float alphaT = Sigmas.vpAlpha(sigma);
         float sigmaT = sigma * alphaT;
@@ -44,13 +44,13 @@ final class PredictionConversion {
         int n = x.length;
         float[] out = new float[n];
         switch (predictionType) {
-            case "epsilon" -> {
+            case EPSILON -> {
                 for (int k = 0; k < n; k++) {
                     out[k] = (x[k] - sigmaT * m[k]) / alphaT;
                 }
             }
-            case "sample" -> System.arraycopy(m, 0, out, 0, n);
-            default -> {
+            case SAMPLE -> System.arraycopy(m, 0, out, 0, n);
+            case V_PREDICTION -> {
                 for (int k = 0; k < n; k++) {
                     out[k] = alphaT * x[k] - sigmaT * m[k];
                 }
@@ -65,7 +65,7 @@ final class PredictionConversion {
      *
      * @param predictionType epsilon, sample or v_prediction
      */
-    static FloatTensor toNoise(String predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
+    static FloatTensor toNoise(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
             DynamicThresholding thresholding) {
         float alphaT = Sigmas.vpAlpha(sigma);
         float sigmaT = sigma * alphaT;
@@ -74,13 +74,13 @@ final class PredictionConversion {
         int n = x.length;
         float[] out = new float[n];
         switch (predictionType) {
-            case "epsilon" -> System.arraycopy(m, 0, out, 0, n);
-            case "sample" -> {
+            case EPSILON -> System.arraycopy(m, 0, out, 0, n);
+            case SAMPLE -> {
                 for (int k = 0; k < n; k++) {
                     out[k] = (x[k] - alphaT * m[k]) / sigmaT;
                 }
             }
-            default -> {
+            case V_PREDICTION -> {
                 for (int k = 0; k < n; k++) {
                     out[k] = alphaT * m[k] + sigmaT * x[k];
                 }
@@ -103,7 +103,7 @@ final class PredictionConversion {
      *
      * @param predictionType epsilon, sample or v_prediction
      */
-    static FloatTensor toNoiseThroughData(String predictionType, FloatTensor modelOutput, FloatTensor sample,
+    static FloatTensor toNoiseThroughData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample,
             float sigma, DynamicThresholding thresholding) {
         AlphaSigma vp = AlphaSigma.of(sigma);
         float[] x0 = toData(predictionType, modelOutput, sample, sigma, thresholding).array();
@@ -128,13 +128,14 @@ final class PredictionConversion {
      * @param sqrtBeta       {@code sqrt(1 - alpha_bar_t)}
      * @return a new array
      */
-    static float[] dataFromAlphaBar(String predictionType, float[] x, float[] m, float sqrtAlpha, float sqrtBeta) {
+    static float[] dataFromAlphaBar(PredictionType predictionType, float[] x, float[] m, float sqrtAlpha,
+            float sqrtBeta) {
         float[] x0 = new float[x.length];
         for (int k = 0; k < x0.length; k++) {
             x0[k] = switch (predictionType) {
-                case "epsilon" -> (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
-                case "sample" -> m[k];
-                default -> sqrtAlpha * x[k] - sqrtBeta * m[k];
+                case EPSILON -> (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
+                case SAMPLE -> m[k];
+                case V_PREDICTION -> sqrtAlpha * x[k] - sqrtBeta * m[k];
             };
         }
         return x0;
@@ -149,13 +150,14 @@ final class PredictionConversion {
      * @param sqrtBeta       {@code sqrt(1 - alpha_bar_t)}
      * @return a new array
      */
-    static float[] noiseFromAlphaBar(String predictionType, float[] x, float[] m, float sqrtAlpha, float sqrtBeta) {
+    static float[] noiseFromAlphaBar(PredictionType predictionType, float[] x, float[] m, float sqrtAlpha,
+            float sqrtBeta) {
         float[] eps = new float[x.length];
         for (int k = 0; k < eps.length; k++) {
             eps[k] = switch (predictionType) {
-                case "epsilon" -> m[k];
-                case "sample" -> (x[k] - sqrtAlpha * m[k]) / sqrtBeta;
-                default -> sqrtAlpha * m[k] + sqrtBeta * x[k];
+                case EPSILON -> m[k];
+                case SAMPLE -> (x[k] - sqrtAlpha * m[k]) / sqrtBeta;
+                case V_PREDICTION -> sqrtAlpha * m[k] + sqrtBeta * x[k];
             };
         }
         return eps;

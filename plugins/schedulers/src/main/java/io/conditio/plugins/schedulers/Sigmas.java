@@ -1,6 +1,7 @@
 package io.conditio.plugins.schedulers;
 
 import io.conditio.api.FloatTensor;
+import java.util.List;
 
 /**
  * Sigma arithmetic shared by the sigma-parameterised schedulers (Euler family, LMS, Heun, KDPM2, DPM-Solver, UniPC,
@@ -22,15 +23,38 @@ final class Sigmas {
         EXPONENTIAL
     }
 
-    /**
-     * Reads {@code use_karras_sigmas}, {@code use_exponential_sigmas} and {@code use_beta_sigmas} (refused: it needs
-     * scipy's beta quantile function).
-     */
-    static Spacing readSpacing(ConfigReader r, boolean exponentialSupported) {
-        boolean karras = r.getBoolean("use_karras_sigmas", false);
-        boolean exponential = exponentialSupported && r.getBoolean("use_exponential_sigmas", false);
-        r.refuseIfTrue("use_beta_sigmas", "beta sigmas need scipy's beta quantile function, which this port does not "
-                + "implement; use use_karras_sigmas or use_exponential_sigmas instead");
+    /** {@code use_karras_sigmas}. */
+    static final ConfigKey<Boolean> USE_KARRAS_SIGMAS = ConfigKey.flag("use_karras_sigmas", false,
+            "space the inference sigmas as Karras et al. (2022), rho 7");
+    /** {@code use_exponential_sigmas}. */
+    static final ConfigKey<Boolean> USE_EXPONENTIAL_SIGMAS = ConfigKey.flag("use_exponential_sigmas", false,
+            "space the inference sigmas log-linearly between sigma_max and sigma_min");
+    /** {@code use_beta_sigmas}: refused. */
+    static final ConfigKey<Boolean> USE_BETA_SIGMAS = ConfigKey.unsupportedFlag("use_beta_sigmas",
+            "beta sigmas need scipy's beta quantile function, which this port does not implement; use "
+                    + "use_karras_sigmas or use_exponential_sigmas instead");
+    /** {@code use_flow_sigmas} of the solvers: refused. */
+    static final ConfigKey<Boolean> USE_FLOW_SIGMAS = ConfigKey.unsupportedFlag("use_flow_sigmas",
+            "flow-matching sigmas are not implemented for this solver; use FlowMatchEulerDiscreteScheduler for "
+                    + "flow-matching models");
+    /** The keys {@link #readSpacing} reads, in order. */
+    static final List<ConfigKey<?>> SPACING_KEYS = List.of(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS,
+            USE_BETA_SIGMAS);
+    /** {@code final_sigmas_type}. */
+    static final ConfigKey<String> FINAL_SIGMAS_TYPE = ConfigKey.choice("final_sigmas_type", "zero",
+            "the sigma after the last step: 0, or the smallest training sigma", "zero", "sigma_min");
+    /** {@code sigma_min}: absent means the smallest training sigma. */
+    static final ConfigKey<Double> SIGMA_MIN = ConfigKey.optionalNumber("sigma_min",
+            "the smallest sigma of the Karras / exponential schedules; absent: the smallest training sigma");
+    /** {@code sigma_max}: absent means the largest training sigma. */
+    static final ConfigKey<Double> SIGMA_MAX = ConfigKey.optionalNumber("sigma_max",
+            "the largest sigma of the Karras / exponential schedules; absent: the largest training sigma");
+
+    /** Reads {@link #SPACING_KEYS}: at most one of Karras and exponential. */
+    static Spacing readSpacing(ConfigReader r) {
+        boolean karras = r.get(USE_KARRAS_SIGMAS);
+        boolean exponential = r.get(USE_EXPONENTIAL_SIGMAS);
+        r.get(USE_BETA_SIGMAS);
         if (karras && exponential) {
             throw r.invalid("only one of use_karras_sigmas, use_exponential_sigmas and use_beta_sigmas can be true");
         }

@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 
 /**
  * Trajectory consistency distillation sampling (Zheng et al., arXiv 2402.19159): a port of diffusers'
@@ -10,20 +11,29 @@ import io.conditio.api.SchedulerConfig;
  * trajectory and, with {@code eta > 0} ("gamma" in the paper), re-noises to {@code t_prev} with
  * {@code randn(model_output.shape)} in every step but the last, as diffusers does. {@code eta = 0} is deterministic.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start} (default 0.00085), {@code beta_end} (0.012),
- * {@code beta_schedule} (scaled_linear), {@code trained_betas}, {@code original_inference_steps},
- * {@code set_alpha_to_one}, {@code prediction_type}, {@code rescale_betas_zero_snr}, and the step argument
- * {@code eta} (default 0, as diffusers' pipelines pass it; the TCD paper suggests 0.3).
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
+ * {@code eta} defaults to 0, as diffusers' pipelines pass it; the TCD paper suggests 0.3.
  */
 public final class TcdScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "TCDScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(
+            0.012).withBetaSchedule("scaled_linear").withZeroSnr();
+    private static final ConfigKey<Integer> ORIGINAL_INFERENCE_STEPS = ConfigKey.integer("original_inference_steps", 50,
+            "the step count of the distillation schedule the timesteps are drawn from");
+    private static final ConfigKey<Double> ETA = ConfigKey.number("eta", 0.0,
+            "gamma of the TCD paper: 0 deterministic, towards 1 more stochastic").between(0, 1);
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), ORIGINAL_INFERENCE_STEPS,
+            NoiseSchedule.SET_ALPHA_TO_ONE, ETA);
+
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
     private final int originalInferenceSteps;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final float eta;
 
     /**
@@ -32,17 +42,14 @@ public final class TcdScheduler extends TimestepScheduler {
      */
     public TcdScheduler(SchedulerConfig config) {
         super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.00085, 0.012, "scaled_linear", true, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         alphasCumprod = schedule.alphasCumprod();
-        originalInferenceSteps = r.getInt("original_inference_steps", 50);
-        finalAlphaCumprod = r.getBoolean("set_alpha_to_one", true) ? 1f : alphasCumprod[0];
-        eta = (float) r.getDouble("eta", 0.0);
-        if (!(eta >= 0 && eta <= 1)) {
-            throw r.invalid("eta (gamma in the TCD paper) must be in [0, 1], got " + eta);
-        }
+        originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
+        finalAlphaCumprod = r.get(NoiseSchedule.SET_ALPHA_TO_ONE) ? 1f : alphasCumprod[0];
+        eta = r.get(ETA).floatValue();
         this.config = r.effective();
     }
 

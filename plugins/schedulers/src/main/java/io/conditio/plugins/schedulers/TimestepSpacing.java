@@ -13,6 +13,17 @@ final class TimestepSpacing {
     /** The {@code timestep_spacing} values diffusers accepts. */
     static final String[] SPACINGS = {"linspace", "leading", "trailing"};
 
+    /** {@code timestep_spacing} with the default most sigma-based and solver classes have. */
+    static final ConfigKey<String> SPACING_KEY = ConfigKey.choice("timestep_spacing", "linspace",
+            "how the inference timesteps are spaced (Table 2 of arXiv 2305.08891)", SPACINGS);
+
+    /** {@code timestep_spacing} defaulting to {@code leading} (DDIM, DDPM, PNDM). */
+    static final ConfigKey<String> LEADING_SPACING_KEY = SPACING_KEY.withDefault("leading");
+
+    /** {@code steps_offset}. */
+    static final ConfigKey<Integer> STEPS_OFFSET = ConfigKey.integer("steps_offset", 0,
+            "added to the timesteps of the leading spacing (Stable Diffusion uses 1)");
+
     private TimestepSpacing() {
     }
 

@@ -3,6 +3,7 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -11,21 +12,34 @@ import java.util.Set;
  * {@code UniPCMultistepScheduler} with the B(h) variants {@code bh1} and {@code bh2}. Each step first corrects the
  * previous prediction with the new model output (UniC), then predicts the next sample (UniP). Deterministic.
  *
- * <p>Config keys: {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule},
- * {@code trained_betas}, {@code solver_order}, {@code prediction_type}, {@code thresholding},
- * {@code dynamic_thresholding_ratio}, {@code sample_max_value}, {@code predict_x0}, {@code solver_type},
- * {@code lower_order_final}, {@code disable_corrector}, {@code use_karras_sigmas}, {@code use_exponential_sigmas},
- * {@code sigma_min}, {@code sigma_max}, {@code timestep_spacing}, {@code steps_offset}, {@code final_sigmas_type},
- * {@code rescale_betas_zero_snr}.
+ * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
 public final class UniPcScheduler extends TimestepScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "UniPCMultistepScheduler";
 
+    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
+    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withZeroSnr();
+    private static final ConfigKey<Integer> SOLVER_ORDER = ConfigKey.integer("solver_order", 2,
+            "the order of the predictor (2 for guided, 3 for unconditional sampling)").between(1, 4);
+    private static final ConfigKey<Boolean> PREDICT_X0 = ConfigKey.flag("predict_x0", true,
+            "integrate the data prediction x0 instead of the noise");
+    private static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "bh2",
+            "the B(h) of UniPC; the DPM-Solver and DEIS types run as bh2", "bh1", "bh2", "midpoint", "heun", "logrho");
+    private static final ConfigKey<Boolean> LOWER_ORDER_FINAL = ConfigKey.flag("lower_order_final", true,
+            "lower orders in the last steps (steadier below 15 steps)");
+    private static final ConfigKey<double[]> DISABLE_CORRECTOR = ConfigKey.numbers("disable_corrector",
+            "the step indices that skip the corrector");
+    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
+    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), SOLVER_ORDER,
+            DynamicThresholding.KEYS, PREDICT_X0, SOLVER_TYPE, LOWER_ORDER_FINAL, DISABLE_CORRECTOR,
+            Sigmas.SPACING_KEYS, Sigmas.SIGMA_MIN, Sigmas.SIGMA_MAX, Sigmas.USE_FLOW_SIGMAS,
+            TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET, Sigmas.FINAL_SIGMAS_TYPE);
+
     private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
-    private final String predictionType;
+    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final boolean predictX0;
     private final boolean bh1;
@@ -50,35 +64,30 @@ public final class UniPcScheduler extends TimestepScheduler {
      */
     public UniPcScheduler(SchedulerConfig config) {
         super(true);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME);
-        predictionType = r.getChoice("prediction_type", "epsilon", "epsilon", "sample", "v_prediction");
-        NoiseSchedule schedule = NoiseSchedule.fromConfig(r, 0.0001, 0.02, "linear", true, predictionType);
+        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
+        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
         numTrainTimesteps = schedule.length();
         alphasCumprod = schedule.alphasCumprodForSigmas();
-        solverOrder = r.getInt("solver_order", 2);
-        if (solverOrder < 1 || solverOrder > 4) {
-            throw r.invalid("solver_order must be 1 to 4 (diffusers recommends 2 for guided and 3 for unconditional"
-                    + " sampling), got " + solverOrder);
-        }
+        solverOrder = r.get(SOLVER_ORDER);
         thresholding = DynamicThresholding.fromConfig(r);
-        predictX0 = r.getBoolean("predict_x0", true);
+        predictX0 = r.get(PREDICT_X0);
         // diffusers maps the DPM-Solver / DEIS solver types onto bh2
-        bh1 = "bh1".equals(r.getChoice("solver_type", "bh2", "bh1", "bh2", "midpoint", "heun", "logrho"));
-        lowerOrderFinal = r.getBoolean("lower_order_final", true);
-        double[] disabled = r.getDoubleArray("disable_corrector");
+        bh1 = "bh1".equals(r.get(SOLVER_TYPE));
+        lowerOrderFinal = r.get(LOWER_ORDER_FINAL);
+        double[] disabled = r.get(DISABLE_CORRECTOR);
         if (disabled != null) {
             for (double d : disabled) {
                 disableCorrector.add((int) d);
             }
         }
-        sigmaSpacing = Sigmas.readSpacing(r, true);
-        sigmaMin = r.getOptionalDouble("sigma_min");
-        sigmaMax = r.getOptionalDouble("sigma_max");
-        r.refuseIfTrue("use_flow_sigmas", "flow-matching sigmas are not implemented for UniPCMultistepScheduler; use "
-                + "FlowMatchEulerDiscreteScheduler for flow-matching models");
-        timestepSpacing = r.getChoice("timestep_spacing", "linspace", TimestepSpacing.SPACINGS);
-        stepsOffset = r.getInt("steps_offset", 0);
-        finalSigmaZero = "zero".equals(r.getChoice("final_sigmas_type", "zero", "zero", "sigma_min"));
+        sigmaSpacing = Sigmas.readSpacing(r);
+        sigmaMin = r.get(Sigmas.SIGMA_MIN);
+        sigmaMax = r.get(Sigmas.SIGMA_MAX);
+        r.get(Sigmas.USE_FLOW_SIGMAS);
+        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        finalSigmaZero = "zero".equals(r.get(Sigmas.FINAL_SIGMAS_TYPE));
         this.config = r.effective();
     }
 

@@ -109,7 +109,8 @@ class ConfigurationErrorsTest {
         // NaN here used to give a NaN schedule and a NaN image with exit 0
         assertThatThrownBy(() -> new EulerScheduler(config(key, value)))
                 .isInstanceOf(ConfigurationException.class)
-                .hasMessageContaining("beta_start and beta_end must be finite numbers in [0, 1)");
+                .hasMessageContaining("'" + key + "'").hasMessageContaining("EulerDiscreteScheduler")
+                .hasMessageContaining("expected a number in [0, 1)");
         assertThatThrownBy(() -> new DdimScheduler(config("trained_betas", List.of(0.1, value),
                 "num_train_timesteps", 2)))
                 .isInstanceOf(ConfigurationException.class).hasMessageContaining("trained_betas[1]");
@@ -132,7 +133,30 @@ class ConfigurationErrorsTest {
     @Test
     void aValueOfTheWrongTypeNamesTheKey() {
         assertThatThrownBy(() -> new DdimScheduler(config("num_train_timesteps", "many")))
-                .isInstanceOf(ConfigurationException.class).hasMessageContaining("num_train_timesteps");
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("'num_train_timesteps'")
+                .hasMessageContaining("DDIMScheduler").hasMessageContaining("expected an integer");
+    }
+
+    @Test
+    void aValueOutOfRangeNamesTheKeyTheClassAndTheRange() {
+        assertThatThrownBy(() -> new DdimScheduler(config("eta", -0.5)))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("scheduler config key 'eta' is -0.5 for DDIMScheduler; expected a number >= 0");
+        assertThatThrownBy(() -> new TcdScheduler(config("eta", 1.5)))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("scheduler config key 'eta' is 1.5 for TCDScheduler; expected a number in [0, 1]");
+        assertThatThrownBy(() -> new UniPcScheduler(config("solver_order", 5)))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("scheduler config key 'solver_order' is 5 for UniPCMultistepScheduler; expected an "
+                        + "integer in [1, 4]");
+        assertThatThrownBy(() -> new DpmSolverMultistepScheduler(config("solver_order", 4)))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("scheduler config key 'solver_order' is 4 for DPMSolverMultistepScheduler; expected one "
+                        + "of 1, 2, 3");
+        assertThatThrownBy(() -> new FlowMatchEulerScheduler(config("num_train_timesteps", 0)))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("scheduler config key 'num_train_timesteps' is 0 for FlowMatchEulerDiscreteScheduler; "
+                        + "expected an integer >= 1");
     }
 
     @Test
