@@ -27,10 +27,8 @@ public final class DdimScheduler extends TimestepScheduler {
             DynamicThresholding.KEYS, TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET, ETA,
             USE_CLIPPED_MODEL_OUTPUT);
 
-    private final NoiseSchedule schedule;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
-    private final PredictionType predictionType;
     private final boolean clipSample;
     private final float clipSampleRange;
     private final DynamicThresholding thresholding;
@@ -46,10 +44,11 @@ public final class DdimScheduler extends TimestepScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DdimScheduler(SchedulerConfig config) {
-        super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        schedule = NoiseSchedule.read(r, SCHEDULE);
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private DdimScheduler(ConfigReader r) {
+        super(false, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
         boolean setAlphaToOne = r.get(NoiseSchedule.SET_ALPHA_TO_ONE);
         finalAlphaCumprod = setAlphaToOne ? 1f : alphasCumprod[0];

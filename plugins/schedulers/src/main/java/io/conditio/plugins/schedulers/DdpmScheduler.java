@@ -28,12 +28,10 @@ public final class DdpmScheduler extends TimestepScheduler {
             DynamicThresholding.CLIP_SAMPLE, DynamicThresholding.CLIP_SAMPLE_RANGE, DynamicThresholding.KEYS,
             TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
-    private final NoiseSchedule schedule;
     private final float[] alphasCumprod;
     private final String varianceType;
     private final boolean clipSample;
     private final float clipSampleRange;
-    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final String timestepSpacing;
     private final int stepsOffset;
@@ -43,10 +41,11 @@ public final class DdpmScheduler extends TimestepScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DdpmScheduler(SchedulerConfig config) {
-        super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        schedule = NoiseSchedule.read(r, SCHEDULE);
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private DdpmScheduler(ConfigReader r) {
+        super(false, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
         varianceType = r.get(VARIANCE_TYPE);
         if ("fixed_large_log".equals(varianceType)) {

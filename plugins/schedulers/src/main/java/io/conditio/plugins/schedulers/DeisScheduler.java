@@ -33,10 +33,8 @@ public final class DeisScheduler extends TimestepScheduler {
             DynamicThresholding.KEYS, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL, Sigmas.SPACING_KEYS,
             Sigmas.USE_FLOW_SIGMAS, TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
-    private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
-    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final boolean lowerOrderFinal;
     private final Sigmas.Spacing sigmaSpacing;
@@ -44,19 +42,18 @@ public final class DeisScheduler extends TimestepScheduler {
     private final int stepsOffset;
 
     private float[] sigmas;
-    private FloatTensor[] modelOutputs;
-    private int lowerOrderNums;
+    private MultistepHistory history;
 
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DeisScheduler(SchedulerConfig config) {
-        super(true);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private DeisScheduler(ConfigReader r) {
+        super(true, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
         solverOrder = r.get(SOLVER_ORDER);
         thresholding = DynamicThresholding.fromConfig(r);
@@ -75,7 +72,7 @@ public final class DeisScheduler extends TimestepScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("DEIS", numInferenceSteps);
         int n = numInferenceSteps;
-        long[] t = TimestepSpacing.solver(timestepSpacing, numTrainTimesteps, numTrainTimesteps, n, stepsOffset);
+        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length(), schedule.length(), n, stepsOffset);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
@@ -88,8 +85,7 @@ public final class DeisScheduler extends TimestepScheduler {
             sigmas = Sigmas.withFinal(s, s[n - 1]);
         }
         timesteps = TimestepSpacing.toFloats(t);
-        modelOutputs = new FloatTensor[solverOrder];
-        lowerOrderNums = 0;
+        history = new MultistepHistory(solverOrder);
         index.reset();
     }
 
@@ -105,36 +101,17 @@ public final class DeisScheduler extends TimestepScheduler {
         FloatTensor eps = PredictionConversion.toNoiseThroughData(predictionType, modelOutput, sample, sigmas[i],
                 thresholding);
         float[] x = sample.array();
-        System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
-        modelOutputs[solverOrder - 1] = eps;
+        history.push(eps);
 
-        float[] prev;
-        if (solverOrder == 1 || lowerOrderNums < 1 || lowerOrderFinalStep) {
-            prev = firstOrderUpdate(eps.array(), x, i);
-        } else if (solverOrder == 2 || lowerOrderNums < 2 || lowerOrderSecond) {
-            prev = secondOrderUpdate(x, i);
-        } else {
-            prev = thirdOrderUpdate(x, i);
-        }
-        if (lowerOrderNums < solverOrder) {
-            lowerOrderNums++;
-        }
+        float[] prev = switch (history.nextOrder(lowerOrderFinalStep, lowerOrderSecond)) {
+            // DEIS's first order is DPM-Solver's (DDIM)
+            case 1 -> DpmSolverFirstOrder.update("dpmsolver", eps.array(), x, null, sigmas[i], sigmas[i + 1]);
+            case 2 -> secondOrderUpdate(x, i);
+            default -> thirdOrderUpdate(x, i);
+        };
+        history.stepTaken();
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    /** First order (equivalent to DDIM). */
-    private float[] firstOrderUpdate(float[] m, float[] x, int i) {
-        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
-        AlphaSigma s = AlphaSigma.of(sigmas[i]);
-        float h = t.lambda() - s.lambda();
-        float a = t.alpha() / s.alpha();
-        float b = t.sigma() * (Float32.exp(h) - 1f);
-        float[] out = new float[x.length];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = a * x[k] - b * m[k];
-        }
-        return out;
     }
 
     /** Second order: the noise prediction extrapolated linearly in log(rho), integrated exactly. */
@@ -146,8 +123,8 @@ public final class DeisScheduler extends TimestepScheduler {
         float rhoT = t.rho();
         float rhoS0 = s0.rho();
         float rhoS1 = AlphaSigma.of(sigmas[i - 1]).rho();
-        float[] m0 = modelOutputs[solverOrder - 1].array();
-        float[] m1 = modelOutputs[solverOrder - 2].array();
+        float[] m0 = history.back(0);
+        float[] m1 = history.back(1);
         float coef1 = ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1);
         float coef2 = ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0);
         float[] out = new float[x.length];
@@ -167,9 +144,9 @@ public final class DeisScheduler extends TimestepScheduler {
         float rhoS0 = s0.rho();
         float rhoS1 = AlphaSigma.of(sigmas[i - 1]).rho();
         float rhoS2 = AlphaSigma.of(sigmas[i - 2]).rho();
-        float[] m0 = modelOutputs[2].array();
-        float[] m1 = modelOutputs[1].array();
-        float[] m2 = modelOutputs[0].array();
+        float[] m0 = history.back(0);
+        float[] m1 = history.back(1);
+        float[] m2 = history.back(2);
         float coef1 = ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2);
         float coef2 = ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0);
         float coef3 = ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1);

@@ -45,10 +45,8 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
             Sigmas.SPACING_KEYS, USE_LU_LAMBDAS, Sigmas.USE_FLOW_SIGMAS, Sigmas.FINAL_SIGMAS_TYPE, LAMBDA_MIN_CLIPPED,
             VARIANCE_TYPE, TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
-    private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
-    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final String algorithmType;
     private final String solverType;
@@ -64,19 +62,18 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
     private final boolean cosineSchedule;
 
     private float[] sigmas;
-    private FloatTensor[] modelOutputs;
-    private int lowerOrderNums;
+    private MultistepHistory history;
 
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DpmSolverMultistepScheduler(SchedulerConfig config) {
-        super(true);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private DpmSolverMultistepScheduler(ConfigReader r) {
+        super(true, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprodForSigmas();
         cosineSchedule = "squaredcos_cap_v2".equals(schedule.betaSchedule());
         solverOrder = r.get(SOLVER_ORDER);
@@ -117,7 +114,7 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         int n = numInferenceSteps;
         // clip the smallest lambda(t) for numerical stability (critical for the cosine schedule)
         int clippedIdx = Sigmas.clippedCount(alphasCumprod, lambdaMinClipped);
-        long[] t = TimestepSpacing.solver(timestepSpacing, numTrainTimesteps - clippedIdx, numTrainTimesteps, n,
+        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length() - clippedIdx, schedule.length(), n,
                 stepsOffset);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
@@ -137,8 +134,7 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         float sigmaLast = finalSigmaZero ? 0f : trainSigmas[0];
         sigmas = Sigmas.withFinal(s, sigmaLast);
         timesteps = TimestepSpacing.toFloats(t);
-        modelOutputs = new FloatTensor[solverOrder];
-        lowerOrderNums = 0;
+        history = new MultistepHistory(solverOrder);
         index.reset();
     }
 
@@ -156,68 +152,19 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         // the data prediction x0 (DPM-Solver++) or the noise prediction epsilon (DPM-Solver)
         FloatTensor converted = PredictionConversion.convert(algorithmType.endsWith("dpmsolver++"), predictionType,
                 learnedVariance, modelOutput, sample, sigmas[i], thresholding);
-        System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
-        modelOutputs[solverOrder - 1] = converted;
+        history.push(converted);
 
         float[] noise = algorithmType.startsWith("sde-") ? random.randn(converted.shape()).array() : null;
 
-        float[] prev;
-        if (solverOrder == 1 || lowerOrderNums < 1 || lowerOrderFinalStep) {
-            prev = firstOrderUpdate(converted.array(), sample.array(), noise, i);
-        } else if (solverOrder == 2 || lowerOrderNums < 2 || lowerOrderSecond) {
-            prev = secondOrderUpdate(sample.array(), noise, i);
-        } else {
-            prev = thirdOrderUpdate(sample.array(), noise, i);
-        }
-        if (lowerOrderNums < solverOrder) {
-            lowerOrderNums++;
-        }
+        float[] prev = switch (history.nextOrder(lowerOrderFinalStep, lowerOrderSecond)) {
+            case 1 -> DpmSolverFirstOrder.update(algorithmType, converted.array(), sample.array(), noise, sigmas[i],
+                    sigmas[i + 1]);
+            case 2 -> secondOrderUpdate(sample.array(), noise, i);
+            default -> thirdOrderUpdate(sample.array(), noise, i);
+        };
+        history.stepTaken();
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    /** One first-order step (equivalent to DDIM), from sigma[i] to sigma[i+1]. */
-    private float[] firstOrderUpdate(float[] m, float[] x, float[] noise, int i) {
-        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
-        AlphaSigma s = AlphaSigma.of(sigmas[i]);
-        float alphaT = t.alpha();
-        float sigmaT = t.sigma();
-        float h = t.lambda() - s.lambda();
-        int n = x.length;
-        float[] out = new float[n];
-        switch (algorithmType) {
-            case "dpmsolver++" -> {
-                float a = sigmaT / s.sigma();
-                float b = alphaT * (Float32.exp(-h) - 1f);
-                for (int k = 0; k < n; k++) {
-                    out[k] = a * x[k] - b * m[k];
-                }
-            }
-            case "dpmsolver" -> {
-                float a = alphaT / s.alpha();
-                float b = sigmaT * (Float32.exp(h) - 1f);
-                for (int k = 0; k < n; k++) {
-                    out[k] = a * x[k] - b * m[k];
-                }
-            }
-            case "sde-dpmsolver++" -> {
-                float a = sigmaT / s.sigma() * Float32.exp(-h);
-                float b = alphaT * (1f - Float32.exp(-2f * h));
-                float c = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
-                for (int k = 0; k < n; k++) {
-                    out[k] = a * x[k] + b * m[k] + c * noise[k];
-                }
-            }
-            default -> {
-                float a = alphaT / s.alpha();
-                float b = 2f * (sigmaT * (Float32.exp(h) - 1f));
-                float c = sigmaT * Float32.sqrt(Float32.exp(2f * h) - 1f);
-                for (int k = 0; k < n; k++) {
-                    out[k] = a * x[k] - b * m[k] + c * noise[k];
-                }
-            }
-        }
-        return out;
     }
 
     /** One second-order multistep update from the last two model outputs. */
@@ -227,8 +174,8 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
         float alphaT = t.alpha();
         float sigmaT = t.sigma();
-        float[] m0 = modelOutputs[solverOrder - 1].array();
-        float[] m1 = modelOutputs[solverOrder - 2].array();
+        float[] m0 = history.back(0);
+        float[] m1 = history.back(1);
         int n = x.length;
         float h = t.lambda() - s0.lambda();
         float h0 = s0.lambda() - s1.lambda();
@@ -292,9 +239,9 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         AlphaSigma s2 = AlphaSigma.of(sigmas[i - 2]);
         float alphaT = t.alpha();
         float sigmaT = t.sigma();
-        float[] m0 = modelOutputs[2].array();
-        float[] m1 = modelOutputs[1].array();
-        float[] m2 = modelOutputs[0].array();
+        float[] m0 = history.back(0);
+        float[] m1 = history.back(1);
+        float[] m2 = history.back(2);
         float h = t.lambda() - s0.lambda();
         float h0 = s0.lambda() - s1.lambda();
         float h1 = s1.lambda() - s2.lambda();

@@ -41,10 +41,8 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
             DynamicThresholding.KEYS, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL, Sigmas.SPACING_KEYS,
             Sigmas.USE_FLOW_SIGMAS, Sigmas.FINAL_SIGMAS_TYPE, LAMBDA_MIN_CLIPPED, VARIANCE_TYPE);
 
-    private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
-    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final String algorithmType;
     private final boolean midpoint;
@@ -57,7 +55,7 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
 
     private float[] sigmas;
     private int[] orderList;
-    private FloatTensor[] modelOutputs;
+    private MultistepHistory history;
     private FloatTensor blockSample;
 
     /**
@@ -65,11 +63,11 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public DpmSolverSinglestepScheduler(SchedulerConfig config) {
-        super(true);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private DpmSolverSinglestepScheduler(ConfigReader r) {
+        super(true, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
         solverOrder = r.get(SOLVER_ORDER);
         thresholding = DynamicThresholding.fromConfig(r);
@@ -95,7 +93,7 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         TimestepSpacing.requireSteps("DPM-Solver single-step", numInferenceSteps);
         int n = numInferenceSteps;
         int clippedIdx = Sigmas.clippedCount(alphasCumprod, lambdaMinClipped);
-        long[] t = TimestepSpacing.solverLinspace(numTrainTimesteps - clippedIdx, n);
+        long[] t = TimestepSpacing.solverLinspace(schedule.length() - clippedIdx, n);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         double[] s;
@@ -108,7 +106,7 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         }
         sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
         timesteps = TimestepSpacing.toFloats(t);
-        modelOutputs = new FloatTensor[solverOrder];
+        history = new MultistepHistory(solverOrder);
         blockSample = null;
         if (!lowerOrderFinal && (n % solverOrder != 0 || finalSigmaZero)) {
             // diffusers: uneven steps, or a zero final sigma, need the lower-order ending
@@ -174,62 +172,26 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
 
         FloatTensor converted = PredictionConversion.convert(!"dpmsolver".equals(algorithmType), predictionType,
                 learnedVariance, modelOutput, sample, sigmas[i], thresholding);
-        System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
-        modelOutputs[solverOrder - 1] = converted;
+        history.push(converted);
 
         float[] noise = "sde-dpmsolver++".equals(algorithmType) ? random.randn(converted.shape()).array() : null;
 
         int order = orderList[i];
         // a run started mid-schedule (img2img) cannot begin with a higher order
-        while (modelOutputs[solverOrder - order] == null) {
+        while (!history.has(order - 1)) {
             order--;
         }
         if (order == 1) {
             blockSample = sample;
         }
         float[] prev = switch (order) {
-            case 1 -> firstOrderUpdate(converted.array(), blockSample.array(), noise, i);
+            case 1 -> DpmSolverFirstOrder.update(algorithmType, converted.array(), blockSample.array(), noise,
+                    sigmas[i], sigmas[i + 1]);
             case 2 -> secondOrderUpdate(blockSample.array(), noise, i);
             default -> thirdOrderUpdate(blockSample.array(), noise, i);
         };
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    /** One first-order step (equivalent to DDIM), from sigma[i] to sigma[i+1]. */
-    private float[] firstOrderUpdate(float[] m, float[] x, float[] noise, int i) {
-        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
-        AlphaSigma s = AlphaSigma.of(sigmas[i]);
-        float alphaT = t.alpha();
-        float sigmaT = t.sigma();
-        float h = t.lambda() - s.lambda();
-        int n = x.length;
-        float[] out = new float[n];
-        switch (algorithmType) {
-            case "dpmsolver++" -> {
-                float a = sigmaT / s.sigma();
-                float b = alphaT * (Float32.exp(-h) - 1f);
-                for (int k = 0; k < n; k++) {
-                    out[k] = a * x[k] - b * m[k];
-                }
-            }
-            case "dpmsolver" -> {
-                float a = alphaT / s.alpha();
-                float b = sigmaT * (Float32.exp(h) - 1f);
-                for (int k = 0; k < n; k++) {
-                    out[k] = a * x[k] - b * m[k];
-                }
-            }
-            default -> {
-                float a = sigmaT / s.sigma() * Float32.exp(-h);
-                float b = alphaT * (1f - Float32.exp(-2f * h));
-                float c = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
-                for (int k = 0; k < n; k++) {
-                    out[k] = a * x[k] + b * m[k] + c * noise[k];
-                }
-            }
-        }
-        return out;
     }
 
     /** The second call of a block: from the block's start sigma[i-1] to sigma[i+1], using the outputs at i-1 and i. */
@@ -239,8 +201,8 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
         float alphaT = t.alpha();
         float sigmaT = t.sigma();
-        float[] m0 = modelOutputs[solverOrder - 1].array();
-        float[] m1 = modelOutputs[solverOrder - 2].array();
+        float[] m0 = history.back(0);
+        float[] m1 = history.back(1);
         float h = t.lambda() - s1.lambda();
         float h0 = s0.lambda() - s1.lambda();
         if (h == 0f) {
@@ -292,9 +254,9 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         AlphaSigma s2 = AlphaSigma.of(sigmas[i - 2]);
         float alphaT = t.alpha();
         float sigmaT = t.sigma();
-        float[] m0 = modelOutputs[2].array();
-        float[] m1 = modelOutputs[1].array();
-        float[] m2 = modelOutputs[0].array();
+        float[] m0 = history.back(0);
+        float[] m1 = history.back(1);
+        float[] m2 = history.back(2);
         float h = t.lambda() - s2.lambda();
         float h0 = s0.lambda() - s2.lambda();
         float h1 = s1.lambda() - s2.lambda();

@@ -24,34 +24,27 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
     static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), TimestepSpacing.SPACING_KEY,
             TimestepSpacing.STEPS_OFFSET);
 
-    private final int numTrainTimesteps;
-    private final float[] trainSigmas;
-    private final PredictionType predictionType;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final SigmaGrid grid;
 
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public EulerAncestralScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private EulerAncestralScheduler(ConfigReader r) {
         // diffusers raises NotImplementedError for "sample"
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
-        trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprodForSigmas());
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        super(r, PREDICTION_TYPE, SCHEDULE);
+        grid = SigmaGrid.read(r, schedule.alphasCumprodForSigmas(), Sigmas.Spacing.INTERPOLATED);
         this.config = r.effective();
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        TimestepSpacing.requireSteps("Euler ancestral", numInferenceSteps);
-        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        Sigmas.Schedule s = Sigmas.spaced(t, trainSigmas, Sigmas.Spacing.INTERPOLATED, false);
-        setSchedule(s.timesteps(), s.sigmas(), timestepSpacing);
+        Sigmas.Schedule s = grid.spaced("Euler ancestral", numInferenceSteps, false);
+        setSchedule(s.timesteps(), s.sigmas(), grid.timestepSpacing());
     }
 
     @Override

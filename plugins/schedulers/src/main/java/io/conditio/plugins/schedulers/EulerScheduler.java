@@ -36,9 +36,7 @@ public final class EulerScheduler extends KDiffusionScheduler {
             Sigmas.SPACING_KEYS, Sigmas.SIGMA_MIN, Sigmas.SIGMA_MAX, TimestepSpacing.SPACING_KEY, TIMESTEP_TYPE,
             TimestepSpacing.STEPS_OFFSET, Sigmas.FINAL_SIGMAS_TYPE, S_CHURN, S_TMIN, S_TMAX, S_NOISE);
 
-    private final int numTrainTimesteps;
     private final float[] alphasCumprod;
-    private final PredictionType predictionType;
     private final String interpolationType;
     private final Sigmas.Spacing sigmaSpacing;
     private final Double sigmaMin;
@@ -57,10 +55,11 @@ public final class EulerScheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public EulerScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private EulerScheduler(ConfigReader r) {
+        super(r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprodForSigmas();
         interpolationType = r.get(INTERPOLATION_TYPE);
         sigmaSpacing = Sigmas.readSpacing(r);
@@ -82,7 +81,7 @@ public final class EulerScheduler extends KDiffusionScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("Euler", numInferenceSteps);
         int n = numInferenceSteps;
-        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, n, stepsOffset);
+        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, schedule.length(), n, stepsOffset);
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         float[] logSigmas = Sigmas.log(trainSigmas);
 

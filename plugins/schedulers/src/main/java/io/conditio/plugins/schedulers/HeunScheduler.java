@@ -25,14 +25,9 @@ public final class HeunScheduler extends KDiffusionScheduler {
             CLIP_SAMPLE, DynamicThresholding.CLIP_SAMPLE_RANGE, TimestepSpacing.SPACING_KEY,
             TimestepSpacing.STEPS_OFFSET);
 
-    private final int numTrainTimesteps;
-    private final float[] trainSigmas;
-    private final PredictionType predictionType;
-    private final Sigmas.Spacing sigmaSpacing;
+    private final SigmaGrid grid;
     private final boolean clipSample;
     private final float clipSampleRange;
-    private final String timestepSpacing;
-    private final int stepsOffset;
 
     // the first-order half of the current step; null in "first order" state
     private float[] prevDerivative;
@@ -44,24 +39,21 @@ public final class HeunScheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public HeunScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
-        trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprod());
-        sigmaSpacing = Sigmas.readSpacing(r);
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private HeunScheduler(ConfigReader r) {
+        super(r, PREDICTION_TYPE, SCHEDULE);
+        Sigmas.Spacing sigmaSpacing = Sigmas.readSpacing(r);
         clipSample = r.get(CLIP_SAMPLE);
         clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        grid = SigmaGrid.read(r, schedule.alphasCumprod(), sigmaSpacing);
         this.config = r.effective();
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        TimestepSpacing.requireSteps("Heun", numInferenceSteps);
-        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        Sigmas.Schedule spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, false);
+        Sigmas.Schedule spaced = grid.spaced("Heun", numInferenceSteps, false);
         float[] s = spaced.sigmas();
         float[] ts = spaced.timesteps();
         int n = ts.length;
@@ -81,7 +73,7 @@ public final class HeunScheduler extends KDiffusionScheduler {
         }
         prevDerivative = null;
         firstOrderSample = null;
-        setSchedule(doubledTimesteps, doubledSigmas, timestepSpacing);
+        setSchedule(doubledTimesteps, doubledSigmas, grid.timestepSpacing());
     }
 
     @Override

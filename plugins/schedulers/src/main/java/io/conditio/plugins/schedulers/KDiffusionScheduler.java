@@ -11,9 +11,46 @@ import io.conditio.api.FloatTensor;
  * second-order samplers. Each subclass reads its own config, builds its schedule and keeps its {@code step} whole.
  */
 abstract class KDiffusionScheduler extends TimestepScheduler {
-    /** The k-diffusion ports refuse a timestep missing from the schedule. */
-    KDiffusionScheduler() {
-        super(false);
+    /**
+     * Reads {@code prediction_type} and the noise schedule; the k-diffusion ports refuse a timestep missing from the
+     * schedule.
+     */
+    KDiffusionScheduler(ConfigReader r, ConfigKey<String> predictionKey, NoiseSchedule.Keys scheduleKeys) {
+        super(false, r, predictionKey, scheduleKeys);
+    }
+
+    /**
+     * Where {@code set_timesteps} of a k-diffusion port starts: the training sigmas, the sigma spacing, and the
+     * {@code timestep_spacing} and {@code steps_offset} keys.
+     *
+     * @param trainSigmas     the training sigmas, ascending in t
+     * @param sigmaSpacing    interpolated, Karras or exponential
+     * @param timestepSpacing {@code timestep_spacing}
+     * @param stepsOffset     {@code steps_offset}
+     */
+    record SigmaGrid(float[] trainSigmas, Sigmas.Spacing sigmaSpacing, String timestepSpacing, int stepsOffset) {
+        /** Reads {@code timestep_spacing} and {@code steps_offset} (in that order, the last keys these ports read). */
+        static SigmaGrid read(ConfigReader r, float[] alphasCumprod, Sigmas.Spacing sigmaSpacing) {
+            return new SigmaGrid(Sigmas.fromAlphasCumprod(alphasCumprod), sigmaSpacing,
+                    r.get(TimestepSpacing.SPACING_KEY), r.get(TimestepSpacing.STEPS_OFFSET));
+        }
+
+        /**
+         * @param scheduler the scheduler's name for messages
+         * @return the spaced float32 timesteps of {@code set_timesteps(numInferenceSteps)}
+         */
+        float[] timesteps(String scheduler, int numInferenceSteps) {
+            TimestepSpacing.requireSteps(scheduler, numInferenceSteps);
+            return TimestepSpacing.sigmaFamily(timestepSpacing, trainSigmas.length, numInferenceSteps, stepsOffset);
+        }
+
+        /**
+         * @param roundKarras whether Karras timesteps are rounded (see {@link Sigmas#spaced})
+         * @return the timesteps and sigmas of {@link Sigmas#spaced}
+         */
+        Sigmas.Schedule spaced(String scheduler, int numInferenceSteps, boolean roundKarras) {
+            return Sigmas.spaced(timesteps(scheduler, numInferenceSteps), trainSigmas, sigmaSpacing, roundKarras);
+        }
     }
 
     /** The sigmas the step index points into, ending with the final sigma; set by {@link #setSchedule}. */

@@ -23,12 +23,7 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
     static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), Sigmas.SPACING_KEYS,
             TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
-    private final int numTrainTimesteps;
-    private final float[] trainSigmas;
-    private final Sigmas.Spacing sigmaSpacing;
-    private final PredictionType predictionType;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final SigmaGrid grid;
 
     private float[] sigmasInterpol;
     // the sample at the start of the current step; null in "first order" state
@@ -39,23 +34,20 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public Kdpm2Scheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private Kdpm2Scheduler(ConfigReader r) {
         // diffusers raises NotImplementedError for "sample"
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
-        trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprod());
-        sigmaSpacing = Sigmas.readSpacing(r);
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        super(r, PREDICTION_TYPE, SCHEDULE);
+        Sigmas.Spacing sigmaSpacing = Sigmas.readSpacing(r);
+        grid = SigmaGrid.read(r, schedule.alphasCumprod(), sigmaSpacing);
         this.config = r.effective();
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        TimestepSpacing.requireSteps("KDPM2", numInferenceSteps);
-        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        Sigmas.Schedule spaced = Sigmas.spaced(t, trainSigmas, sigmaSpacing, true);
+        Sigmas.Schedule spaced = grid.spaced("KDPM2", numInferenceSteps, true);
         float[] s = spaced.sigmas();
         float[] ts = spaced.timesteps();
         int n = ts.length;
@@ -71,7 +63,7 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
         sigmasInterpol = interleave(interpol);
 
         // timesteps: [t0, ti_1, t_1, ti_2, t_2, ..., ti_{n-1}, t_{n-1}]
-        float[] logSigmas = Sigmas.log(trainSigmas);
+        float[] logSigmas = Sigmas.log(grid.trainSigmas());
         float[] withMidpoints = new float[2 * n - 1];
         withMidpoints[0] = ts[0];
         for (int i = 1; i < n; i++) {
@@ -79,7 +71,7 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
             withMidpoints[2 * i] = ts[i];
         }
         firstOrderSample = null;
-        setSchedule(withMidpoints, interleave(s), timestepSpacing);
+        setSchedule(withMidpoints, interleave(s), grid.timestepSpacing());
     }
 
     @Override

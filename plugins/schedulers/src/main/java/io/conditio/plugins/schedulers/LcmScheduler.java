@@ -32,13 +32,11 @@ public final class LcmScheduler extends TimestepScheduler {
 
     private static final float SIGMA_DATA = 0.5f;
 
-    private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
     private final int originalInferenceSteps;
     private final boolean clipSample;
     private final float clipSampleRange;
-    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final float timestepScaling;
 
@@ -47,11 +45,11 @@ public final class LcmScheduler extends TimestepScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public LcmScheduler(SchedulerConfig config) {
-        super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private LcmScheduler(ConfigReader r) {
+        super(false, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
         originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
         clipSample = r.get(CLIP_SAMPLE);
@@ -65,7 +63,7 @@ public final class LcmScheduler extends TimestepScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         timesteps = TimestepSpacing.toFloats(
-                TimestepSpacing.consistency("LCM", numTrainTimesteps, originalInferenceSteps, numInferenceSteps));
+                TimestepSpacing.consistency("LCM", schedule.length(), originalInferenceSteps, numInferenceSteps));
         NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
         index.reset();
     }

@@ -27,12 +27,7 @@ public final class LmsScheduler extends KDiffusionScheduler {
     /** diffusers' default {@code order} argument of {@code step}. */
     private static final int LMS_ORDER = 4;
 
-    private final int numTrainTimesteps;
-    private final float[] trainSigmas;
-    private final Sigmas.Spacing sigmaSpacing;
-    private final PredictionType predictionType;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final SigmaGrid grid;
 
     private final List<float[]> derivatives = new ArrayList<>();
 
@@ -41,24 +36,21 @@ public final class LmsScheduler extends KDiffusionScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public LmsScheduler(SchedulerConfig config) {
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
-        trainSigmas = Sigmas.fromAlphasCumprod(schedule.alphasCumprod());
-        sigmaSpacing = Sigmas.readSpacing(r);
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private LmsScheduler(ConfigReader r) {
+        super(r, PREDICTION_TYPE, SCHEDULE);
+        Sigmas.Spacing sigmaSpacing = Sigmas.readSpacing(r);
+        grid = SigmaGrid.read(r, schedule.alphasCumprod(), sigmaSpacing);
         this.config = r.effective();
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        TimestepSpacing.requireSteps("LMS", numInferenceSteps);
-        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, numTrainTimesteps, numInferenceSteps, stepsOffset);
-        Sigmas.Schedule s = Sigmas.spaced(t, trainSigmas, sigmaSpacing, false);
+        Sigmas.Schedule s = grid.spaced("LMS", numInferenceSteps, false);
         derivatives.clear();
-        setSchedule(s.timesteps(), s.sigmas(), timestepSpacing);
+        setSchedule(s.timesteps(), s.sigmas(), grid.timestepSpacing());
     }
 
     @Override

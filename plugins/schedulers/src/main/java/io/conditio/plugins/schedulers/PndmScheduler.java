@@ -33,11 +33,9 @@ public final class PndmScheduler extends TimestepScheduler {
 
     private static final int PNDM_ORDER = 4;
 
-    private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
     private final boolean skipPrkSteps;
-    private final PredictionType predictionType;
     private final String timestepSpacing;
     private final int stepsOffset;
 
@@ -56,11 +54,11 @@ public final class PndmScheduler extends TimestepScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public PndmScheduler(SchedulerConfig config) {
-        super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private PndmScheduler(ConfigReader r) {
+        super(false, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
         skipPrkSteps = r.get(SKIP_PRK_STEPS);
         boolean setAlphaToOne = r.get(SET_ALPHA_TO_ONE);
@@ -73,16 +71,16 @@ public final class PndmScheduler extends TimestepScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         int minimum = skipPrkSteps ? 2 : PNDM_ORDER;
-        if (numInferenceSteps < minimum || numInferenceSteps > numTrainTimesteps) {
+        if (numInferenceSteps < minimum || numInferenceSteps > schedule.length()) {
             throw new InvalidRequestException("PNDM" + (skipPrkSteps ? "" : " with Runge-Kutta warm-up")
-                    + ": numInferenceSteps must be in [" + minimum + ", " + numTrainTimesteps + "], got "
+                    + ": numInferenceSteps must be in [" + minimum + ", " + schedule.length() + "], got "
                     + numInferenceSteps);
         }
         this.numInferenceSteps = numInferenceSteps;
         int n = numInferenceSteps;
         // ascending, as diffusers' self._timesteps
         long[] ascending = TimestepSpacing.reversed(
-                TimestepSpacing.discrete(timestepSpacing, numTrainTimesteps, n, stepsOffset));
+                TimestepSpacing.discrete(timestepSpacing, schedule.length(), n, stepsOffset));
 
         if (skipPrkSteps) {
             // concatenate([t[:-1], t[-2:-1], t[-1:]])[::-1]: the second timestep is visited twice
@@ -94,7 +92,7 @@ public final class PndmScheduler extends TimestepScheduler {
             plmsTimesteps = TimestepSpacing.reversed(plms);
         } else {
             // the last pndm_order timesteps, each followed by its half-step point, as intermediate RK stages
-            long half = numTrainTimesteps / n / 2;
+            long half = schedule.length() / n / 2;
             long[] repeated = new long[2 * PNDM_ORDER];
             for (int i = 0; i < PNDM_ORDER; i++) {
                 long t = ascending[n - PNDM_ORDER + i];
@@ -161,7 +159,7 @@ public final class PndmScheduler extends TimestepScheduler {
 
     /** One pseudo Runge–Kutta stage: four model calls per step, weighted 1/6, 1/3, 1/3, 1/6. */
     private FloatTensor stepPrk(FloatTensor modelOutput, int timestep, FloatTensor sample) {
-        int diffToPrev = counter % 2 != 0 ? 0 : numTrainTimesteps / numInferenceSteps / 2;
+        int diffToPrev = counter % 2 != 0 ? 0 : schedule.length() / numInferenceSteps / 2;
         int prevTimestep = timestep - diffToPrev;
         int t = (int) prkTimesteps[counter / 4 * 4];
 
@@ -190,7 +188,7 @@ public final class PndmScheduler extends TimestepScheduler {
             throw new IllegalStateException("PNDM: the linear multistep steps can only run after the 12 Runge-Kutta "
                     + "calls; step through timesteps() in order");
         }
-        int stride = numTrainTimesteps / numInferenceSteps;
+        int stride = schedule.length() / numInferenceSteps;
         int prevTimestep = timestep - stride;
         int t = timestep;
         if (counter != 1) {

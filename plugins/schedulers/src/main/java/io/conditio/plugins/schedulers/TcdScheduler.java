@@ -29,11 +29,9 @@ public final class TcdScheduler extends TimestepScheduler {
     static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), ORIGINAL_INFERENCE_STEPS,
             NoiseSchedule.SET_ALPHA_TO_ONE, ETA);
 
-    private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
     private final int originalInferenceSteps;
-    private final PredictionType predictionType;
     private final float eta;
 
     /**
@@ -41,11 +39,11 @@ public final class TcdScheduler extends TimestepScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public TcdScheduler(SchedulerConfig config) {
-        super(false);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private TcdScheduler(ConfigReader r) {
+        super(false, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprod();
         originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
         finalAlphaCumprod = r.get(NoiseSchedule.SET_ALPHA_TO_ONE) ? 1f : alphasCumprod[0];
@@ -56,7 +54,7 @@ public final class TcdScheduler extends TimestepScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         timesteps = TimestepSpacing.toFloats(
-                TimestepSpacing.consistency("TCD", numTrainTimesteps, originalInferenceSteps, numInferenceSteps));
+                TimestepSpacing.consistency("TCD", schedule.length(), originalInferenceSteps, numInferenceSteps));
         NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
         index.reset();
     }

@@ -17,13 +17,37 @@ abstract class TimestepScheduler implements Scheduler {
     float[] timesteps;
     /** The effective config: what was given plus every default the constructor read. */
     SchedulerConfig config;
+    /** {@code prediction_type}; null for a port without one (flow matching). */
+    final PredictionType predictionType;
+    /** The training noise schedule; null for a port without one (flow matching). */
+    final NoiseSchedule schedule;
 
     /**
+     * For a port without a prediction type and noise schedule.
+     *
      * @param fallbackToLast how the step index looks up a timestep missing from the schedule (see
      *                       {@link TimestepSpacing#indexFor})
      */
     TimestepScheduler(boolean fallbackToLast) {
         index = new StepIndex(fallbackToLast);
+        predictionType = null;
+        schedule = null;
+    }
+
+    /**
+     * Reads what every discrete-time port reads first, as diffusers' {@code __init__} does: {@code prediction_type},
+     * then the noise schedule's keys.
+     *
+     * @param fallbackToLast how the step index looks up a timestep missing from the schedule
+     * @param r              the port's config reader; it goes on reading the port's other keys
+     * @param predictionKey  the port's {@code prediction_type} key
+     * @param scheduleKeys   the port's noise schedule keys, with its defaults
+     */
+    TimestepScheduler(boolean fallbackToLast, ConfigReader r, ConfigKey<String> predictionKey,
+            NoiseSchedule.Keys scheduleKeys) {
+        index = new StepIndex(fallbackToLast);
+        predictionType = PredictionType.of(r.get(predictionKey));
+        schedule = NoiseSchedule.read(r, scheduleKeys);
     }
 
     @Override

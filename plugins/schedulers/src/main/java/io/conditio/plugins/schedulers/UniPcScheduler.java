@@ -3,8 +3,8 @@ package io.conditio.plugins.schedulers;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import io.conditio.api.SchedulerConfig;
-import java.util.List;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -36,10 +36,8 @@ public final class UniPcScheduler extends TimestepScheduler {
             Sigmas.SPACING_KEYS, Sigmas.SIGMA_MIN, Sigmas.SIGMA_MAX, Sigmas.USE_FLOW_SIGMAS,
             TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET, Sigmas.FINAL_SIGMAS_TYPE);
 
-    private final int numTrainTimesteps;
     private final float[] alphasCumprod;
     private final int solverOrder;
-    private final PredictionType predictionType;
     private final DynamicThresholding thresholding;
     private final boolean predictX0;
     private final boolean bh1;
@@ -53,8 +51,7 @@ public final class UniPcScheduler extends TimestepScheduler {
     private final boolean finalSigmaZero;
 
     private float[] sigmas;
-    private FloatTensor[] modelOutputs;
-    private int lowerOrderNums;
+    private MultistepHistory history;
     private int thisOrder;
     private FloatTensor lastSample;
 
@@ -63,11 +60,11 @@ public final class UniPcScheduler extends TimestepScheduler {
      * @throws io.conditio.api.ConfigurationException for unsupported values
      */
     public UniPcScheduler(SchedulerConfig config) {
-        super(true);
-        ConfigReader r = new ConfigReader(config, CLASS_NAME, KEYS);
-        predictionType = PredictionType.of(r.get(PREDICTION_TYPE));
-        NoiseSchedule schedule = NoiseSchedule.read(r, SCHEDULE);
-        numTrainTimesteps = schedule.length();
+        this(new ConfigReader(config, CLASS_NAME, KEYS));
+    }
+
+    private UniPcScheduler(ConfigReader r) {
+        super(true, r, PREDICTION_TYPE, SCHEDULE);
         alphasCumprod = schedule.alphasCumprodForSigmas();
         solverOrder = r.get(SOLVER_ORDER);
         thresholding = DynamicThresholding.fromConfig(r);
@@ -95,7 +92,7 @@ public final class UniPcScheduler extends TimestepScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("UniPC", numInferenceSteps);
         int n = numInferenceSteps;
-        long[] t = TimestepSpacing.solver(timestepSpacing, numTrainTimesteps, numTrainTimesteps, n, stepsOffset);
+        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length(), schedule.length(), n, stepsOffset);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
@@ -111,8 +108,7 @@ public final class UniPcScheduler extends TimestepScheduler {
             sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0.0 : s[n - 1]);
         }
         timesteps = TimestepSpacing.toFloats(t);
-        modelOutputs = new FloatTensor[solverOrder];
-        lowerOrderNums = 0;
+        history = new MultistepHistory(solverOrder);
         thisOrder = 0;
         lastSample = null;
         index.reset();
@@ -132,17 +128,14 @@ public final class UniPcScheduler extends TimestepScheduler {
             x = correct(converted.array(), lastSample.array(), sample, i, thisOrder);
         }
 
-        System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
-        modelOutputs[solverOrder - 1] = converted;
+        history.push(converted);
 
         int order = lowerOrderFinal ? Math.min(solverOrder, timesteps.length - i) : solverOrder;
-        thisOrder = Math.min(order, lowerOrderNums + 1); // warm-up for the multistep history
+        thisOrder = Math.min(order, history.lowerOrderNums() + 1); // warm-up for the multistep history
         lastSample = x;
         // UniP: predict the next sample
         float[] prev = predict(x.array(), i, thisOrder);
-        if (lowerOrderNums < solverOrder) {
-            lowerOrderNums++;
-        }
+        history.stepTaken();
         index.advance();
         return FloatTensor.of(prev, sample.shape());
     }
@@ -153,26 +146,14 @@ public final class UniPcScheduler extends TimestepScheduler {
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         float lambdaS0 = s0.lambda();
         float h = t.lambda() - lambdaS0;
-        float[] m0 = modelOutputs[solverOrder - 1].array();
+        float[] m0 = history.back(0);
         int n = x.length;
         if (h == 0f) {
             return x.clone(); // zero-length final step (Karras with sigma_min): x is returned unchanged
         }
 
         float[] rks = new float[order];
-        float[][] d1s = new float[order - 1][];
-        for (int k = 1; k < order; k++) {
-            int si = i - k;
-            float[] mi = modelOutputs[solverOrder - 1 - k].array();
-            float rk = (AlphaSigma.of(sigmas[si]).lambda() - lambdaS0) / h;
-            rks[k - 1] = rk;
-            float[] d = new float[n];
-            for (int e = 0; e < n; e++) {
-                d[e] = (mi[e] - m0[e]) / rk;
-            }
-            d1s[k - 1] = d;
-        }
-        rks[order - 1] = 1f;
+        float[][] d1s = differences(i, order, lambdaS0, h, m0, rks);
         BhTerms bh = new BhTerms(predictX0 ? -h : h, bh1, rks, order);
 
         float[] rhos = null;
@@ -201,24 +182,19 @@ public final class UniPcScheduler extends TimestepScheduler {
         return out;
     }
 
-    /** UniC-p with B(h): corrects the sample at sigma[i] predicted from sigma[i-1], using the new output. */
-    private FloatTensor correct(float[] modelT, float[] last, FloatTensor thisSample, int i, int order) {
-        AlphaSigma t = AlphaSigma.of(sigmas[i]);
-        AlphaSigma s0 = AlphaSigma.of(sigmas[i - 1]);
-        float lambdaS0 = s0.lambda();
-        float h = t.lambda() - lambdaS0;
-        float[] m0 = modelOutputs[solverOrder - 1].array();
-        int n = last.length;
-        if (h == 0f) {
-            return thisSample;
-        }
-
-        float[] rks = new float[order];
+    /**
+     * The older outputs as UniP and UniC weigh them: for k = 1 .. order - 1, {@code r_k = (lambda(sigma[from - k]) -
+     * lambda_s0) / h} into {@code rks[k - 1]} and the difference {@code (m_k - m0) / r_k}; {@code rks[order - 1] = 1}.
+     *
+     * @param from the step index of the newest output in the history
+     * @return the differences, one array per k
+     */
+    private float[][] differences(int from, int order, float lambdaS0, float h, float[] m0, float[] rks) {
+        int n = m0.length;
         float[][] d1s = new float[order - 1][];
         for (int k = 1; k < order; k++) {
-            int si = i - (k + 1);
-            float[] mi = modelOutputs[solverOrder - 1 - k].array();
-            float rk = (AlphaSigma.of(sigmas[si]).lambda() - lambdaS0) / h;
+            float[] mi = history.back(k);
+            float rk = (AlphaSigma.of(sigmas[from - k]).lambda() - lambdaS0) / h;
             rks[k - 1] = rk;
             float[] d = new float[n];
             for (int e = 0; e < n; e++) {
@@ -227,6 +203,23 @@ public final class UniPcScheduler extends TimestepScheduler {
             d1s[k - 1] = d;
         }
         rks[order - 1] = 1f;
+        return d1s;
+    }
+
+    /** UniC-p with B(h): corrects the sample at sigma[i] predicted from sigma[i-1], using the new output. */
+    private FloatTensor correct(float[] modelT, float[] last, FloatTensor thisSample, int i, int order) {
+        AlphaSigma t = AlphaSigma.of(sigmas[i]);
+        AlphaSigma s0 = AlphaSigma.of(sigmas[i - 1]);
+        float lambdaS0 = s0.lambda();
+        float h = t.lambda() - lambdaS0;
+        float[] m0 = history.back(0);
+        int n = last.length;
+        if (h == 0f) {
+            return thisSample;
+        }
+
+        float[] rks = new float[order];
+        float[][] d1s = differences(i - 1, order, lambdaS0, h, m0, rks);
         BhTerms bh = new BhTerms(predictX0 ? -h : h, bh1, rks, order);
         float[] rhos = order == 1 ? new float[] {0.5f} : LuSolver.solve(bh.leadingR(order), bh.b);
 
