@@ -14,15 +14,19 @@ import java.util.Map;
  * Accepts both exports: {@code latent_parameters} (mean ‖ logvar; sampled here with noise from the generation's
  * generator) and {@code latent_sample} (sampled inside the graph).
  */
-final class ImageEncoder {
+public final class ImageEncoder {
     private final ModelFolder folder;
 
-    ImageEncoder(ModelFolder folder) {
+    /** @param folder the model folder whose {@code vae_encoder} encodes */
+    public ImageEncoder(ModelFolder folder) {
         this.folder = folder;
     }
 
-    /** The unscaled mean of the latent distribution ({@code latent_dist.mode()}). */
-    FloatTensor mode(RgbImage image) {
+    /**
+     * @param image the image, the size of the generation
+     * @return the unscaled mean of the latent distribution ({@code latent_dist.mode()})
+     */
+    public FloatTensor mode(RgbImage image) {
         Model encoder = encoder();
         Map<String, Tensor> out = encoder.run(Map.of(encoder.inputs().keySet().iterator().next(),
                 image.toSignedNchw()));
@@ -46,7 +50,12 @@ final class ImageEncoder {
                         + " does not exist"));
     }
 
-    FloatTensor encode(RgbImage image, RandomSource random) {
+    /**
+     * @param image  the image, the size of the generation
+     * @param random the generation's generator, for encoders that output the distribution's parameters
+     * @return scaled latents ({@code latent_dist.sample(generator) * scaling_factor})
+     */
+    public FloatTensor encode(RgbImage image, RandomSource random) {
         Model encoder = encoder();
         String input = encoder.inputs().keySet().iterator().next();
         Map<String, Tensor> out = encoder.run(Map.of(input, image.toSignedNchw()));
