@@ -1,12 +1,18 @@
 package io.conditio.plugins.schedulers;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.conditio.api.SchedulerConfig;
 import io.conditio.api.SchedulerProvider;
 import io.conditio.tck.SchedulerProviderContract;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
 
-/** The conformance kit's scheduler contract, for a first-order, a second-order and a multistep scheduler. */
+/** The conformance kit's scheduler contract, for every scheduler class the plugin names, on SD 1.5's config. */
 class BuiltInSchedulersContractTest {
     abstract static class OnSd15 extends SchedulerProviderContract {
         abstract String className();
@@ -27,19 +33,44 @@ class BuiltInSchedulersContractTest {
         }
     }
 
+    @Test
+    void everyClassThePluginNamesRunsTheContract() throws Exception {
+        Set<String> covered = Arrays.stream(getClass().getDeclaredClasses())
+                .filter(c -> OnSd15.class.isAssignableFrom(c) && c != OnSd15.class)
+                .map(c -> {
+                    try {
+                        var constructor = c.getDeclaredConstructor(BuiltInSchedulersContractTest.class);
+                        return ((OnSd15) constructor.newInstance(this)).className();
+                    } catch (ReflectiveOperationException e) {
+                        throw new IllegalStateException(e);
+                    }
+                })
+                .collect(Collectors.toSet());
+        assertThat(covered).as("scheduler classes with a contract test here")
+                .containsExactlyInAnyOrderElementsOf(new BuiltInSchedulers().classNames());
+    }
+
     @Nested
-    class Euler extends OnSd15 {
+    class Ddim extends OnSd15 {
         @Override
         String className() {
-            return "EulerDiscreteScheduler";
+            return DdimScheduler.CLASS_NAME;
         }
     }
 
     @Nested
-    class Heun extends OnSd15 {
+    class Ddpm extends OnSd15 {
         @Override
         String className() {
-            return "HeunDiscreteScheduler";
+            return DdpmScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class Deis extends OnSd15 {
+        @Override
+        String className() {
+            return DeisScheduler.CLASS_NAME;
         }
     }
 
@@ -47,7 +78,109 @@ class BuiltInSchedulersContractTest {
     class DpmSolverMultistep extends OnSd15 {
         @Override
         String className() {
-            return "DPMSolverMultistepScheduler";
+            return DpmSolverMultistepScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class DpmSolverSinglestep extends OnSd15 {
+        @Override
+        String className() {
+            return DpmSolverSinglestepScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class EulerAncestral extends OnSd15 {
+        @Override
+        String className() {
+            return EulerAncestralScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class Euler extends OnSd15 {
+        @Override
+        String className() {
+            return EulerScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class FlowMatchEuler extends OnSd15 {
+        @Override
+        String className() {
+            return FlowMatchEulerScheduler.CLASS_NAME;
+        }
+
+        /** A flow-matching scheduler has no beta schedule to refuse. */
+        @Override
+        protected Map<String, Object> badConfig() {
+            return Map.of("time_shift_type", "sideways");
+        }
+    }
+
+    @Nested
+    class Heun extends OnSd15 {
+        @Override
+        String className() {
+            return HeunScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class Kdpm2Ancestral extends OnSd15 {
+        @Override
+        String className() {
+            return Kdpm2AncestralScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class Kdpm2 extends OnSd15 {
+        @Override
+        String className() {
+            return Kdpm2Scheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class Lcm extends OnSd15 {
+        @Override
+        String className() {
+            return LcmScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class Lms extends OnSd15 {
+        @Override
+        String className() {
+            return LmsScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class Pndm extends OnSd15 {
+        @Override
+        String className() {
+            return PndmScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class Tcd extends OnSd15 {
+        @Override
+        String className() {
+            return TcdScheduler.CLASS_NAME;
+        }
+    }
+
+    @Nested
+    class UniPc extends OnSd15 {
+        @Override
+        String className() {
+            return UniPcScheduler.CLASS_NAME;
         }
     }
 }
