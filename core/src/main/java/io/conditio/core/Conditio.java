@@ -44,8 +44,33 @@ public final class Conditio implements AutoCloseable {
      * @throws io.conditio.api.PluginFailureException when a directory does not exist
      */
     public static Conditio start(List<Path> pluginDirectories) {
+        return start(pluginDirectories, List.of());
+    }
+
+    /**
+     * Loads and starts the plugins in the given directories and, in development mode, plugins straight from their
+     * build output. A development plugin is trusted because it is named here: no lock file applies to it, so name
+     * only folders you build yourself, never one taken from a request. {@link PluginHost#reload()} and
+     * {@link PluginHost#watch} load a rebuilt one again without a restart; generations running meanwhile finish
+     * with the version they started with.
+     *
+     * <pre>{@code
+     * try (Conditio conditio = Conditio.start(List.of(Path.of("plugins")), List.of(Path.of("my-plugin")));
+     *      AutoCloseable watch = conditio.plugins().watch(Duration.ofMillis(500), Duration.ofSeconds(1),
+     *              System.err::println)) {
+     *     ...
+     * }
+     * }</pre>
+     *
+     * @param pluginDirectories directories holding plugin jars
+     * @param devPlugins        plugin project folders (holding {@code target/classes}) or classes folders
+     * @return a started runtime
+     * @throws io.conditio.api.PluginFailureException when a directory does not exist or a development plugin
+     *     cannot be loaded, saying why
+     */
+    public static Conditio start(List<Path> pluginDirectories, List<Path> devPlugins) {
         try {
-            return new Conditio(Guice.createInjector(new CoreModule(pluginDirectories)));
+            return new Conditio(Guice.createInjector(new CoreModule(pluginDirectories, devPlugins)));
         } catch (ProvisionException e) {
             // Guice wraps what the plugin host threw; callers should see the host's own message
             if (e.getCause() instanceof ConditioException c) {
@@ -92,15 +117,17 @@ public final class Conditio implements AutoCloseable {
     /** The core's bindings. */
     static final class CoreModule extends AbstractModule {
         private final List<Path> pluginDirectories;
+        private final List<Path> devPlugins;
 
-        CoreModule(List<Path> pluginDirectories) {
+        CoreModule(List<Path> pluginDirectories, List<Path> devPlugins) {
             this.pluginDirectories = List.copyOf(pluginDirectories);
+            this.devPlugins = List.copyOf(devPlugins);
         }
 
         @Provides
         @Singleton
         PluginHost pluginHost(Injector injector) {
-            return new PluginHost(pluginDirectories, injector);
+            return new PluginHost(pluginDirectories, devPlugins, injector);
         }
     }
 }

@@ -93,21 +93,33 @@ public final class ParameterCatalog {
      * @throws PluginFailureException when a plugin's {@code parameters()} fails or returns null entries
      */
     public static ParameterCatalog of(PluginHost host) {
+        return of(host.view());
+    }
+
+    /**
+     * The catalog of one view of a plugin host's plugins, as {@link #of(PluginHost)} says.
+     *
+     * @param view the plugins, as a generation sees them
+     * @return the catalog
+     * @throws PluginFailureException when a plugin's {@code parameters()} fails or returns null entries
+     */
+    public static ParameterCatalog of(PluginHost.View view) {
+        PluginHost host = view.host();
         PluginGuard guard = new PluginGuard(host);
         Builder b = builder().add(HOST, hostParameters());
-        for (Conditioner c : host.extensions(Conditioner.class)) {
+        for (Conditioner c : view.extensions(Conditioner.class)) {
             b.addExtension(host, guard, c, "conditioner " + c.id());
         }
-        for (GuidanceProvider g : host.extensions(GuidanceProvider.class)) {
+        for (GuidanceProvider g : view.extensions(GuidanceProvider.class)) {
             b.addExtension(host, guard, g, "guidance " + g.id());
         }
-        for (SchedulerProvider s : host.extensions(SchedulerProvider.class)) {
+        for (SchedulerProvider s : view.extensions(SchedulerProvider.class)) {
             b.addExtension(host, guard, s, "scheduler " + String.join("/", s.classNames()));
         }
-        for (WeightPatcher w : host.extensions(WeightPatcher.class)) {
+        for (WeightPatcher w : view.extensions(WeightPatcher.class)) {
             b.addExtension(host, guard, w, "weight patcher " + w.id());
         }
-        for (ControlPreprocessor p : host.extensions(ControlPreprocessor.class)) {
+        for (ControlPreprocessor p : view.extensions(ControlPreprocessor.class)) {
             b.addExtension(host, guard, p, "preprocessor " + p.name());
         }
         return b.build();

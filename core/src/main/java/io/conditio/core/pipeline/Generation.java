@@ -49,6 +49,7 @@ import java.util.TreeMap;
  */
 final class Generation {
     private final Pipeline pipeline;
+    private final Pipeline.Plugins plugins;
     private final ModelFolder folder;
     private final PluginGuard guard;
     private final GenerationSettings settings;
@@ -70,13 +71,15 @@ final class Generation {
      * Resolves the settings and creates the scheduler; nothing is allocated yet.
      *
      * @param pipeline the pipeline
+     * @param plugins  the extensions this generation uses, from start to end
      * @param asked    the request as given
      */
-    Generation(Pipeline pipeline, GenerationRequest asked) {
+    Generation(Pipeline pipeline, Pipeline.Plugins plugins, GenerationRequest asked) {
         this.pipeline = pipeline;
+        this.plugins = plugins;
         this.folder = pipeline.folder();
         this.guard = pipeline.guard();
-        this.settings = GenerationSettings.resolve(pipeline, asked, guard);
+        this.settings = GenerationSettings.resolve(pipeline, plugins, asked, guard);
         this.request = settings.request();
         this.random = new TorchGenerator(settings.seed());
         SchedulerProvider provider = settings.scheduler().provider();
@@ -115,7 +118,7 @@ final class Generation {
     /** Asks every conditioner in plugin order, then checks what they declare against the UNet's inputs. */
     private void prepareConditionings() {
         Context context = new Context();
-        for (Conditioner c : pipeline.conditioners()) {
+        for (Conditioner c : plugins.conditioners()) {
             Optional<Conditioning> prepared = guard.call(c, "conditioner prepare", () -> c.prepare(context));
             prepared.ifPresent(p -> active.add(new ActiveConditioning(c, pipeline.host().origin(c),
                     Guarded.conditioning(guard, c, p))));
@@ -139,7 +142,7 @@ final class Generation {
                 latents = maskBlend.apply(latents, i, timesteps, scheduler);
             }
             step.at(i, timesteps[i], latents);
-            for (AfterStepCallback hook : pipeline.afterStepHooks()) {
+            for (AfterStepCallback hook : plugins.afterStep()) {
                 guard.run(hook, "after-step hook", () -> hook.afterStep(step));
             }
             for (AfterStepCallback hook : request.afterStepCallbacks()) {
@@ -183,7 +186,7 @@ final class Generation {
     private FloatTensor denoiseStep(Binding unetCalls, Step step, int i, float[] timesteps, FloatTensor latents) {
         float t = timesteps[i];
         step.at(i, t, latents);
-        for (BeforeStepCallback hook : pipeline.beforeStepHooks()) {
+        for (BeforeStepCallback hook : plugins.beforeStep()) {
             guard.run(hook, "before-step hook", () -> hook.beforeStep(step));
         }
         for (BeforeStepCallback hook : request.beforeStepCallbacks()) {
@@ -367,7 +370,7 @@ final class Generation {
             if (!folder.has(component)) {
                 return Optional.empty();
             }
-            OnnxModel m = WeightPatching.model(pipeline, folder, request, guard, component);
+            OnnxModel m = WeightPatching.model(plugins.weightPatchers(), folder, request, guard, component);
             if (!m.weightPatches().isEmpty()) {
                 patchedComponents.put(component, String.join(" ", m.weightPatches()));
             }

@@ -43,13 +43,15 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
     }
 
     /**
-     * @param pipeline the pipeline: model folder, plugins
+     * @param pipeline the pipeline: model folder
+     * @param plugins  the extensions the generation uses
      * @param asked    the request as given
      * @param guard    the guard for calls into guidance providers
      * @return the settings
      * @throws io.conditio.api.ConditioException (a subtype) when the request cannot run on this model folder
      */
-    static GenerationSettings resolve(Pipeline pipeline, GenerationRequest asked, PluginGuard guard) {
+    static GenerationSettings resolve(Pipeline pipeline, Pipeline.Plugins plugins, GenerationRequest asked,
+            PluginGuard guard) {
         ModelFolder folder = pipeline.folder();
         long seed = asked.seed().orElseGet(() -> new SecureRandom().nextLong() & 0xFFFF_FFFFL);
         int factor = folder.vaeSpatialFactor();
@@ -71,11 +73,11 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
             // the folder's recommendation replaces the generic default, for plugins too
             request = asked.toBuilder().optGuidanceScale(g.doubleValue()).build();
         }
-        String unetComponent = UnetVariant.choose(folder, request, pipeline.conditioners(), guard);
-        OnnxModel unet = WeightPatching.model(pipeline, folder, request, guard, unetComponent);
-        GuidanceChain guidance = GuidanceChain.build(pipeline.guidanceProviders(), request, unet, guard,
+        String unetComponent = UnetVariant.choose(folder, request, plugins.conditioners(), guard);
+        OnnxModel unet = WeightPatching.model(plugins.weightPatchers(), folder, request, guard, unetComponent);
+        GuidanceChain guidance = GuidanceChain.build(plugins.guidanceProviders(), request, unet, guard,
                 pipeline.host()::origin);
-        SchedulerCatalog.Choice choice = pipeline.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),
+        SchedulerCatalog.Choice choice = plugins.schedulers().resolve(folder.schedulerConfig(), request.scheduler(),
                 request.schedulerConfig());
         int[] latentShape = {1, folder.latentChannels(), height / factor, width / factor};
         Optional<RgbImage> mask = request.parameter(LatentStart.MASK_IMAGE, RgbImage.class);

@@ -39,15 +39,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Pipeline implements AutoCloseable {
     private final ModelFolder folder;
-    private final SchedulerCatalog schedulers;
-    private final List<Conditioner> conditioners;
-    private final List<WeightPatcher> weightPatchers;
-    private final List<GuidanceProvider> guidanceProviders;
-    private final List<BeforeStepCallback> beforeStep;
-    private final List<AfterStepCallback> afterStep;
     private final PluginHost host;
     private final PluginGuard guard;
-    private final ParameterCatalog parameters;
+    /** The extensions of the host's current view, resolved once per view. */
+    private volatile Plugins plugins;
     private final Map<Path, OnnxModel> extraModels = new ConcurrentHashMap<>();
     private final Set<GenerationTask> submitted = ConcurrentHashMap.newKeySet();
     private ExecutorService executor;
@@ -61,13 +56,40 @@ public final class Pipeline implements AutoCloseable {
         this.folder = folder;
         this.host = host;
         this.guard = new PluginGuard(host);
-        this.schedulers = new SchedulerCatalog(host.extensions(SchedulerProvider.class));
-        this.conditioners = host.extensions(Conditioner.class);
-        this.weightPatchers = host.extensions(WeightPatcher.class);
-        this.guidanceProviders = host.extensions(GuidanceProvider.class);
-        this.beforeStep = host.extensions(BeforeStepCallback.class);
-        this.afterStep = host.extensions(AfterStepCallback.class);
-        this.parameters = ParameterCatalog.of(host);
+        this.plugins = new Plugins(host.view());
+    }
+
+    /**
+     * The extensions of one view of the host's plugins, as a generation uses them from start to end.
+     *
+     * @param view the view they come from
+     * @param schedulers the scheduler catalog
+     * @param conditioners the conditioners, in plugin order
+     * @param weightPatchers the weight patchers
+     * @param guidanceProviders the guidance providers
+     * @param beforeStep the before-step hooks
+     * @param afterStep the after-step hooks
+     * @param parameters the declared parameters
+     */
+    record Plugins(PluginHost.View view, SchedulerCatalog schedulers, List<Conditioner> conditioners,
+            List<WeightPatcher> weightPatchers, List<GuidanceProvider> guidanceProviders,
+            List<BeforeStepCallback> beforeStep, List<AfterStepCallback> afterStep, ParameterCatalog parameters) {
+        Plugins(PluginHost.View view) {
+            this(view, new SchedulerCatalog(view.extensions(SchedulerProvider.class)),
+                    view.extensions(Conditioner.class), view.extensions(WeightPatcher.class),
+                    view.extensions(GuidanceProvider.class), view.extensions(BeforeStepCallback.class),
+                    view.extensions(AfterStepCallback.class), ParameterCatalog.of(view));
+        }
+    }
+
+    /** @return the extensions of the given view, resolved anew when a reload replaced the previous one */
+    private Plugins plugins(PluginHost.View view) {
+        Plugins p = plugins;
+        if (p.view() != view) {
+            p = new Plugins(view);
+            plugins = p;
+        }
+        return p;
     }
 
     /**
@@ -80,7 +102,6 @@ public final class Pipeline implements AutoCloseable {
      *     plugins' declarations ({@link #parameters()}) before anything runs.
      */
     public GenerationResult generate(GenerationRequest request) {
-        parameters.validate(request.parameters());
         return run(request, Cancellation.start(request.timeout()));
     }
 
@@ -114,7 +135,7 @@ public final class Pipeline implements AutoCloseable {
         if (closed) {
             throw new RejectedExecutionException("pipeline on " + folder.root() + " is closed");
         }
-        parameters.validate(request.parameters());
+        parameters().validate(request.parameters());
         GenerationTask task = new GenerationTask(this, request, submitted::remove);
         submitted.add(task);
         try {
@@ -128,9 +149,12 @@ public final class Pipeline implements AutoCloseable {
 
     /** Runs a generation on the calling thread under the given stop signal. */
     GenerationResult run(GenerationRequest request, Cancellation cancellation) {
-        try (Cancellation.Scope scope = cancellation.enter()) {
+        // the lease keeps the plugins this generation starts with loaded until it ends, across a reload
+        try (Cancellation.Scope scope = cancellation.enter(); PluginHost.Lease lease = host.lease()) {
+            Plugins resolved = plugins(lease.view());
+            resolved.parameters().validate(request.parameters());
             cancellation.check();
-            return new Generation(this, request).run();
+            return new Generation(this, resolved, request).run();
         }
     }
 
@@ -151,34 +175,17 @@ public final class Pipeline implements AutoCloseable {
         return folder;
     }
 
-    /** @return the request parameters the plugins and the host declare, which every request is validated against */
+    /**
+     * @return the request parameters the plugins and the host declare, which every request is validated against
+     *     (those of the plugins new generations use, after a reload the new ones)
+     */
     public ParameterCatalog parameters() {
-        return parameters;
+        return plugins(host.view()).parameters();
     }
 
-    /** @return the scheduler catalog built from the plugins */
+    /** @return the scheduler catalog built from the plugins new generations use */
     public SchedulerCatalog schedulers() {
-        return schedulers;
-    }
-
-    List<WeightPatcher> weightPatchers() {
-        return weightPatchers;
-    }
-
-    List<Conditioner> conditioners() {
-        return conditioners;
-    }
-
-    List<GuidanceProvider> guidanceProviders() {
-        return guidanceProviders;
-    }
-
-    List<BeforeStepCallback> beforeStepHooks() {
-        return beforeStep;
-    }
-
-    List<AfterStepCallback> afterStepHooks() {
-        return afterStep;
+        return plugins(host.view()).schedulers();
     }
 
     PluginHost host() {

@@ -17,9 +17,8 @@ final class WeightPatching {
     private WeightPatching() {
     }
 
-    static OnnxModel model(Pipeline pipeline, ModelFolder folder, GenerationRequest request, PluginGuard guard,
-                           String component) {
-        List<WeightPatcher> patchers = pipeline.weightPatchers();
+    static OnnxModel model(List<WeightPatcher> patchers, ModelFolder folder, GenerationRequest request,
+                           PluginGuard guard, String component) {
         if (patchers.isEmpty()) {
             return folder.model(component);
         }

@@ -243,6 +243,12 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
     Path plugins;
 
+    @Option(names = "--plugin-dev", paramLabel = "DIR",
+            description = "Also load a plugin straight from its build output, in development mode: a plugin project "
+                    + "folder holding target/classes (after mvn compile) or that classes folder. Repeatable. No "
+                    + "lock file applies to it; for plugin development only.")
+    List<Path> pluginDev = new java.util.ArrayList<>();
+
     @picocli.CommandLine.Mixin
     ThreadsOption threadsOption = new ThreadsOption();
 
@@ -292,8 +298,10 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         Path pluginDir = ConditioCli.pluginDirectory(plugins);
-        try (Conditio conditio = Conditio.start(List.of(pluginDir));
+        try (Conditio conditio = Conditio.start(List.of(pluginDir), pluginDev);
                 Pipeline pipeline = conditio.open(model)) {
+            conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
+                    + line));
             conditio.plugins().problems().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
                     + line));
             GenerationRequest.Builder b = r.toRequestBuilder(pipeline.parameters());

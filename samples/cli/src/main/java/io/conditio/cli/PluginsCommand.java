@@ -27,6 +27,12 @@ final class PluginsCommand implements Callable<Integer> {
             description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
     Path plugins;
 
+    @Option(names = "--plugin-dev", paramLabel = "DIR",
+            description = "Also load a plugin straight from its build output, in development mode: a plugin project "
+                    + "folder holding target/classes (after mvn compile) or that classes folder. Repeatable. No "
+                    + "lock file applies to it; for plugin development only.")
+    List<Path> pluginDev = new java.util.ArrayList<>();
+
     @Option(names = "--lock", description = "Write " + PluginLock.FILE_NAME + " into the plugin directory: the id, "
             + "version and SHA-256 of every jar there now. Once it exists only those jars load.")
     boolean lock;
@@ -50,7 +56,9 @@ final class PluginsCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Path dir = ConditioCli.pluginDirectory(plugins);
         if (parameters || jsonSchema) {
-            try (Conditio conditio = Conditio.start(List.of(dir))) {
+            try (Conditio conditio = Conditio.start(List.of(dir), pluginDev)) {
+                conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr()
+                        .println("conditio: warning: " + line));
                 conditio.plugins().problems().forEach(line -> spec.commandLine().getErr()
                         .println("conditio: warning: " + line));
                 ParameterCatalog catalog = conditio.parameters();
@@ -77,14 +85,17 @@ final class PluginsCommand implements Callable<Integer> {
             return 0;
         }
         int unusable = 0;
-        try (Conditio conditio = Conditio.start(List.of(dir))) {
+        try (Conditio conditio = Conditio.start(List.of(dir), pluginDev)) {
+            conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr()
+                    .println("conditio: warning: " + line));
             out.println("plugins in " + conditio.plugins().directories().get(0) + ":");
             if (conditio.plugins().plugins().isEmpty()) {
                 out.println("    (none: the folder holds no plugin jars)");
             }
             for (PluginInfo p : conditio.plugins().plugins()) {
+                boolean dev = conditio.plugins().devPluginFolders().contains(p.path());
                 out.printf("%s %s  %s  requires %s  (%s)%n", p.id(), p.version(), p.state(), p.requires(),
-                        p.path().getFileName());
+                        dev ? "development mode: " + p.path() : p.path().getFileName());
                 if (!p.usable()) {
                     unusable++;
                     out.println("    not usable: " + p.problem());
