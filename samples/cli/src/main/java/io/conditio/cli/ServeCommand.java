@@ -47,6 +47,13 @@ final class ServeCommand implements Callable<Integer> {
             description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
     Path plugins;
 
+    @Option(names = "--plugin-dev", paramLabel = "DIR",
+            description = "Also load a plugin straight from its build output, in development mode (a plugin project "
+                    + "folder holding target/classes, or that classes folder), and reload it when a rebuild changes "
+                    + "it; a reload that fails keeps the previous version running. Repeatable. No lock file applies "
+                    + "to it; for plugin development only.")
+    List<Path> pluginDev = new java.util.ArrayList<>();
+
     @Option(names = "--api-key", paramLabel = "KEY",
             description = "Every endpoint but /health needs 'Authorization: Bearer KEY' (default: "
                     + "$CONDITIO_API_KEY, else none).")
@@ -95,7 +102,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private Integer execute() throws InterruptedException {
         ServerConfig.Builder b = ServerConfig.builder().optHost(host).optPort(port)
-                .optPluginDirectories(List.of(ConditioCli.pluginDirectory(plugins)))
+                .optPluginDirectories(List.of(ConditioCli.pluginDirectory(plugins))).optDevPlugins(pluginDev)
                 .optConcurrency(concurrency).optMaxQueue(maxQueue).optCorsOrigin(corsOrigin)
                 .optLimits(Limits.defaults().withMaxSteps(maxSteps)).optShutdownGrace(Duration.ofSeconds(grace))
                 .optIdleClose(Duration.ofSeconds(modelIdle));
@@ -111,7 +118,13 @@ final class ServeCommand implements Callable<Integer> {
         if (key != null && !key.isBlank()) {
             b.optApiKey(key);
         }
-        ConditioServer server = ConditioServer.start(b.build());
+        java.io.PrintWriter err = spec.commandLine().getErr();
+        ConditioServer server = ConditioServer.start(b.build(), line -> {
+            synchronized (err) {
+                err.println("conditio: " + line);
+                err.flush();
+            }
+        });
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

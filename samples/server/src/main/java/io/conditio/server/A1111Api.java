@@ -89,11 +89,11 @@ final class A1111Api {
     private final Map<String, Object> options = new ConcurrentHashMap<>();
     private final java.util.function.Supplier<Set<String>> preprocessors;
 
-    private final io.conditio.core.parameters.ParameterCatalog declarations;
+    private final java.util.function.Supplier<io.conditio.core.parameters.ParameterCatalog> declarations;
 
     A1111Api(ModelCatalog catalog, GenerationQueue queue, SchedulerCatalog schedulers, Limits limits,
             java.util.function.Supplier<Set<String>> preprocessors,
-            io.conditio.core.parameters.ParameterCatalog declarations) {
+            java.util.function.Supplier<io.conditio.core.parameters.ParameterCatalog> declarations) {
         this.preprocessors = preprocessors;
         this.declarations = declarations;
         this.catalog = catalog;
@@ -459,7 +459,7 @@ final class A1111Api {
             GenerationRequest request = b.build();
             if (i == 0) {
                 try {
-                    declarations.validate(request.parameters()); // as the plugins declare them, before it queues
+                    declarations.get().validate(request.parameters()); // as the plugins declare them, before it queues
                 } catch (io.conditio.api.InvalidRequestException e) {
                     throw new ApiError(400, null, e.getMessage());
                 }

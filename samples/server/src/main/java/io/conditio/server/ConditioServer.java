@@ -35,6 +35,9 @@ import org.slf4j.LoggerFactory;
 public final class ConditioServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ConditioServer.class);
     private static final long LONG_REQUEST_MS = TimeUnit.MINUTES.toMillis(30);
+    /** How often development plugins' build output is looked at, and how long it must stay unchanged. */
+    private static final java.time.Duration DEV_POLL = java.time.Duration.ofMillis(250);
+    private static final java.time.Duration DEV_SETTLE = java.time.Duration.ofSeconds(1);
 
     private final ServerConfig config;
     private final Conditio conditio;
@@ -44,14 +47,25 @@ public final class ConditioServer implements AutoCloseable {
     private final ScheduledExecutorService sweeper;
     private final Javalin app;
     private final byte[] apiKeyDigest;
+    private final AutoCloseable devWatch;
+    private final java.util.List<String> pluginReloads = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean stopping;
     private boolean closed;
 
-    private ConditioServer(ServerConfig config) {
+    private final java.util.function.Consumer<String> pluginReport;
+
+    private ConditioServer(ServerConfig config, java.util.function.Consumer<String> pluginReport) {
+        this.pluginReport = pluginReport;
         this.config = config;
         this.apiKeyDigest = config.apiKey().map(ConditioServer::digest).orElse(null);
-        this.conditio = Conditio.start(config.pluginDirectories());
+        this.conditio = Conditio.start(config.pluginDirectories(), config.devPlugins());
         try {
+            for (String warning : conditio.plugins().devWarnings()) {
+                LOG.warn(warning);
+                pluginReport.accept("warning: " + warning);
+            }
+            this.devWatch = config.devPlugins().isEmpty() ? null : conditio.plugins().watch(DEV_POLL, DEV_SETTLE,
+                    this::reported);
             this.metrics = new ServerMetrics(this::queueDepth, this::running, this::openModelCount);
             this.catalog = new ModelCatalog(conditio, config, (model, reason) -> {
                 LOG.info("closed model {} ({})", model, reason);
@@ -62,7 +76,7 @@ public final class ConditioServer implements AutoCloseable {
             ServerParameters parameters = new ServerParameters(conditio.plugins(), catalog);
             A1111Api a1111 = new A1111Api(catalog, queue, schedulers, config.limits(),
                     () -> io.conditio.core.pipeline.Preprocessors.names(conditio.plugins()).keySet(),
-                    parameters.catalog());
+                    parameters::catalog);
             NativeApi nativeApi = new NativeApi(conditio, catalog, queue, schedulers, config.limits(), parameters);
             this.app = Javalin.create(c -> {
                 c.startup.showJavalinBanner = false;
@@ -118,8 +132,37 @@ public final class ConditioServer implements AutoCloseable {
             long every = Math.max(1, Math.min(30, config.idleClose().toSeconds() / 2));
             sweeper.scheduleWithFixedDelay(catalog::closeIdle, every, every, TimeUnit.SECONDS);
         } catch (RuntimeException e) {
+            closeWatch();
             conditio.close();
             throw e;
+        }
+    }
+
+    private void reported(String line) {
+        pluginReloads.add(line);
+        pluginReport.accept(line);
+        if (line.startsWith("reloaded ")) {
+            LOG.info(line);
+        } else {
+            LOG.warn(line);
+        }
+    }
+
+    /**
+     * @return what reloading the development plugins said so far, one line each ({@code reloaded ID VERSION}, or
+     *     {@code reload of ID failed: REASON (still running VERSION)}); empty without development plugins
+     */
+    public java.util.List<String> pluginReloads() {
+        return java.util.List.copyOf(pluginReloads);
+    }
+
+    private void closeWatch() {
+        if (devWatch != null) {
+            try {
+                devWatch.close();
+            } catch (Exception e) {
+                LOG.warn("stopping the development plugin watch failed", e);
+            }
         }
     }
 
@@ -130,7 +173,20 @@ public final class ConditioServer implements AutoCloseable {
      * @return the running server; close it to stop
      */
     public static ConditioServer start(ServerConfig config) {
-        ConditioServer s = new ConditioServer(config);
+        return start(config, line -> { });
+    }
+
+    /**
+     * Starts a server and returns once it answers; what its development plugins do is also told to a listener.
+     *
+     * @param config       how to run
+     * @param pluginReport gets one line per development plugin event: {@code warning: ...} at the start, then
+     *                     {@code reloaded ID VERSION} or {@code reload of ID failed: REASON (still running VERSION)}
+     *                     after each rebuild, on the watching thread
+     * @return the running server; close it to stop
+     */
+    public static ConditioServer start(ServerConfig config, java.util.function.Consumer<String> pluginReport) {
+        ConditioServer s = new ConditioServer(config, pluginReport);
         try {
             s.app.start();
             for (Connector c : s.app.jettyServer().server().getConnectors()) {
@@ -290,6 +346,7 @@ public final class ConditioServer implements AutoCloseable {
             if (catalog != null) {
                 catalog.close();
             }
+            closeWatch();
             conditio.close();
         }
     }

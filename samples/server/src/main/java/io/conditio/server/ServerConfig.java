@@ -14,6 +14,8 @@ import java.util.Optional;
  * @param model         one model folder, served under its folder name; or empty with {@code modelsDirectory}
  * @param modelsDirectory a directory whose model folders are served by name; or empty with {@code model}
  * @param pluginDirectories directories with plugin jars
+ * @param devPlugins    plugins loaded from their build output in development mode (project or classes folders),
+ *                      reloaded when it changes; empty for none. Only ever what the operator names
  * @param apiKey        the bearer token every endpoint but {@code /health} needs, or empty for none
  * @param concurrency   generations running at once per model
  * @param maxQueue      generations that may wait; more are refused with 429
@@ -26,7 +28,7 @@ import java.util.Optional;
  * @param shutdownGrace how long running generations may take to finish when the server stops
  */
 public record ServerConfig(String host, int port, Optional<Path> model, Optional<Path> modelsDirectory,
-        List<Path> pluginDirectories, Optional<String> apiKey, int concurrency, int maxQueue,
+        List<Path> pluginDirectories, List<Path> devPlugins, Optional<String> apiKey, int concurrency, int maxQueue,
         Optional<String> corsOrigin, Limits limits, Duration idleClose, int maxOpenModels, long modelMemory,
         Duration shutdownGrace) {
 
@@ -40,6 +42,7 @@ public record ServerConfig(String host, int port, Optional<Path> model, Optional
             throw new IllegalArgumentException("give exactly one of --model DIR and --models DIR");
         }
         pluginDirectories = List.copyOf(pluginDirectories);
+        devPlugins = List.copyOf(devPlugins);
         if (apiKey.isPresent() && apiKey.get().isBlank()) {
             throw new IllegalArgumentException("--api-key must not be blank");
         }
@@ -85,6 +88,7 @@ public record ServerConfig(String host, int port, Optional<Path> model, Optional
         private Path model;
         private Path modelsDirectory;
         private List<Path> plugins = List.of(Path.of("plugins"));
+        private List<Path> devPlugins = List.of();
         private String apiKey;
         private int concurrency = 1;
         private int maxQueue = 32;
@@ -140,6 +144,16 @@ public record ServerConfig(String host, int port, Optional<Path> model, Optional
          */
         public Builder optPluginDirectories(List<Path> directories) {
             this.plugins = List.copyOf(directories);
+            return this;
+        }
+
+        /**
+         * @param folders plugin project folders (holding {@code target/classes}) or classes folders to load in
+         *                development mode and reload when their build output changes
+         * @return this
+         */
+        public Builder optDevPlugins(List<Path> folders) {
+            this.devPlugins = List.copyOf(folders);
             return this;
         }
 
@@ -227,7 +241,7 @@ public record ServerConfig(String host, int port, Optional<Path> model, Optional
         /** @return the config */
         public ServerConfig build() {
             return new ServerConfig(host, port, Optional.ofNullable(model), Optional.ofNullable(modelsDirectory),
-                    plugins, Optional.ofNullable(apiKey), concurrency, maxQueue, Optional.ofNullable(corsOrigin),
+                    plugins, devPlugins, Optional.ofNullable(apiKey), concurrency, maxQueue, Optional.ofNullable(corsOrigin),
                     limits, idleClose, maxOpenModels, modelMemory, shutdownGrace);
         }
     }

@@ -37,17 +37,29 @@ final class ServerParameters {
             "embeddings", "name a textual-inversion embedding in the prompt by its file name (looked up in the "
                     + "model's embeddings/ folder)");
 
-    private final ParameterCatalog catalog;
+    private final PluginHost host;
     private final ModelCatalog models;
+    /** The catalog of one view of the plugins, built again when a development plugin was reloaded. */
+    private volatile Cached cached;
 
-    ServerParameters(PluginHost host, ModelCatalog models) {
-        this.catalog = ParameterCatalog.of(host);
-        this.models = models;
+    private record Cached(PluginHost.View view, ParameterCatalog catalog) {
     }
 
-    /** @return the catalog of the loaded plugins */
+    ServerParameters(PluginHost host, ModelCatalog models) {
+        this.host = host;
+        this.models = models;
+        this.cached = new Cached(host.view(), ParameterCatalog.of(host.view()));
+    }
+
+    /** @return the catalog of the plugins new generations use */
     ParameterCatalog catalog() {
-        return catalog;
+        PluginHost.View now = host.view();
+        Cached c = cached;
+        if (c.view() != now) {
+            c = new Cached(now, ParameterCatalog.of(now));
+            cached = c;
+        }
+        return c.catalog();
     }
 
     private static boolean carriesPaths(ParameterDeclaration d) {
@@ -59,10 +71,10 @@ final class ServerParameters {
      *     what carries paths, folder fields as enums of the server's names, images as data URLs or parts
      */
     Map<String, Object> schema() {
-        Map<String, Object> s = catalog.jsonSchema();
+        Map<String, Object> s = catalog().jsonSchema();
         @SuppressWarnings("unchecked")
         Map<String, Object> props = new LinkedHashMap<>((Map<String, Object>) s.get("properties"));
-        for (Map.Entry<String, ParameterCatalog.Entry> e : catalog.entries().entrySet()) {
+        for (Map.Entry<String, ParameterCatalog.Entry> e : catalog().entries().entrySet()) {
             String key = e.getKey();
             ParameterDeclaration d = e.getValue().declaration();
             if (carriesPaths(d) || PATHS_IN_TEXT.containsKey(key)) {
@@ -156,12 +168,12 @@ final class ServerParameters {
             Map.Entry<String, JsonNode> e = it.next();
             String key = e.getKey();
             String field = "parameters." + key;
-            ParameterDeclaration d = catalog.declaration(key).orElse(null);
+            ParameterDeclaration d = catalog().declaration(key).orElse(null);
             if (d == null) {
                 if (key.startsWith(ParameterCatalog.ANNOTATION_PREFIX)) {
                     continue; // provenance notes are the server's to write
                 }
-                throw ApiError.badField(field, catalog.unknownKey(key) + "; GET /v1/plugins lists the parameters");
+                throw ApiError.badField(field, catalog().unknownKey(key) + "; GET /v1/plugins lists the parameters");
             }
             if (PATHS_IN_TEXT.containsKey(key)) {
                 throw ApiError.badField(field, "this server takes no file names from clients; "
@@ -179,7 +191,7 @@ final class ServerParameters {
             }
         }
         try {
-            catalog.validate(out);
+            catalog().validate(out);
         } catch (InvalidRequestException ex) {
             throw ApiError.badField("parameters", ex.getMessage());
         }
