@@ -67,9 +67,8 @@ public final class DdimScheduler extends TimestepScheduler {
         int n = schedule.length();
         TimestepSpacing.requireSteps("DDIM", numInferenceSteps, n);
         this.numInferenceSteps = numInferenceSteps;
-        timesteps = TimestepSpacing.toFloats(
-                TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset));
-        NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
+        setIntegerTimesteps(TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset),
+                alphasCumprod);
     }
 
     @Override

@@ -65,9 +65,8 @@ public final class DdpmScheduler extends TimestepScheduler {
     public void setTimesteps(int numInferenceSteps) {
         int n = schedule.length();
         TimestepSpacing.requireSteps("DDPM", numInferenceSteps, n);
-        timesteps = TimestepSpacing.toFloats(
-                TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset));
-        NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
+        setIntegerTimesteps(TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset),
+                alphasCumprod);
     }
 
     @Override

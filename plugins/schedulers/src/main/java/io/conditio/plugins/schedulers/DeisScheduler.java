@@ -105,7 +105,7 @@ public final class DeisScheduler extends TimestepScheduler {
 
         float[] prev = switch (history.nextOrder(lowerOrderFinalStep, lowerOrderSecond)) {
             // DEIS's first order is DPM-Solver's (DDIM)
-            case 1 -> DpmSolverFirstOrder.update("dpmsolver", eps.array(), x, null, sigmas[i], sigmas[i + 1]);
+            case 1 -> DpmSolverUpdates.firstOrder("dpmsolver", eps.array(), x, null, sigmas[i], sigmas[i + 1]);
             case 2 -> secondOrderUpdate(x, i);
             default -> thirdOrderUpdate(x, i);
         };

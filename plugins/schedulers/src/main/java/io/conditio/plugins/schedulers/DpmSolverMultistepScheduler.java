@@ -157,7 +157,7 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         float[] noise = algorithmType.startsWith("sde-") ? random.randn(converted.shape()).array() : null;
 
         float[] prev = switch (history.nextOrder(lowerOrderFinalStep, lowerOrderSecond)) {
-            case 1 -> DpmSolverFirstOrder.update(algorithmType, converted.array(), sample.array(), noise, sigmas[i],
+            case 1 -> DpmSolverUpdates.firstOrder(algorithmType, converted.array(), sample.array(), noise, sigmas[i],
                     sigmas[i + 1]);
             case 2 -> secondOrderUpdate(sample.array(), noise, i);
             default -> thirdOrderUpdate(sample.array(), noise, i);
@@ -172,8 +172,6 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
-        float alphaT = t.alpha();
-        float sigmaT = t.sigma();
         float[] m0 = history.back(0);
         float[] m1 = history.back(1);
         int n = x.length;
@@ -187,41 +185,31 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         float invR0 = 1f / r0;
         float[] out = new float[n];
         boolean midpoint = "midpoint".equals(solverType);
+        DpmSolverUpdates.Coefficients k2 = DpmSolverUpdates.secondOrder(algorithmType, t, s0, h, midpoint);
+        float a = k2.a();
+        float b = k2.b();
+        float c = k2.c();
+        float e = k2.e();
         switch (algorithmType) {
             case "dpmsolver++" -> {
-                float a = sigmaT / s0.sigma();
-                float b = alphaT * (Float32.exp(-h) - 1f);
-                float c = midpoint ? 0.5f * b : alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
                 for (int k = 0; k < n; k++) {
                     float d1 = invR0 * (m0[k] - m1[k]);
                     out[k] = midpoint ? a * x[k] - b * m0[k] - c * d1 : a * x[k] - b * m0[k] + c * d1;
                 }
             }
             case "dpmsolver" -> {
-                float a = alphaT / s0.alpha();
-                float b = sigmaT * (Float32.exp(h) - 1f);
-                float c = midpoint ? 0.5f * b : sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
                 for (int k = 0; k < n; k++) {
                     float d1 = invR0 * (m0[k] - m1[k]);
                     out[k] = a * x[k] - b * m0[k] - c * d1;
                 }
             }
             case "sde-dpmsolver++" -> {
-                float a = sigmaT / s0.sigma() * Float32.exp(-h);
-                float b = alphaT * (1f - Float32.exp(-2f * h));
-                float c = midpoint ? 0.5f * b : alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
-                float e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
                 for (int k = 0; k < n; k++) {
                     float d1 = invR0 * (m0[k] - m1[k]);
                     out[k] = a * x[k] + b * m0[k] + c * d1 + e * noise[k];
                 }
             }
             default -> {
-                float a = alphaT / s0.alpha();
-                float b = 2f * (sigmaT * (Float32.exp(h) - 1f));
-                float c = midpoint ? sigmaT * (Float32.exp(h) - 1f)
-                        : 2f * (sigmaT * ((Float32.exp(h) - 1f) / h - 1f));
-                float e = sigmaT * Float32.sqrt(Float32.exp(2f * h) - 1f);
                 for (int k = 0; k < n; k++) {
                     float d1 = invR0 * (m0[k] - m1[k]);
                     out[k] = a * x[k] - b * m0[k] - c * d1 + e * noise[k];
@@ -237,8 +225,6 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
         AlphaSigma s2 = AlphaSigma.of(sigmas[i - 2]);
-        float alphaT = t.alpha();
-        float sigmaT = t.sigma();
         float[] m0 = history.back(0);
         float[] m1 = history.back(1);
         float[] m2 = history.back(2);
@@ -256,33 +242,12 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         float invR01 = 1f / (r0 + r1);
         int n = x.length;
         float[] out = new float[n];
-        float a;
-        float b;
-        float c;
-        float d;
-        float e = 0f;
-        switch (algorithmType) {
-            case "dpmsolver++" -> {
-                a = sigmaT / s0.sigma();
-                b = alphaT * (Float32.exp(-h) - 1f);
-                c = alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
-                d = alphaT * ((Float32.exp(-h) - 1f + h) / (h * h) - 0.5f);
-            }
-            case "dpmsolver" -> {
-                a = alphaT / s0.alpha();
-                b = sigmaT * (Float32.exp(h) - 1f);
-                c = sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
-                d = sigmaT * ((Float32.exp(h) - 1f - h) / (h * h) - 0.5f);
-            }
-            default -> {
-                a = sigmaT / s0.sigma() * Float32.exp(-h);
-                b = alphaT * (1f - Float32.exp(-2f * h));
-                c = alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
-                float twoH = 2f * h;
-                d = alphaT * ((1f - Float32.exp(-2f * h) - 2f * h) / (twoH * twoH) - 0.5f);
-                e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
-            }
-        }
+        DpmSolverUpdates.Coefficients k3 = DpmSolverUpdates.thirdOrder(algorithmType, t, s0, h);
+        float a = k3.a();
+        float b = k3.b();
+        float c = k3.c();
+        float d = k3.d();
+        float e = k3.e();
         for (int k = 0; k < n; k++) {
             float d10 = invR0 * (m0[k] - m1[k]);
             float d11 = invR1 * (m1[k] - m2[k]);

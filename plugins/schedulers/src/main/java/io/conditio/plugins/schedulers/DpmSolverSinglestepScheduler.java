@@ -185,7 +185,7 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
             blockSample = sample;
         }
         float[] prev = switch (order) {
-            case 1 -> DpmSolverFirstOrder.update(algorithmType, converted.array(), blockSample.array(), noise,
+            case 1 -> DpmSolverUpdates.firstOrder(algorithmType, converted.array(), blockSample.array(), noise,
                     sigmas[i], sigmas[i + 1]);
             case 2 -> secondOrderUpdate(blockSample.array(), noise, i);
             default -> thirdOrderUpdate(blockSample.array(), noise, i);
@@ -199,8 +199,6 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
-        float alphaT = t.alpha();
-        float sigmaT = t.sigma();
         float[] m0 = history.back(0);
         float[] m1 = history.back(1);
         float h = t.lambda() - s1.lambda();
@@ -212,28 +210,11 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         float invR0 = 1f / r0;
         int n = x.length;
         float[] out = new float[n];
-        float a;
-        float b;
-        float c;
-        float e = 0f;
-        switch (algorithmType) {
-            case "dpmsolver++" -> {
-                a = sigmaT / s1.sigma();
-                b = alphaT * (Float32.exp(-h) - 1f);
-                c = midpoint ? 0.5f * b : alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
-            }
-            case "dpmsolver" -> {
-                a = alphaT / s1.alpha();
-                b = sigmaT * (Float32.exp(h) - 1f);
-                c = midpoint ? 0.5f * b : sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
-            }
-            default -> {
-                a = sigmaT / s1.sigma() * Float32.exp(-h);
-                b = alphaT * (1f - Float32.exp(-2f * h));
-                c = midpoint ? 0.5f * b : alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
-                e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
-            }
-        }
+        DpmSolverUpdates.Coefficients k2 = DpmSolverUpdates.secondOrder(algorithmType, t, s1, h, midpoint);
+        float a = k2.a();
+        float b = k2.b();
+        float c = k2.c();
+        float e = k2.e();
         for (int k = 0; k < n; k++) {
             float d0 = m1[k];
             float d1 = invR0 * (m0[k] - m1[k]);
@@ -252,8 +233,6 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
         AlphaSigma s2 = AlphaSigma.of(sigmas[i - 2]);
-        float alphaT = t.alpha();
-        float sigmaT = t.sigma();
         float[] m0 = history.back(0);
         float[] m1 = history.back(1);
         float[] m2 = history.back(2);
@@ -269,33 +248,12 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         float invR1 = 1f / r1;
         float r0MinusR1 = r0 - r1;
         int n = x.length;
-        float a;
-        float b;
-        float c;
-        float d = 0f;
-        float e = 0f;
-        switch (algorithmType) {
-            case "dpmsolver++" -> {
-                a = sigmaT / s2.sigma();
-                b = alphaT * (Float32.exp(-h) - 1f);
-                c = alphaT * ((Float32.exp(-h) - 1f) / h + 1f);
-                d = alphaT * ((Float32.exp(-h) - 1f + h) / (h * h) - 0.5f);
-            }
-            case "dpmsolver" -> {
-                a = alphaT / s2.alpha();
-                b = sigmaT * (Float32.exp(h) - 1f);
-                c = sigmaT * ((Float32.exp(h) - 1f) / h - 1f);
-                d = sigmaT * ((Float32.exp(h) - 1f - h) / (h * h) - 0.5f);
-            }
-            default -> {
-                a = sigmaT / s2.sigma() * Float32.exp(-h);
-                b = alphaT * (1f - Float32.exp(-2f * h));
-                c = alphaT * ((1f - Float32.exp(-2f * h)) / (-2f * h) + 1f);
-                float minusTwoH = -2f * h;
-                d = alphaT * ((1f - Float32.exp(-2f * h) + minusTwoH) / (minusTwoH * minusTwoH) - 0.5f);
-                e = sigmaT * Float32.sqrt(1f - Float32.exp(-2f * h));
-            }
-        }
+        DpmSolverUpdates.Coefficients k3 = DpmSolverUpdates.thirdOrder(algorithmType, t, s2, h);
+        float a = k3.a();
+        float b = k3.b();
+        float c = k3.c();
+        float d = k3.d();
+        float e = k3.e();
         float[] out = new float[n];
         for (int k = 0; k < n; k++) {
             float d0 = m2[k];

@@ -74,6 +74,28 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
         index.reset();
     }
 
+    /**
+     * Installs the schedule of the KDPM2 samplers, whose second call of each step sees a midpoint sigma: the sigmas
+     * interleaved, and the timesteps {@code [t0, tm_1, t_1, ..., tm_{n-1}, t_{n-1}]} with {@code tm_i} the timestep
+     * of the midpoint before {@code t_i} ({@link Sigmas#sigmaToT}).
+     *
+     * @param ts        the spaced timesteps
+     * @param s         their sigmas, ending with the final sigma
+     * @param midpoints the midpoint sigmas; step {@code i >= 1} uses {@code midpoints[i - shift]}
+     * @param shift     0 or 1, how the midpoints are numbered
+     */
+    final void setMidpointSchedule(SigmaGrid grid, float[] ts, float[] s, float[] midpoints, int shift) {
+        int n = ts.length;
+        float[] logSigmas = Sigmas.log(grid.trainSigmas());
+        float[] withMidpoints = new float[2 * n - 1];
+        withMidpoints[0] = ts[0];
+        for (int i = 1; i < n; i++) {
+            withMidpoints[2 * i - 1] = (float) Sigmas.sigmaToT(midpoints[i - shift], logSigmas);
+            withMidpoints[2 * i] = ts[i];
+        }
+        setSchedule(withMidpoints, interleave(s), grid.timestepSpacing());
+    }
+
     @Override
     public float initNoiseSigma() {
         requireTimesteps();

@@ -41,8 +41,7 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
 
     private Kdpm2AncestralScheduler(ConfigReader r) {
         super(r, PREDICTION_TYPE, SCHEDULE);
-        Sigmas.Spacing sigmaSpacing = Sigmas.readSpacing(r);
-        grid = SigmaGrid.read(r, schedule.alphasCumprod(), sigmaSpacing);
+        grid = SigmaGrid.read(r, schedule.alphasCumprod(), Sigmas.readSpacing(r));
         this.config = r.effective();
     }
 
@@ -79,15 +78,8 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
         sigmasDown = interleave(down);
 
         // timesteps: [t0, ti_0, t_1, ti_1, t_2, ..., ti_{n-2}, t_{n-1}]
-        float[] logSigmas = Sigmas.log(grid.trainSigmas());
-        float[] withMidpoints = new float[2 * n - 1];
-        withMidpoints[0] = ts[0];
-        for (int i = 1; i < n; i++) {
-            withMidpoints[2 * i - 1] = (float) Sigmas.sigmaToT(interpol[i - 1], logSigmas);
-            withMidpoints[2 * i] = ts[i];
-        }
         firstOrderSample = null;
-        setSchedule(withMidpoints, interleave(s), grid.timestepSpacing());
+        setMidpointSchedule(grid, ts, s, interpol, 1);
     }
 
     @Override

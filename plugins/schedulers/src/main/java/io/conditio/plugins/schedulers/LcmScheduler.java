@@ -62,10 +62,8 @@ public final class LcmScheduler extends TimestepScheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        timesteps = TimestepSpacing.toFloats(
-                TimestepSpacing.consistency("LCM", schedule.length(), originalInferenceSteps, numInferenceSteps));
-        NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
-        index.reset();
+        setIntegerTimesteps(TimestepSpacing.consistency("LCM", schedule.length(), originalInferenceSteps,
+                numInferenceSteps), alphasCumprod);
     }
 
     @Override

@@ -41,8 +41,7 @@ public final class LmsScheduler extends KDiffusionScheduler {
 
     private LmsScheduler(ConfigReader r) {
         super(r, PREDICTION_TYPE, SCHEDULE);
-        Sigmas.Spacing sigmaSpacing = Sigmas.readSpacing(r);
-        grid = SigmaGrid.read(r, schedule.alphasCumprod(), sigmaSpacing);
+        grid = SigmaGrid.read(r, schedule.alphasCumprod(), Sigmas.readSpacing(r));
         this.config = r.effective();
     }
 

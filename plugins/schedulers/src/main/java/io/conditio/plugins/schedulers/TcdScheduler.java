@@ -53,10 +53,8 @@ public final class TcdScheduler extends TimestepScheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        timesteps = TimestepSpacing.toFloats(
-                TimestepSpacing.consistency("TCD", schedule.length(), originalInferenceSteps, numInferenceSteps));
-        NoiseSchedule.requireNoTerminalEpsilonStep(CLASS_NAME, predictionType, alphasCumprod, timesteps);
-        index.reset();
+        setIntegerTimesteps(TimestepSpacing.consistency("TCD", schedule.length(), originalInferenceSteps,
+                numInferenceSteps), alphasCumprod);
     }
 
     @Override

@@ -80,6 +80,20 @@ abstract class TimestepScheduler implements Scheduler {
         return config;
     }
 
+    /**
+     * Installs the integer timesteps of a port that indexes {@code alphas_cumprod} by them (DDIM, DDPM, LCM, TCD)
+     * and forgets the step index. Under epsilon prediction a step from a zero-terminal-SNR timestep, where diffusers
+     * divides by zero, is refused ({@link NoiseSchedule#requireNoTerminalEpsilonStep}).
+     *
+     * @param t             the timesteps, descending
+     * @param alphasCumprod the port's {@code alphas_cumprod}
+     */
+    final void setIntegerTimesteps(long[] t, float[] alphasCumprod) {
+        timesteps = TimestepSpacing.toFloats(t);
+        NoiseSchedule.requireNoTerminalEpsilonStep(config.className(), predictionType, alphasCumprod, timesteps);
+        index.reset();
+    }
+
     /** @return the timesteps; {@code setTimesteps} must have been called */
     final float[] requireTimesteps() {
         if (timesteps == null) {
