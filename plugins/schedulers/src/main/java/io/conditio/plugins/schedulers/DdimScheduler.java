@@ -64,11 +64,10 @@ public final class DdimScheduler extends TimestepScheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        int n = schedule.length();
-        TimestepSpacing.requireSteps("DDIM", numInferenceSteps, n);
+        long[] t = TimestepSpacing.boundedDiscrete("DDIM", timestepSpacing, schedule.length(), numInferenceSteps,
+                stepsOffset);
         this.numInferenceSteps = numInferenceSteps;
-        setIntegerTimesteps(TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset),
-                alphasCumprod);
+        setIntegerTimesteps(t, alphasCumprod);
     }
 
     @Override

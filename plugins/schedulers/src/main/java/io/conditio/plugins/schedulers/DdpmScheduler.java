@@ -63,10 +63,8 @@ public final class DdpmScheduler extends TimestepScheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        int n = schedule.length();
-        TimestepSpacing.requireSteps("DDPM", numInferenceSteps, n);
-        setIntegerTimesteps(TimestepSpacing.discrete(timestepSpacing, n, numInferenceSteps, stepsOffset),
-                alphasCumprod);
+        setIntegerTimesteps(TimestepSpacing.boundedDiscrete("DDPM", timestepSpacing, schedule.length(),
+                numInferenceSteps, stepsOffset), alphasCumprod);
     }
 
     @Override

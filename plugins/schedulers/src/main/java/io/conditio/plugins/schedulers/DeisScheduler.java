@@ -91,8 +91,7 @@ public final class DeisScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         int steps = timesteps.length;
         boolean lowerOrderFinalStep = i == steps - 1 && lowerOrderFinal && steps < 15;
         boolean lowerOrderSecond = i == steps - 2 && lowerOrderFinal && steps < 15;

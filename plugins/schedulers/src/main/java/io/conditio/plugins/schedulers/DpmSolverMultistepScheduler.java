@@ -140,8 +140,7 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         int steps = timesteps.length;
 
         // lower orders at the end improve stability for few steps

@@ -167,8 +167,7 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
 
         FloatTensor converted = PredictionConversion.convert(!"dpmsolver".equals(algorithmType), predictionType,
                 learnedVariance, modelOutput, sample, sigmas[i], thresholding);

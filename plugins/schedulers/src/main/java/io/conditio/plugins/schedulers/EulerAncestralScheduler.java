@@ -49,8 +49,7 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         float sigma = sigmas[i];
         float[] x = sample.array();
         float[] m = modelOutput.array();

@@ -122,8 +122,7 @@ public final class EulerScheduler extends KDiffusionScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         float sigma = sigmas[i];
 
         double gamma = sTmin <= sigma && sigma <= sTmax ? Math.min(sChurn / (sigmas.length - 1), Math.sqrt(2) - 1) : 0.0;

@@ -137,8 +137,7 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         float sigma = sigmas[i];
         float sigmaNext = sigmas[i + 1];
         float dt = sigmaNext - sigma;

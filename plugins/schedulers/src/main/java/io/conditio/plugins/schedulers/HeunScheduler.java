@@ -83,8 +83,7 @@ public final class HeunScheduler extends KDiffusionScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         boolean firstOrder = prevDerivative == null;
         float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];
         float sigmaNext = firstOrder ? sigmas[i + 1] : sigmas[i];

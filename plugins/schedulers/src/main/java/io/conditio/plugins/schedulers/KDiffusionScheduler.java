@@ -104,8 +104,7 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-        index.initIfUnset(timestep, requireTimesteps());
-        float sigma = inputSigma(index.get());
+        float sigma = inputSigma(stepIndex(timestep));
         return sample.div(Float32.sqrt(sigma * sigma + 1f));
     }
 

@@ -17,12 +17,8 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "KDPM2AncestralDiscreteScheduler";
 
-    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.configKey(PredictionType.EPSILON,
-            PredictionType.V_PREDICTION);
-    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(0.012);
-    /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
-    static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), Sigmas.SPACING_KEYS,
-            TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
+    /** The config keys this class reads: diffusers' KDPM2DiscreteScheduler's, with the same defaults. */
+    static final List<ConfigKey<?>> KEYS = Kdpm2Scheduler.KEYS;
 
     private final SigmaGrid grid;
 
@@ -40,7 +36,7 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
     }
 
     private Kdpm2AncestralScheduler(ConfigReader r) {
-        super(r, PREDICTION_TYPE, SCHEDULE);
+        super(r, Kdpm2Scheduler.PREDICTION_TYPE, Kdpm2Scheduler.SCHEDULE);
         grid = SigmaGrid.read(r, schedule.alphasCumprod(), Sigmas.readSpacing(r));
         this.config = r.effective();
     }
@@ -95,8 +91,7 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         boolean firstOrder = firstOrderSample == null;
         int at = firstOrder ? i : i - 1;
         float sigma = sigmas[at];

@@ -16,9 +16,11 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "KDPM2DiscreteScheduler";
 
-    private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.configKey(PredictionType.EPSILON,
+    /** diffusers raises NotImplementedError for "sample" (KDPM2 ancestral too). */
+    static final ConfigKey<String> PREDICTION_TYPE = PredictionType.configKey(PredictionType.EPSILON,
             PredictionType.V_PREDICTION);
-    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(0.012);
+    /** The schedule keys with the KDPM2 defaults (KDPM2 ancestral shares them). */
+    static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(0.012);
     /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
     static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), Sigmas.SPACING_KEYS,
             TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
@@ -38,7 +40,6 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
     }
 
     private Kdpm2Scheduler(ConfigReader r) {
-        // diffusers raises NotImplementedError for "sample"
         super(r, PREDICTION_TYPE, SCHEDULE);
         grid = SigmaGrid.read(r, schedule.alphasCumprod(), Sigmas.readSpacing(r));
         this.config = r.effective();
@@ -79,8 +80,7 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         boolean firstOrder = firstOrderSample == null;
         float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];
         float sigmaInterpol = firstOrder ? sigmasInterpol[i + 1] : sigmasInterpol[i];

@@ -18,9 +18,11 @@ public final class LcmScheduler extends TimestepScheduler {
     public static final String CLASS_NAME = "LCMScheduler";
 
     private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
-    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(
-            0.012).withBetaSchedule("scaled_linear").withZeroSnr();
-    private static final ConfigKey<Integer> ORIGINAL_INFERENCE_STEPS = ConfigKey.integer("original_inference_steps", 50,
+    /** The noise schedule keys with the latent consistency models' defaults (TCD shares them). */
+    static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(0.012)
+            .withBetaSchedule("scaled_linear").withZeroSnr();
+    /** {@code original_inference_steps} (TCD shares it). */
+    static final ConfigKey<Integer> ORIGINAL_INFERENCE_STEPS = ConfigKey.integer("original_inference_steps", 50,
             "the step count of the distillation schedule the timesteps are drawn from");
     private static final ConfigKey<Boolean> CLIP_SAMPLE = DynamicThresholding.CLIP_SAMPLE.withDefault(false);
     private static final ConfigKey<Double> TIMESTEP_SCALING = ConfigKey.number("timestep_scaling", 10.0,
@@ -68,8 +70,7 @@ public final class LcmScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         int t = TimestepSpacing.integral(timestep);
 
         // 1. the next timestep (the last step re-uses its own)

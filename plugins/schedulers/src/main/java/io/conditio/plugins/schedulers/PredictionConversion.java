@@ -32,8 +32,6 @@ final class PredictionConversion {
 
     /**
      * The data prediction x0, dynamically thresholded when {@code thresholding} is set.
-     *
-     * @param predictionType epsilon, sample or v_prediction
      */
     static FloatTensor toData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
             DynamicThresholding thresholding) {
@@ -62,8 +60,6 @@ final class PredictionConversion {
 
     /**
      * The noise prediction epsilon; with thresholding it goes through x0 and back, as diffusers does.
-     *
-     * @param predictionType epsilon, sample or v_prediction
      */
     static FloatTensor toNoise(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
             DynamicThresholding thresholding) {
@@ -100,8 +96,6 @@ final class PredictionConversion {
     /**
      * DEIS's noise prediction: always re-derived from the (thresholded) data prediction of {@link #toData}, as
      * {@code (x - alpha_t * x0) / sigma_t}.
-     *
-     * @param predictionType epsilon, sample or v_prediction
      */
     static FloatTensor toNoiseThroughData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample,
             float sigma, DynamicThresholding thresholding) {
@@ -123,7 +117,6 @@ final class PredictionConversion {
      * The data prediction x0 of the discrete-time schedulers (DDPM formula (15)): {@code (x - sqrt(1 - a) * eps) /
      * sqrt(a)} for epsilon, the output itself for sample, {@code sqrt(a) * x - sqrt(1 - a) * v} for v_prediction.
      *
-     * @param predictionType epsilon, sample or v_prediction
      * @param sqrtAlpha      {@code sqrt(alpha_bar_t)}
      * @param sqrtBeta       {@code sqrt(1 - alpha_bar_t)}
      * @return a new array
@@ -142,13 +135,9 @@ final class PredictionConversion {
     }
 
     /**
-     * The noise prediction epsilon of the discrete-time schedulers: the output itself for epsilon,
-     * {@code (x - sqrt(a) * x0) / sqrt(1 - a)} for sample, {@code sqrt(a) * v + sqrt(1 - a) * x} for v_prediction.
-     *
-     * @param predictionType epsilon, sample or v_prediction
-     * @param sqrtAlpha      {@code sqrt(alpha_bar_t)}
-     * @param sqrtBeta       {@code sqrt(1 - alpha_bar_t)}
-     * @return a new array
+     * The noise prediction epsilon of the discrete-time schedulers, from the same arguments as
+     * {@link #dataFromAlphaBar}: the output itself for epsilon, {@code (x - sqrt(a) * x0) / sqrt(1 - a)} for sample,
+     * {@code sqrt(a) * v + sqrt(1 - a) * x} for v_prediction; a new array.
      */
     static float[] noiseFromAlphaBar(PredictionType predictionType, float[] x, float[] m, float sqrtAlpha,
             float sqrtBeta) {

@@ -19,10 +19,9 @@ public final class TcdScheduler extends TimestepScheduler {
     public static final String CLASS_NAME = "TCDScheduler";
 
     private static final ConfigKey<String> PREDICTION_TYPE = PredictionType.CONFIG_KEY;
-    private static final NoiseSchedule.Keys SCHEDULE = NoiseSchedule.KEYS.withBetaStart(0.00085).withBetaEnd(
-            0.012).withBetaSchedule("scaled_linear").withZeroSnr();
-    private static final ConfigKey<Integer> ORIGINAL_INFERENCE_STEPS = ConfigKey.integer("original_inference_steps", 50,
-            "the step count of the distillation schedule the timesteps are drawn from");
+    // diffusers' TCDScheduler has LCMScheduler's schedule defaults
+    private static final NoiseSchedule.Keys SCHEDULE = LcmScheduler.SCHEDULE;
+    private static final ConfigKey<Integer> ORIGINAL_INFERENCE_STEPS = LcmScheduler.ORIGINAL_INFERENCE_STEPS;
     private static final ConfigKey<Double> ETA = ConfigKey.number("eta", 0.0,
             "gamma of the TCD paper: 0 deterministic, towards 1 more stochastic").between(0, 1);
     /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
@@ -59,8 +58,7 @@ public final class TcdScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         int t = TimestepSpacing.integral(timestep);
 
         // 1. the next timestep and the intermediate one along the trajectory

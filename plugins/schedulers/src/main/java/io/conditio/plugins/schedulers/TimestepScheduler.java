@@ -94,6 +94,18 @@ abstract class TimestepScheduler implements Scheduler {
         index.reset();
     }
 
+    /**
+     * The step index {@code scale_model_input} and {@code step} work at: {@code _init_step_index} on the first call
+     * (from the begin index, else by looking {@code timestep} up), then wherever the last {@code step} moved it.
+     *
+     * @param timestep the timestep the caller passes
+     * @return {@code _step_index}
+     */
+    final int stepIndex(float timestep) {
+        index.initIfUnset(timestep, requireTimesteps());
+        return index.get();
+    }
+
     /** @return the timesteps; {@code setTimesteps} must have been called */
     final float[] requireTimesteps() {
         if (timesteps == null) {

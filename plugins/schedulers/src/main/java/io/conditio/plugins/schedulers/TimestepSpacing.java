@@ -138,6 +138,17 @@ final class TimestepSpacing {
     }
 
     /**
+     * {@link #discrete} for DDIM and DDPM, whose steps cannot outnumber the training timesteps.
+     *
+     * @param scheduler the scheduler's name for the message
+     * @throws InvalidRequestException unless {@code 1 <= n <= numTrainTimesteps}
+     */
+    static long[] boundedDiscrete(String scheduler, String spacing, int numTrainTimesteps, int n, int stepsOffset) {
+        requireSteps(scheduler, n, numTrainTimesteps);
+        return discrete(spacing, numTrainTimesteps, n, stepsOffset);
+    }
+
+    /**
      * The integer timesteps of the exponential-integrator solvers (DPM-Solver, UniPC, DEIS), which space
      * {@code n + 1} points and drop the last: "linspace" is {@link #solverLinspace}, "leading"
      * {@code np.arange(0, n + 1) * (last // (n + 1))} reversed without its 0, plus {@code steps_offset}, and

@@ -116,8 +116,7 @@ public final class UniPcScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        index.initIfUnset(timestep, requireTimesteps());
-        int i = index.get();
+        int i = stepIndex(timestep);
         boolean useCorrector = i > 0 && !disableCorrector.contains(i - 1) && lastSample != null;
 
         FloatTensor converted = PredictionConversion.convert(predictX0, predictionType, false, modelOutput, sample,
