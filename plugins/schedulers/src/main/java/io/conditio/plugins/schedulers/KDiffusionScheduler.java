@@ -148,6 +148,38 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
     }
 
     /**
+     * One call of the KDPM2 samplers (DPM-Solver-2), in float32: the first call of a step moves {@code x} by an
+     * Euler half step to the midpoint sigma; the second moves the sample stored at the first call to
+     * {@code sigmaTo} with the derivative at the midpoint.
+     *
+     * @param x0            the predicted x0 of this call
+     * @param start         the sample the first call stored; null in the first call
+     * @param sigmaHat      the step's start sigma
+     * @param sigmaInterpol the midpoint sigma
+     * @param sigmaTo       where the second call ends (KDPM2: the next sigma; ancestral: sigma_down)
+     * @return the new sample
+     */
+    static float[] dpmSolver2(float[] x, float[] x0, float[] start, float sigmaHat, float sigmaInterpol,
+            float sigmaTo) {
+        int n = x.length;
+        float[] prev = new float[n];
+        if (start == null) {
+            float dt = sigmaInterpol - sigmaHat;
+            for (int k = 0; k < n; k++) {
+                float derivative = (x[k] - x0[k]) / sigmaHat;
+                prev[k] = x[k] + derivative * dt;
+            }
+        } else {
+            float dt = sigmaTo - sigmaHat;
+            for (int k = 0; k < n; k++) {
+                float derivative = (x[k] - x0[k]) / sigmaInterpol;
+                prev[k] = start[k] + derivative * dt;
+            }
+        }
+        return prev;
+    }
+
+    /**
      * {@code torch.cat([a[:1], a[1:].repeat_interleave(2), a[-1:]])}: every entry after the first twice, and the last
      * once more.
      */

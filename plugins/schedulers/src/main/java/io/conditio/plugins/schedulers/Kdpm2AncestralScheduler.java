@@ -106,24 +106,11 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
         int n = x.length;
         float[] x0 = predictX0(predictionType, x, m, sigmaInput);
 
-        float[] prev = new float[n];
-        if (firstOrder) {
-            // 2. Euler half step to the midpoint sigma
-            float dt = sigmaInterpol - sigmaHat;
-            for (int k = 0; k < n; k++) {
-                float derivative = (x[k] - x0[k]) / sigmaHat;
-                prev[k] = x[k] + derivative * dt;
-            }
-            firstOrderSample = x;
-        } else {
-            // 2. DPM-Solver-2 to sigma_down from the stored sample, then fresh noise of size sigma_up
-            float dt = sigmaDown - sigmaHat;
-            float[] base = firstOrderSample;
-            for (int k = 0; k < n; k++) {
-                float derivative = (x[k] - x0[k]) / sigmaInterpol;
-                prev[k] = base[k] + derivative * dt;
-            }
-            firstOrderSample = null;
+        // 2. an Euler half step to the midpoint sigma, or DPM-Solver-2 to sigma_down from the stored sample, then
+        // fresh noise of size sigma_up
+        float[] prev = dpmSolver2(x, x0, firstOrderSample, sigmaHat, sigmaInterpol, sigmaDown);
+        firstOrderSample = firstOrder ? x : null;
+        if (!firstOrder) {
             float[] noise = random.randn(modelOutput.shape()).array();
             for (int k = 0; k < n; k++) {
                 prev[k] = prev[k] + noise[k] * sigmaUp;

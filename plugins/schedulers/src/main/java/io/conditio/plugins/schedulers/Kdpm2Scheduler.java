@@ -90,28 +90,12 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
 
         float[] x = sample.array();
         float[] m = modelOutput.array();
-        int n = x.length;
         float[] x0 = predictX0(predictionType, x, m, sigmaInput);
 
-        float[] prev = new float[n];
-        if (firstOrder) {
-            // 2. Euler half step to the midpoint sigma
-            float dt = sigmaInterpol - sigmaHat;
-            for (int k = 0; k < n; k++) {
-                float derivative = (x[k] - x0[k]) / sigmaHat;
-                prev[k] = x[k] + derivative * dt;
-            }
-            firstOrderSample = x;
-        } else {
-            // 2. DPM-Solver-2: the midpoint derivative carries the full step from the stored sample
-            float dt = sigmaNext - sigmaHat;
-            float[] base = firstOrderSample;
-            for (int k = 0; k < n; k++) {
-                float derivative = (x[k] - x0[k]) / sigmaInterpol;
-                prev[k] = base[k] + derivative * dt;
-            }
-            firstOrderSample = null;
-        }
+        // 2. an Euler half step to the midpoint sigma, or DPM-Solver-2: the midpoint derivative carries the full
+        // step from the stored sample
+        float[] prev = dpmSolver2(x, x0, firstOrderSample, sigmaHat, sigmaInterpol, sigmaNext);
+        firstOrderSample = firstOrder ? x : null;
         index.advance();
         return FloatTensor.of(prev, sample.shape());
     }
