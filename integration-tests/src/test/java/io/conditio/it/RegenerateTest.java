@@ -63,14 +63,32 @@ class RegenerateTest {
                 Arguments.of("T2I-Adapter", List.of("--prompt", "a red circle", "--t2i-adapter", m + "/t2i-adapter",
                         "--adapter-image", example("sketch-circle-22-40.png"))),
                 Arguments.of("class label", List.of("--prompt", "a yellow cross", "--class-label", "3",
-                        "--scheduler", "ddim")));
+                        "--scheduler", "ddim")),
+                Arguments.of("LoRA", List.of("--prompt", "a red circle", "--lora",
+                        TinyFixtures.resource("lora-shapes/unet-kohya.safetensors") + ":0.8", "--lora",
+                        TinyFixtures.resource("lora-shapes/te-kohya.safetensors").toString())),
+                Arguments.of("embedding from the model folder", List.of("--prompt", "a large sun at the top left")),
+                Arguments.of("embedding file", List.of("--prompt", "a large mysun at the bottom right", "--embedding",
+                        m + "/embeddings/sun.safetensors:mysun")));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("families")
     void regenerateGivesIdenticalPixelsForEveryConditioningFamily(String family, List<String> flags) {
+        makeAndRegenerate(shapes(), "shapes", flags);
+    }
+
+    @Test
+    void regenerateGivesIdenticalPixelsForInstructPix2Pix() throws IOException {
+        Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("pix2pix")),
+                TinyFixtures.resource("pix2pix-tiny/unet-image.onnx"));
+        makeAndRegenerate(model, "pix2pix", List.of("--prompt", "a red circle", "--init-image",
+                TinyFixtures.array("inpaint_init.png").toString(), "--image-guidance", "1.5"));
+    }
+
+    private void makeAndRegenerate(Path model, String modelName, List<String> flags) {
         Path png = dir.resolve("made.png");
-        List<String> args = new ArrayList<>(List.of("generate", "--model", shapes().toString(), "--steps", "4",
+        List<String> args = new ArrayList<>(List.of("generate", "--model", model.toString(), "--steps", "4",
                 "--seed", "13", "--out", png.toString(), "--plugins", TinyFixtures.pluginDir().toString()));
         args.addAll(flags);
         CliRun made = conditio(args.toArray(String[]::new));
@@ -79,7 +97,7 @@ class RegenerateTest {
         Map<String, String> text = PngImages.readText(png);
         Map<String, String> info = InfoText.parse(text.get("parameters"));
         assertThat(info).containsEntry("Steps", "4").containsEntry("Seed", "13").containsEntry("Size", "64x64")
-                .containsEntry("Model", "shapes").containsKey("Sampler").containsKey("CFG scale");
+                .containsEntry("Model", modelName).containsKey("Sampler").containsKey("CFG scale");
         assertThat(info.get("Model hash")).hasSize(10);
         assertThat(text.get("model_hash")).startsWith(info.get("Model hash"));
 
