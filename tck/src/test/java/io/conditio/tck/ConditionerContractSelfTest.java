@@ -23,6 +23,7 @@ import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 
@@ -32,6 +33,9 @@ import org.junit.platform.testkit.engine.Events;
  * bad value each fail the tests that should catch them, and only those.
  */
 class ConditionerContractSelfTest {
+    /** Set while this test runs the contracts below, which fail on purpose and are skipped when run on their own. */
+    static final String RUN_FIXTURES = "conditio.tck.contractFixtures";
+
     /** Puts {@code class_embeds [batch, 4]}: the request's strength, the seed's noise and the step, per row. */
     static class StrengthConditioner implements Conditioner {
         final AtomicInteger calls = new AtomicInteger();
@@ -103,6 +107,7 @@ class ConditionerContractSelfTest {
         }
     }
 
+    @EnabledIfSystemProperty(named = RUN_FIXTURES, matches = "true")
     static class Correct extends StrengthContract {
         @Override
         protected Conditioner conditioner() {
@@ -110,6 +115,7 @@ class ConditionerContractSelfTest {
         }
     }
 
+    @EnabledIfSystemProperty(named = RUN_FIXTURES, matches = "true")
     static class Leaky extends StrengthContract {
         private final StrengthConditioner shared = new StrengthConditioner();
 
@@ -123,6 +129,7 @@ class ConditionerContractSelfTest {
         }
     }
 
+    @EnabledIfSystemProperty(named = RUN_FIXTURES, matches = "true")
     static class Misdeclared extends StrengthContract {
         @Override
         protected Conditioner conditioner() {
@@ -132,6 +139,7 @@ class ConditionerContractSelfTest {
         }
     }
 
+    @EnabledIfSystemProperty(named = RUN_FIXTURES, matches = "true")
     static class LooseDeclaration extends StrengthContract {
         @Override
         protected Conditioner conditioner() {
@@ -142,7 +150,13 @@ class ConditionerContractSelfTest {
     }
 
     private static Set<String> failed(Class<?> contract) {
-        Events tests = EngineTestKit.engine("junit-jupiter").selectors(selectClass(contract)).execute().testEvents();
+        Events tests;
+        System.setProperty(RUN_FIXTURES, "true");
+        try {
+            tests = EngineTestKit.engine("junit-jupiter").selectors(selectClass(contract)).execute().testEvents();
+        } finally {
+            System.clearProperty(RUN_FIXTURES);
+        }
         assertThat(tests.started().count()).as("tests run in %s", contract.getSimpleName()).isEqualTo(8);
         return tests.failed().stream().map(e -> e.getTestDescriptor().getDisplayName().replace("()", ""))
                 .collect(Collectors.toCollection(TreeSet::new));
