@@ -2,6 +2,7 @@ package io.conditio.it;
 
 import static io.conditio.it.CliRun.conditio;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -62,6 +64,47 @@ class ProgressAndPreviewTest {
         assertThat(quiet.err()).doesNotContain("step ");
     }
 
+    /**
+     * The launcher on a pseudo-terminal ({@code script} from util-linux): the bar is redrawn in place with steps/s
+     * and ETA while stderr is the terminal, and is plain lines when stderr alone is sent to a file, although stdin
+     * and stdout are still the terminal.
+     */
+    @Test
+    void onATerminalTheBarIsRedrawnInPlaceUnlessStderrGoesElsewhere() throws IOException, InterruptedException {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "util-linux script makes the pseudo-terminal");
+        Path launcher = Path.of(System.getProperty("conditio.launcher"));
+        String generate = "'" + launcher + "' generate --model '" + ShapesModelTest.modelDir().toAbsolutePath()
+                + "' --plugins '" + TinyFixtures.pluginDir().toAbsolutePath() + "' --prompt 'a red circle' --steps 20"
+                + " --seed 1 --out '" + dir.resolve("t.png") + "'";
+
+        String onTerminal = onPseudoTerminal(generate);
+        assertThat(onTerminal).containsPattern("\\r\\[#{3}\\.{27}\\] 2/20  \\d+\\.\\d\\d steps/s  ETA \\d+s")
+                .containsPattern("\\r\\[#{30}\\] 20/20  \\d+\\.\\d\\d steps/s  ETA 0s")
+                .doesNotContain("step 2/20");
+
+        Path log = dir.resolve("err.log");
+        onPseudoTerminal(generate + " 2>'" + log + "'");
+        String logged = Files.readString(log);
+        assertThat(logged).doesNotContain("\r").doesNotContain("[#");
+        assertThat(logged.lines().filter(l -> l.startsWith("step ")).toList()).hasSize(10)
+                .last().asString().startsWith("step 20/20 ");
+
+        assertThat(onPseudoTerminal(generate + " --quiet")).doesNotContain("steps/s").contains("wrote ");
+    }
+
+    private static String onPseudoTerminal(String command) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/script", "-qec", command, "/dev/null")
+                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE);
+        pb.environment().put("TERM", "xterm");
+        Process p = pb.start();
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        String text = new String(out, java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(text).isZero();
+        return text;
+    }
+
     @Test
     void previewsAreWrittenEveryNStepsAndTheLastLooksLikeTheImage() throws IOException {
         Path png = dir.resolve("img.png");
@@ -103,6 +146,16 @@ class ProgressAndPreviewTest {
             LatentPreview read = LatentPreview.forModel(pipeline.folder(), cache);
             assertThat(read.weights()).containsExactly(fitted.weights());
             assertThat(read.bias()).containsExactly(fitted.bias());
+            // the second call read the file rather than fitting again: a changed entry is what it returns
+            String edited = lines.lines().map(l -> l.startsWith("#") ? l : l.replaceFirst("^\\S+", "0.25"))
+                    .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
+            Files.writeString(file, edited);
+            LatentPreview cached = LatentPreview.forModel(pipeline.folder(), cache);
+            for (int ch = 0; ch < pipeline.folder().latentChannels(); ch++) {
+                assertThat(cached.weights()[ch * 3]).isEqualTo(0.25f);
+                assertThat(cached.weights()[ch * 3 + 1]).isEqualTo(fitted.weights()[ch * 3 + 1]);
+            }
+            assertThat(cached.bias()[0]).isEqualTo(0.25f);
 
             GenerationResult r = pipeline.generate(GenerationRequest.builder().setPrompt("a red circle")
                     .optSteps(8).optSeed(2).build());

@@ -30,10 +30,21 @@ final class ProgressReporter implements BeforeStepCallback, AfterStepCallback {
         this.clock = clock;
     }
 
-    /** @return true when stderr is an interactive terminal (a console, and TERM is not "dumb") */
+    /**
+     * @return true when stderr is an interactive terminal and TERM is not "dumb". The launcher tells
+     *     ({@code -Dconditio.stderr.terminal}, from {@code [ -t 2 ]}): the JVM's own {@link System#console()} looks
+     *     at stdin and stdout only, so {@code 2>log} on a terminal would otherwise fill the log with redrawn bars.
+     */
     static boolean stderrIsTerminal() {
-        String term = System.getenv("TERM");
-        return System.console() != null && term != null && !term.isBlank() && !term.equals("dumb");
+        return stderrIsTerminal(System.getProperty("conditio.stderr.terminal"), System.getenv("TERM"),
+                System.console() != null);
+    }
+
+    static boolean stderrIsTerminal(String launcherSays, String term, boolean console) {
+        if (term == null || term.isBlank() || term.equals("dumb")) {
+            return false;
+        }
+        return launcherSays == null || launcherSays.isBlank() ? console : Boolean.parseBoolean(launcherSays.strip());
     }
 
     /** The clock starts when the first step does, so model loading and preparation are not counted as steps. */
