@@ -61,6 +61,42 @@ final class DevPlugins {
             }
             """;
 
+    /** A scheduler provider whose one preset is named after the plugin version (dots as dashes). */
+    static final String SCHEDULERS = """
+            package example;
+            import io.conditio.api.*;
+            import java.util.List;
+            import java.util.Map;
+            import org.pf4j.Extension;
+            @Extension
+            public class DevSchedulers implements SchedulerProvider {
+                public List<String> classNames() {
+                    return List.of("DevScheduler");
+                }
+                public List<SchedulerPreset> presets() {
+                    return List.of(new SchedulerPreset("dev-TAG", Map.of(), "the preset of version TAG"));
+                }
+                public Scheduler create(SchedulerConfig config) {
+                    throw new UnsupportedOperationException("not used");
+                }
+            }
+            """;
+
+    /**
+     * As {@link #guidance}, with a scheduler provider whose preset is {@code dev-VERSION} (dots as dashes) beside it.
+     *
+     * @param project    the plugin project folder
+     * @param version    its version
+     * @param multiplier the guidance's behaviour
+     * @return the project folder
+     */
+    static Path guidanceAndScheduler(Path project, String version, float multiplier) {
+        return build(project, "dev-guidance", version, Map.of("example.DevGuidance",
+                GUIDANCE.replace("VERSION", version).replace("MULTIPLIER", multiplier + "f"),
+                "example.DevSchedulers", SCHEDULERS.replace("TAG", version.replace('.', '-'))),
+                List.of("example.DevGuidance", "example.DevSchedulers"));
+    }
+
     /**
      * Compiles the guidance provider as one version of the plugin into {@code project/target/classes}, replacing
      * what was there, as a rebuild does.

@@ -37,7 +37,7 @@ class ServeDevModeTest {
     void theServerReloadsARebuiltPluginAndKeepsThePreviousVersionWhenTheRebuildIsBroken(@TempDir Path dir)
             throws Exception {
         Path launcher = Path.of(System.getProperty("conditio.launcher"));
-        Path project = DevPlugins.guidance(dir.resolve("dev-guidance"), "1.0.0", 1f);
+        Path project = DevPlugins.guidanceAndScheduler(dir.resolve("dev-guidance"), "1.0.0", 1f);
         Process server = new ProcessBuilder(launcher.toString(), "serve", "--port", "0", "--plugins",
                 TinyFixtures.pluginDir().toString(), "--plugin-dev", project.toString(), "--model",
                 TinyFixtures.model("sd-tiny").toString()).redirectErrorStream(true).start();
@@ -63,11 +63,14 @@ class ServeDevModeTest {
             assertThat(url).as(log.toString()).isNotNull();
             assertThat(log.toString()).contains("plugin dev-guidance 1.0.0 runs in development mode from " + project);
             assertThat(pluginVersion(url)).isEqualTo("1.0.0");
+            assertThat(get(url, "/v1/schedulers")).contains("\"dev-1-0-0\"");
             int[] v1 = generate(url);
 
-            DevPlugins.guidance(project, "2.0.0", 0.5f);
+            DevPlugins.guidanceAndScheduler(project, "2.0.0", 0.5f);
             awaitLog(log, s -> s.contains("reloaded dev-guidance 2.0.0"));
             assertThat(pluginVersion(url)).isEqualTo("2.0.0");
+            assertThat(get(url, "/v1/schedulers")).as("the scheduler list follows the reload")
+                    .contains("\"dev-2-0-0\"").doesNotContain("\"dev-1-0-0\"");
             int[] v2 = generate(url);
             assertThat(v2).as("version 2 scales the guided prediction by half").isNotEqualTo(v1);
 
@@ -93,6 +96,13 @@ class ServeDevModeTest {
             Thread.sleep(100);
         }
         assertThat(seen.test(log.toString())).as("the server's log:\n%s", log).isTrue();
+    }
+
+    private String get(String url, String path) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return r.body();
     }
 
     private String pluginVersion(String url) throws Exception {

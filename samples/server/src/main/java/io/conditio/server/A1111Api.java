@@ -84,14 +84,15 @@ final class A1111Api {
 
     private final ModelCatalog catalog;
     private final GenerationQueue queue;
-    private final SchedulerCatalog schedulers;
+    private final java.util.function.Supplier<SchedulerCatalog> schedulers;
     private final Limits limits;
     private final Map<String, Object> options = new ConcurrentHashMap<>();
     private final java.util.function.Supplier<Set<String>> preprocessors;
 
     private final java.util.function.Supplier<io.conditio.core.parameters.ParameterCatalog> declarations;
 
-    A1111Api(ModelCatalog catalog, GenerationQueue queue, SchedulerCatalog schedulers, Limits limits,
+    A1111Api(ModelCatalog catalog, GenerationQueue queue, java.util.function.Supplier<SchedulerCatalog> schedulers,
+            Limits limits,
             java.util.function.Supplier<Set<String>> preprocessors,
             java.util.function.Supplier<io.conditio.core.parameters.ParameterCatalog> declarations) {
         this.preprocessors = preprocessors;
@@ -330,7 +331,7 @@ final class A1111Api {
             samplerLabel = null; // the model folder's scheduler, named after the run
         } else {
             Samplers.Sampler s = Samplers.find(samplerName);
-            if (s == null || !schedulers.presets().containsKey(s.preset())) {
+            if (s == null || !schedulers.get().presets().containsKey(s.preset())) {
                 throw ApiError.badField(body.has("sampler_name") ? "sampler_name" : "sampler_index",
                         "no sampler '" + samplerName + "' in Conditio; available: " + String.join(", ",
                                 samplerNames()));
@@ -800,7 +801,7 @@ final class A1111Api {
     private List<String> samplerNames() {
         List<String> names = new ArrayList<>();
         for (Samplers.Sampler s : Samplers.ALL) {
-            if (schedulers.presets().containsKey(s.preset())) {
+            if (schedulers.get().presets().containsKey(s.preset())) {
                 names.add(s.name());
             }
         }
@@ -810,7 +811,7 @@ final class A1111Api {
     private List<Map<String, Object>> samplers() {
         List<Map<String, Object>> out = new ArrayList<>();
         for (Samplers.Sampler s : Samplers.ALL) {
-            if (!schedulers.presets().containsKey(s.preset())) {
+            if (!schedulers.get().presets().containsKey(s.preset())) {
                 continue;
             }
             Map<String, Object> m = new LinkedHashMap<>();

@@ -72,7 +72,7 @@ public final class ConditioServer implements AutoCloseable {
                 metrics.modelClosed(reason);
             });
             this.queue = new GenerationQueue(catalog, config.concurrency(), config.maxQueue(), metrics);
-            SchedulerCatalog schedulers = new SchedulerCatalog(conditio.plugins().extensions(SchedulerProvider.class));
+            java.util.function.Supplier<SchedulerCatalog> schedulers = this::schedulers;
             ServerParameters parameters = new ServerParameters(conditio.plugins(), catalog);
             A1111Api a1111 = new A1111Api(catalog, queue, schedulers, config.limits(),
                     () -> io.conditio.core.pipeline.Preprocessors.names(conditio.plugins()).keySet(),
@@ -136,6 +136,22 @@ public final class ConditioServer implements AutoCloseable {
             conditio.close();
             throw e;
         }
+    }
+
+    private record Schedulers(io.conditio.core.plugin.PluginHost.View view, SchedulerCatalog catalog) {
+    }
+
+    private volatile Schedulers schedulers;
+
+    /** @return the scheduler catalog of the plugins new generations use, built again after a reload */
+    private SchedulerCatalog schedulers() {
+        io.conditio.core.plugin.PluginHost.View now = conditio.plugins().view();
+        Schedulers s = schedulers;
+        if (s == null || s.view() != now) {
+            s = new Schedulers(now, new SchedulerCatalog(now.extensions(SchedulerProvider.class)));
+            schedulers = s;
+        }
+        return s.catalog();
     }
 
     private void reported(String line) {

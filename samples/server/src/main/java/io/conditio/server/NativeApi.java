@@ -21,12 +21,12 @@ final class NativeApi {
     private final Conditio conditio;
     private final ModelCatalog catalog;
     private final GenerationQueue queue;
-    private final SchedulerCatalog schedulers;
+    private final java.util.function.Supplier<SchedulerCatalog> schedulers;
     private final Limits limits;
     private final ServerParameters parameters;
 
-    NativeApi(Conditio conditio, ModelCatalog catalog, GenerationQueue queue, SchedulerCatalog schedulers,
-            Limits limits, ServerParameters parameters) {
+    NativeApi(Conditio conditio, ModelCatalog catalog, GenerationQueue queue,
+            java.util.function.Supplier<SchedulerCatalog> schedulers, Limits limits, ServerParameters parameters) {
         this.parameters = parameters;
         this.conditio = conditio;
         this.catalog = catalog;
@@ -172,7 +172,7 @@ final class NativeApi {
 
     private List<Map<String, Object>> schedulerList() {
         List<Map<String, Object>> out = new ArrayList<>();
-        schedulers.presets().forEach((name, entry) -> {
+        schedulers.get().presets().forEach((name, entry) -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", entry.preset().name());
             m.put("class_name", entry.provider().classNames().get(0));
