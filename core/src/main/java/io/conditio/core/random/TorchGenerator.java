@@ -150,7 +150,12 @@ public final class TorchGenerator implements RandomSource {
         if (next >= N) {
             twist();
         }
-        int y = state[next++];
+        return temper(state[next++]);
+    }
+
+    /** The Mersenne Twister's tempering of one state word. */
+    private static int temper(int word) {
+        int y = word;
         y ^= y >>> 11;
         y ^= (y << 7) & 0x9d2c5680;
         y ^= (y << 15) & 0xefc60000;
@@ -176,12 +181,7 @@ public final class TorchGenerator implements RandomSource {
             if (next >= N) {
                 twist();
             }
-            int y = state[next++];
-            y ^= y >>> 11;
-            y ^= (y << 7) & 0x9d2c5680;
-            y ^= (y << 15) & 0xefc60000;
-            y ^= y >>> 18;
-            out[i] = (y & 0xffffff) * TWO_POW_MINUS_24;
+            out[i] = (temper(state[next++]) & 0xffffff) * TWO_POW_MINUS_24;
         }
     }
 
