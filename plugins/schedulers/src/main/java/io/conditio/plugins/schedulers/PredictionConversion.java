@@ -123,15 +123,7 @@ final class PredictionConversion {
      */
     static float[] dataFromAlphaBar(PredictionType predictionType, float[] x, float[] m, float sqrtAlpha,
             float sqrtBeta) {
-        float[] x0 = new float[x.length];
-        for (int k = 0; k < x0.length; k++) {
-            x0[k] = switch (predictionType) {
-                case EPSILON -> (x[k] - sqrtBeta * m[k]) / sqrtAlpha;
-                case SAMPLE -> m[k];
-                case V_PREDICTION -> sqrtAlpha * x[k] - sqrtBeta * m[k];
-            };
-        }
-        return x0;
+        return fromAlphaBar(true, predictionType, x, m, sqrtAlpha, sqrtBeta);
     }
 
     /**
@@ -141,15 +133,20 @@ final class PredictionConversion {
      */
     static float[] noiseFromAlphaBar(PredictionType predictionType, float[] x, float[] m, float sqrtAlpha,
             float sqrtBeta) {
-        float[] eps = new float[x.length];
-        for (int k = 0; k < eps.length; k++) {
-            eps[k] = switch (predictionType) {
-                case EPSILON -> m[k];
-                case SAMPLE -> (x[k] - sqrtAlpha * m[k]) / sqrtBeta;
-                case V_PREDICTION -> sqrtAlpha * m[k] + sqrtBeta * x[k];
+        return fromAlphaBar(false, predictionType, x, m, sqrtAlpha, sqrtBeta);
+    }
+
+    private static float[] fromAlphaBar(boolean data, PredictionType predictionType, float[] x, float[] m,
+            float sqrtAlpha, float sqrtBeta) {
+        float[] out = new float[x.length];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = switch (predictionType) {
+                case EPSILON -> data ? (x[k] - sqrtBeta * m[k]) / sqrtAlpha : m[k];
+                case SAMPLE -> data ? m[k] : (x[k] - sqrtAlpha * m[k]) / sqrtBeta;
+                case V_PREDICTION -> data ? sqrtAlpha * x[k] - sqrtBeta * m[k] : sqrtAlpha * m[k] + sqrtBeta * x[k];
             };
         }
-        return eps;
+        return out;
     }
 
     /**
