@@ -215,29 +215,42 @@ public final class PngImages {
         d.writeInt((int) crc.getValue());
     }
 
+    /** The most text the compressed text chunks of one file may inflate to. */
+    static final long MAX_INFLATED_TEXT = 16L << 20;
+
     /**
      * Reads the text entries (tEXt, zTXt and iTXt) of a PNG file.
      *
      * @param file a PNG file
      * @return the entries in file order
+     * @throws InvalidRequestException naming the file when it is not a PNG file, is truncated, or has a corrupt
+     *     compressed text chunk or compressed text of more than 16 MiB
      */
     public static Map<String, String> readText(Path file) {
         Map<String, String> out = new LinkedHashMap<>();
+        String where = file.toAbsolutePath().toString();
         try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
             byte[] sig = in.readNBytes(8);
             if (!Arrays.equals(sig, SIGNATURE)) {
-                throw new InvalidRequestException(file.toAbsolutePath() + " is not a PNG file");
+                throw new InvalidRequestException(where + " is not a PNG file");
             }
+            long inflated = 0;
             while (true) {
-                int len;
-                try {
-                    len = in.readInt();
-                } catch (EOFException e) {
+                byte[] header = in.readNBytes(8);
+                if (header.length == 0) {
                     break;
                 }
-                String type = new String(in.readNBytes(4), StandardCharsets.US_ASCII);
+                int len = header.length == 8 ? java.nio.ByteBuffer.wrap(header).getInt() : -1;
+                if (len < 0) {
+                    throw new InvalidRequestException(where + ": truncated or corrupt chunk header (a PNG chunk "
+                            + "starts with a length of 0 to 2^31-1 and a 4-letter type)");
+                }
+                String type = new String(header, 4, 4, StandardCharsets.US_ASCII);
                 byte[] data = in.readNBytes(len);
-                in.readInt(); // crc
+                if (data.length < len || in.readNBytes(4).length < 4) {
+                    throw new InvalidRequestException(where + ": the " + type + " chunk is truncated (" + len
+                            + " bytes announced, " + data.length + " present)");
+                }
                 switch (type) {
                     case "tEXt" -> {
                         int z = indexOf(data, 0);
@@ -245,17 +258,19 @@ public final class PngImages {
                     }
                     case "zTXt" -> {
                         int z = indexOf(data, 0);
-                        out.put(latin1(data, 0, z), new String(inflate(Arrays.copyOfRange(data, z + 2, data.length)),
-                                StandardCharsets.ISO_8859_1));
+                        byte[] body = inflate(data, z + 2, where, MAX_INFLATED_TEXT - inflated);
+                        inflated += body.length;
+                        out.put(latin1(data, 0, z), new String(body, StandardCharsets.ISO_8859_1));
                     }
                     case "iTXt" -> {
                         int z = indexOf(data, 0);
-                        boolean compressed = data[z + 1] != 0;
+                        boolean compressed = z + 1 < data.length && data[z + 1] != 0;
                         int lang = indexOf(data, z + 3);
                         int trans = indexOf(data, lang + 1);
-                        byte[] body = Arrays.copyOfRange(data, trans + 1, data.length);
-                        out.put(latin1(data, 0, z),
-                                new String(compressed ? inflate(body) : body, StandardCharsets.UTF_8));
+                        byte[] body = compressed ? inflate(data, trans + 1, where, MAX_INFLATED_TEXT - inflated)
+                                : Arrays.copyOfRange(data, Math.min(trans + 1, data.length), data.length);
+                        inflated += compressed ? body.length : 0;
+                        out.put(latin1(data, 0, z), new String(body, StandardCharsets.UTF_8));
                     }
                     case "IEND" -> {
                         return out;
@@ -267,7 +282,7 @@ public final class PngImages {
             }
             return out;
         } catch (IOException e) {
-            throw new UncheckedIOException("could not read " + file.toAbsolutePath() + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("could not read " + where + ": " + e.getMessage(), e);
         }
     }
 
@@ -359,10 +374,23 @@ public final class PngImages {
         return new RgbImage(w, h, px);
     }
 
-    private static byte[] inflate(byte[] data) throws IOException {
+    /**
+     * Inflates a compressed text chunk's body, refusing one that is corrupt or inflates past {@code limit} bytes (a
+     * small chunk can announce gigabytes of text).
+     */
+    private static byte[] inflate(byte[] data, int from, String where, long limit) {
+        int start = Math.min(from, data.length);
         Inflater inflater = new Inflater();
-        try (InputStream in = new InflaterInputStream(new java.io.ByteArrayInputStream(data), inflater)) {
-            return in.readAllBytes();
+        try (InputStream in = new InflaterInputStream(
+                new java.io.ByteArrayInputStream(data, start, data.length - start), inflater)) {
+            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, Math.max(0, limit) + 1));
+            if (body.length > limit) {
+                throw new InvalidRequestException(where + ": its compressed text chunks inflate to more than "
+                        + MAX_INFLATED_TEXT + " bytes");
+            }
+            return body;
+        } catch (IOException e) {
+            throw new InvalidRequestException(where + ": corrupt compressed text chunk (" + e.getMessage() + ")");
         } finally {
             inflater.end();
         }

@@ -142,7 +142,7 @@ public final class InfoText {
                 while (end < kv.length() && kv.charAt(end) != '"') {
                     end += kv.charAt(end) == '\\' ? 2 : 1;
                 }
-                value = (String) Json.parse(kv.substring(v, Math.min(end + 1, kv.length())));
+                value = unquote(kv.substring(v, Math.min(end + 1, kv.length())));
                 next = kv.indexOf(", ", end);
             } else {
                 next = kv.indexOf(", ", v);
@@ -155,6 +155,16 @@ public final class InfoText {
             i = next + 2;
         }
         return out;
+    }
+
+    /** A quoted value as JSON writes it; one that is not a valid JSON string (another tool's) is taken as it is. */
+    private static String unquote(String quoted) {
+        try {
+            return (String) Json.parse(quoted);
+        } catch (IllegalArgumentException notJson) {
+            boolean closed = quoted.length() > 1 && quoted.endsWith("\"") && !quoted.endsWith("\\\"");
+            return quoted.substring(1, closed ? quoted.length() - 1 : quoted.length());
+        }
     }
 
     private static String quote(String v) {

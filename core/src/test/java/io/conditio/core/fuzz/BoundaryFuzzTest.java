@@ -11,16 +11,21 @@ import io.conditio.core.MemoryLimit;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.json.Json;
 import io.conditio.core.npy.Npy;
+import io.conditio.core.recipe.InfoText;
+import io.conditio.core.recipe.Recipe;
 import io.conditio.core.testing.Fixtures;
 import io.conditio.core.tokenizer.ClipTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
- * Fuzz targets for the untrusted boundary: JSON configs, {@code .npy} arrays, image files and the CLIP tokenizer.
+ * Fuzz targets for the untrusted boundary: JSON configs, {@code .npy} arrays, image files, PNG text chunks, recipes
+ * (request bodies of the server, lines of a Spark requests file), A1111 {@code parameters} texts and the CLIP
+ * tokenizer.
  * Each input must either be accepted or refused with the api's exception for that boundary; anything else (another
  * exception, an {@link OutOfMemoryError}, a hang) is a finding.
  *
@@ -112,5 +117,36 @@ class BoundaryFuzzTest {
         long[] ids = tokenizer.encode(text);
         assertThat(ids).hasSize(tokenizer.maxLength());
         assertThat(ids[0]).isEqualTo(tokenizer.bosId());
+    }
+
+    @FuzzTest(maxDuration = "30s")
+    void recipe(FuzzedDataProvider data) {
+        String text = data.consumeRemainingAsString();
+        try {
+            Recipe r = Recipe.parse(text, scratch);
+            assertThat(r).isNotNull();
+        } catch (InvalidRequestException expected) {
+            assertThat(expected.getMessage()).startsWith("recipe");
+        }
+    }
+
+    @FuzzTest(maxDuration = "30s")
+    void pngText(byte[] bytes) throws IOException {
+        Path f = file("text.png", bytes);
+        try {
+            Map<String, String> text = PngImages.readText(f);
+            assertThat(text.keySet()).doesNotContainNull();
+        } catch (InvalidRequestException expected) {
+            assertThat(expected.getMessage()).contains(f.toAbsolutePath().toString());
+        }
+    }
+
+    @FuzzTest(maxDuration = "30s")
+    void infoText(FuzzedDataProvider data) {
+        String text = data.consumeRemainingAsString();
+        // any text (a PNG from another tool, an edited one) reads as a prompt and key-value pairs, without throwing
+        Map<String, String> p = InfoText.parse(text);
+        assertThat(p).containsKey("Prompt");
+        assertThat(p.keySet()).doesNotContainNull();
     }
 }

@@ -47,4 +47,12 @@ class InfoTextTest {
         assertThat(InfoText.samplerName("euler-a")).isEqualTo("Euler a");
         assertThat(InfoText.samplerName("tcd")).isEqualTo("tcd");
     }
+
+    @Test
+    void aQuotedValueThatIsNotAJsonStringIsReadAsItStands() {
+        Map<String, String> p = InfoText.parse("x\nSteps: 20, Lora hashes: \"cyan: \\q12\", Seed: \"7");
+
+        assertThat(p).containsEntry("Steps", "20").containsEntry("Lora hashes", "cyan: \\q12")
+                .containsEntry("Seed", "7");
+    }
 }

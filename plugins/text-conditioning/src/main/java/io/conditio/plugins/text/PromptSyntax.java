@@ -40,6 +40,7 @@ public final class PromptSyntax {
     /**
      * @param prompt a prompt, possibly with weighting syntax
      * @return its fragments in order, adjacent fragments of equal weight merged; empty text gives no fragments
+     * @throws io.conditio.api.InvalidRequestException when a weight overflows to infinity
      */
     public static List<Fragment> parse(String prompt) {
         prompt = LORA_TAG.matcher(prompt).replaceAll("");
@@ -91,6 +92,11 @@ public final class PromptSyntax {
         for (int k = 0; k < texts.size(); k++) {
             String t = texts.get(k).toString();
             double w = weights.get(k);
+            if (!Double.isFinite(w)) {
+                throw new io.conditio.api.InvalidRequestException("prompt weighting: the weight of '"
+                        + (t.length() > 40 ? t.substring(0, 40) + "..." : t) + "' is " + w
+                        + " (too many nested brackets or a factor too large); weights must be finite numbers");
+            }
             if (!out.isEmpty() && out.get(out.size() - 1).weight() == w) {
                 Fragment last = out.remove(out.size() - 1);
                 out.add(new Fragment(last.text() + t, w));

@@ -1,7 +1,9 @@
 package io.conditio.plugins.text;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.conditio.api.InvalidRequestException;
 import io.conditio.plugins.text.PromptSyntax.Fragment;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
@@ -67,5 +69,17 @@ class PromptSyntaxTest {
     void emptyTextHasNoFragments() {
         assertThat(PromptSyntax.parse("")).isEmpty();
         assertThat(PromptSyntax.isPlain(PromptSyntax.parse(""))).isTrue();
+    }
+
+    @Test
+    void aWeightThatOverflowsIsRefusedNamingTheText() {
+        String huge = "(cyan circle:1" + "0".repeat(400) + ")";
+        String deep = "(".repeat(8000) + "x";
+
+        assertThatThrownBy(() -> PromptSyntax.parse(huge)).isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("'cyan circle'").hasMessageContaining("Infinity");
+        assertThatThrownBy(() -> PromptSyntax.parse(deep)).isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("weights must be finite");
+        assertThat(PromptSyntax.parse("(x:1" + "0".repeat(300) + ")").get(0).weight()).isEqualTo(1e300);
     }
 }
