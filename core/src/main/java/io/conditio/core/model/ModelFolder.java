@@ -240,6 +240,20 @@ public final class ModelFolder implements AutoCloseable {
     }
 
     /**
+     * @param unetComponent the UNet's folder ({@code unet}, {@code unet-controlnet}, ...)
+     * @return how many times the UNet halves the latent, as a factor: 2^(len(block_out_channels)-1) of its config;
+     *     1 when the config does not say. ONNX exports trace the upsamplers with a fixed factor of 2, so the latent's
+     *     height and width must be multiples of it
+     */
+    public int unetDownsampling(String unetComponent) {
+        if (config(unetComponent).get("block_out_channels") instanceof List<?> blocks && !blocks.isEmpty()
+                && blocks.size() <= 8) {
+            return 1 << (blocks.size() - 1);
+        }
+        return 1;
+    }
+
+    /**
      * @return the VAE decoder's channels at full resolution, {@code block_out_channels[0]} of its config; 128 (as in
      *     Stable Diffusion's VAE) when the config does not say
      */

@@ -74,6 +74,13 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
             request = asked.toBuilder().optGuidanceScale(g.doubleValue()).build();
         }
         String unetComponent = UnetVariant.choose(folder, request, plugins.conditioners(), guard);
+        int halvings = folder.unetDownsampling(unetComponent);
+        if ((height / factor) % halvings != 0 || (width / factor) % halvings != 0) {
+            throw new InvalidRequestException("image size " + width + "x" + height + " does not fit the UNet of "
+                    + folder.root().resolve(unetComponent) + ": it halves the latent " + Integer.numberOfTrailingZeros(
+                    halvings) + " time(s), so width and height must be multiples of " + factor * halvings
+                    + " (e.g. " + roundTo(width, factor * halvings) + "x" + roundTo(height, factor * halvings) + ")");
+        }
         OnnxModel unet = WeightPatching.model(plugins.weightPatchers(), folder, request, guard, unetComponent);
         GuidanceChain guidance = GuidanceChain.build(plugins.guidanceProviders(), request, unet, guard,
                 pipeline.host()::origin);
@@ -87,5 +94,9 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
                         : LatentStart.plainUnet(unet.inputs().get("sample"), latentShape[1]));
         return new GenerationSettings(request, seed, width, height, steps, latentShape, unetComponent, unet, guidance,
                 choice, init, mask, blend);
+    }
+
+    private static int roundTo(int size, int multiple) {
+        return Math.max(multiple, Math.round(size / (float) multiple) * multiple);
     }
 }
