@@ -406,6 +406,7 @@ public final class PngImages {
     }
 
     private static String latin1(byte[] data, int from, int to) {
-        return new String(data, from, Math.max(0, to - from), StandardCharsets.ISO_8859_1);
+        int start = Math.min(from, data.length); // a keyword without its NUL separator: no text after it
+        return new String(data, start, Math.max(0, Math.min(to, data.length) - start), StandardCharsets.ISO_8859_1);
     }
 }
