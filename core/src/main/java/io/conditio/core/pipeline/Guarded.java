@@ -63,7 +63,12 @@ final class Guarded {
 
             @Override
             public FloatTensor scaleModelInput(FloatTensor sample, float timestep) {
-                return guard.call(provider, "scheduler scaleModelInput", () -> s.scaleModelInput(sample, timestep));
+                return guard.call(provider, "scheduler scaleModelInput", () -> {
+                    FloatTensor out = s.scaleModelInput(sample, timestep);
+                    requireShape(out, sample.shape(), "the sample's shape");
+                    requireFinite(out, "the sample", sample, timestep);
+                    return out;
+                });
             }
 
             @Override
@@ -71,13 +76,23 @@ final class Guarded {
                 return guard.call(provider, "scheduler step", () -> {
                     FloatTensor out = s.step(modelOutput, timestep, sample, random);
                     requireShape(out, sample.shape(), "the sample's shape");
+                    if (finite(modelOutput)) {
+                        requireFinite(out, "the model output and sample", sample, timestep);
+                    }
                     return out;
                 });
             }
 
             @Override
             public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-                return guard.call(provider, "scheduler addNoise", () -> s.addNoise(original, noise, timestep));
+                return guard.call(provider, "scheduler addNoise", () -> {
+                    FloatTensor out = s.addNoise(original, noise, timestep);
+                    requireShape(out, original.shape(), "the original's shape");
+                    if (finite(noise)) {
+                        requireFinite(out, "the original and noise", original, timestep);
+                    }
+                    return out;
+                });
             }
 
             @Override
@@ -141,6 +156,24 @@ final class Guarded {
         }
     }
 
+    /** Non-finite values made from finite inputs are the plugin's bug, not the model's. */
+    private static void requireFinite(FloatTensor out, String inputs, FloatTensor input, float timestep) {
+        if (finite(input) && !finite(out)) {
+            throw new IllegalStateException("returned non-finite values (" + firstNonFinite(out) + ") for finite "
+                    + inputs + " at timestep " + timestep);
+        }
+    }
+
+    private static String firstNonFinite(FloatTensor t) {
+        float[] a = t.array();
+        for (int i = 0; i < a.length; i++) {
+            if (!Float.isFinite(a[i])) {
+                return a[i] + " at flat index " + i + " of " + Arrays.toString(t.shape());
+            }
+        }
+        return "none";
+    }
+
     private static boolean finite(FloatTensor t) {
         for (float v : t.array()) {
             if (!Float.isFinite(v)) {
@@ -157,9 +190,16 @@ final class Guarded {
                 return guard.call(conditioner, "conditioning provides", c::provides);
             }
 
+            private List<UnetInputDeclaration> declared;
+
             @Override
             public void contribute(StepContext step, UnetInputs inputs) {
-                guard.run(conditioner, "conditioning contribute", () -> c.contribute(step, inputs));
+                guard.run(conditioner, "conditioning contribute", () -> {
+                    if (declared == null) {
+                        declared = List.copyOf(c.provides());
+                    }
+                    c.contribute(step, new CheckedInputs(inputs, declared));
+                });
             }
 
             @Override
@@ -172,5 +212,100 @@ final class Guarded {
                 guard.run(conditioner, "conditioning close", c::close);
             }
         };
+    }
+
+    /**
+     * A conditioning's view of one UNet call: what it puts, adds or appends must be what it declares in
+     * {@link Conditioning#provides()} (name and kind, element type, rank, the fixed dimensions, one batch entry per
+     * branch) and finite, else the contribution is refused, and the guard names the plugin.
+     */
+    private static final class CheckedInputs implements UnetInputs {
+        private final UnetInputs inputs;
+        private final List<UnetInputDeclaration> declared;
+
+        CheckedInputs(UnetInputs inputs, List<UnetInputDeclaration> declared) {
+            this.inputs = inputs;
+            this.declared = declared;
+        }
+
+        @Override
+        public FloatTensor sample() {
+            return inputs.sample();
+        }
+
+        @Override
+        public int batchSize() {
+            return inputs.batchSize();
+        }
+
+        @Override
+        public void put(String name, io.conditio.api.Tensor value) {
+            check("input", UnetInputDeclaration.Kind.INPUT, name, value);
+            inputs.put(name, value);
+        }
+
+        @Override
+        public void addResidual(String name, FloatTensor value) {
+            check("residual", UnetInputDeclaration.Kind.RESIDUAL, name, value);
+            inputs.addResidual(name, value);
+        }
+
+        @Override
+        public void appendChannels(FloatTensor channels) {
+            int[] s = channels.shape();
+            boolean declaredCount = s.length == 4 && declared.stream().anyMatch(d ->
+                    d.kind() == UnetInputDeclaration.Kind.CHANNELS && (d.shape()[1] < 0 || d.shape()[1] == s[1]));
+            if (!declaredCount) {
+                throw new IllegalStateException("appended channels of shape " + Arrays.toString(s) + ", which it "
+                        + "does not declare; it declares " + names());
+            }
+            requireFiniteContribution("channels", channels);
+            inputs.appendChannels(channels);
+        }
+
+        @Override
+        public java.util.Optional<io.conditio.api.Tensor> get(String name) {
+            return inputs.get(name);
+        }
+
+        private void check(String what, UnetInputDeclaration.Kind kind, String name, io.conditio.api.Tensor value) {
+            UnetInputDeclaration d = declared.stream().filter(x -> x.kind() == kind && x.name().equals(name))
+                    .findFirst().orElseThrow(() -> new IllegalStateException(what + " '" + name + "', which it "
+                            + "does not declare; it declares " + names()));
+            String label = what + " '" + name + "'";
+            if (value == null) {
+                throw new IllegalStateException(label + " is null; expected " + describe(d));
+            }
+            int[] shape = value.shape();
+            int[] expected = d.shape();
+            boolean ok = value.elementType() == d.elementType() && shape.length == expected.length
+                    && (shape.length == 0 || shape[0] == inputs.batchSize());
+            for (int i = 0; ok && i < shape.length; i++) {
+                ok = expected[i] < 0 || expected[i] == shape[i];
+            }
+            if (!ok) {
+                throw new IllegalStateException(label + " is " + value.elementType() + " " + Arrays.toString(shape)
+                        + "; expected " + describe(d) + " with batch " + inputs.batchSize() + " (one entry per "
+                        + "branch)");
+            }
+            if (value instanceof FloatTensor f) {
+                requireFiniteContribution(label, f);
+            }
+        }
+
+        private static void requireFiniteContribution(String label, FloatTensor t) {
+            if (!finite(t)) {
+                throw new IllegalStateException(label + " holds non-finite values (" + firstNonFinite(t) + ")");
+            }
+        }
+
+        private static String describe(UnetInputDeclaration d) {
+            return d.elementType() + " " + Arrays.toString(d.shape()).replace("-1", "any") + " as declared";
+        }
+
+        private List<String> names() {
+            return declared.stream().map(d -> d.kind().name().toLowerCase(java.util.Locale.ROOT) + " " + d.name())
+                    .toList();
+        }
     }
 }
