@@ -52,6 +52,11 @@ final class CompareCommand implements Callable<Integer> {
             description = "Enlarge every image K times in the sheet (default: ${DEFAULT-VALUE}).")
     int scale;
 
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "0",
+            description = "Generate every cell N times, untimed, right before its timed run, so that its timings "
+                    + "leave out opening the models it is the first to use (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
     @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the recipe's).")
     Path model;
 
@@ -98,6 +103,9 @@ final class CompareCommand implements Callable<Integer> {
         if (scale < 1 || scale > 16) {
             throw new InvalidRequestException("--scale " + scale + ": expected 1 to 16");
         }
+        if (warmup < 0 || warmup > 100) {
+            throw new InvalidRequestException("--warmup " + warmup + ": expected 0 to 100");
+        }
         Recipe base = Recipe.read(recipe);
         Axis rowAxis = Axis.parse("--rows", rows);
         Axis colAxis = cols == null ? new Axis("", List.of("")) : Axis.parse("--cols", cols);
@@ -130,21 +138,28 @@ final class CompareCommand implements Callable<Integer> {
             }
             RgbImage[][] cells = new RgbImage[recipes.length][recipes[0].length];
             StringBuilder table = new StringBuilder("row,column,row_key,row_value,col_key,col_value,seed,steps,"
-                    + "scheduler,guidance,width,height,total_ms,loop_ms,unet_ms_per_call,model_calls\n");
+                    + "scheduler,guidance,width,height,total_ms,prepare_ms,loop_ms,unet_ms_per_call,model_calls,"
+                    + "decode_ms\n");
+            List<String> cellRecipes = new ArrayList<>();
             for (int r = 0; r < recipes.length; r++) {
                 for (int c = 0; c < recipes[r].length; c++) {
+                    for (int i = 0; i < warmup; i++) {
+                        pipeline.generate(recipes[r][c].toRequest(catalog));
+                    }
                     long t0 = System.nanoTime();
                     GenerationResult result = pipeline.generate(recipes[r][c].toRequest(catalog));
                     double total = (System.nanoTime() - t0) / 1e6;
                     cells[r][c] = result.image();
                     var p = result.provenance();
                     table.append(String.format(Locale.ROOT,
-                            "%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%.1f,%.2f,%d%n", r, c,
+                            "%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%.1f,%.1f,%.2f,%d,%.1f%n", r, c,
                             csvField(rowAxis.key()), csvField(rowAxis.values().get(r)),
                             csvField(colAxis.key()), csvField(colAxis.values().get(c)), p.get("seed"),
                             p.get("steps"), csvField(p.get("scheduler")), csvField(p.get("guidance")),
-                            p.get("width"), p.get("height"), total, result.timings().loopNanos() / 1e6,
-                            result.timings().meanUnetMillis(), result.timings().modelCalls()));
+                            p.get("width"), p.get("height"), total, result.timings().prepareNanos() / 1e6,
+                            result.timings().loopNanos() / 1e6, result.timings().meanUnetMillis(),
+                            result.timings().modelCalls(), result.timings().decodeNanos() / 1e6));
+                    cellRecipes.add(csvField(recipes[r][c].toString()));
                     o.printf(Locale.ROOT, "%s=%s %s%s: %.0f ms%n", rowAxis.key(), rowAxis.values().get(r),
                             colAxis.key().isEmpty() ? "" : colAxis.key() + "=", colAxis.values().get(c), total);
                     o.flush();
@@ -168,12 +183,13 @@ final class CompareCommand implements Callable<Integer> {
             ContactSheet.Sheet laid = ContactSheet.render(title, rowNames, colNames, cells, scale);
             RgbImage sheet = laid.image();
             String[] lines = table.toString().split("\n");
-            StringBuilder placed = new StringBuilder(lines[0]).append(",x,y,cell_width,cell_height\n");
+            StringBuilder placed = new StringBuilder(lines[0]).append(",x,y,cell_width,cell_height,recipe\n");
             for (int i = 1; i < lines.length; i++) {
                 int r = (i - 1) / recipes[0].length;
                 int c = (i - 1) % recipes[0].length;
                 placed.append(lines[i]).append(',').append(laid.x()[r][c]).append(',').append(laid.y()[r][c])
-                        .append(',').append(w * scale).append(',').append(h * scale).append('\n');
+                        .append(',').append(w * scale).append(',').append(h * scale).append(',')
+                        .append(cellRecipes.get(i - 1)).append('\n');
             }
             Map<String, String> text = new LinkedHashMap<>();
             text.put("conditio.compare", "recipe " + recipe + ", rows " + rows
