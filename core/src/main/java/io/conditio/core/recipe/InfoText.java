@@ -59,6 +59,20 @@ public final class InfoText {
      * @return the {@code parameters} text
      */
     public static String format(Map<String, String> p) {
+        return format(p, Map.of());
+    }
+
+    /**
+     * Writes the text from a generation's provenance entries, with some pairs of the settings line given by the
+     * caller: a host that speaks A1111's API knows the sampler and schedule type its client asked for, its
+     * {@code Clip skip} and its {@code Version}.
+     *
+     * @param p        the provenance entries, as for {@link #format(Map)}
+     * @param settings pairs of the settings line that replace the ones made from {@code p} (in their place) or are
+     *                 added after them; a null value removes a pair
+     * @return the {@code parameters} text
+     */
+    public static String format(Map<String, String> p, Map<String, String> settings) {
         StringBuilder s = new StringBuilder(p.getOrDefault("prompt", ""));
         String negative = p.getOrDefault("negative_prompt", "");
         if (!negative.isEmpty()) {
@@ -84,6 +98,7 @@ public final class InfoText {
         kv.put("Conditio plugins", p.get("plugins"));
         kv.put("Conditio SPI", p.get("conditio.spi"));
         kv.put("Conditio model hash", hash);
+        kv.putAll(settings);
         List<String> parts = new ArrayList<>();
         kv.forEach((k, v) -> {
             if (v != null && !v.isEmpty()) {

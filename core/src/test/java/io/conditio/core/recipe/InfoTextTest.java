@@ -55,4 +55,17 @@ class InfoTextTest {
         assertThat(p).containsEntry("Steps", "20").containsEntry("Lora hashes", "cyan: \\q12")
                 .containsEntry("Seed", "7");
     }
+
+    @Test
+    void aHostsOwnPairsReplaceTheMadeOnesInTheirPlaceOrFollowThem() {
+        Map<String, String> own = new java.util.LinkedHashMap<>();
+        own.put("Schedule type", "Exponential");
+        own.put("Conditio plugins", null);
+        own.put("Version", "conditio 9.9");
+        String line = InfoText.format(provenance(), own).lines().reduce((a, b) -> b).orElseThrow();
+
+        assertThat(line).contains("Sampler: DPM++ 2M, Schedule type: Exponential, CFG scale: ").doesNotContain("Conditio plugins")
+                .endsWith(", Version: conditio 9.9");
+        assertThat(InfoText.parse(InfoText.format(provenance(), own))).containsEntry("Schedule type", "Exponential");
+    }
 }

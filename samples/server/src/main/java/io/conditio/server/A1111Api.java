@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.RgbImage;
 import io.conditio.core.pipeline.SchedulerCatalog;
+import io.conditio.core.recipe.InfoText;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.ZoneOffset;
@@ -646,24 +647,21 @@ final class A1111Api {
     }
 
     private String infotext(Parsed p, GenerationRequest request, Map<String, String> prov) {
+        // core's text, as in any Conditio PNG, with what the A1111 client asked for in A1111's own words
         Map<String, String> pairs = new LinkedHashMap<>();
-        pairs.put("Steps", prov.get("steps"));
-        pairs.put("Sampler", p.sampler() != null ? p.sampler() : prov.get("scheduler"));
-        pairs.put("Schedule type", p.schedule());
+        if (p.sampler() != null) {
+            pairs.put("Sampler", p.sampler());
+            pairs.put("Schedule type", p.schedule());
+        }
         pairs.put("CFG scale", trim(prov.get("guidance_scale")));
-        pairs.put("Seed", prov.get("seed"));
-        pairs.put("Size", prov.get("width") + "x" + prov.get("height"));
         pairs.put("Model hash", catalog.shortHash(p.model()));
         pairs.put("Model", p.model());
-        if (prov.get("strength") != null) {
-            pairs.put("Denoising strength", trim(prov.get("strength")));
-        }
+        pairs.put("Denoising strength", trim(prov.get("strength")));
         if (request.parameters().containsKey("clip_skip")) {
             pairs.put("Clip skip", Integer.toString(((Number) request.parameters().get("clip_skip")).intValue() + 1));
         }
-        pairs.put("Conditio scheduler", prov.get("scheduler"));
         pairs.put("Version", "conditio " + Versions.conditio());
-        return InfoText.format(request.prompt(), request.negativePrompt(), pairs);
+        return InfoText.format(prov, pairs);
     }
 
     static String trim(String number) {

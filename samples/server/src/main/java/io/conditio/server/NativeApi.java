@@ -5,6 +5,7 @@ import io.conditio.api.GenerationRequest;
 import io.conditio.core.Conditio;
 import io.conditio.core.pipeline.SchedulerCatalog;
 import io.conditio.core.plugin.PluginInfo;
+import io.conditio.core.recipe.InfoText;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.sse.SseClient;
@@ -69,21 +70,14 @@ final class NativeApi {
 
     private String infotext(GenerationRequest request, Map<String, String> prov) {
         Map<String, String> pairs = new LinkedHashMap<>();
-        pairs.put("Steps", prov.get("steps"));
-        pairs.put("Sampler", prov.get("scheduler"));
         pairs.put("CFG scale", A1111Api.trim(prov.get("guidance_scale")));
-        pairs.put("Seed", prov.get("seed"));
-        pairs.put("Size", prov.get("width") + "x" + prov.get("height"));
         String model = prov.get("model");
         if (model != null && catalog.models().containsKey(model)) {
             pairs.put("Model hash", catalog.shortHash(model));
         }
-        pairs.put("Model", model);
-        if (prov.get("strength") != null) {
-            pairs.put("Denoising strength", A1111Api.trim(prov.get("strength")));
-        }
+        pairs.put("Denoising strength", A1111Api.trim(prov.get("strength")));
         pairs.put("Version", "conditio " + Versions.conditio());
-        return InfoText.format(request.prompt(), request.negativePrompt(), pairs);
+        return InfoText.format(prov, pairs);
     }
 
     private void cancel(Context ctx) {

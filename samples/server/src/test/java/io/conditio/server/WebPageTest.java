@@ -108,12 +108,14 @@ class WebPageTest {
         steps.sendKeys("20");
         scheduler.selectByValue("euler-a");
         browser.findElement(By.id("generate")).click();
-        waiting(60).until(d -> status().equals("done"));
+        waiting(60).withMessage(() -> "page status: " + status()).until(d -> status().equals("done"));
         WebElement result = browser.findElement(By.id("result"));
         waiting(10).until(d -> "64".equals(result.getDomProperty("naturalWidth")));
         assertThat(progress()).isEqualTo(1.0);
         assertThat(browser.findElement(By.id("settings")).getText())
-                .startsWith("a red circle at the top left").contains("Steps: 20,", "Seed: 5,", "Sampler: euler-a");
+                .startsWith("a red circle at the top left").contains("Steps: 20,", "Seed: 5,", "Sampler: Euler a,", "Conditio scheduler: euler-a")
+                // a choice the user left alone (an enum parameter without a default) is not sent
+                .contains("Conditio guidance: cfg(3.0),");
         assertThat(browser.findElements(By.cssSelector("#gallery img"))).hasSize(1);
 
         // an init image chosen in the generated conditioning controls travels as a multipart part

@@ -85,6 +85,13 @@ function control(name, schema, path) {
     input.dataset.kind = 'image';
   } else if (Array.isArray(schema.enum)) {
     input = document.createElement('select');
+    if (schema.default === undefined) {
+      // a choice with no default stays unset (and is not sent) until the user picks one
+      const unset = document.createElement('option');
+      unset.value = '';
+      unset.textContent = '(unset)';
+      input.append(unset);
+    }
     for (const v of schema.enum) {
       const o = document.createElement('option');
       o.value = v;
