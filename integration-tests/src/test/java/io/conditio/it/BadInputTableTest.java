@@ -253,6 +253,17 @@ class BadInputTableTest {
                 bad("model_index force_zeros a string", "force_zeros_for_empty_prompt",
                         openAndGenerate("mi-fz", write("model_index.json",
                                 "{\"force_zeros_for_empty_prompt\": \"yes\"}"))),
+                bad("unet sample_size -1", "key 'sample_size' is -1; expected a whole number from 1",
+                        openAndGenerate("unet-size", write("unet/config.json", "{\"sample_size\": -1}"))),
+                bad("vae scaling_factor a string, before any step", "key 'scaling_factor' is \"big\"", () -> {
+                    Path m = folder("vae-scale");
+                    write("vae_decoder/config.json", "{\"scaling_factor\": \"big\"}").accept(m);
+                    try (Pipeline p = conditio.open(m)) {
+                        p.generate(req().optBeforeStep(step -> {
+                            throw new AssertionError("a step ran before the bad VAE config was refused");
+                        }).build());
+                    }
+                }),
                 bad("model_index deeply nested", "nesting",
                         openAndGenerate("mi-deep", write("model_index.json", "{\"x\": " + deep + "}"))),
                 bad("model_index NaN in a component pair", "'unet'",

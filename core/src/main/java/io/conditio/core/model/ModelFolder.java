@@ -289,7 +289,12 @@ public final class ModelFolder implements AutoCloseable {
      *     {@code sample} input, else 64
      */
     public int unetSampleSize() {
-        if (config("unet").get("sample_size") instanceof Number n) {
+        Object size = config("unet").get("sample_size");
+        if (size instanceof Number n) {
+            if (n.doubleValue() < 1 || n.doubleValue() > 1 << 14 || n.doubleValue() != Math.rint(n.doubleValue())) {
+                throw new io.conditio.api.ModelLoadException(root.resolve("unet").resolve("config.json")
+                        + ": key 'sample_size' is " + Json.write(n) + "; expected a whole number from 1 to 16384");
+            }
             return n.intValue();
         }
         TensorSpec sample = model("unet").inputs().get("sample");

@@ -55,6 +55,9 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
         ModelFolder folder = pipeline.folder();
         long seed = asked.seed().orElseGet(() -> new SecureRandom().nextLong() & 0xFFFF_FFFFL);
         int factor = folder.vaeSpatialFactor();
+        // the decoder's numbers are read again after the loop; a wrong one must fail before the first step
+        folder.vaeScalingFactor();
+        folder.vaeShiftFactor();
         int defaultSize = folder.unetSampleSize() * factor;
         Optional<RgbImage> init = asked.parameter(LatentStart.INIT_IMAGE, RgbImage.class);
         // like diffusers' image pipelines, an init image sets the default size
