@@ -9,10 +9,12 @@ import java.util.Map;
 
 /**
  * A look at the latents during the loop. Small latents (up to 32×32, images up to 256 px with an 8× VAE) go
- * through the model's own VAE decoder, so the preview shows what the image would be now; larger ones use a fixed
- * linear map from Stable Diffusion's four latent channels to RGB
- * (the approximation A1111 calls "cheap"), upscaled by the VAE factor with nearest-neighbour so it has the image's
- * size. Other channel counts show their first three channels, each stretched to its own range.
+ * through the model's own VAE decoder, so the preview shows what the image would be now; larger ones use the linear
+ * latent-to-RGB projection fitted to that VAE ({@link io.conditio.core.preview.LatentPreview}, the one
+ * {@code conditio generate --preview-every} uses: fitted once per model, cached on disk by the model's hash and here
+ * per model folder), enlarged by the VAE factor with nearest neighbour so it has the image's size. A folder without
+ * a VAE decoder gets Stable Diffusion's fixed four-channel factors (the approximation A1111 calls "cheap"), or for
+ * other channel counts its first three channels, each stretched to its own range.
  */
 final class LatentPreview {
     private static final float[][] SD_FACTORS = {
@@ -95,13 +97,29 @@ final class LatentPreview {
 
     static final int VAE_PREVIEW_MAX_PLANE = 32 * 32;
 
+    private static final java.util.concurrent.ConcurrentMap<java.nio.file.Path,
+            io.conditio.core.preview.LatentPreview> FITTED = new java.util.concurrent.ConcurrentHashMap<>();
+
     static byte[] png(io.conditio.core.model.ModelFolder folder, FloatTensor latents, int factor) {
-        RgbImage image = latents.dim(2) * latents.dim(3) <= VAE_PREVIEW_MAX_PLANE && folder.has("vae_decoder")
-                ? decode(folder, latents) : project(latents, factor);
+        RgbImage image;
+        if (!folder.has("vae_decoder")) {
+            image = project(latents, factor);
+        } else if (latents.dim(2) * latents.dim(3) <= VAE_PREVIEW_MAX_PLANE) {
+            image = decode(folder, latents);
+        } else {
+            image = fitted(folder).render(latents);
+        }
         try {
             return PngImages.encode(image, Map.of());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The fitted projection of a folder, read or fitted once per folder for the server's lifetime. */
+    static io.conditio.core.preview.LatentPreview fitted(io.conditio.core.model.ModelFolder folder) {
+        return FITTED.computeIfAbsent(folder.root().toAbsolutePath().normalize(),
+                root -> io.conditio.core.preview.LatentPreview.forModel(folder,
+                        io.conditio.core.preview.LatentPreview.defaultCache()));
     }
 }
