@@ -62,6 +62,22 @@ class ProgressAndPreviewTest {
                 TinyFixtures.pluginDir().toString());
         assertThat(quiet.code()).as(quiet.err()).isZero();
         assertThat(quiet.err()).doesNotContain("step ");
+
+        // Heun makes two model calls for most steps: the lines count scheduler steps and name the call
+        CliRun heun = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt",
+                "a red circle", "--steps", "20", "--seed", "1", "--scheduler", "heun", "--out", png.toString(),
+                "--plugins", TinyFixtures.pluginDir().toString());
+        assertThat(heun.code()).as(heun.err()).isZero();
+        List<String> heunLines = heun.err().lines().filter(l -> l.startsWith("step ")).toList();
+        assertThat(heunLines).hasSize(10).allMatch(l -> l.matches(
+                "step \\d+/20 \\(call \\d+/39\\)  \\d+\\.\\d\\d steps/s  ETA \\d+s"));
+        assertThat(heunLines.get(9)).startsWith("step 20/20 (call 39/39) ");
+        // a scheduler step is about half a call count
+        for (String l : heunLines) {
+            int stepNo = Integer.parseInt(l.substring(5, l.indexOf('/')));
+            int call = Integer.parseInt(l.substring(l.indexOf("(call ") + 6, l.indexOf("/39")));
+            assertThat(stepNo).as(l).isBetween(call / 2, call / 2 + 1);
+        }
     }
 
     /**

@@ -61,15 +61,21 @@ final class ProgressReporter implements BeforeStepCallback, AfterStepCallback {
         if (start < 0) {
             start = now;
         }
+        // the bar, the rate and the ETA follow the model calls; the label says the scheduler step, and the call
+        // too when a step makes several (Heun, KDPM2, PNDM's warm-up)
         int done = step.stepIndex() + 1;
         int total = step.totalSteps();
+        int steps = step.schedulerSteps();
+        int current = done == total ? steps : Math.min(steps, step.schedulerStep() + 1);
         double seconds = Math.max(1e-9, (now - start) / 1e9);
         double rate = done / seconds;
         double eta = (total - done) / rate;
+        double stepRate = rate * steps / total;
+        String calls = steps == total ? "" : String.format(Locale.ROOT, " (call %d/%d)", done, total);
         if (terminal) {
             int filled = (int) Math.round(WIDTH * (double) done / total);
-            err.printf(Locale.ROOT, "\r[%s%s] %d/%d  %.2f steps/s  ETA %s ", "#".repeat(filled),
-                    ".".repeat(WIDTH - filled), done, total, rate, duration(eta));
+            err.printf(Locale.ROOT, "\r[%s%s] %d/%d%s  %.2f steps/s  ETA %s ", "#".repeat(filled),
+                    ".".repeat(WIDTH - filled), current, steps, calls, stepRate, duration(eta));
             if (done == total) {
                 err.println();
             }
@@ -79,7 +85,8 @@ final class ProgressReporter implements BeforeStepCallback, AfterStepCallback {
         int tenth = (int) ((long) done * 10 / total);
         if (tenth != lastLine) {
             lastLine = tenth;
-            err.printf(Locale.ROOT, "step %d/%d  %.2f steps/s  ETA %s%n", done, total, rate, duration(eta));
+            err.printf(Locale.ROOT, "step %d/%d%s  %.2f steps/s  ETA %s%n", current, steps, calls, stepRate,
+                    duration(eta));
             err.flush();
         }
     }
