@@ -1,18 +1,21 @@
 package io.conditio.core.model;
 
 import io.conditio.api.ModelLoadException;
+import io.conditio.core.CacheFolder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
@@ -20,7 +23,10 @@ import java.util.stream.Stream;
  * The SHA-256 of a model folder: every regular file under it (links followed, names starting with {@code .}
  * skipped), in the order of their relative paths, each as its path, its size and its bytes. Two folders with the
  * same files have the same hash wherever they are. Cached per folder while no file's size or modification time
- * changes, so a pipeline hashes a large model once.
+ * changes, so a pipeline hashes a large model once: in memory, and in {@code model-hash/} of the
+ * {@link CacheFolder} so that the next process does not read the folder again (the shipped 23 MB model took a quarter
+ * of the CLI's run to hash). As with {@code make} or {@code rsync}, a file rewritten with its size and modification
+ * time kept is not noticed.
  */
 public final class ModelHash {
     private static final Map<Path, Cached> CACHE = new ConcurrentHashMap<>();
@@ -51,9 +57,69 @@ public final class ModelHash {
         if (c != null && c.fingerprint().equals(fingerprint)) {
             return c.hash();
         }
-        String hash = digest(root, files);
+        Optional<Path> entry = CacheFolder.root().map(dir -> dir.resolve("model-hash")
+                .resolve(sha256(root.toString()).substring(0, 32) + ".txt"));
+        // the key names this way of hashing too, so that a change to it makes the stored hashes stale
+        String key = sha256("path-size-bytes sha-256\n" + root + "\n" + String.join("\n", fingerprint));
+        Optional<String> stored = entry.flatMap(e -> stored(e, key));
+        String hash = stored.orElseGet(() -> digest(root, files));
+        if (stored.isEmpty()) {
+            entry.ifPresent(e -> store(e, key, hash));
+        }
         CACHE.put(root, new Cached(fingerprint, hash));
         return hash;
+    }
+
+    /**
+     * @param entry the folder's cache file: one line, the key (the SHA-256 of the folder's path and fingerprint) and
+     *     the hash
+     * @param key   the key the folder has now
+     * @return the hash stored for this key; empty when the file is missing, unreadable or for another key
+     */
+    private static Optional<String> stored(Path entry, String key) {
+        try {
+            String[] parts = Files.readString(entry, StandardCharsets.UTF_8).strip().split(" ");
+            if (parts.length == 2 && parts[0].equals(key) && parts[1].matches("[0-9a-f]{64}")) {
+                return Optional.of(parts[1]);
+            }
+        } catch (IOException | RuntimeException e) {
+            // no entry, or one that cannot be read: the folder is hashed again
+        }
+        return Optional.empty();
+    }
+
+    /** Writes the folder's cache file whole (a temporary file moved over it), or not at all. */
+    private static void store(Path entry, String key, String hash) {
+        Path tmp = null;
+        try {
+            Files.createDirectories(entry.getParent());
+            tmp = Files.createTempFile(entry.getParent(), "hash", ".tmp");
+            Files.writeString(tmp, key + " " + hash + "\n", StandardCharsets.UTF_8);
+            Files.move(tmp, entry, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            // the cache is an optimisation: an unwritable one means hashing again in the next process
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException | RuntimeException ignored) {
+                    // left for the next cleaner
+                }
+            }
+        }
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Forgets the hashes held in memory (the cache folder's stay), as a new process starts. */
+    static void forgetInMemory() {
+        CACHE.clear();
     }
 
     /**

@@ -83,19 +83,10 @@ public final class LatentPreview {
         return p;
     }
 
-    /**
-     * @return the cache folder: {@code -Dconditio.cache}, else {@code $CONDITIO_CACHE}, else
-     *     {@code ~/.cache/conditio}
-     */
+    /** @return the cache folder, {@link io.conditio.core.CacheFolder#root()}, else {@code ~/.cache/conditio} */
     public static Path defaultCache() {
-        String p = System.getProperty("conditio.cache");
-        if (p == null || p.isBlank()) {
-            p = System.getenv("CONDITIO_CACHE");
-        }
-        if (p == null || p.isBlank()) {
-            return Path.of(System.getProperty("user.home"), ".cache", "conditio");
-        }
-        return Path.of(p);
+        return io.conditio.core.CacheFolder.root()
+                .orElseGet(() -> Path.of(System.getProperty("user.home"), ".cache", "conditio"));
     }
 
     /** Least squares of pooled VAE output on the latent channels, over a few random latents. */
