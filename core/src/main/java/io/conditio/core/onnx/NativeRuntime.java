@@ -11,9 +11,11 @@ import java.util.List;
 
 /**
  * The ONNX Runtime environment, loaded once per process, without the empty {@code onnxruntime-java*} folder ONNX
- * Runtime 1.29 leaves in {@code java.io.tmpdir}.
+ * Runtime 1.29 leaves in {@code java.io.tmpdir}. The native libraries are loaded from the {@link
+ * NativeLibraryCache} (unpacked there by the first process) unless {@code onnxruntime.native.path} is set.
  *
- * <p>ONNX Runtime unpacks its native libraries into a new temporary folder, loads them and marks the files and the
+ * <p>ONNX Runtime makes a new temporary folder in every process (and, without the cache, unpacks its native
+ * libraries into it), loads them and marks the files and the
  * folder for deletion at exit; the JVM deletes those in reverse order, so the folder is tried first, while it still
  * holds the libraries, and stays behind, empty, after every process. Here a shutdown hook (application hooks run
  * before the JVM's delete-on-exit list) deletes the files in that folder and then the folder. The folder is kept
@@ -37,6 +39,7 @@ public final class NativeRuntime {
                 if (env == null) {
                     List<Path> telemetry = telemetryFiles();
                     List<Path> existed = telemetry.stream().filter(Files::exists).toList();
+                    NativeLibraryCache.install(io.conditio.core.CacheFolder.root());
                     env = OrtEnvironment.getEnvironment(logLevel());
                     disableTelemetry(env);
                     Path dir = unpackFolder();
