@@ -36,6 +36,9 @@ public final class Binding implements Model, AutoCloseable {
     private final OnnxModel model;
     private final Map<String, Slot> inputs = new LinkedHashMap<>();
     private final Map<String, Slot> outputs = new LinkedHashMap<>();
+    private final Map<String, OnnxTensor> feed = new LinkedHashMap<>();
+    private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
+    private final Map<String, Tensor> results = new LinkedHashMap<>();
     private boolean closed;
 
     /** A direct buffer and the tensor viewing it. */
@@ -44,6 +47,10 @@ public final class Binding implements Model, AutoCloseable {
         final ElementType type;
         final Buffer buffer;
         final OnnxTensor tensor;
+        /** The shape of the value last written here when it needed no adaptation to the declared shape, else null. */
+        int[] given;
+        /** The Java view an output is read into, reused while the shape stays. */
+        private io.conditio.api.FloatTensor view;
 
         Slot(OrtEnvironment env, ElementType type, long[] shape) throws OrtException {
             this.shape = shape;
@@ -89,6 +96,41 @@ public final class Binding implements Model, AutoCloseable {
             NativeObjects.tensorCreated();
         }
 
+        /** @return whether {@code value} has the shape the slot was last given, so it needs no re-adaptation */
+        boolean givenAs(Tensor value) {
+            if (given == null || value.rank() != given.length) {
+                return false;
+            }
+            for (int i = 0; i < given.length; i++) {
+                if (value.dim(i) != given[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Reads a float32 or float16 output into its reused Java view. */
+        io.conditio.api.FloatTensor read() {
+            if (view == null) {
+                int[] s = new int[shape.length];
+                for (int i = 0; i < s.length; i++) {
+                    s[i] = Math.toIntExact(shape[i]);
+                }
+                long n = 1;
+                for (long d : shape) {
+                    n *= d;
+                }
+                view = io.conditio.api.FloatTensor.of(new float[Math.toIntExact(n)], s);
+            }
+            float[] dst = view.array();
+            if (type == ElementType.FLOAT16) {
+                Half.get((ShortBuffer) buffer, dst);
+            } else {
+                ((FloatBuffer) buffer).get(0, dst);
+            }
+            return view;
+        }
+
         boolean fits(ElementType t, long[] s) {
             return type == t && Arrays.equals(shape, s);
         }
@@ -129,6 +171,17 @@ public final class Binding implements Model, AutoCloseable {
         return model.outputs();
     }
 
+    /**
+     * Runs the model on {@code feeds}, copying each into its native buffer (no Java allocation that scales with the
+     * tensors once the buffers exist).
+     *
+     * <p>The returned map and its float32 tensors are reused by the next call: each output's values are read into
+     * one Java array per output, kept from call to call while the shapes stay the same. Copy an output to keep it
+     * past the next call.
+     *
+     * @param feeds the inputs by name
+     * @return the outputs by name, valid until the next call
+     */
     @Override
     public Map<String, Tensor> run(Map<String, ? extends Tensor> feeds) {
         if (closed) {
@@ -138,24 +191,27 @@ public final class Binding implements Model, AutoCloseable {
         model.record(feeds);
         OrtEnvironment env = NativeRuntime.environment();
         try {
-            Map<String, OnnxTensor> ort = new LinkedHashMap<>();
             for (TensorSpec spec : model.declaredInputs().values()) {
                 Tensor value = feeds.get(spec.name());
-                long[] shape = model.adaptShape(spec, value.shape(), value);
                 Slot slot = inputs.get(spec.name());
-                if (slot == null || !slot.fits(spec.elementType(), shape)) {
-                    if (slot != null) {
-                        slot.close();
+                if (slot == null || !slot.givenAs(value)) {
+                    long[] shape = model.adaptShape(spec, value.shape(), value);
+                    if (slot == null || !slot.fits(spec.elementType(), shape)) {
+                        if (slot != null) {
+                            slot.close();
+                        }
+                        slot = new Slot(env, spec.elementType(), shape);
+                        inputs.put(spec.name(), slot);
+                        feed.put(spec.name(), slot.tensor);
                     }
-                    slot = new Slot(env, spec.elementType(), shape);
-                    inputs.put(spec.name(), slot);
+                    // a scalar input fed a vector is adapted (and its values checked) on every call
+                    slot.given = spec.accepts(value.shape()) ? value.shape() : null;
                 }
                 fill(slot, spec, value);
-                ort.put(spec.name(), slot.tensor);
             }
             OrtSession session = model.session();
             if (outputs.isEmpty()) {
-                try (OrtSession.Result result = Cancellation.run(session, ort, null)) {
+                try (OrtSession.Result result = Cancellation.run(session, feed, null)) {
                     Map<String, Tensor> out = new LinkedHashMap<>();
                     for (Map.Entry<String, OnnxValue> e : result) {
                         Tensor t = model.fromOrt(e.getKey(), e.getValue());
@@ -164,63 +220,85 @@ public final class Binding implements Model, AutoCloseable {
                         TensorSpec declared = model.declaredOutputs().get(e.getKey());
                         ElementType type = declared != null && declared.elementType() == ElementType.FLOAT16
                                 ? ElementType.FLOAT16 : t.elementType();
-                        outputs.put(e.getKey(), new Slot(env, type, shape));
+                        Slot slot = new Slot(env, type, shape);
+                        outputs.put(e.getKey(), slot);
+                        pinned.put(e.getKey(), slot.tensor);
                     }
                     return out;
                 }
             }
-            Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
-            outputs.forEach((k, v) -> pinned.put(k, v.tensor));
             try {
-                Cancellation.run(session, ort, pinned).close();
+                Cancellation.run(session, feed, pinned).close();
             } catch (OrtException e) {
                 // a shape changed under a pinned output: drop the pins and run unpinned once
                 closeAll(outputs);
+                pinned.clear();
+                results.clear();
                 return run(feeds);
             }
-            Map<String, Tensor> out = new LinkedHashMap<>();
             for (Map.Entry<String, Slot> e : outputs.entrySet()) {
                 Slot slot = e.getValue();
-                if (slot.type == ElementType.FLOAT16) {
-                    ShortBuffer b = (ShortBuffer) slot.buffer;
-                    b.rewind();
-                    int[] shape = Arrays.stream(slot.shape).mapToInt(Math::toIntExact).toArray();
-                    out.put(e.getKey(), io.conditio.api.FloatTensor.of(Half.toFloats(b), shape));
+                if (slot.type == ElementType.FLOAT32 || slot.type == ElementType.FLOAT16) {
+                    results.put(e.getKey(), slot.read());
                 } else {
-                    out.put(e.getKey(), model.fromOrt(e.getKey(), slot.tensor));
+                    results.put(e.getKey(), model.fromOrt(e.getKey(), slot.tensor));
                 }
             }
-            return out;
+            return results;
         } catch (OrtException e) {
             throw new ModelInputException("ONNX Runtime failed running " + model + ": " + e.getMessage(), e);
         }
     }
 
-    private void fill(Slot slot, TensorSpec spec, Tensor value) {
+    /** Writes a value into its slot's buffer straight from the value's array. */
+    private static void fill(Slot slot, TensorSpec spec, Tensor value) {
+        int n = OnnxModel.feedCount(spec, value);
         switch (slot.type) {
             case FLOAT32 -> {
                 FloatBuffer b = (FloatBuffer) slot.buffer;
                 b.clear();
-                b.put(model.asFloats(spec, value));
+                if (value instanceof io.conditio.api.FloatTensor f) {
+                    b.put(f.array(), 0, n);
+                } else {
+                    long[] l = ((io.conditio.api.LongTensor) value).array();
+                    for (int i = 0; i < n; i++) {
+                        b.put(l[i]);
+                    }
+                }
                 b.flip();
             }
             case FLOAT16 -> {
                 ShortBuffer b = (ShortBuffer) slot.buffer;
                 b.clear();
-                OnnxModel.putHalves(b, value, OnnxModel.feedCount(spec, value));
+                OnnxModel.putHalves(b, value, n);
                 b.flip();
             }
             case INT64 -> {
                 LongBuffer b = (LongBuffer) slot.buffer;
                 b.clear();
-                b.put(model.asLongs(spec, value));
+                if (value instanceof io.conditio.api.LongTensor l) {
+                    b.put(l.array(), 0, n);
+                } else {
+                    float[] f = ((io.conditio.api.FloatTensor) value).array();
+                    for (int i = 0; i < n; i++) {
+                        b.put((long) f[i]);
+                    }
+                }
                 b.flip();
             }
             case INT32 -> {
                 IntBuffer b = (IntBuffer) slot.buffer;
                 b.clear();
-                for (long v : model.asLongs(spec, value)) {
-                    b.put(Math.toIntExact(v));
+                if (value instanceof io.conditio.api.LongTensor l) {
+                    long[] a = l.array();
+                    for (int i = 0; i < n; i++) {
+                        b.put(Math.toIntExact(a[i]));
+                    }
+                } else {
+                    float[] f = ((io.conditio.api.FloatTensor) value).array();
+                    for (int i = 0; i < n; i++) {
+                        b.put(Math.toIntExact((long) f[i]));
+                    }
                 }
                 b.flip();
             }
@@ -246,6 +324,9 @@ public final class Binding implements Model, AutoCloseable {
             closed = true;
             closeAll(inputs);
             closeAll(outputs);
+            feed.clear();
+            pinned.clear();
+            results.clear();
         }
     }
 }

@@ -80,6 +80,13 @@ final class Half {
         }
     }
 
+    /** Reads the buffer's first {@code dst.length} values (absolute reads; its position is unchanged) into dst. */
+    static void get(ShortBuffer src, float[] dst) {
+        for (int i = 0; i < dst.length; i++) {
+            dst[i] = toFloat(src.get(i));
+        }
+    }
+
     /** Reads the buffer's remaining values (absolute reads; its position is unchanged) into a new float array. */
     static float[] toFloats(ShortBuffer src) {
         int start = src.position();
