@@ -14,11 +14,24 @@ public class ClassifierFreeGuidance implements Guidance {
 
     private final float scale;
     private final double requestedScale;
+    private final boolean ownExpand;
+    private final boolean ownCombine;
 
     /** @param scale the guidance scale, usually greater than 1 */
     public ClassifierFreeGuidance(double scale) {
         this.requestedScale = scale;
         this.scale = (float) scale;
+        this.ownExpand = declaredHere("expand", FloatTensor.class);
+        this.ownCombine = declaredHere("combine", FloatTensor.class, StepContext.class);
+    }
+
+    /** Whether a subclass leaves a method as it is here, so its buffer-reusing form may be used for it. */
+    private boolean declaredHere(String method, Class<?>... parameters) {
+        try {
+            return getClass().getMethod(method, parameters).getDeclaringClass() == ClassifierFreeGuidance.class;
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** @return the guidance scale as given */
@@ -49,6 +62,52 @@ public class ClassifierFreeGuidance implements Guidance {
     @Override
     public FloatTensor combine(FloatTensor out, StepContext step) {
         return guide(out, scale);
+    }
+
+    /**
+     * Writes the latents twice into {@code into}; a subclass that overrides {@link #expand} gets its own
+     * {@code expand} instead.
+     *
+     * @param latents the current latents, batch 1
+     * @param into    a tensor of batch 2 and the latents' other dimensions
+     * @return {@code into}
+     */
+    @Override
+    public FloatTensor expandInto(FloatTensor latents, FloatTensor into) {
+        if (!ownExpand || into.size() != 2 * latents.size()) {
+            return expand(latents);
+        }
+        float[] src = latents.array();
+        float[] dst = into.array();
+        System.arraycopy(src, 0, dst, 0, src.length);
+        System.arraycopy(src, 0, dst, src.length, src.length);
+        return into;
+    }
+
+    /**
+     * Writes {@link #guide} into {@code into}; a subclass that overrides {@link #combine} gets its own
+     * {@code combine} (on a copy of the output) instead.
+     *
+     * @param out  the UNet output of the {@code [uncond, cond]} batch
+     * @param step the current step (unused here)
+     * @param into a tensor of batch 1 and the output's other dimensions
+     * @return {@code into}
+     */
+    @Override
+    public FloatTensor combineInto(FloatTensor out, StepContext step, FloatTensor into) {
+        if (!ownCombine || into.size() * 2 != out.size()) {
+            return Guidance.super.combineInto(out, step, into);
+        }
+        requireBatchOfTwo(out);
+        int n = into.size();
+        float[] o = out.array();
+        float[] r = into.array();
+        for (int i = 0; i < n; i++) {
+            float uncond = o[i];
+            float cond = o[n + i];
+            r[i] = uncond + scale * (cond - uncond);
+        }
+        return into;
     }
 
     /** @return {@code cfg(scale)} */

@@ -29,6 +29,37 @@ public interface Guidance {
      */
     FloatTensor combine(FloatTensor modelOutput, StepContext step);
 
+    /**
+     * {@link #expand} for a host that reuses its step buffers. Since SPI 0.3.0; the default returns
+     * {@code expand(latents)}.
+     *
+     * @param latents the current latents, batch 1
+     * @param into    a tensor of the batch's shape (one entry per branch) to write the batch into; the host writes
+     *                into it again later, so it may not be kept
+     * @return the batch: {@code into}, {@code latents} itself for a single branch, or a new tensor
+     */
+    default FloatTensor expandInto(FloatTensor latents, FloatTensor into) {
+        return expand(latents);
+    }
+
+    /**
+     * {@link #combine} for a host that reuses its step buffers. Since SPI 0.3.0; the default calls
+     * {@code combine} on a copy of {@code modelOutput}, so a guidance that implements only {@code combine} (and may
+     * keep what it is given) keeps working unchanged.
+     *
+     * <p>An implementation writes the prediction into {@code into} and returns it (or returns {@code modelOutput}
+     * when it uses the output as it is). {@code modelOutput} and {@code into} belong to the host, which writes into
+     * them again in later steps. The arithmetic must be that of {@code combine}, value for value.
+     *
+     * @param modelOutput the UNet output, one entry per branch; valid during the call only
+     * @param step        the current step
+     * @param into        a tensor of {@code modelOutput}'s shape with batch 1
+     * @return the guided prediction, batch 1: {@code into}, {@code modelOutput}, or a new tensor
+     */
+    default FloatTensor combineInto(FloatTensor modelOutput, StepContext step, FloatTensor into) {
+        return combine(modelOutput.copy(), step);
+    }
+
     /** @return a one-line description for provenance, e.g. {@code cfg(7.5)} */
     String describe();
 }

@@ -88,6 +88,45 @@ public interface Scheduler {
     FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random);
 
     /**
+     * {@link #scaleModelInput} for a host that reuses its step buffers. Since SPI 0.3.0; the default returns
+     * {@code scaleModelInput(sample, timestep)}, so a scheduler that implements only that keeps working.
+     *
+     * <p>A scheduler that scales writes the scaled values into {@code into} and returns it; one that does not scale
+     * may return {@code sample}. Neither tensor may be kept after the call: the host writes into both again later.
+     *
+     * @param sample   the current sample (may be a guidance batch)
+     * @param timestep the current timestep
+     * @param into     a tensor of {@code sample}'s shape to write the result into; may be {@code sample} itself
+     * @return the scaled input: {@code into}, {@code sample}, or a new tensor
+     */
+    default FloatTensor scaleModelInputInto(FloatTensor sample, float timestep, FloatTensor into) {
+        return scaleModelInput(sample, timestep);
+    }
+
+    /**
+     * {@link #step} for a host that reuses its step buffers, so that a step allocates nothing that grows with the
+     * latents. Since SPI 0.3.0; the default calls {@code step} on copies of {@code modelOutput} and {@code sample},
+     * so a scheduler that implements only {@code step} (and may keep what it is given, as multistep solvers keep
+     * their history) keeps working unchanged.
+     *
+     * <p>An implementation writes the previous sample into {@code into} and returns it. {@code modelOutput},
+     * {@code sample} and {@code into} belong to the host, which writes into them again in later steps: copy
+     * whatever must outlive the call into the scheduler's own arrays. The arithmetic must be that of {@code step},
+     * value for value.
+     *
+     * @param modelOutput the model's prediction; valid during the call only
+     * @param timestep    the timestep the prediction was made at
+     * @param sample      the current sample; not modified; valid during the call only
+     * @param random      the generation's generator, drawn from exactly as {@code step} draws
+     * @param into        a tensor of {@code sample}'s shape, distinct from {@code modelOutput} and {@code sample}
+     * @return the previous sample: {@code into}, or a new tensor
+     */
+    default FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            FloatTensor into) {
+        return step(modelOutput.copy(), timestep, sample.copy(), random);
+    }
+
+    /**
      * Noises a clean sample to a timestep, as diffusers' {@code add_noise} (img2img, inpainting).
      *
      * @param original the clean sample

@@ -51,6 +51,27 @@ public final class SingleBranchGuidance implements Guidance {
         return modelOutput;
     }
 
+    /**
+     * @param latents the current latents, batch 1
+     * @param into    unused
+     * @return {@code latents} itself
+     */
+    @Override
+    public FloatTensor expandInto(FloatTensor latents, FloatTensor into) {
+        return latents;
+    }
+
+    /**
+     * @param modelOutput the UNet output, batch 1
+     * @param step        the current step (unused)
+     * @param into        unused
+     * @return {@code modelOutput} itself
+     */
+    @Override
+    public FloatTensor combineInto(FloatTensor modelOutput, StepContext step, FloatTensor into) {
+        return modelOutput;
+    }
+
     /** @return the description given */
     @Override
     public String describe() {

@@ -51,7 +51,10 @@ public interface StepContext {
     /** @return the timestep of this step */
     float timestep();
 
-    /** @return the current latents, batch 1; a read-only view that must not be modified */
+    /**
+     * @return the current latents, batch 1; a read-only view that must not be modified. Valid during the callback:
+     *         the host reuses the tensor's memory in later steps (since SPI 0.3.0), so copy it to keep it
+     */
     FloatTensor latents();
 
     /** @return the branches of the UNet batch, in batch order */

@@ -76,6 +76,58 @@ public abstract class SchedulerProviderContract {
                 .isIn(provider().classNames().toArray());
     }
 
+    /**
+     * The buffer-reusing forms ({@link Scheduler#scaleModelInputInto}, {@link Scheduler#stepInto}) run as a host
+     * that reuses its buffers runs them: two latent buffers used in turn, and every buffer the host owns filled with
+     * NaN once the call returns, as the host's next step overwrites them. They must give what {@code step} gives,
+     * value for value, so a scheduler that kept one of those buffers instead of copying it fails here.
+     */
+    @Test
+    void theBufferReusingFormsGiveWhatStepGivesAndKeepNoBufferOfTheHost() {
+        Scheduler plain = provider().create(config());
+        Scheduler reusing = provider().create(config());
+        plain.setTimesteps(8);
+        reusing.setTimesteps(8);
+        TestRandom plainRandom = new TestRandom(11);
+        TestRandom reusingRandom = new TestRandom(11);
+        FloatTensor latents = plainRandom.randn(1, 4, 8, 8).mul(plain.initNoiseSigma());
+        FloatTensor[] buffers = {reusingRandom.randn(1, 4, 8, 8).mul(reusing.initNoiseSigma()),
+            FloatTensor.zeros(1, 4, 8, 8)};
+        FloatTensor current = buffers[0];
+        FloatTensor scaled = FloatTensor.zeros(1, 4, 8, 8);
+        FloatTensor prediction = FloatTensor.zeros(1, 4, 8, 8);
+        float[] timesteps = plain.timesteps();
+        for (int i = 0; i < timesteps.length; i++) {
+            float t = timesteps[i];
+            FloatTensor in = plain.scaleModelInput(latents, t);
+            latents = plain.step(in.mul(0.5f), t, latents, plainRandom);
+
+            FloatTensor reusedIn = reusing.scaleModelInputInto(current, t, scaled);
+            float[] p = prediction.array();
+            for (int k = 0; k < p.length; k++) {
+                p[k] = reusedIn.get(k) * 0.5f;
+            }
+            if (reusedIn == scaled) {
+                java.util.Arrays.fill(scaled.array(), Float.NaN);
+            }
+            FloatTensor into = current == buffers[0] ? buffers[1] : buffers[0];
+            java.util.Arrays.fill(into.array(), Float.NaN);
+            float[] before = current.array().clone();
+            FloatTensor next = reusing.stepInto(prediction, t, current, reusingRandom, into);
+            assertThat(current.array()).as("stepInto leaves the sample alone").containsExactly(before);
+            assertThat(next.shape()).as("stepInto keeps the shape").containsExactly(1, 4, 8, 8);
+            assertThat(next.array()).as("stepInto at call %d gives what step gives", i)
+                    .containsExactly(latents.array());
+            java.util.Arrays.fill(prediction.array(), Float.NaN);
+            if (next == into) {
+                java.util.Arrays.fill(current.array(), Float.NaN);
+                current = into;
+            } else {
+                current = next;
+            }
+        }
+    }
+
     @Test
     void anUnsupportedConfigIsAConfigurationExceptionInWords() {
         Map<String, Object> bad = badConfig();

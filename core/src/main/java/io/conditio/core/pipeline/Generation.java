@@ -135,9 +135,10 @@ final class Generation {
         float[] timesteps = start.timesteps();
         Step step = new Step(timesteps.length, settings.steps(), settings.guidance().branches(),
                 stepLayout(timesteps.length));
+        StepBuffers buffers = new StepBuffers(start.latents());
         FloatTensor latents = start.latents();
         for (int i = 0; i < timesteps.length; i++) {
-            latents = denoiseStep(unetCalls, step, i, timesteps, latents);
+            latents = denoiseStep(unetCalls, buffers, step, i, timesteps, latents);
             if (maskBlend != null) {
                 latents = maskBlend.apply(latents, i, timesteps, scheduler);
             }
@@ -151,6 +152,91 @@ final class Generation {
             step.checkCancelled();
         }
         return new Denoised(latents, timesteps.length);
+    }
+
+    /**
+     * The Java arrays one generation's steps write into, made on first use and reused by every later step: two
+     * latent buffers the scheduler alternates between, the guidance batch, the scaled model input, the guided
+     * prediction, the timestep and the UNet call itself. With a guidance and scheduler that implement the
+     * buffer-reusing forms ({@link Guidance#expandInto}, {@link Scheduler#stepInto}, ...) a step allocates nothing
+     * that grows with the latents.
+     */
+    private static final class StepBuffers {
+        private final FloatTensor first;
+        private FloatTensor second;
+        private FloatTensor batch;
+        private FloatTensor scaled;
+        private FloatTensor guided;
+        private FloatTensor timestep;
+        private UnetCall call;
+
+        StepBuffers(FloatTensor start) {
+            this.first = start;
+        }
+
+        /** @return the latent buffer the next step may write into: whichever of the two {@code latents} is not */
+        FloatTensor spare(FloatTensor latents) {
+            if (latents != first) {
+                return first;
+            }
+            if (second == null) {
+                second = FloatTensor.zeros(first.shape());
+            }
+            return second;
+        }
+
+        FloatTensor batch(FloatTensor latents, int branches) {
+            if (batch == null || batch.dim(0) != branches * latents.dim(0) || batch.size() != branches * latents.size()) {
+                int[] shape = latents.shape();
+                shape[0] *= branches;
+                batch = FloatTensor.zeros(shape);
+            }
+            return batch;
+        }
+
+        /** @return where the scaled model input goes: the batch itself when it is ours, else a buffer of its shape */
+        FloatTensor scaled(FloatTensor input) {
+            if (input == batch) {
+                return batch;
+            }
+            if (scaled == null || !scaled.sameShape(input)) {
+                scaled = FloatTensor.zeros(input.shape());
+            }
+            return scaled;
+        }
+
+        /** @return where the guided prediction goes: the model output's shape with the latents' batch */
+        FloatTensor guided(FloatTensor modelOutput, int batchSize) {
+            if (guided == null || guided.rank() != modelOutput.rank() || guided.dim(0) != batchSize
+                    || guided.size() * modelOutput.dim(0) != modelOutput.size() * batchSize) {
+                int[] shape = modelOutput.shape();
+                shape[0] = batchSize;
+                guided = FloatTensor.zeros(shape);
+            }
+            return guided;
+        }
+
+        FloatTensor timestep(float t, int batchSize) {
+            if (timestep == null || timestep.size() != batchSize) {
+                timestep = FloatTensor.zeros(batchSize);
+            }
+            java.util.Arrays.fill(timestep.array(), t);
+            return timestep;
+        }
+
+        UnetCall call(FloatTensor modelInput) {
+            if (call == null) {
+                call = new UnetCall(modelInput);
+            } else {
+                call.reset(modelInput);
+            }
+            return call;
+        }
+
+        /** @return whether {@code t} is one of the buffers a later step writes into other than the latents */
+        boolean overwritten(FloatTensor t) {
+            return t == batch || t == scaled || t == guided;
+        }
     }
 
     /**
@@ -183,7 +269,8 @@ final class Generation {
     }
 
     /** One timestep: the before-step hooks, one UNet call with every conditioning's inputs, the scheduler step. */
-    private FloatTensor denoiseStep(Binding unetCalls, Step step, int i, float[] timesteps, FloatTensor latents) {
+    private FloatTensor denoiseStep(Binding unetCalls, StepBuffers buffers, Step step, int i, float[] timesteps,
+            FloatTensor latents) {
         float t = timesteps[i];
         step.at(i, t, latents);
         for (BeforeStepCallback hook : plugins.beforeStep()) {
@@ -194,9 +281,10 @@ final class Generation {
         }
         step.checkCancelled();
         Guidance guidance = settings.guidance();
-        FloatTensor modelInput = scheduler.scaleModelInput(guidance.expand(latents), t);
-        UnetCall call = new UnetCall(modelInput);
-        call.put("timestep", FloatTensor.full(t, modelInput.dim(0)));
+        FloatTensor batch = guidance.expandInto(latents, buffers.batch(latents, step.branches.size()));
+        FloatTensor modelInput = scheduler.scaleModelInputInto(batch, t, buffers.scaled(batch));
+        UnetCall call = buffers.call(modelInput);
+        call.put("timestep", buffers.timestep(t, modelInput.dim(0)));
         for (ActiveConditioning a : active) {
             call.contributor(a.conditioner().id());
             a.conditioning().contribute(step, call);
@@ -204,8 +292,16 @@ final class Generation {
         long u0 = System.nanoTime();
         Map<String, Tensor> out = unetCalls.run(call.feed());
         unetNanos += System.nanoTime() - u0;
-        FloatTensor prediction = guidance.combine(unetOutput(settings.unet(), out), step);
-        return scheduler.step(prediction, t, latents, random);
+        FloatTensor raw = unetOutput(settings.unet(), out);
+        FloatTensor prediction = guidance.combineInto(raw, step, buffers.guided(raw, latents.dim(0)));
+        FloatTensor into = buffers.spare(latents);
+        FloatTensor next = scheduler.stepInto(prediction, t, latents, random, into);
+        if (next != into && (next == raw || buffers.overwritten(next))) {
+            // a scheduler handed back one of the buffers the next step overwrites: keep its values in ours
+            System.arraycopy(next.array(), 0, into.array(), 0, into.size());
+            next = into;
+        }
+        return next;
     }
 
     /** Closes every conditioning, also after a failure, to which close failures are added as suppressed. */

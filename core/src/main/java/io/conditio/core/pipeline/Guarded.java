@@ -84,6 +84,29 @@ final class Guarded {
             }
 
             @Override
+            public FloatTensor scaleModelInputInto(FloatTensor sample, float timestep, FloatTensor into) {
+                return guard.call(provider, "scheduler scaleModelInput", () -> {
+                    FloatTensor out = s.scaleModelInputInto(sample, timestep, into);
+                    requireShape(out, sample, "the sample's shape");
+                    requireFinite(out, "the sample", sample, timestep);
+                    return out;
+                });
+            }
+
+            @Override
+            public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample,
+                    RandomSource random, FloatTensor into) {
+                return guard.call(provider, "scheduler step", () -> {
+                    FloatTensor out = s.stepInto(modelOutput, timestep, sample, random, into);
+                    requireShape(out, sample, "the sample's shape");
+                    if (finite(modelOutput)) {
+                        requireFinite(out, "the model output and sample", sample, timestep);
+                    }
+                    return out;
+                });
+            }
+
+            @Override
             public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
                 return guard.call(provider, "scheduler addNoise", () -> {
                     FloatTensor out = s.addNoise(original, noise, timestep);
@@ -124,16 +147,27 @@ final class Guarded {
             public FloatTensor combine(FloatTensor modelOutput, StepContext step) {
                 return guard.call(provider, "guidance combine", () -> {
                     FloatTensor out = g.combine(modelOutput, step);
-                    int[] expected = modelOutput.shape().clone();
-                    expected[0] = 1;
-                    if (out != null && out.shape().length == expected.length && out.shape().length > 1) {
-                        expected[1] = out.shape()[1]; // a UNet may predict more channels than the latents have
-                    }
-                    requireShape(out, expected, "batch 1, the model output's size");
-                    if (!finite(out) && finite(modelOutput)) {
-                        throw new IllegalStateException("returned non-finite values for a finite model output at "
-                                + "step " + step.stepIndex());
-                    }
+                    requireCombined(out, modelOutput, step);
+                    return out;
+                });
+            }
+
+            @Override
+            public FloatTensor expandInto(FloatTensor latents, FloatTensor into) {
+                return guard.call(provider, "guidance expand", () -> {
+                    FloatTensor out = g.expandInto(latents, into);
+                    int[] expected = latents.shape();
+                    expected[0] = into.dim(0);
+                    requireShape(out, expected, "one batch entry per branch");
+                    return out;
+                });
+            }
+
+            @Override
+            public FloatTensor combineInto(FloatTensor modelOutput, StepContext step, FloatTensor into) {
+                return guard.call(provider, "guidance combine", () -> {
+                    FloatTensor out = g.combineInto(modelOutput, step, into);
+                    requireCombined(out, modelOutput, step);
                     return out;
                 });
             }
@@ -143,6 +177,33 @@ final class Guarded {
                 return guard.call(provider, "guidance describe", g::describe);
             }
         };
+    }
+
+    private static void requireCombined(FloatTensor out, FloatTensor modelOutput, StepContext step) {
+        int[] expected = modelOutput.shape();
+        expected[0] = 1;
+        if (out != null && out.rank() == expected.length && expected.length > 1) {
+            expected[1] = out.dim(1); // a UNet may predict more channels than the latents have
+        }
+        requireShape(out, expected, "batch 1, the model output's size");
+        if (!finite(out) && finite(modelOutput)) {
+            throw new IllegalStateException("returned non-finite values for a finite model output at "
+                    + "step " + step.stepIndex());
+        }
+    }
+
+    /** A result that is not of the shape of {@code like} is the plugin's bug; checked without copying shapes. */
+    private static void requireShape(FloatTensor out, FloatTensor like, String what) {
+        if (out != null && out.rank() == like.rank()) {
+            boolean same = true;
+            for (int i = 0; i < out.rank() && same; i++) {
+                same = out.dim(i) == like.dim(i);
+            }
+            if (same) {
+                return;
+            }
+        }
+        requireShape(out, like.shape(), what);
     }
 
     /** A plugin's result of the wrong shape is its bug: the guard names the plugin. */

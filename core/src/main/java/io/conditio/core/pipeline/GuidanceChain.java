@@ -119,6 +119,16 @@ final class GuidanceChain implements Guidance {
         return outer.combine(modelOutput, step);
     }
 
+    @Override
+    public FloatTensor expandInto(FloatTensor latents, FloatTensor into) {
+        return outer.expandInto(latents, into);
+    }
+
+    @Override
+    public FloatTensor combineInto(FloatTensor modelOutput, StepContext step, FloatTensor into) {
+        return outer.combineInto(modelOutput, step, into);
+    }
+
     /** @return the chain, base first, e.g. {@code cfg(7.5) > cfg-rescale(0.7)} */
     @Override
     public String describe() {
