@@ -33,6 +33,9 @@ public final class DdimScheduler extends TimestepScheduler {
     private final float clipSampleRange;
     private final DynamicThresholding thresholding;
     private final String timestepSpacing;
+    /** x0 and epsilon of {@link #stepInto}, reused from step to step. */
+    private float[] x0Scratch;
+    private float[] epsScratch;
     private final int stepsOffset;
     private final float eta;
     private final boolean useClippedModelOutput;
@@ -72,6 +75,27 @@ public final class DdimScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        int n = sample.size();
+        float[] prev = new float[n];
+        advance(modelOutput, timestep, sample, random, prev, new float[n], new float[n]);
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    /** {@link #step} into the host's tensor, with the intermediate x0 and epsilon in arrays kept across steps. */
+    @Override
+    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            FloatTensor into) {
+        int n = sample.size();
+        if (x0Scratch == null || x0Scratch.length != n) {
+            x0Scratch = new float[n];
+            epsScratch = new float[n];
+        }
+        advance(modelOutput, timestep, sample, random, into.array(), x0Scratch, epsScratch);
+        return into;
+    }
+
+    private void advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            float[] prev, float[] x0Out, float[] epsOut) {
         requireTimesteps();
         // DDIM formulas (12) and (16): x0 from the prediction, then x_{t-1} = sqrt(a_prev) x0 + direction + noise
         int t = TimestepSpacing.integral(timestep);
@@ -85,8 +109,8 @@ public final class DdimScheduler extends TimestepScheduler {
         float[] m = modelOutput.array();
         float[] x = sample.array();
         int n = x.length;
-        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
-        float[] eps = PredictionConversion.noiseFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
+        float[] x0 = PredictionConversion.fromAlphaBar(true, predictionType, x, m, sqrtAlpha, sqrtBeta, x0Out);
+        float[] eps = PredictionConversion.fromAlphaBar(false, predictionType, x, m, sqrtAlpha, sqrtBeta, epsOut);
         x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
 
         float betaProdTPrev = 1f - alphaProdTPrev;
@@ -101,7 +125,6 @@ public final class DdimScheduler extends TimestepScheduler {
 
         float directionCoeff = Float32.sqrt(1f - alphaProdTPrev - stdDevT * stdDevT);
         float sqrtAlphaPrev = Float32.sqrt(alphaProdTPrev);
-        float[] prev = new float[n];
         for (int i = 0; i < n; i++) {
             prev[i] = sqrtAlphaPrev * x0[i] + directionCoeff * eps[i];
         }
@@ -112,7 +135,6 @@ public final class DdimScheduler extends TimestepScheduler {
                 prev[i] = prev[i] + stdDevT * noise[i];
             }
         }
-        return FloatTensor.of(prev, sample.shape());
     }
 
     @Override

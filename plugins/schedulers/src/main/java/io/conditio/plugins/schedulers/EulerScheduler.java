@@ -49,6 +49,8 @@ public final class EulerScheduler extends KDiffusionScheduler {
     private final double sTmin;
     private final double sTmax;
     private final float sNoise;
+    /** The predicted x0 of {@link #stepInto}, reused from step to step. */
+    private float[] x0Scratch;
 
     /**
      * @param config the scheduler config
@@ -122,6 +124,25 @@ public final class EulerScheduler extends KDiffusionScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        int n = sample.size();
+        float[] prev = new float[n];
+        advance(modelOutput, timestep, sample, random, prev, new float[n]);
+        return FloatTensor.of(prev, sample.shape());
+    }
+
+    /** {@link #step} into the host's tensor, with the predicted x0 in an array kept across steps. */
+    @Override
+    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            FloatTensor into) {
+        if (x0Scratch == null || x0Scratch.length != sample.size()) {
+            x0Scratch = new float[sample.size()];
+        }
+        advance(modelOutput, timestep, sample, random, into.array(), x0Scratch);
+        return into;
+    }
+
+    private void advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            float[] prev, float[] x0Out) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];
 
@@ -143,16 +164,15 @@ public final class EulerScheduler extends KDiffusionScheduler {
         }
 
         // 1. predicted x0 from the sigma-scaled prediction (diffusers scales epsilon by sigma_hat, v by sigma)
-        float[] x0 = predictX0(predictionType, x, m, predictionType == PredictionType.V_PREDICTION ? sigma : sigmaHat);
+        float[] x0 = predictX0(predictionType, x, m, predictionType == PredictionType.V_PREDICTION ? sigma : sigmaHat,
+                x0Out);
 
         // 2. the ODE derivative dx/dsigma, 3. one Euler step to the next sigma
         float dt = sigmas[i + 1] - sigmaHat;
-        float[] prev = new float[n];
         for (int k = 0; k < n; k++) {
             float derivative = (x[k] - x0[k]) / sigmaHat;
             prev[k] = x[k] + derivative * dt;
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
     }
 }

@@ -108,6 +108,19 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
         return sample.div(Float32.sqrt(sigma * sigma + 1f));
     }
 
+    /** {@link #scaleModelInput} written into the host's tensor: the same division, element by element. */
+    @Override
+    public FloatTensor scaleModelInputInto(FloatTensor sample, float timestep, FloatTensor into) {
+        float sigma = inputSigma(stepIndex(timestep));
+        float divisor = Float32.sqrt(sigma * sigma + 1f);
+        float[] x = sample.array();
+        float[] out = into.array();
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i] / divisor;
+        }
+        return into;
+    }
+
     /**
      * @param i the step index
      * @return the sigma the model sees in the call at step {@code i}: {@code sigmas[i]}, unless a second-order
@@ -129,8 +142,12 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      * model output itself.
      */
     static float[] predictX0(PredictionType predictionType, float[] x, float[] m, float sigma) {
+        return predictX0(predictionType, x, m, sigma, new float[x.length]);
+    }
+
+    /** {@link #predictX0(PredictionType, float[], float[], float)} written into {@code x0}, which it returns. */
+    static float[] predictX0(PredictionType predictionType, float[] x, float[] m, float sigma, float[] x0) {
         int n = x.length;
-        float[] x0 = new float[n];
         if (predictionType == PredictionType.EPSILON) {
             for (int k = 0; k < n; k++) {
                 x0[k] = x[k] - sigma * m[k];

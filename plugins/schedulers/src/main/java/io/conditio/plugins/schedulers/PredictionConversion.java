@@ -138,7 +138,16 @@ final class PredictionConversion {
 
     private static float[] fromAlphaBar(boolean data, PredictionType predictionType, float[] x, float[] m,
             float sqrtAlpha, float sqrtBeta) {
-        float[] out = new float[x.length];
+        return fromAlphaBar(data, predictionType, x, m, sqrtAlpha, sqrtBeta, new float[x.length]);
+    }
+
+    /**
+     * {@link #dataFromAlphaBar} (data true) or {@link #noiseFromAlphaBar} (data false) written into {@code out}.
+     *
+     * @return {@code out}
+     */
+    static float[] fromAlphaBar(boolean data, PredictionType predictionType, float[] x, float[] m,
+            float sqrtAlpha, float sqrtBeta, float[] out) {
         for (int k = 0; k < out.length; k++) {
             out[k] = switch (predictionType) {
                 case EPSILON -> data ? (x[k] - sqrtBeta * m[k]) / sqrtAlpha : m[k];
