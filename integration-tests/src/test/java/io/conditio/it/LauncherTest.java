@@ -16,9 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The built launcher maps the build's AppCDS archive ({@code conditio.jsa}, made by a run of the main command during
  * the build) and still works, with nothing more on stdout or stderr, when the archive is missing or does not fit
  * (the launcher folder moved, so the class path differs from the one the archive was made with). Which classes came
- * from the archive is read from the JVM's class-load log.
+ * from the archive is read from the JVM's class-load log. Short commands run with the C1 compiler only, {@code serve}
+ * and {@code bench} with both.
  */
-class LauncherArchiveTest {
+class LauncherTest {
     @TempDir
     Path dir;
 
@@ -90,5 +91,30 @@ class LauncherArchiveTest {
         try (Stream<Path> files = Files.list(dir)) {
             assertThat(files.filter(f -> f.getFileName().toString().startsWith("hs_err"))).isEmpty();
         }
+    }
+
+    /** The value of one -XX flag as the JVM the launcher starts for these arguments reports it. */
+    private String flag(String name, String... args) throws IOException, InterruptedException {
+        Path launcher = Path.of(System.getProperty("conditio.launcher")).toAbsolutePath();
+        List<String> command = new java.util.ArrayList<>(List.of(launcher.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+        pb.environment().put("CONDITIO_JAVA_OPTS", "-XX:+PrintFlagsFinal");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out.lines().filter(l -> l.matches("\\s*\\w+ " + name + " +=.*")).findFirst()
+                .map(l -> l.replaceAll(".*= *(\\S+).*", "$1"))
+                .orElseThrow(() -> new AssertionError(name + " not printed:\n" + out));
+    }
+
+    @Test
+    void shortCommandsRunWithC1OnlyAndServeAndBenchWithTheFullCompiler() throws Exception {
+        assertThat(flag("TieredStopAtLevel", "--version")).isEqualTo("1");
+        assertThat(flag("TieredStopAtLevel", "generate", "--help")).isEqualTo("1");
+        assertThat(flag("TieredStopAtLevel", "--verbose", "plugins", "--help")).isEqualTo("1");
+        assertThat(flag("TieredStopAtLevel", "serve", "--help")).isEqualTo("4");
+        assertThat(flag("TieredStopAtLevel", "bench", "--help")).isEqualTo("4");
     }
 }
