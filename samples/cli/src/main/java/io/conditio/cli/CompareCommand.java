@@ -21,6 +21,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -60,9 +61,8 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the recipe's).")
     Path model;
 
-    @Option(names = "--plugins", paramLabel = "DIR",
-            description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
-    Path plugins;
+    @Mixin
+    PluginDirectoryOption plugins = new PluginDirectoryOption();
 
     record Axis(String key, List<String> values) {
         static Axis parse(String flag, String text) {
@@ -121,7 +121,7 @@ final class CompareCommand implements Callable<Integer> {
             }
         }
         PrintWriter o = spec.commandLine().getOut();
-        try (Conditio conditio = Conditio.start(List.of(ConditioCli.pluginDirectory(plugins)));
+        try (Conditio conditio = Conditio.start(List.of(plugins.directory()));
                 Pipeline pipeline = conditio.open(folder)) {
             ParameterCatalog catalog = pipeline.parameters();
             // every cell's request is built and validated before the first one runs

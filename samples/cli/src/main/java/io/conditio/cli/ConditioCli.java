@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 import picocli.CommandLine;
@@ -121,22 +120,15 @@ public final class ConditioCli implements Runnable {
     }
 
     /**
-     * The plugin directory: the flag, else {@code CONDITIO_PLUGINS}, else {@code plugins/} beside the launcher,
-     * else {@code ./plugins}.
+     * The plugin directory of a command that declares its own {@code --plugins}: the flag, else
+     * {@code CONDITIO_PLUGINS}, else as {@link PluginDirectoryOption#directory()}.
      */
     static Path pluginDirectory(Path flag) {
         if (flag != null) {
             return flag;
         }
         String env = System.getenv("CONDITIO_PLUGINS");
-        if (env != null && !env.isBlank()) {
-            return Path.of(env);
-        }
-        String home = System.getProperty("conditio.home");
-        if (home != null && Files.isDirectory(Path.of(home, "plugins"))) {
-            return Path.of(home, "plugins");
-        }
-        return Path.of("plugins");
+        return PluginDirectoryOption.orBesideLauncher(env == null ? null : Path.of(env), Path.of("plugins"));
     }
 
     /**
@@ -148,14 +140,7 @@ public final class ConditioCli implements Runnable {
             return flag;
         }
         String env = System.getenv("CONDITIO_MODEL");
-        if (env != null && !env.isBlank()) {
-            return Path.of(env);
-        }
-        String home = System.getProperty("conditio.home");
-        if (home != null && Files.isDirectory(Path.of(home, "models", "shapes"))) {
-            return Path.of(home, "models", "shapes");
-        }
-        return Path.of("models", "shapes");
+        return PluginDirectoryOption.orBesideLauncher(env == null ? null : Path.of(env), Path.of("models", "shapes"));
     }
 
     /** Reads the version from the jar. */

@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -239,15 +240,11 @@ final class GenerateCommand implements Callable<Integer> {
                     + "JVM's maximum heap).")
     String memoryLimit;
 
-    @Option(names = "--plugins", paramLabel = "DIR",
-            description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
-    Path plugins;
+    @Mixin
+    PluginDirectoryOption plugins = new PluginDirectoryOption();
 
-    @Option(names = "--plugin-dev", paramLabel = "DIR",
-            description = "Also load a plugin straight from its build output, in development mode: a plugin project "
-                    + "folder holding target/classes (after mvn compile) or that classes folder. Repeatable. No "
-                    + "lock file applies to it; for plugin development only.")
-    List<Path> pluginDev = new java.util.ArrayList<>();
+    @Mixin
+    PluginDevOption dev = new PluginDevOption();
 
     @picocli.CommandLine.Mixin
     ThreadsOption threadsOption = new ThreadsOption();
@@ -297,8 +294,8 @@ final class GenerateCommand implements Callable<Integer> {
                         + "latents a file of their own (.npy)");
             }
         }
-        Path pluginDir = ConditioCli.pluginDirectory(plugins);
-        try (Conditio conditio = Conditio.start(List.of(pluginDir), pluginDev);
+        Path pluginDir = plugins.directory();
+        try (Conditio conditio = Conditio.start(List.of(pluginDir), dev.pluginDev);
                 Pipeline pipeline = conditio.open(model)) {
             conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
                     + line));

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -23,15 +24,11 @@ final class PluginsCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--plugins", paramLabel = "DIR",
-            description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
-    Path plugins;
+    @Mixin
+    PluginDirectoryOption plugins = new PluginDirectoryOption();
 
-    @Option(names = "--plugin-dev", paramLabel = "DIR",
-            description = "Also load a plugin straight from its build output, in development mode: a plugin project "
-                    + "folder holding target/classes (after mvn compile) or that classes folder. Repeatable. No "
-                    + "lock file applies to it; for plugin development only.")
-    List<Path> pluginDev = new java.util.ArrayList<>();
+    @Mixin
+    PluginDevOption dev = new PluginDevOption();
 
     @Option(names = "--lock", description = "Write " + PluginLock.FILE_NAME + " into the plugin directory: the id, "
             + "version and SHA-256 of every jar there now. Once it exists only those jars load.")
@@ -54,9 +51,9 @@ final class PluginsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        Path dir = ConditioCli.pluginDirectory(plugins);
+        Path dir = plugins.directory();
         if (parameters || jsonSchema) {
-            try (Conditio conditio = Conditio.start(List.of(dir), pluginDev)) {
+            try (Conditio conditio = Conditio.start(List.of(dir), dev.pluginDev)) {
                 conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr()
                         .println("conditio: warning: " + line));
                 conditio.plugins().problems().forEach(line -> spec.commandLine().getErr()
@@ -85,7 +82,7 @@ final class PluginsCommand implements Callable<Integer> {
             return 0;
         }
         int unusable = 0;
-        try (Conditio conditio = Conditio.start(List.of(dir), pluginDev)) {
+        try (Conditio conditio = Conditio.start(List.of(dir), dev.pluginDev)) {
             conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr()
                     .println("conditio: warning: " + line));
             out.println("plugins in " + conditio.plugins().directories().get(0) + ":");

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -46,8 +47,8 @@ final class PreprocessCommand implements Callable<Integer> {
     @Option(names = "--height", paramLabel = "H", description = "Resize the image first (default: its own size).")
     Integer height;
 
-    @Option(names = "--plugins", paramLabel = "DIR", description = "Plugin directory.")
-    Path plugins;
+    @Mixin
+    PluginDirectoryOption plugins = new PluginDirectoryOption();
 
     @Override
     public Integer call() {
@@ -58,7 +59,7 @@ final class PreprocessCommand implements Callable<Integer> {
         if (w < 1 || h < 1) {
             throw new InvalidRequestException("--width/--height " + w + "x" + h + ": both must be at least 1");
         }
-        try (Conditio conditio = Conditio.start(List.of(ConditioCli.pluginDirectory(plugins)))) {
+        try (Conditio conditio = Conditio.start(List.of(plugins.directory()))) {
             long t0 = System.nanoTime();
             RgbImage result = Preprocessors.run(conditio.plugins(), name, in.resizedBilinear(w, h), models);
             long ms = (System.nanoTime() - t0) / 1_000_000;

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -45,9 +46,8 @@ final class RegenerateCommand implements Callable<Integer> {
                     + "still match.")
     Path model;
 
-    @Option(names = "--plugins", paramLabel = "DIR",
-            description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
-    Path plugins;
+    @Mixin
+    PluginDirectoryOption plugins = new PluginDirectoryOption();
 
     @Override
     public Integer call() throws IOException {
@@ -83,7 +83,7 @@ final class RegenerateCommand implements Callable<Integer> {
             differences.add("model folder " + folder + " has changed: its hash is " + ModelHash.shortForm(now)
                     + " but the image was made with " + ModelHash.shortForm(recorded));
         }
-        Path pluginDir = ConditioCli.pluginDirectory(plugins);
+        Path pluginDir = plugins.directory();
         try (Conditio conditio = Conditio.start(List.of(pluginDir))) {
             Map<String, String> loaded = new java.util.LinkedHashMap<>();
             for (PluginInfo p : conditio.plugins().plugins()) {

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -43,9 +44,8 @@ final class ServeCommand implements Callable<Integer> {
         Path directory;
     }
 
-    @Option(names = "--plugins", paramLabel = "DIR",
-            description = "Plugin directory (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
-    Path plugins;
+    @Mixin
+    PluginDirectoryOption plugins = new PluginDirectoryOption();
 
     @Option(names = "--plugin-dev", paramLabel = "DIR",
             description = "Also load a plugin straight from its build output, in development mode (a plugin project "
@@ -54,7 +54,7 @@ final class ServeCommand implements Callable<Integer> {
                     + "to it; for plugin development only.")
     List<Path> pluginDev = new java.util.ArrayList<>();
 
-    @Option(names = "--api-key", paramLabel = "KEY",
+    @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:CONDITIO_API_KEY}",
             description = "Every endpoint but /health needs 'Authorization: Bearer KEY' (default: "
                     + "$CONDITIO_API_KEY, else none).")
     String apiKey;
@@ -102,7 +102,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private Integer execute() throws InterruptedException {
         ServerConfig.Builder b = ServerConfig.builder().optHost(host).optPort(port)
-                .optPluginDirectories(List.of(ConditioCli.pluginDirectory(plugins))).optDevPlugins(pluginDev)
+                .optPluginDirectories(List.of(plugins.directory())).optDevPlugins(pluginDev)
                 .optConcurrency(concurrency).optMaxQueue(maxQueue).optCorsOrigin(corsOrigin)
                 .optLimits(Limits.defaults().withMaxSteps(maxSteps)).optShutdownGrace(Duration.ofSeconds(grace))
                 .optIdleClose(Duration.ofSeconds(modelIdle));
@@ -114,9 +114,8 @@ final class ServeCommand implements Callable<Integer> {
         } else {
             b.setModel(ConditioCli.modelDirectory(models == null ? null : models.model));
         }
-        String key = apiKey != null ? apiKey : System.getenv("CONDITIO_API_KEY");
-        if (key != null && !key.isBlank()) {
-            b.optApiKey(key);
+        if (apiKey != null && !apiKey.isBlank()) {
+            b.optApiKey(apiKey);
         }
         java.io.PrintWriter err = spec.commandLine().getErr();
         ConditioServer server = ConditioServer.start(b.build(), line -> {

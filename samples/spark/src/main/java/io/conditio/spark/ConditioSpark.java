@@ -46,12 +46,12 @@ public final class ConditioSpark implements Callable<Integer> {
             description = "PNG files or one Parquet table (default: ${DEFAULT-VALUE}).")
     String format;
 
-    @Option(names = "--model", paramLabel = "DIR",
+    @Option(names = "--model", paramLabel = "DIR", defaultValue = "${env:CONDITIO_MODEL}",
             description = "Model folder for requests naming none (default: $CONDITIO_MODEL, else the shipped shapes "
                     + "model beside the launcher).")
     Path model;
 
-    @Option(names = "--plugins", paramLabel = "DIR",
+    @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "${env:CONDITIO_PLUGINS}",
             description = "Plugin folder (default: $CONDITIO_PLUGINS, else plugins/ beside the launcher).")
     Path plugins;
 
@@ -108,8 +108,8 @@ public final class ConditioSpark implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "give --requests, --sweep or both");
         }
         SparkBatch batch = SparkBatch.builder().requests(requests).sweep(sweep).out(out).format(f)
-                .model(defaultDir(model, "CONDITIO_MODEL", Path.of("models", "shapes")))
-                .plugins(defaultDir(plugins, "CONDITIO_PLUGINS", Path.of("plugins")))
+                .model(defaultDir(model, Path.of("models", "shapes")))
+                .plugins(defaultDir(plugins, Path.of("plugins")))
                 .ship(ship).partitions(partitions).build();
         SparkSession.Builder b = SparkSession.builder().appName("conditio-spark");
         if (master != null) {
@@ -139,13 +139,9 @@ public final class ConditioSpark implements Callable<Integer> {
         }
     }
 
-    private static Path defaultDir(Path flag, String env, Path besideLauncher) {
-        if (flag != null) {
-            return flag;
-        }
-        String e = System.getenv(env);
-        if (e != null && !e.isBlank()) {
-            return Path.of(e);
+    private static Path defaultDir(Path given, Path besideLauncher) {
+        if (given != null && !given.toString().isBlank()) {
+            return given;
         }
         String home = System.getProperty("conditio.home");
         if (home != null && Files.isDirectory(Path.of(home).resolve(besideLauncher))) {
