@@ -29,9 +29,10 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -43,6 +44,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * whose message names what was wrong; afterwards no native tensor is open, no output file exists, and the pipeline
  * still generates.
  */
+@ExtendWith(ConditioExtension.class)
 class BadInputTableTest {
     @TempDir
     static Path tmp;
@@ -50,15 +52,9 @@ class BadInputTableTest {
     private static Pipeline pipeline;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        pipeline = conditio.open(TinyFixtures.model("sd-tiny"));
-    }
-
-    @AfterAll
-    static void close() {
-        pipeline.close();
-        conditio.close();
+    static void open(Conditio c, @Model("sd-tiny") Pipeline pipelineFixture) {
+        conditio = c;
+        pipeline = pipelineFixture;
     }
 
     /** Something that must fail, and a fragment its message must contain. */
@@ -442,10 +438,11 @@ class BadInputTableTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource({"api", "models", "files"})
-    void aBadInputIsAClearErrorAndLeavesNothingBehind(String name, String fragment, Action action) {
+    void aBadInputIsAClearErrorAndLeavesNothingBehind(String name, String fragment, Action action,
+            TestReporter reporter) {
         Throwable thrown = catchThrowable(action::run);
         assertThat(thrown).as(name).isNotNull();
-        System.out.println("bad input [" + name + "]: " + thrown.getClass().getSimpleName() + ": "
+        reporter.publishEntry("bad input [" + name + "]: " + thrown.getClass().getSimpleName() + ": "
                 + thrown.getMessage());
         assertThat(thrown).as(name).isInstanceOf(ConditioException.class);
         assertThat(thrown.getMessage()).as(name).isNotBlank().contains(fragment);
@@ -525,8 +522,8 @@ class BadInputTableTest {
 
     @ParameterizedTest(name = "conditio generate {0}")
     @MethodSource("commandLines")
-    void aBadCommandLineIsOneLineAndANonZeroExit(String name, String fragment, List<String> extra)
-            throws IOException {
+    void aBadCommandLineIsOneLineAndANonZeroExit(String name, String fragment, List<String> extra,
+            TestReporter reporter) throws IOException {
         Path out = tmp.resolve("cli-" + Integer.toHexString(name.hashCode()) + ".png");
         List<String> args = new ArrayList<>(List.of("generate"));
         Map<String, String> base = new java.util.LinkedHashMap<>();
@@ -544,7 +541,7 @@ class BadInputTableTest {
         });
         args.addAll(extra);
         Run run = cli(args.toArray(String[]::new));
-        System.out.println("bad command line [" + name + "]: exit " + run.code() + ": " + run.err().strip());
+        reporter.publishEntry("bad command line [" + name + "]: exit " + run.code() + ": " + run.err().strip());
         assertThat(run.code()).as(name).isNotZero();
         List<String> lines = run.err().strip().lines().filter(l -> !l.startsWith("conditio: warning:")).toList();
         assertThat(lines).as(name + ": " + run.err()).isNotEmpty().hasSizeLessThanOrEqualTo(2);
@@ -588,9 +585,9 @@ class BadInputTableTest {
     }
 
     @Test
-    void theTableHasAtLeastAHundredDistinctInputs() throws IOException {
+    void theTableHasAtLeastAHundredDistinctInputs(TestReporter reporter) throws IOException {
         long n = api().count() + models().count() + files().count() + commandLines().count();
-        System.out.println("bad inputs in the table: " + n);
+        reporter.publishEntry("bad inputs in the table: " + n);
         assertThat(n).isGreaterThanOrEqualTo(100);
     }
 }

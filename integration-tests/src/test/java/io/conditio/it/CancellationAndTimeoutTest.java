@@ -22,9 +22,11 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
+import java.util.Locale;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -33,6 +35,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * generation within one step, release every native tensor, and leave the pipeline usable. The latency is measured
  * in steps (how many steps started after the stop was asked for) and in milliseconds.
  */
+@ExtendWith(ConditioExtension.class)
 class CancellationAndTimeoutTest {
     private static final int STEPS = 12;
     private static Conditio conditio;
@@ -40,16 +43,10 @@ class CancellationAndTimeoutTest {
     private static float[] reference;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        pipeline = conditio.open(TinyFixtures.model("sd-tiny"));
+    static void open(Conditio c, @Model("sd-tiny") Pipeline pipelineFixture) {
+        conditio = c;
+        pipeline = pipelineFixture;
         reference = pipeline.generate(request().build()).latents().array();
-    }
-
-    @AfterAll
-    static void close() {
-        pipeline.close();
-        conditio.close();
     }
 
     private static GenerationRequest.Builder request() {
@@ -64,7 +61,7 @@ class CancellationAndTimeoutTest {
 
     @ParameterizedTest(name = "cancel({0}) at step 4")
     @ValueSource(booleans = {true, false})
-    void cancellingTheFutureStopsWithinOneStep(boolean mayInterrupt) throws Exception {
+    void cancellingTheFutureStopsWithinOneStep(boolean mayInterrupt, TestReporter reporter) throws Exception {
         CountDownLatch atStep4 = new CountDownLatch(1);
         CountDownLatch cancelled = new CountDownLatch(1);
         List<Integer> started = new CopyOnWriteArrayList<>();
@@ -86,8 +83,9 @@ class CancellationAndTimeoutTest {
         Throwable thrown = catchThrowable(f::get);
         long latencyMs = (System.nanoTime() - askedAt.get()) / 1_000_000;
         int stepsAfter = started.size() - 4;
-        System.out.printf("cancel(%s): %d steps started after the cancel, %d ms until get() threw%n", mayInterrupt,
-                stepsAfter, latencyMs);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "cancel(%s): %d steps started after the cancel, %d ms until get() threw", mayInterrupt,
+                stepsAfter, latencyMs));
 
         assertThat(f.isCancelled()).isTrue();
         assertThat(f.isDone()).isTrue();
@@ -100,7 +98,7 @@ class CancellationAndTimeoutTest {
     }
 
     @Test
-    void interruptingTheGeneratingThreadStopsWithinOneStep() throws Exception {
+    void interruptingTheGeneratingThreadStopsWithinOneStep(TestReporter reporter) throws Exception {
         CountDownLatch atStep3 = new CountDownLatch(1);
         CountDownLatch interrupted = new CountDownLatch(1);
         List<Integer> started = new CopyOnWriteArrayList<>();
@@ -120,7 +118,8 @@ class CancellationAndTimeoutTest {
         interrupted.countDown();
         Throwable thrown = outcome.get(60, TimeUnit.SECONDS);
         long latencyMs = (System.nanoTime() - t0) / 1_000_000;
-        System.out.printf("interrupt: %d steps started after it, %d ms%n", started.size() - 3, latencyMs);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "interrupt: %d steps started after it, %d ms", started.size() - 3, latencyMs));
         assertThat(thrown).isInstanceOf(GenerationCancelledException.class).hasMessageContaining("interrupted")
                 .hasMessageContaining("step 3 of " + STEPS);
         assertThat(started).containsExactly(0, 1, 2);
@@ -128,7 +127,7 @@ class CancellationAndTimeoutTest {
     }
 
     @Test
-    void aTimeLimitStopsTheGenerationWithItsOwnException() throws Exception {
+    void aTimeLimitStopsTheGenerationWithItsOwnException(TestReporter reporter) throws Exception {
         List<Integer> started = new CopyOnWriteArrayList<>();
         AtomicLong stepStart = new AtomicLong();
         Future<GenerationResult> f = pipeline.submit(request().optTimeout(Duration.ofMillis(400))
@@ -140,8 +139,9 @@ class CancellationAndTimeoutTest {
         long t0 = System.nanoTime();
         Throwable thrown = catchThrowable(f::get);
         long elapsedMs = (System.nanoTime() - t0) / 1_000_000;
-        System.out.printf("timeout 400 ms: stopped after %d ms and %d of %d steps%n", elapsedMs, started.size(),
-                STEPS);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "timeout 400 ms: stopped after %d ms and %d of %d steps", elapsedMs, started.size(),
+                STEPS));
         assertThat(f.isCancelled()).isFalse();
         assertThat(thrown).isInstanceOf(ExecutionException.class);
         assertThat(thrown.getCause()).isInstanceOf(GenerationTimeoutException.class)

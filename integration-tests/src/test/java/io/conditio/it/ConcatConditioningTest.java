@@ -18,42 +18,41 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The concat-conditioning plugin: inpainting (9 channels) against diffusers' StableDiffusionInpaintPipeline, and
  * instruct-pix2pix (8 channels) on UNets derived from sd-tiny (see make_wide_unets.py in the test resources).
  */
+@ExtendWith(ConditioExtension.class)
 class ConcatConditioningTest {
     private static Conditio conditio;
 
     @BeforeAll
-    static void start() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-    }
-
-    @AfterAll
-    static void stop() {
-        conditio.close();
+    static void start(Conditio c) {
+        conditio = c;
     }
 
     private static RgbImage png(String name) {
         return PngImages.read(TinyFixtures.array(name));
     }
 
-    private static void report(String name, GenerationResult r, FloatTensor latents, FloatTensor image) {
+    private static void report(String name, GenerationResult r, FloatTensor latents, FloatTensor image,
+            TestReporter reporter) {
         RgbImage img = r.image();
-        System.out.printf(Locale.ROOT, "PARITY %-40s latents max abs %.3e rel %.3e | image max abs %.3e%n", name,
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "PARITY %-40s latents max abs %.3e rel %.3e | image max abs %.3e", name,
                 TinyFixtures.maxAbsError(r.latents(), latents), TinyFixtures.relativeError(r.latents(), latents),
                 image == null ? Double.NaN : TinyFixtures.maxAbsError(
-                        FloatTensor.of(img.pixels(), 1, img.height(), img.width(), 3), image));
+                        FloatTensor.of(img.pixels(), 1, img.height(), img.width(), 3), image)));
     }
 
     @Test
-    void inpaintingMatchesDiffusers(@TempDir Path dir) {
+    void inpaintingMatchesDiffusers(@TempDir Path dir, TestReporter reporter) {
         Map<String, Object> c = TinyFixtures.testCase("inpaint_ddim");
         Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
         try (Pipeline pipeline = conditio.open(model)) {
@@ -65,7 +64,7 @@ class ConcatConditioningTest {
                     .build());
             FloatTensor expected = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
             FloatTensor expectedImage = Npy.readFloat(TinyFixtures.array((String) c.get("image")));
-            report("inpaint_ddim", r, expected, expectedImage);
+            report("inpaint_ddim", r, expected, expectedImage, reporter);
             assertThat(TinyFixtures.relativeError(r.latents(), expected)).isLessThanOrEqualTo(1e-4);
             RgbImage img = r.image();
             assertThat(TinyFixtures.maxAbsError(FloatTensor.of(img.pixels(), 1, 64, 64, 3), expectedImage))
@@ -145,7 +144,7 @@ class ConcatConditioningTest {
     }
 
     @Test
-    void pix2pixWithImageChannelsThatDoNothingIsClassifierFreeGuidance(@TempDir Path dir) {
+    void pix2pixWithImageChannelsThatDoNothingIsClassifierFreeGuidance(@TempDir Path dir, TestReporter reporter) {
         // image-only and unconditional branches then predict the same, so the three-way formula reduces to CFG
         Map<String, Object> c = TinyFixtures.testCase("t2i_00_DDIMScheduler");
         Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.resource("pix2pix-tiny/unet-zero-image.onnx"));
@@ -154,7 +153,7 @@ class ConcatConditioningTest {
                     .optParameter("init_image", png("inpaint_init.png"))
                     .optParameter("image_guidance_scale", 1.5).build());
             FloatTensor expected = Npy.readFloat(TinyFixtures.array("t2i_00_DDIMScheduler_latents.npy"));
-            report("pix2pix zero-image vs t2i_00_DDIM", r, expected, null);
+            report("pix2pix zero-image vs t2i_00_DDIM", r, expected, null, reporter);
             assertThat(TinyFixtures.relativeError(r.latents(), expected)).isLessThanOrEqualTo(1e-4);
             assertThat(r.provenance().get("guidance")).isEqualTo("pix2pix(7.5, image 1.5)");
             assertThat(r.provenance().get("mode")).isEqualTo("txt2img");
@@ -227,7 +226,7 @@ class ConcatConditioningTest {
     }
 
     @Test
-    void controlNetAndInpaintingComposeOnOneUnet(@TempDir Path dir) throws Exception {
+    void controlNetAndInpaintingComposeOnOneUnet(@TempDir Path dir, TestReporter reporter) throws Exception {
         // unet-controlnet widened to the inpainting layout with inert mask channels: the result must be the
         // diffusers ControlNet case, whatever the mask, while both plugins take part
         Map<String, Object> c = TinyFixtures.testCase("cn_DDIMScheduler");
@@ -244,7 +243,7 @@ class ConcatConditioningTest {
                             "scale", ((Number) c.get("conditioning_scale")).doubleValue())))
                     .build());
             FloatTensor expected = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
-            report("controlnet + inpaint vs cn_DDIM", r, expected, null);
+            report("controlnet + inpaint vs cn_DDIM", r, expected, null, reporter);
             assertThat(TinyFixtures.relativeError(r.latents(), expected)).isLessThanOrEqualTo(1e-4);
             assertThat(r.provenance().get("plugins")).contains("inpaint=").contains("controlnet=");
         }

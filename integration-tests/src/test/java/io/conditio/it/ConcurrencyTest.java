@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -64,7 +65,8 @@ class ConcurrencyTest {
     }
 
     @Test
-    void eightThreadsOnOnePipelineGiveTheResultsOfTheSameRequestsRunOneByOne(@TempDir Path dir) throws Exception {
+    void eightThreadsOnOnePipelineGiveTheResultsOfTheSameRequestsRunOneByOne(@TempDir Path dir,
+            TestReporter reporter) throws Exception {
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
                 Pipeline pipeline = conditio.open(folder(dir))) {
             List<GenerationRequest> requests = requests();
@@ -94,7 +96,7 @@ class ConcurrencyTest {
                             .containsExactly(a.images().get(0).pixels());
                     identical++;
                 }
-                System.out.println("ConcurrencyTest: " + identical + " of " + requests.size() + " requests on "
+                reporter.publishEntry("ConcurrencyTest: " + identical + " of " + requests.size() + " requests on "
                         + THREADS + " threads bit-identical to their sequential results");
             } finally {
                 pool.shutdownNow();

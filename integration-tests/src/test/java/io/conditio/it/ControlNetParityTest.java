@@ -24,6 +24,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -115,7 +116,7 @@ class ControlNetParityTest {
     }
 
     @Test
-    void controlNetMatchesDiffusers() {
+    void controlNetMatchesDiffusers(TestReporter reporter) {
         Map<String, Object> c = TinyFixtures.testCase(CASE);
         float scale = ((Number) c.get("conditioning_scale")).floatValue();
         GenerationResult result = run(caseRequest(), List.of(controlnet("scale", scale)));
@@ -127,9 +128,10 @@ class ControlNetParityTest {
         RgbImage image = result.image();
         double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3),
                 expectedImage);
-        System.out.printf(Locale.ROOT, "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
-                + " | step %.2f ms, unet %.2f ms%n", CASE, "unet-controlnet", latentAbs, latentRel, imageAbs,
-                result.timings().meanStepMillis(), result.timings().meanUnetMillis());
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
+                + " | step %.2f ms, unet %.2f ms", CASE, "unet-controlnet", latentAbs, latentRel, imageAbs,
+                result.timings().meanStepMillis(), result.timings().meanUnetMillis()));
 
         assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(1e-4);
         assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(1e-3);
@@ -186,13 +188,14 @@ class ControlNetParityTest {
     }
 
     @Test
-    void twoControlNetsAreSummed() {
+    void twoControlNetsAreSummed(TestReporter reporter) {
         // the residuals are linear in the scale: 0.3 and 0.5 sum to one at 0.8, up to float rounding
         GenerationResult one = run(caseRequest(), List.of(controlnet("scale", 0.8)));
         GenerationResult two = run(caseRequest(), List.of(controlnet("scale", 0.3), controlnet("scale", 0.5)));
         GenerationResult first = run(caseRequest(), List.of(controlnet("scale", 0.3)));
         double rel = TinyFixtures.relativeError(two.latents(), one.latents());
-        System.out.printf(Locale.ROOT, "two ControlNets at 0.3 + 0.5 vs one at 0.8: latents rel %.3e%n", rel);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "two ControlNets at 0.3 + 0.5 vs one at 0.8: latents rel %.3e", rel));
         assertThat(rel).isLessThan(1e-4);
         assertThat(TinyFixtures.maxAbsError(two.latents(), first.latents())).isGreaterThan(1e-3);
         assertThat(two.provenance().entries()).containsKeys("controlnet.0.model", "controlnet.1.model");

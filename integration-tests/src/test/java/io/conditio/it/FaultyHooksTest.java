@@ -18,6 +18,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -331,10 +332,10 @@ class FaultyHooksTest {
     }
 
     @AfterAll
-    static void close() throws IOException {
+    static void close(TestReporter reporter) throws IOException {
         pipeline.close();
         conditio.close();
-        System.out.println("FaultyHooksTest: " + FAULTS_INJECTED.get() + " plugin faults injected, each contained");
+        reporter.publishEntry("FaultyHooksTest: " + FAULTS_INJECTED.get() + " plugin faults injected, each contained");
         try (Stream<Path> files = Files.walk(work)) {
             files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }

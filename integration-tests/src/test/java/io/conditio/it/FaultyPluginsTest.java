@@ -26,6 +26,7 @@ import java.util.zip.ZipOutputStream;
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -81,7 +82,8 @@ class FaultyPluginsTest {
     }
 
     @Test
-    void eachFaultyFileIsSkippedWithOneLineAndTheRestLoad(@TempDir Path dir, @TempDir Path work) throws Exception {
+    void eachFaultyFileIsSkippedWithOneLineAndTheRestLoad(@TempDir Path dir, @TempDir Path work,
+            TestReporter reporter) throws Exception {
         copyGood(dir);
         Files.write(dir.resolve("corrupt.jar"), "this is not a zip file at all".getBytes(StandardCharsets.UTF_8));
         byte[] half = Files.readAllBytes(PluginHostTest.jarOf("conditio-plugin-film-conditioning"));
@@ -102,7 +104,7 @@ class FaultyPluginsTest {
 
         try (Conditio conditio = Conditio.start(List.of(dir))) {
             List<String> problems = conditio.plugins().problems();
-            problems.forEach(p -> System.out.println("plugin problem: " + p));
+            problems.forEach(p -> reporter.publishEntry("plugin problem: " + p));
             List<String> expected = List.of("corrupt.jar", "truncated.jar", "no-descriptor.jar", "future.jar",
                     "zz-duplicate-schedulers.jar", "missing-class.jar", "start-throws.jar", "archive.zip");
             assertThat(problems).hasSize(expected.size());
@@ -139,7 +141,7 @@ class FaultyPluginsTest {
     }
 
     @Test
-    void withALockFileOnlyTheLockedJarsLoad(@TempDir Path dir) throws Exception {
+    void withALockFileOnlyTheLockedJarsLoad(@TempDir Path dir, TestReporter reporter) throws Exception {
         copyGood(dir);
         List<PluginLock.Entry> locked = PluginLock.write(dir);
         assertThat(locked).extracting(PluginLock.Entry::id).containsExactly("schedulers", "text-conditioning");
@@ -155,7 +157,7 @@ class FaultyPluginsTest {
 
         try (Conditio conditio = Conditio.start(List.of(dir))) {
             List<String> problems = conditio.plugins().problems();
-            problems.forEach(p -> System.out.println("lock: " + p));
+            problems.forEach(p -> reporter.publishEntry("lock: " + p));
             assertThat(problems).hasSize(2);
             assertThat(line(problems, "film.jar")).contains("not trusted").contains(PluginLock.FILE_NAME)
                     .contains("schedulers@0.1.0");

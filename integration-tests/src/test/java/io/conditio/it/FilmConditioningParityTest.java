@@ -19,6 +19,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -75,7 +76,7 @@ class FilmConditioningParityTest {
         return b;
     }
 
-    private static void checkParity(String caseName, String unet, GenerationResult result) {
+    private static void checkParity(String caseName, String unet, GenerationResult result, TestReporter reporter) {
         Map<String, Object> c = TinyFixtures.testCase(caseName);
         FloatTensor expectedLatents = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
         FloatTensor expectedImage = Npy.readFloat(TinyFixtures.array((String) c.get("image")));
@@ -84,9 +85,10 @@ class FilmConditioningParityTest {
         RgbImage image = result.image();
         double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3),
                 expectedImage);
-        System.out.printf(Locale.ROOT, "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
-                + " | step %.2f ms, unet %.2f ms%n", caseName, unet, latentAbs, latentRel, imageAbs,
-                result.timings().meanStepMillis(), result.timings().meanUnetMillis());
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
+                + " | step %.2f ms, unet %.2f ms", caseName, unet, latentAbs, latentRel, imageAbs,
+                result.timings().meanStepMillis(), result.timings().meanUnetMillis()));
         assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(TOLERANCE);
         assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(TOLERANCE);
         assertThat(result.provenance().get("scheduler")).isEqualTo("EulerDiscreteScheduler");
@@ -98,11 +100,11 @@ class FilmConditioningParityTest {
     }
 
     @Test
-    void classLabelsMatchDiffusers() {
+    void classLabelsMatchDiffusers(TestReporter reporter) {
         Map<String, Object> c = TinyFixtures.testCase("class_euler");
         GenerationResult result = classUnet.generate(classRequest()
                 .optParameter("null_class_label", ((Number) c.get("null_class_label")).intValue()).build());
-        checkParity("class_euler", "unet-class", result);
+        checkParity("class_euler", "unet-class", result, reporter);
         assertThat(result.provenance().entries()).containsEntry("film.class_label", "3")
                 .containsEntry("film.null_class_label", "9");
         assertThat(result.provenance().get("plugins")).contains("film=film-conditioning@0.1.0");
@@ -159,9 +161,9 @@ class FilmConditioningParityTest {
     }
 
     @Test
-    void sdxlAddedConditionsMatchDiffusers() {
+    void sdxlAddedConditionsMatchDiffusers(TestReporter reporter) {
         GenerationResult result = xlUnet.generate(xlRequest().build());
-        checkParity("xl_euler", "unet-xl", result);
+        checkParity("xl_euler", "unet-xl", result, reporter);
         FloatTensor timeIds = Npy.readFloat(TinyFixtures.array("xl_time_ids.npy"));
         assertThat(timeIds.array()).containsExactly(64, 64, 0, 0, 64, 64);
         assertThat(result.provenance().get("film.time_ids")).isEqualTo("[64, 64, 0, 0, 64, 64]");

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -92,7 +93,7 @@ class Fp16ModelTest {
     }
 
     @Test
-    void float16LatentsAreWithinOnePercentOfFloat32ThroughTheApi() {
+    void float16LatentsAreWithinOnePercentOfFloat32ThroughTheApi(TestReporter reporter) {
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
              Pipeline fp32 = conditio.open(TinyFixtures.model("sd-tiny"));
              Pipeline fp16 = conditio.open(TinyFixtures.model("sd-tiny-fp16"))) {
@@ -100,8 +101,9 @@ class Fp16ModelTest {
                 GenerationResult full = fp32.generate(request(scheduler));
                 GenerationResult half = fp16.generate(request(scheduler));
                 double rel = TinyFixtures.relativeError(half.latents(), full.latents());
-                System.out.printf(Locale.ROOT, "FP16 %-32s latents rel %.3e (max|x| %.3f)%n", scheduler, rel,
-                        full.latents().absMax());
+                reporter.publishEntry(String.format(Locale.ROOT,
+                        "FP16 %-32s latents rel %.3e (max|x| %.3f)", scheduler, rel,
+                        full.latents().absMax()));
                 assertThat(rel).as("%s: fp16 vs fp32 latents", scheduler).isLessThanOrEqualTo(TOLERANCE);
                 assertThat(half.latents().array()).as("the fp16 model is not the fp32 one")
                         .isNotEqualTo(full.latents().array());
@@ -111,7 +113,7 @@ class Fp16ModelTest {
     }
 
     @Test
-    void aFloat16ControlNetFeedsTheUnetThroughTheCli() throws java.io.IOException {
+    void aFloat16ControlNetFeedsTheUnetThroughTheCli(TestReporter reporter) throws java.io.IOException {
         Path model = TinyFixtures.sdTinyWithUnet(java.nio.file.Files.createDirectories(dir.resolve("cn-model")),
                 TinyFixtures.model("unet-controlnet").resolve("model.onnx"));
         Path controlNet = TinyFixtures.model("controlnet-fp16");
@@ -132,7 +134,7 @@ class Fp16ModelTest {
         assertThat(code).as(err.toString()).isZero();
         FloatTensor expected = Npy.readFloat(TinyFixtures.array("cn_DDIMScheduler_latents.npy"));
         double rel = TinyFixtures.relativeError(Npy.readFloat(npy), expected);
-        System.out.printf(Locale.ROOT, "FP16 controlnet latents rel %.3e%n", rel);
+        reporter.publishEntry(String.format(Locale.ROOT, "FP16 controlnet latents rel %.3e", rel));
         assertThat(rel).isLessThanOrEqualTo(TOLERANCE).isGreaterThan(1e-6);
     }
 

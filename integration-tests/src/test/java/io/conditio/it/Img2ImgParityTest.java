@@ -12,28 +12,23 @@ import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.npy.Npy;
 import io.conditio.core.pipeline.Pipeline;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** img2img as diffusers' StableDiffusionImg2ImgPipeline: encoder sample then noise, steps cut by strength. */
+@ExtendWith(ConditioExtension.class)
 class Img2ImgParityTest {
     private static Conditio conditio;
     private static Pipeline pipeline;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        pipeline = conditio.open(TinyFixtures.model("sd-tiny"));
-    }
-
-    @AfterAll
-    static void close() {
-        pipeline.close();
-        conditio.close();
+    static void open(Conditio c, @Model("sd-tiny") Pipeline pipelineFixture) {
+        conditio = c;
+        pipeline = pipelineFixture;
     }
 
     @SuppressWarnings("unchecked")
@@ -48,7 +43,7 @@ class Img2ImgParityTest {
     }
 
     @Test
-    void img2imgMatchesDiffusers() {
+    void img2imgMatchesDiffusers(TestReporter reporter) {
         Map<String, Object> c = TinyFixtures.testCase("img2img_ddim");
         RgbImage init = PngImages.read(TinyFixtures.array((String) c.get("init_image")));
         GenerationRequest request = fromCase(c)
@@ -63,8 +58,9 @@ class Img2ImgParityTest {
         RgbImage image = result.image();
         double rel = TinyFixtures.relativeError(result.latents(), expected);
         double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, 64, 64, 3), expectedImage);
-        System.out.printf(Locale.ROOT, "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e%n",
-                "img2img_ddim", "sd-tiny", TinyFixtures.maxAbsError(result.latents(), expected), rel, imageAbs);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e",
+                "img2img_ddim", "sd-tiny", TinyFixtures.maxAbsError(result.latents(), expected), rel, imageAbs));
         assertThat(rel).isLessThanOrEqualTo(1e-4);
         assertThat(imageAbs).isLessThanOrEqualTo(1e-3);
         // 10 steps at strength 0.6 run the last 6

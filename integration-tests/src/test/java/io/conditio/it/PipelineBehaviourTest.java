@@ -19,26 +19,21 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What the pipeline guarantees around the numbers: errors, hooks, cancellation, determinism, provenance. */
+@ExtendWith(ConditioExtension.class)
 class PipelineBehaviourTest {
     private static Conditio conditio;
     private static Pipeline pipeline;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        pipeline = conditio.open(TinyFixtures.model("sd-tiny"));
-    }
-
-    @AfterAll
-    static void close() {
-        pipeline.close();
-        conditio.close();
+    static void open(Conditio c, @Model("sd-tiny") Pipeline pipelineFixture) {
+        conditio = c;
+        pipeline = pipelineFixture;
     }
 
     private static GenerationRequest.Builder request() {

@@ -17,9 +17,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.concurrent.TimeUnit;
+import java.util.Locale;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The CLI's progress output and {@code --preview-every}, and the latent-to-RGB projection behind the previews. */
@@ -122,7 +124,7 @@ class ProgressAndPreviewTest {
     }
 
     @Test
-    void previewsAreWrittenEveryNStepsAndTheLastLooksLikeTheImage() throws IOException {
+    void previewsAreWrittenEveryNStepsAndTheLastLooksLikeTheImage(TestReporter reporter) throws IOException {
         Path png = dir.resolve("img.png");
         CliRun run = conditio("generate", "--model", ShapesModelTest.modelDir().toString(), "--prompt",
                 "a large blue square", "--steps", "12", "--seed", "4", "--preview-every", "4", "--quiet", "--out",
@@ -137,7 +139,8 @@ class ProgressAndPreviewTest {
         assertThat(last.width()).isEqualTo(image.width());
         double preview = meanAbs(last, image);
         double gray = meanAbs(new RgbImage(image.width(), image.height(), filled(image, 0.5f)), image);
-        System.out.printf("preview vs decoded image: mean abs %.4f (a flat grey: %.4f)%n", preview, gray);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "preview vs decoded image: mean abs %.4f (a flat grey: %.4f)", preview, gray));
         assertThat(preview).as("the linear preview is far closer to the VAE's image than flat grey")
                 .isLessThan(gray / 2);
         try (Stream<Path> cached = Files.list(dir.resolve("cache"))) {

@@ -18,14 +18,15 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Recipes: the format, its validation against the plugins' declarations, and {@code generate --recipe}. */
+@ExtendWith(ConditioExtension.class)
 class RecipeTest {
     private static Conditio conditio;
     private static ParameterCatalog catalog;
@@ -34,14 +35,9 @@ class RecipeTest {
     Path dir;
 
     @BeforeAll
-    static void start() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
+    static void start(Conditio c) {
+        conditio = c;
         catalog = conditio.parameters();
-    }
-
-    @AfterAll
-    static void stop() {
-        conditio.close();
     }
 
     static Path recipes() {

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -65,7 +66,7 @@ class ShapesEmbeddingTest {
     }
 
     @Test
-    void theTokenSunDrawsAYellowCircleWhereThePromptSays() {
+    void theTokenSunDrawsAYellowCircleWhereThePromptSays(TestReporter reporter) {
         Path shipped = ShapesModelTest.modelDir();
         assertThat(shipped.resolve("embeddings/sun.safetensors")).isRegularFile();
         Path without = withoutEmbeddings(shipped, tmp.resolve("plain"));
@@ -85,9 +86,10 @@ class ShapesEmbeddingTest {
             }
         }
         ShapesModelTest.writeSheet(sheet, 10, Path.of("target", "shapes-embedding-sheet.png"));
-        System.out.printf(Locale.ROOT, "SHAPES embedding 'sun': yellow %d/%d, circle %d/%d, position %d/%d, all %d/%d;"
-                + " without the embedding: yellow %d, circle %d, position %d, all %d; misses: %s%n", with[0], CASES,
-                with[1], CASES, with[2], CASES, with[3], CASES, plain[0], plain[1], plain[2], plain[3], misses);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "SHAPES embedding 'sun': yellow %d/%d, circle %d/%d, position %d/%d, all %d/%d;"
+                + " without the embedding: yellow %d, circle %d, position %d, all %d; misses: %s", with[0], CASES,
+                with[1], CASES, with[2], CASES, with[3], CASES, plain[0], plain[1], plain[2], plain[3], misses));
         assertThat(with[0] / (double) CASES).as("yellow with the embedding").isGreaterThanOrEqualTo(0.85);
         assertThat(with[1] / (double) CASES).as("circle with the embedding").isGreaterThanOrEqualTo(0.75);
         assertThat(with[2] / (double) CASES).as("position with the embedding").isGreaterThanOrEqualTo(0.85);

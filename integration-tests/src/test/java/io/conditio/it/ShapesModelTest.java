@@ -13,9 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The shipped default model draws what it is told: images generated with fixed seeds and the folder's suggested
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * its control mask (IoU), and inpainting's unmasked area against the init image (PSNR) and masked area's colour.
  * Writes contact sheets of the text, ControlNet and inpainting results to target/ (the ones under docs/ are copies).
  */
+@ExtendWith(ConditioExtension.class)
 class ShapesModelTest {
     private static final List<String> COLORS = List.of("red", "green", "blue", "yellow", "purple", "orange");
     private static final List<String> POSITIONS = List.of("top left", "top right", "bottom left", "bottom right",
@@ -36,15 +38,9 @@ class ShapesModelTest {
     }
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        shapes = conditio.open(modelDir());
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-        conditio.close();
+    static void open(Conditio c, @Model(Model.SHAPES) Pipeline shapesFixture) {
+        conditio = c;
+        shapes = shapesFixture;
     }
 
     private static String where(String position) {
@@ -61,7 +57,7 @@ class ShapesModelTest {
     }
 
     @Test
-    void textPromptsGiveTheColourPositionAndShapeTheySay() throws Exception {
+    void textPromptsGiveTheColourPositionAndShapeTheySay(TestReporter reporter) throws Exception {
         int color = 0;
         int position = 0;
         int shape = 0;
@@ -84,15 +80,16 @@ class ShapesModelTest {
         }
         writeSheet(sheet, 6, Path.of("target", "shapes-contact-sheet.png"));
         int n = cases.size();
-        System.out.printf(Locale.ROOT, "SHAPES text: colour %d/%d, position %d/%d, shape %d/%d; misses: %s%n", color,
-                n, position, n, shape, n, misses);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "SHAPES text: colour %d/%d, position %d/%d, shape %d/%d; misses: %s", color,
+                n, position, n, shape, n, misses));
         assertThat(color / (double) n).as("right colour").isGreaterThanOrEqualTo(0.9);
         assertThat(position / (double) n).as("right position").isGreaterThanOrEqualTo(0.9);
         assertThat(shape / (double) n).as("right shape").isGreaterThanOrEqualTo(0.75);
     }
 
     @Test
-    void classLabelsGiveTheShapeWhenThePromptDoesNotSayIt() {
+    void classLabelsGiveTheShapeWhenThePromptDoesNotSayIt(TestReporter reporter) {
         int right = 0;
         int n = 0;
         List<String> misses = new ArrayList<>();
@@ -108,12 +105,13 @@ class ShapesModelTest {
                 misses.add(prompt + " [" + shapeName + "] -> " + measured);
             }
         }
-        System.out.printf(Locale.ROOT, "SHAPES class labels: shape %d/%d; misses: %s%n", right, n, misses);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "SHAPES class labels: shape %d/%d; misses: %s", right, n, misses));
         assertThat(right / (double) n).as("right shape from the class label").isGreaterThanOrEqualTo(0.75);
     }
 
     @Test
-    void controlNetPutsTheShapeWhereTheControlMaskIs() {
+    void controlNetPutsTheShapeWhereTheControlMaskIs(TestReporter reporter) {
         Path controlnet = modelDir().resolve("controlnet");
         List<RgbImage> sheet = new ArrayList<>();
         double withControl = 0;
@@ -137,15 +135,16 @@ class ShapesModelTest {
             sheet.add(image);
         }
         writeSheet(sheet, 8, Path.of("target", "shapes-controlnet-sheet.png"));
-        System.out.printf(Locale.ROOT, "SHAPES controlnet: mean IoU %.3f (worst %.3f) over %d control masks; "
-                + "the same prompts and seeds without the ControlNet: %.3f%n", withControl / n, worst, n, without / n);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "SHAPES controlnet: mean IoU %.3f (worst %.3f) over %d control masks; "
+                + "the same prompts and seeds without the ControlNet: %.3f", withControl / n, worst, n, without / n));
         assertThat(withControl / n).as("mean IoU with the control mask").isGreaterThanOrEqualTo(0.6);
         assertThat(withControl / n).as("the ControlNet, not the prompt, places the shape")
                 .isGreaterThan(without / n + 0.2);
     }
 
     @Test
-    void inpaintingRepaintsInsideTheMaskAndKeepsTheRest() {
+    void inpaintingRepaintsInsideTheMaskAndKeepsTheRest(TestReporter reporter) {
         List<String> corners = List.of("top left", "top right", "bottom left");
         boolean[] inside = new boolean[64 * 64];
         float[] maskPx = new float[64 * 64 * 3];
@@ -194,9 +193,10 @@ class ShapesModelTest {
             sheet.add(image);
         }
         writeSheet(sheet, 6, Path.of("target", "shapes-inpaint-sheet.png"));
-        System.out.printf(Locale.ROOT, "SHAPES inpainting: PSNR outside the mask mean %.2f dB, worst %.2f dB; "
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "SHAPES inpainting: PSNR outside the mask mean %.2f dB, worst %.2f dB; "
                 + "prompted colour inside %d/%d; misses: %s; the UNet alone (mask_blend off): mean PSNR outside "
-                + "%.2f dB%n", sumPsnr / n, worstPsnr, painted, n, misses, sumModelOnly / n);
+                + "%.2f dB", sumPsnr / n, worstPsnr, painted, n, misses, sumModelOnly / n));
         assertThat(worstPsnr).as("PSNR outside the mask, worst of %d", n).isGreaterThanOrEqualTo(30);
         assertThat(painted / (double) n).as("prompted colour inside the mask").isGreaterThanOrEqualTo(0.85);
     }

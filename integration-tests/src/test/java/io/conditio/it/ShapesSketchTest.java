@@ -11,9 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The shipped model's sketch followers, through the built plugin jars: the T2I-Adapter ({@code t2i-adapter/},
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * training set). Measured as {@link ShapesModelTest} measures: IoU of the drawn shape's foreground with the filled
  * sketched shape. Writes contact sheets (sketch, adapter, ControlNet) to target/.
  */
+@ExtendWith(ConditioExtension.class)
 class ShapesSketchTest {
     private static final List<String> COLORS = List.of("red", "green", "blue", "yellow", "purple", "orange");
     /** shape index, centre x, centre y, half extent: off the named positions and sizes (issue cases first). */
@@ -35,15 +37,9 @@ class ShapesSketchTest {
     private static Pipeline shapes;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        shapes = conditio.open(ShapesModelTest.modelDir());
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-        conditio.close();
+    static void open(Conditio c, @Model(Model.SHAPES) Pipeline shapesFixture) {
+        conditio = c;
+        shapes = shapesFixture;
     }
 
     /** Mean IoU over the cases with the given parameter; adds sketch and image to the sheet. */
@@ -76,25 +72,27 @@ class ShapesSketchTest {
     }
 
     @Test
-    void theT2IAdapterPutsTheShapeWhereTheSketchIs() {
+    void theT2IAdapterPutsTheShapeWhereTheSketchIs(TestReporter reporter) {
         List<RgbImage> sheet = new ArrayList<>();
         double[] r = follow("t2i_adapters", Map.of("model", ShapesModelTest.modelDir().resolve("t2i-adapter")),
                 sheet, 500);
         ShapesModelTest.writeSheet(sheet, 8, Path.of("target", "shapes-t2i-adapter-sheet.png"));
-        System.out.printf(Locale.ROOT, "SHAPES t2i-adapter: mean IoU %.3f (worst %.3f) over %d sketches off the "
-                + "named positions and sizes; without it: %.3f%n", r[0], r[1], CASES.length, r[2]);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "SHAPES t2i-adapter: mean IoU %.3f (worst %.3f) over %d sketches off the "
+                + "named positions and sizes; without it: %.3f", r[0], r[1], CASES.length, r[2]));
         assertThat(r[0]).as("mean IoU with the sketched shape").isGreaterThanOrEqualTo(0.5);
         assertThat(r[0]).as("the adapter, not the prompt, places the shape").isGreaterThan(r[2] + 0.2);
     }
 
     @Test
-    void theControlNetPutsTheShapeWhereTheSketchIs() {
+    void theControlNetPutsTheShapeWhereTheSketchIs(TestReporter reporter) {
         List<RgbImage> sheet = new ArrayList<>();
         double[] r = follow("controlnets", Map.of("model", ShapesModelTest.modelDir().resolve("controlnet")),
                 sheet, 600);
         ShapesModelTest.writeSheet(sheet, 8, Path.of("target", "shapes-controlnet-sketch-sheet.png"));
-        System.out.printf(Locale.ROOT, "SHAPES controlnet (sketches): mean IoU %.3f (worst %.3f) over %d sketches "
-                + "off the named positions and sizes; without it: %.3f%n", r[0], r[1], CASES.length, r[2]);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "SHAPES controlnet (sketches): mean IoU %.3f (worst %.3f) over %d sketches "
+                + "off the named positions and sizes; without it: %.3f", r[0], r[1], CASES.length, r[2]));
         assertThat(r[0]).as("mean IoU with the sketched shape").isGreaterThanOrEqualTo(0.5);
         assertThat(r[0]).as("the ControlNet, not the prompt, places the shape").isGreaterThan(r[2] + 0.2);
     }

@@ -20,6 +20,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,7 +40,8 @@ class SoakTest {
             "euler", "ddim", "heun", "lms", "pndm", "deis", "dpm++2m-karras", "kdpm2", "lcm", "tcd"};
 
     @Test
-    void aThousandGenerationsKeepMemoryFlatAndCloseEverything(@TempDir Path dir) throws Exception {
+    void aThousandGenerationsKeepMemoryFlatAndCloseEverything(@TempDir Path dir,
+            TestReporter reporter) throws Exception {
         Path sd = TinyFixtures.model("sd-tiny");
         for (String c : List.of("text_encoder", "tokenizer", "scheduler", "vae_decoder", "vae_encoder", "unet")) {
             Files.createSymbolicLink(dir.resolve(c), sd.resolve(c));
@@ -116,13 +118,15 @@ class SoakTest {
         long[] last = samples.get(samples.size() - 1);
         long maxRss = samples.stream().filter(s -> s[0] >= WARM_UP).mapToLong(s -> s[1]).max().orElseThrow();
         for (long[] s : samples) {
-            System.out.printf(Locale.ROOT, "SOAK after %4d generations: VmRSS %7.1f MB, heap used after GC %6.1f MB%n",
-                    s[0], s[1] / 1024.0, s[2] / 1024.0);
+            reporter.publishEntry(String.format(Locale.ROOT,
+                    "SOAK after %4d generations: VmRSS %7.1f MB, heap used after GC %6.1f MB",
+                    s[0], s[1] / 1024.0, s[2] / 1024.0));
         }
-        System.out.printf(Locale.ROOT, "SOAK %d generations (%d ok, %d refused, %d cancelled) in %.1f s; VmRSS after "
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "SOAK %d generations (%d ok, %d refused, %d cancelled) in %.1f s; VmRSS after "
                 + "%d: %.1f MB, at the end: %.1f MB, drift %+.1f MB (max %.1f MB); open tensors 0, sessions after "
-                + "close %d%n", GENERATIONS, ok, refused, cancelled, seconds, warm[0], warm[1] / 1024.0,
-                last[1] / 1024.0, (last[1] - warm[1]) / 1024.0, maxRss / 1024.0, NativeObjects.openSessions());
+                + "close %d", GENERATIONS, ok, refused, cancelled, seconds, warm[0], warm[1] / 1024.0,
+                last[1] / 1024.0, (last[1] - warm[1]) / 1024.0, maxRss / 1024.0, NativeObjects.openSessions()));
         assertThat(ok + refused + cancelled).isEqualTo(GENERATIONS);
         assertThat(refused).isEqualTo((GENERATIONS + 32) / 50);
         assertThat((maxRss - warm[1]) / 1024).as("resident memory growth after warm-up, MB")

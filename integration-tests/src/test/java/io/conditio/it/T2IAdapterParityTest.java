@@ -17,9 +17,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The t2i-adapter plugin, loaded by PF4J from the built jars, on the shipped shapes model, against the torch
@@ -28,20 +29,15 @@ import org.junit.jupiter.api.Test;
  * first half of the steps ({@code adapter_conditioning_factor} 0.5); latents within 1e-4 × max(1, max|expected|),
  * image within 1e-3, as the ControlNet parity case.
  */
+@ExtendWith(ConditioExtension.class)
 class T2IAdapterParityTest {
     private static Conditio conditio;
     private static Pipeline shapes;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        shapes = conditio.open(ShapesModelTest.modelDir());
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-        conditio.close();
+    static void open(Conditio c, @Model(Model.SHAPES) Pipeline shapesFixture) {
+        conditio = c;
+        shapes = shapesFixture;
     }
 
     static Path fixture(String file) {
@@ -62,7 +58,7 @@ class T2IAdapterParityTest {
         return shapes.generate(b.build());
     }
 
-    private static void compare(String name, GenerationResult result) {
+    private static void compare(String name, GenerationResult result, TestReporter reporter) {
         FloatTensor expectedLatents = Npy.readFloat(fixture(name + "_latents.npy"));
         FloatTensor expectedImage = Npy.readFloat(fixture(name + "_image.npy"));
         double latentAbs = TinyFixtures.maxAbsError(result.latents(), expectedLatents);
@@ -70,23 +66,24 @@ class T2IAdapterParityTest {
         RgbImage image = result.image();
         double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3),
                 expectedImage);
-        System.out.printf(Locale.ROOT, "PARITY t2i-adapter %-22s latents max abs %.3e rel %.3e | image max abs %.3e%n",
-                name, latentAbs, latentRel, imageAbs);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "PARITY t2i-adapter %-22s latents max abs %.3e rel %.3e | image max abs %.3e",
+                name, latentAbs, latentRel, imageAbs));
         assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(1e-4);
         assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(1e-3);
     }
 
     @Test
-    void oneAdapterMatchesTheTorchReference() {
+    void oneAdapterMatchesTheTorchReference(TestReporter reporter) {
         GenerationResult r = run("a red circle", 11, List.of(adapter("sketch_circle.png", 0.8, 1.0)));
-        compare("one_adapter", r);
+        compare("one_adapter", r, reporter);
         assertThat(r.provenance().get("unet")).isEqualTo("unet-adapter");
     }
 
     @Test
-    void twoAdaptersSummedForHalfTheStepsMatchTheTorchReference() {
+    void twoAdaptersSummedForHalfTheStepsMatchTheTorchReference(TestReporter reporter) {
         compare("two_adapters_factor", run("a blue square", 12, List.of(adapter("sketch_circle.png", 0.7, 0.5),
-                adapter("sketch_square.png", 0.5, 0.5))));
+                adapter("sketch_square.png", 0.5, 0.5))), reporter);
     }
 
     @Test

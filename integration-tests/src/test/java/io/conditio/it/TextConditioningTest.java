@@ -18,27 +18,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The text-conditioning plugin beyond plain prompts: precomputed embeddings, weighting, long prompts, CLIP skip. */
+@ExtendWith(ConditioExtension.class)
 class TextConditioningTest {
     private static final String PROMPT = "a red circle on a white background";
     private static Conditio conditio;
     private static Pipeline sdTiny;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        sdTiny = conditio.open(TinyFixtures.model("sd-tiny"));
-    }
-
-    @AfterAll
-    static void close() {
-        sdTiny.close();
-        conditio.close();
+    static void open(Conditio c, @Model("sd-tiny") Pipeline sdTinyFixture) {
+        conditio = c;
+        sdTiny = sdTinyFixture;
     }
 
     private static GenerationRequest.Builder request(String prompt) {

@@ -30,9 +30,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -45,6 +46,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * files ({@code embeddings-tiny/}) come from {@code tools/textual-inversion/make_fixtures.py}, with their vectors as
  * {@code .npy}.
  */
+@ExtendWith(ConditioExtension.class)
 class TextualInversionTest {
     private static final double TOLERANCE = 1e-5;
     private static final String TABLE = "t.embeddings.token_embedding.weight";
@@ -54,13 +56,8 @@ class TextualInversionTest {
     Path tmp;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-    }
-
-    @AfterAll
-    static void close() {
-        conditio.close();
+    static void open(Conditio c) {
+        conditio = c;
     }
 
     private static Path fixture(String file) {
@@ -83,7 +80,7 @@ class TextualInversionTest {
                 + " | (a circle:1.2) at the top left",
     })
     void equalsFeedingTheVectorsDirectly(String name, String spec, String vectors, String prompt, String words,
-                                         String reference) throws IOException {
+                                         String reference, TestReporter reporter) throws IOException {
         Path plain = LoraTest.copySdTiny(tmp.resolve("plain"));
         Path direct = LoraTest.copySdTiny(tmp.resolve("direct"));
         ClipTokenizer tokenizer = ClipTokenizer.load(plain.resolve("tokenizer"));
@@ -112,8 +109,9 @@ class TextualInversionTest {
         double relHidden = TinyFixtures.relativeError(hidden, directHidden);
         double rel = TinyFixtures.relativeError(withEmbedding.latents(), offline.latents());
         double changed = TinyFixtures.relativeError(without.latents(), offline.latents());
-        System.out.printf(Locale.ROOT, "PARITY textual-inversion %-18s text encoder rel %.3e, latents rel %.3e vs"
-                + " the vectors fed directly (without the embedding: %.3e)%n", name, relHidden, rel, changed);
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "PARITY textual-inversion %-18s text encoder rel %.3e, latents rel %.3e vs"
+                + " the vectors fed directly (without the embedding: %.3e)", name, relHidden, rel, changed));
         assertThat(relHidden).as("text encoder output").isLessThanOrEqualTo(TOLERANCE);
         assertThat(rel).as("final latents").isLessThanOrEqualTo(TOLERANCE);
         assertThat(changed).as("the embedding changes the result").isGreaterThan(1e-3);

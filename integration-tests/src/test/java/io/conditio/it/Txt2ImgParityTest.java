@@ -9,11 +9,11 @@ import io.conditio.api.RgbImage;
 import io.conditio.core.Conditio;
 import io.conditio.core.npy.Npy;
 import io.conditio.core.pipeline.Pipeline;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -23,23 +23,18 @@ import org.junit.jupiter.params.provider.CsvSource;
  * fractional timesteps run on sd-tiny-legacy (float timestep input); on sd-tiny's int64 timestep they are checked at
  * the README's 1e-2, since truncating 856.29 to 856 is the model's limit, not ours.
  */
+@ExtendWith(ConditioExtension.class)
 class Txt2ImgParityTest {
     private static Conditio conditio;
     private static Pipeline optimum;
     private static Pipeline legacy;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        optimum = conditio.open(TinyFixtures.model("sd-tiny"));
-        legacy = conditio.open(TinyFixtures.model("sd-tiny-legacy"));
-    }
-
-    @AfterAll
-    static void close() {
-        legacy.close();
-        optimum.close();
-        conditio.close();
+    static void open(Conditio c, @Model("sd-tiny") Pipeline optimumFixture,
+            @Model("sd-tiny-legacy") Pipeline legacyFixture) {
+        conditio = c;
+        optimum = optimumFixture;
+        legacy = legacyFixture;
     }
 
     @ParameterizedTest(name = "{0} on {1}")
@@ -55,7 +50,7 @@ class Txt2ImgParityTest {
         "t2i_04_DPMSolverMultistepScheduler, sd-tiny, 1e-4",
         "t2i_04_DPMSolverMultistepScheduler, sd-tiny-legacy, 1e-4",
     })
-    void txt2imgMatchesDiffusers(String caseName, String model, double tolerance) {
+    void txt2imgMatchesDiffusers(String caseName, String model, double tolerance, TestReporter reporter) {
         Map<String, Object> c = TinyFixtures.testCase(caseName);
         @SuppressWarnings("unchecked")
         Map<String, Object> schedulerConfig = (Map<String, Object>) c.get("scheduler_config");
@@ -79,13 +74,13 @@ class Txt2ImgParityTest {
         RgbImage image = result.image();
         FloatTensor actualImage = FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3);
         double imageAbs = TinyFixtures.maxAbsError(actualImage, expectedImage);
-        System.out.printf(Locale.ROOT, "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
-                + " | step %.2f ms, unet %.2f ms%n", caseName, model, latentAbs, latentRel, imageAbs,
-                result.timings().meanStepMillis(), result.timings().meanUnetMillis());
+        reporter.publishEntry(String.format(Locale.ROOT,
+                "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
+                + " | step %.2f ms, unet %.2f ms", caseName, model, latentAbs, latentRel, imageAbs,
+                result.timings().meanStepMillis(), result.timings().meanUnetMillis()));
 
         assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(tolerance);
         assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(tolerance <= 1e-4 ? 1e-3 : 1e-2);
         assertThat(result.provenance().get("scheduler")).isEqualTo(schedulerConfig.get("_class_name"));
     }
-
 }
