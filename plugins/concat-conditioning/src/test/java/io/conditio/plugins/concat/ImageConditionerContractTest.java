@@ -3,31 +3,17 @@ package io.conditio.plugins.concat;
 import io.conditio.api.Conditioner;
 import io.conditio.api.ConditioningContext;
 import io.conditio.api.GenerationRequest;
+import io.conditio.core.testing.ShapesConditionerContract;
 import io.conditio.core.testing.ShapesFixture;
-import io.conditio.tck.ConditionerContract;
 import io.conditio.tck.TestModels;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The conformance kit's conditioner contract for instruct-pix2pix image channels: the shipped model's VAE encodes
  * the image; the UNet is an 8-channel signature (the conditioner reads only its inputs).
  */
-class ImageConditionerContractTest extends ConditionerContract {
-    private static ShapesFixture shapes;
-
-    @BeforeAll
-    static void open() {
-        shapes = ShapesFixture.open();
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-    }
-
+class ImageConditionerContractTest extends ShapesConditionerContract {
     @Override
     protected Conditioner conditioner() {
         return new ImageConditioner();
@@ -49,7 +35,7 @@ class ImageConditionerContractTest extends ConditionerContract {
 
     @Override
     protected ConditioningContext context(GenerationRequest request) {
-        return shapes.context(request, "unet").unet(TestModels.unet(8, 4)).build();
+        return shapes().context(request, "unet").unet(TestModels.unet(8, 4)).build();
     }
 
     @Override

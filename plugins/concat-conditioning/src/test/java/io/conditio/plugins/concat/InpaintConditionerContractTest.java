@@ -1,30 +1,15 @@
 package io.conditio.plugins.concat;
 
 import io.conditio.api.Conditioner;
-import io.conditio.api.ConditioningContext;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.RgbImage;
+import io.conditio.core.testing.ShapesConditionerContract;
 import io.conditio.core.testing.ShapesFixture;
-import io.conditio.tck.ConditionerContract;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 /** The conformance kit's conditioner contract for inpainting, on the shipped model's 9-channel UNet and VAE. */
-class InpaintConditionerContractTest extends ConditionerContract {
-    private static ShapesFixture shapes;
-
-    @BeforeAll
-    static void open() {
-        shapes = ShapesFixture.open();
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-    }
-
+class InpaintConditionerContractTest extends ShapesConditionerContract {
     @Override
     protected Conditioner conditioner() {
         return new InpaintConditioner();
@@ -46,8 +31,8 @@ class InpaintConditionerContractTest extends ConditionerContract {
     }
 
     @Override
-    protected ConditioningContext context(GenerationRequest request) {
-        return shapes.context(request, "unet-inpaint").build();
+    protected String unet() {
+        return "unet-inpaint";
     }
 
     @Override

@@ -1,36 +1,21 @@
 package io.conditio.plugins.controlnet;
 
 import io.conditio.api.Conditioner;
-import io.conditio.api.ConditioningContext;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
+import io.conditio.core.testing.ShapesConditionerContract;
 import io.conditio.core.testing.ShapesFixture;
-import io.conditio.tck.ConditionerContract;
 import io.conditio.tck.TestRandom;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The conformance kit's conditioner contract for ControlNet: the shipped model's ControlNet runs every call, on the
  * UNet that takes its residuals; the text encoder's hidden states it reads are seeded noise of their shape.
  */
-class ControlNetConditionerContractTest extends ConditionerContract {
-    private static ShapesFixture shapes;
-
-    @BeforeAll
-    static void open() {
-        shapes = ShapesFixture.open();
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-    }
-
+class ControlNetConditionerContractTest extends ShapesConditionerContract {
     private static Map<String, Object> net(String image, double scale) {
         return Map.of(ControlNetConditioner.MODEL, ShapesFixture.root().resolve("controlnet"),
                 ControlNetConditioner.IMAGE, ShapesFixture.image(image), ControlNetConditioner.SCALE, scale);
@@ -55,8 +40,8 @@ class ControlNetConditionerContractTest extends ConditionerContract {
     }
 
     @Override
-    protected ConditioningContext context(GenerationRequest request) {
-        return shapes.context(request, "unet-controlnet").build();
+    protected String unet() {
+        return "unet-controlnet";
     }
 
     /** A UNet that takes residuals gets zeros from it when no ControlNet is asked for. */
@@ -67,7 +52,7 @@ class ControlNetConditionerContractTest extends ConditionerContract {
 
     @Override
     protected Map<String, Tensor> inputsFromEarlierConditionings(int batch) {
-        TensorSpec hidden = shapes.folder().model("unet-controlnet").inputs().get(ControlNetConditioner.HIDDEN);
+        TensorSpec hidden = shapes().folder().model("unet-controlnet").inputs().get(ControlNetConditioner.HIDDEN);
         return Map.of(ControlNetConditioner.HIDDEN, new TestRandom(7).randn(batch, 77, (int) hidden.dim(2)));
     }
 

@@ -1,32 +1,16 @@
 package io.conditio.plugins.film;
 
 import io.conditio.api.Conditioner;
-import io.conditio.api.ConditioningContext;
 import io.conditio.api.GenerationRequest;
-import io.conditio.core.testing.ShapesFixture;
-import io.conditio.tck.ConditionerContract;
+import io.conditio.core.testing.ShapesConditionerContract;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The conformance kit's conditioner contract for class labels, on the shipped model's class-conditional UNet (which
  * takes the null class when no class is asked for, so it acts on every request).
  */
-class FilmConditionerContractTest extends ConditionerContract {
-    private static ShapesFixture shapes;
-
-    @BeforeAll
-    static void open() {
-        shapes = ShapesFixture.open();
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-    }
-
+class FilmConditionerContractTest extends ShapesConditionerContract {
     @Override
     protected Conditioner conditioner() {
         return new FilmConditioner();
@@ -41,11 +25,6 @@ class FilmConditionerContractTest extends ConditionerContract {
     @Override
     protected GenerationRequest otherRequest() {
         return request().toBuilder().optParameter(FilmConditioner.CLASS_LABEL, 3L).build();
-    }
-
-    @Override
-    protected ConditioningContext context(GenerationRequest request) {
-        return shapes.context(request, "unet").build();
     }
 
     @Override

@@ -1,29 +1,14 @@
 package io.conditio.plugins.t2iadapter;
 
 import io.conditio.api.Conditioner;
-import io.conditio.api.ConditioningContext;
 import io.conditio.api.GenerationRequest;
+import io.conditio.core.testing.ShapesConditionerContract;
 import io.conditio.core.testing.ShapesFixture;
-import io.conditio.tck.ConditionerContract;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 /** The conformance kit's conditioner contract for T2I-Adapter, with the shipped model's sketch adapter and UNet. */
-class T2IAdapterConditionerContractTest extends ConditionerContract {
-    private static ShapesFixture shapes;
-
-    @BeforeAll
-    static void open() {
-        shapes = ShapesFixture.open();
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-    }
-
+class T2IAdapterConditionerContractTest extends ShapesConditionerContract {
     private static Map<String, Object> adapter(String image, double scale) {
         return Map.of(T2IAdapterConditioner.MODEL, ShapesFixture.root().resolve("t2i-adapter"),
                 T2IAdapterConditioner.IMAGE, ShapesFixture.image(image), T2IAdapterConditioner.SCALE, scale);
@@ -48,8 +33,8 @@ class T2IAdapterConditionerContractTest extends ConditionerContract {
     }
 
     @Override
-    protected ConditioningContext context(GenerationRequest request) {
-        return shapes.context(request, "unet-adapter").build();
+    protected String unet() {
+        return "unet-adapter";
     }
 
     /** A UNet that takes adapter features gets zeros from it when no adapter is asked for. */

@@ -2,29 +2,13 @@ package io.conditio.plugins.text;
 
 import io.conditio.api.Conditioner;
 import io.conditio.api.FloatTensor;
-import io.conditio.api.ConditioningContext;
 import io.conditio.api.GenerationRequest;
-import io.conditio.core.testing.ShapesFixture;
-import io.conditio.tck.ConditionerContract;
+import io.conditio.core.testing.ShapesConditionerContract;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 /** The conformance kit's conditioner contract for CLIP text conditioning, on the shipped model's text encoder. */
-class TextConditionerContractTest extends ConditionerContract {
-    private static ShapesFixture shapes;
-
-    @BeforeAll
-    static void open() {
-        shapes = ShapesFixture.open();
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-    }
-
+class TextConditionerContractTest extends ShapesConditionerContract {
     @Override
     protected Conditioner conditioner() {
         return new TextConditioner();
@@ -34,11 +18,6 @@ class TextConditionerContractTest extends ConditionerContract {
     protected GenerationRequest request() {
         return GenerationRequest.builder().setPrompt("a (red:1.2) circle at the top left")
                 .optNegativePrompt("a square").optGuidanceScale(3).optSeed(1).build();
-    }
-
-    @Override
-    protected ConditioningContext context(GenerationRequest request) {
-        return shapes.context(request, "unet").build();
     }
 
     @Override
