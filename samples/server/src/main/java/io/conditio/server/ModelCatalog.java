@@ -208,8 +208,9 @@ final class ModelCatalog implements AutoCloseable {
     }
 
     /**
+     * Makes the model a client names the default.
+     *
      * @param nameOrTitle a model name as a client sends it
-     * @return the model it names
      */
     void setDefaultModel(String nameOrTitle) {
         this.defaultModel = resolve("sd_model_checkpoint", nameOrTitle).name();

@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A conditioning context around a UNet that is only metadata. The fakes are dynamic proxies ({@link #as}) so they
+ * A conditioning context around a UNet that is only metadata. The fakes are dynamic proxies ({@code InterfaceFakes.as}) so they
  * keep compiling when the SPI interfaces gain methods.
  */
 final class FakeContext {
