@@ -6,7 +6,10 @@
 The reference for Conditio's lora plugin: W' = W + scale * (alpha / r) * up @ down, the weight found through the
 consuming node's name (/down_blocks.0/.../to_q/MatMul, possibly under a wrapper prefix; MatMul weights are stored
 transposed [in, out]; Gemm honours transB; Conv takes the delta reshaped). Reads kohya (lora_unet_, lora_te_,
-.lora_down/.lora_up/.alpha) and diffusers/PEFT (unet., text_encoder., .lora_A/.lora_B) keys. Writes the merged model
+lora_vae_, .lora_down/.lora_up/.alpha) and diffusers/PEFT (unet., text_encoder., vae., .lora_A/.lora_B) keys, and
+LyCORIS' full deltas .diff (weight, torch layout) and .diff_b (the bias the node adds: Conv/Gemm's third input or the
+initializer an Add puts on a MatMul's output), added times the scale alone. VAE keys patch vae_decoder; their
+decoder. prefix may be missing from the node names. Writes the merged model
 (--out) and/or one .npy per patched initializer (--npy-dir, file name = initializer name with '/' and ':' as '_').
 """
 import argparse
@@ -63,7 +66,7 @@ def modules(tensors):
     mods = {}
     for k, a in tensors.items():
         for suf, slot in ((".lora_down.weight", "down"), (".lora_up.weight", "up"), (".lora_A.weight", "down"),
-                          (".lora_B.weight", "up"), (".alpha", "alpha")):
+                          (".lora_B.weight", "up"), (".alpha", "alpha"), (".diff_b", "diff_b"), (".diff", "diff")):
             if k.endswith(suf):
                 mods.setdefault(k[: -len(suf)], {})[slot] = a
                 break
@@ -74,13 +77,14 @@ def modules(tensors):
         p = prefix[len("base_model.model."):] if prefix.startswith("base_model.model.") else prefix
         for pre, comp, kohya in (("lora_unet_", "unet", True), ("lora_te1_", "text_encoder", True),
                                  ("lora_te2_", "text_encoder_2", True), ("lora_te_", "text_encoder", True),
-                                 ("unet.", "unet", False), ("text_encoder_2.", "text_encoder_2", False),
-                                 ("text_encoder.", "text_encoder", False)):
+                                 ("lora_vae_", "vae_decoder", True), ("unet.", "unet", False),
+                                 ("text_encoder_2.", "text_encoder_2", False), ("text_encoder.", "text_encoder", False),
+                                 ("vae.", "vae_decoder", False)):
             if p.startswith(pre):
-                r = m["down"].shape[0]
+                r = m["down"].shape[0] if "down" in m else 0
                 alpha = float(m["alpha"].reshape(-1)[0]) if "alpha" in m else float(r)
-                out.append(dict(key=prefix, comp=comp, path=p[len(pre):], kohya=kohya, down=m["down"], up=m["up"],
-                                alpha=alpha))
+                out.append(dict(key=prefix, comp=comp, path=p[len(pre):], kohya=kohya, down=m.get("down"),
+                                up=m.get("up"), alpha=alpha, diff=m.get("diff"), diff_b=m.get("diff_b")))
                 break
         else:
             raise SystemExit(f"no component in {prefix}")
@@ -99,15 +103,15 @@ def matches(cand, key, kohya):
     sep = "_" if kohya else "."
     if c == key or c.endswith(sep + key):
         return True
-    hf = "text_model" + sep
-    return key.startswith(hf) and matches(cand, key[len(hf):], kohya)
+    return any(key.startswith(opt + sep) and matches(cand, key[len(opt) + 1:], kohya)
+               for opt in ("text_model", "decoder"))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("--lora", action="append", required=True)
-    ap.add_argument("--component", required=True, help="unet, text_encoder or text_encoder_2")
+    ap.add_argument("--component", required=True, help="unet, text_encoder, text_encoder_2 or vae_decoder")
     ap.add_argument("--out")
     ap.add_argument("--npy-dir")
     a = ap.parse_args()
@@ -115,21 +119,28 @@ def main():
     inits = {i.name: i for i in m.graph.initializer}
     targets = []
     bias_of = {}  # MatMul output -> module path of the named bias an Add puts on it
+    added = {}  # MatMul output -> the float initializer an Add puts on it
     for n in m.graph.node:
         if n.op_type == "Add" and len(n.input) == 2:
             for i in range(2):
                 if n.input[i].endswith(".bias") and n.input[i] in inits:
                     bias_of[n.input[1 - i]] = n.input[i][: -len(".bias")]
+                if n.input[i] in inits and inits[n.input[i]].data_type == onnx.TensorProto.FLOAT:
+                    added[n.input[1 - i]] = n.input[i]
     for n in m.graph.node:
         if n.op_type in ("MatMul", "Gemm", "Conv") and len(n.input) > 1 and n.input[1] in inits:
             tb = any(at.name == "transB" and at.i for at in n.attribute)
+            if n.op_type == "MatMul":
+                bias = added.get(n.output[0])
+            else:
+                bias = n.input[2] if len(n.input) > 2 and n.input[2] in inits else None
             p = node_path(n.name)
             if p:
-                targets.append((p, n.input[1], n.op_type, tb))
+                targets.append((p, n.input[1], n.op_type, tb, bias))
             if n.op_type == "MatMul" and n.output[0] in bias_of:
-                targets.append((bias_of[n.output[0]], n.input[1], n.op_type, tb))
+                targets.append((bias_of[n.output[0]], n.input[1], n.op_type, tb, bias))
             if n.input[1].endswith(".weight"):
-                targets.append((n.input[1][: -len(".weight")], n.input[1], n.op_type, tb))
+                targets.append((n.input[1][: -len(".weight")], n.input[1], n.op_type, tb, bias))
     family = "unet" if a.component.startswith("unet") else a.component
     merged = {}
     for spec in a.lora:
@@ -147,19 +158,32 @@ def main():
             hits = {t[1]: t for t in targets if matches(t[0], mod["path"], mod["kohya"])}
             if len(hits) != 1:
                 raise SystemExit(f"{mod['key']}: {len(hits)} matching weights {list(hits)}")
-            _, wname, op, tb = next(iter(hits.values()))
-            w = merged.get(wname)
-            if w is None:
-                w = numpy_helper.to_array(inits[wname]).astype(np.float64)
-            r = mod["down"].shape[0]
-            up = mod["up"].reshape(mod["up"].shape[0], r).astype(np.float64)
-            down = mod["down"].reshape(r, -1).astype(np.float64)
-            delta = scale * mod["alpha"] / r * (up @ down)  # [out, in*kh*kw]
-            if op == "MatMul" or (op == "Gemm" and not tb):
-                w = w + delta.T
-            else:
-                w = w + delta.reshape(w.shape)
-            merged[wname] = w
+            _, wname, op, tb, bname = next(iter(hits.values()))
+            deltas = []
+            if mod["down"] is not None:
+                r = mod["down"].shape[0]
+                up = mod["up"].reshape(mod["up"].shape[0], r).astype(np.float64)
+                down = mod["down"].reshape(r, -1).astype(np.float64)
+                deltas.append(scale * mod["alpha"] / r * (up @ down))  # [out, in*kh*kw]
+            if mod["diff"] is not None:
+                d = mod["diff"].astype(np.float64)
+                deltas.append(scale * d.reshape(d.shape[0], -1))
+            for delta in deltas:
+                w = merged.get(wname)
+                if w is None:
+                    w = numpy_helper.to_array(inits[wname]).astype(np.float64)
+                if op == "MatMul" or (op == "Gemm" and not tb):
+                    w = w + delta.T
+                else:
+                    w = w + delta.reshape(w.shape)
+                merged[wname] = w
+            if mod["diff_b"] is not None:
+                if bname is None:
+                    raise SystemExit(f"{mod['key']}.diff_b: {wname} adds no bias")
+                b = merged.get(bname)
+                if b is None:
+                    b = numpy_helper.to_array(inits[bname]).astype(np.float64)
+                merged[bname] = b + scale * mod["diff_b"].astype(np.float64).reshape(b.shape)
             print(f"{mod['key']} -> {wname}", file=sys.stderr)
     for name, w in merged.items():
         inits[name].CopyFrom(numpy_helper.from_array(w.astype(np.float32), name))

@@ -4,7 +4,10 @@
 
 Writes OUT_DIR/unet-kohya.safetensors (kohya names: attn1/attn2 projections, a feed-forward, a 1x1 proj_in conv and a
 3x3 resnet conv, alpha 2 of rank 4), unet-peft.safetensors (diffusers/PEFT names, no alpha), te-kohya.safetensors
-(lora_te_text_model_encoder_..., rank 2) and, through lora_merge.py, expected/<case>/<initializer>.npy.
+(lora_te_text_model_encoder_..., rank 2), te-peft.safetensors (text_encoder.text_model.encoder..., lora_A/lora_B),
+vae-peft.safetensors (the VAE decoder in diffusers names, vae.decoder...: low-rank pairs on 3x3 convs and on the
+attention's to_q MatMul, bias deltas .diff_b, a full .diff on conv_out) and, through lora_merge.py,
+expected/<case>/<initializer>.npy.
 """
 import os
 import subprocess
@@ -18,13 +21,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lora_merge import write_safetensors  # noqa: E402
 
 
-def shapes(model):
+def shapes(model, drop=2):
     m = onnx.load(model)
     inits = {i.name: list(i.dims) for i in m.graph.initializer}
     out = {}
     for n in m.graph.node:
         if n.op_type in ("MatMul", "Conv", "Gemm") and len(n.input) > 1 and n.input[1] in inits:
-            p = "/".join(n.name.split("/")[2:-1])  # drop the wrapper and the op
+            p = "/".join(n.name.split("/")[drop:-1])  # drop the wrapper and the op
             out[p.replace("/", ".")] = (n.op_type, inits[n.input[1]])
     return out
 
@@ -67,6 +70,24 @@ def main():
         k = "lora_te_text_model_" + p.replace(".", "_")
         te[k + ".lora_down.weight"], te[k + ".lora_up.weight"] = d, up
         te[k + ".alpha"] = np.array(1.0, np.float32)
+    te_peft = {}
+    for p in ["encoder.layers.1.self_attn.k_proj", "encoder.layers.2.mlp.fc2"]:
+        op, dims = t[p]
+        d, up = lora(rng, op, dims, 2)
+        te_peft["text_encoder.text_model." + p + ".lora_A.weight"] = d
+        te_peft["text_encoder.text_model." + p + ".lora_B.weight"] = up
+    v = shapes(os.path.join(model_dir, "vae_decoder", "model.onnx"), drop=1)
+    vae = {}
+    for p in ["decoder.mid_block.resnets.0.conv1", "decoder.up_blocks.1.resnets.0.conv2",
+              "decoder.mid_block.attentions.0.to_q", "post_quant_conv"]:
+        op, dims = v[p]
+        d, up = lora(rng, op, dims, 2)
+        vae["vae." + p + ".lora_A.weight"], vae["vae." + p + ".lora_B.weight"] = d, up
+        vae["vae." + p + ".diff_b"] = rng.standard_normal(dims[1] if op == "MatMul" else dims[0]).astype(
+            np.float32) * 0.1
+    vae["vae.decoder.conv_out.diff"] = rng.standard_normal(v["decoder.conv_out"][1]).astype(np.float32) * 0.05
+    write_safetensors(os.path.join(out, "te-peft.safetensors"), te_peft)
+    write_safetensors(os.path.join(out, "vae-peft.safetensors"), vae)
     write_safetensors(os.path.join(out, "unet-kohya.safetensors"), kohya, {"ss_network_dim": "4"})
     write_safetensors(os.path.join(out, "unet-peft.safetensors"), peft)
     write_safetensors(os.path.join(out, "te-kohya.safetensors"), te)
@@ -74,7 +95,9 @@ def main():
     cases = {"unet-kohya": ("unet", ["unet-kohya.safetensors:0.8"]),
              "unet-peft": ("unet", ["unet-peft.safetensors"]),
              "unet-both": ("unet", ["unet-kohya.safetensors:0.8", "unet-peft.safetensors:-0.5"]),
-             "te-kohya": ("text_encoder", ["te-kohya.safetensors:1.5"])}
+             "te-kohya": ("text_encoder", ["te-kohya.safetensors:1.5"]),
+             "te-peft": ("text_encoder", ["te-peft.safetensors:0.9"]),
+             "vae-peft": ("vae_decoder", ["vae-peft.safetensors:0.6"])}
     for case, (comp, loras) in cases.items():
         args = [sys.executable, merge, os.path.join(model_dir, comp, "model.onnx"), "--component", comp,
                 "--npy-dir", os.path.join(out, "expected", case)]

@@ -33,10 +33,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The lora plugin jar on the diffusers-tiny sd-tiny model: a generation with LoRA files (kohya and diffusers/PEFT
- * names, UNet and text encoder, several at once with their own scales; on sd-tiny and on the shipped shapes model)
- * equals a generation on a copy of the model
+ * names, UNet, text encoder and VAE decoder, several at once with their own scales; on sd-tiny and on the shipped
+ * shapes model) equals a generation on a copy of the model
  * whose weights were merged offline by {@code tools/lora/lora_merge.py} (its arrays are in {@code lora-tiny/expected};
- * the test writes them into the copy's raw weight bytes), at 1e-5 relative.
+ * the test writes them into the copy's raw weight bytes), at 1e-5 relative: the latents for the UNet and text
+ * encoder, the decoded pixels for the VAE decoder.
  */
 class LoraTest {
     private static final double TOLERANCE = 1e-5;
@@ -72,6 +73,11 @@ class LoraTest {
         "sd-tiny | te-kohya | text_encoder | te-kohya.safetensors:1.5",
         "shapes | unet-kohya | unet | unet-kohya.safetensors:0.7",
         "shapes | te-kohya | text_encoder | te-kohya.safetensors:1.2",
+        "sd-tiny | te-peft | text_encoder | te-peft.safetensors:0.9",
+        "sd-tiny | vae-peft | vae_decoder | vae-peft.safetensors:0.6",
+        "shapes | unet-peft | unet | unet-peft.safetensors:0.9",
+        "shapes | te-peft | text_encoder | te-peft.safetensors:1.1",
+        "shapes | vae-kohya | vae_decoder | vae-kohya.safetensors:0.8",
     })
     void equalsTheOfflineMerge(String model, String expected, String component, String specs) {
         Path source = model.equals("shapes")
@@ -97,10 +103,21 @@ class LoraTest {
         try (Pipeline p = conditio.open(merged)) {
             offline = p.generate(request().build());
         }
-        double rel = TinyFixtures.relativeError(withLora.latents(), offline.latents());
-        double changed = TinyFixtures.relativeError(without.latents(), offline.latents());
-        System.out.printf(Locale.ROOT, "PARITY lora %-8s %-10s %d weights: latents rel %.3e vs offline merge"
-                + " (without the LoRA: %.3e)%n", model, expected, written, rel, changed);
+        boolean decoder = component.equals("vae_decoder");
+        double rel = decoder ? pixelError(withLora, offline)
+                : TinyFixtures.relativeError(withLora.latents(), offline.latents());
+        double changed = decoder ? pixelError(without, offline)
+                : TinyFixtures.relativeError(without.latents(), offline.latents());
+        System.out.printf(Locale.ROOT, "PARITY lora %-8s %-10s %d weights: %s rel %.3e vs offline merge"
+                + " (without the LoRA: %.3e)%n", model, expected, written, decoder ? "pixels" : "latents", rel,
+                changed);
+        if (decoder) {
+            assertThat(withLora.latents().array()).as("a VAE-only LoRA leaves the latents alone")
+                    .containsExactly(without.latents().array());
+        } else {
+            assertThat(withLora.provenance().entries()).as("a LoRA without VAE keys leaves the decoder alone")
+                    .doesNotContainKey("weights.vae_decoder");
+        }
         assertThat(written).isGreaterThan(0);
         assertThat(changed).as("the LoRA changes the result").isGreaterThan(1e-3);
         assertThat(rel).as("LoRA through the plugin vs merged offline").isLessThanOrEqualTo(TOLERANCE);
@@ -140,6 +157,31 @@ class LoraTest {
                     .hasMessageContaining("lora_unet_down_blocks_7_nothing_here")
                     .hasMessageContaining("match no weight");
         }
+    }
+
+    @Test
+    void vaeEncoderKeysAreRefused() throws IOException {
+        Path plain = copySdTiny(tmp.resolve("plain"));
+        Path bad = tmp.resolve("encoder.safetensors");
+        writeSafetensors(bad, "lora_vae_encoder_conv_in", new int[] {2, 27}, new int[] {8, 2});
+        try (Pipeline p = conditio.open(plain)) {
+            assertThatThrownBy(() -> p.generate(request().optParameter("lora", bad.toString()).build()))
+                    .isInstanceOf(InvalidRequestException.class)
+                    .hasMessageContaining("lora_vae_encoder_conv_in")
+                    .hasMessageContaining("only the VAE decoder");
+        }
+    }
+
+    /** The largest difference between two results' first images, pixel values being in [0, 1]. */
+    private static double pixelError(GenerationResult actual, GenerationResult expected) {
+        float[] a = actual.images().get(0).pixels();
+        float[] e = expected.images().get(0).pixels();
+        assertThat(a).hasSameSizeAs(e);
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - e[i]));
+        }
+        return max;
     }
 
     @Test

@@ -323,7 +323,10 @@ final class Generation {
     }
 
     private RgbImage decode(FloatTensor latents) {
-        Model vae = folder.model("vae_decoder");
+        OnnxModel vae = WeightPatching.model(plugins.weightPatchers(), folder, request, guard, "vae_decoder");
+        if (!vae.weightPatches().isEmpty()) {
+            patchedComponents.put("vae_decoder", String.join(" ", vae.weightPatches()));
+        }
         float scale = (float) folder.vaeScalingFactor();
         float shift = (float) folder.vaeShiftFactor();
         FloatTensor scaled = latents.div(scale);

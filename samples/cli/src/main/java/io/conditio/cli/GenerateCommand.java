@@ -201,8 +201,8 @@ final class GenerateCommand implements Callable<Integer> {
     boolean noPromptWeighting;
 
     @Option(names = "--lora", paramLabel = "FILE[:SCALE]",
-            description = "A LoRA .safetensors file (kohya or diffusers/PEFT names) merged into the UNet and text "
-                    + "encoder weights, with its scale (default 1.0); repeatable. Prompts may also say "
+            description = "A LoRA .safetensors file (kohya or diffusers/PEFT names) merged into the UNet, text "
+                    + "encoder and VAE decoder weights, with its scale (default 1.0); repeatable. Prompts may also say "
                     + "<lora:NAME:SCALE> for loras/NAME.safetensors in the model folder.")
     List<String> loras = new ArrayList<>();
 

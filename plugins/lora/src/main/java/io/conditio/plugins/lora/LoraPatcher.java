@@ -33,8 +33,9 @@ import org.pf4j.Extension;
  * prompt as A1111 users write it, {@code <lora:NAME:SCALE>}, NAME being looked up as
  * {@code loras/NAME.safetensors} in the model folder. Every LoRA keeps its own scale (default 1). Keys for the UNet
  * patch every UNet variant of the folder ({@code unet}, {@code unet-inpaint}, ...); keys for {@code text_encoder} and
- * {@code text_encoder_2} patch those. A key that matches no weight, or names a component the folder lacks, is an
- * error listing the keys.
+ * {@code text_encoder_2} patch those, keys for the VAE ({@code lora_vae_}, {@code vae.}) patch {@code vae_decoder},
+ * so a LoRA can change how latents decode while it is loaded. A key that matches no weight, or names a component the
+ * folder lacks, is an error listing the keys.
  */
 @Extension(ordinal = 50)
 public final class LoraPatcher implements WeightPatcher {
@@ -65,7 +66,7 @@ public final class LoraPatcher implements WeightPatcher {
     public List<ParameterDeclaration> parameters() {
         return List.of(ParameterDeclaration.builder(PARAMETER, ParameterType.STRING).listOrSingle()
                 .description("LoRA files as FILE[:SCALE] (several in one text separated by ;), merged into the "
-                        + "UNet and text encoder (--lora)").build());
+                        + "UNet, text encoders and VAE decoder (--lora)").build());
     }
 
     @Override
