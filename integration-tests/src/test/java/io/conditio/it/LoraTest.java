@@ -160,6 +160,23 @@ class LoraTest {
     }
 
     @Test
+    void aHeaderLengthStartingLikeAPickleIsReadAsSafetensors() throws IOException {
+        Path plain = copySdTiny(tmp.resolve("plain"));
+        for (int length : new int[] {0x180, 0x150}) {  // first byte 0x80, then 'P'
+            Path file = tmp.resolve("header-" + length + ".safetensors");
+            writeSafetensors(file, "lora_unet_down_blocks_7_nothing_here", new int[] {2, 16}, new int[] {16, 2},
+                    length);
+            try (Pipeline p = conditio.open(plain)) {
+                assertThatThrownBy(() -> p.generate(request().optParameter("lora", file.toString()).build()))
+                        .as("header length %d", length)
+                        .isInstanceOf(InvalidRequestException.class)
+                        .hasMessageContaining("match no weight")
+                        .hasMessageNotContaining("pickle");
+            }
+        }
+    }
+
+    @Test
     void vaeEncoderKeysAreRefused() throws IOException {
         Path plain = copySdTiny(tmp.resolve("plain"));
         Path bad = tmp.resolve("encoder.safetensors");
@@ -244,12 +261,19 @@ class LoraTest {
     }
 
     static void writeSafetensors(Path file, String module, int[] down, int[] up) throws IOException {
+        writeSafetensors(file, module, down, up, 0);
+    }
+
+    /** As above, the JSON header padded with spaces to {@code headerLength} bytes when that is longer. */
+    static void writeSafetensors(Path file, String module, int[] down, int[] up, int headerLength)
+            throws IOException {
         int nd = down[0] * down[1];
         int nu = up[0] * up[1];
         String header = "{\"" + module + ".lora_down.weight\":{\"dtype\":\"F32\",\"shape\":[" + down[0] + ","
                 + down[1] + "],\"data_offsets\":[0," + nd * 4 + "]},\"" + module + ".lora_up.weight\":{\"dtype\":"
                 + "\"F32\",\"shape\":[" + up[0] + "," + up[1] + "],\"data_offsets\":[" + nd * 4 + ","
                 + (nd + nu) * 4 + "]}}";
+        header = header + " ".repeat(Math.max(0, headerLength - header.length()));
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         ByteBuffer buf = ByteBuffer.allocate(8 + h.length + (nd + nu) * 4).order(ByteOrder.LITTLE_ENDIAN);
         buf.putLong(h.length).put(h);

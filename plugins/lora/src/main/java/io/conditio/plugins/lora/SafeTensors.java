@@ -48,7 +48,10 @@ public final class SafeTensors {
             ByteBuffer head = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, head, 0);
             byte first = head.get(0);
-            if (first == (byte) 0x80 || first == 'P') {
+            // a header length may start with these bytes too; the JSON header that follows tells them apart
+            ByteBuffer brace = ByteBuffer.allocate(1);
+            boolean json = size > 8 && ch.read(brace, 8) == 1 && brace.get(0) == '{';
+            if (!json && (first == (byte) 0x80 || first == 'P')) {
                 throw new InvalidRequestException(file + " looks like a pickle or zip archive, not safetensors;"
                         + " only .safetensors files are read");
             }
