@@ -8,6 +8,7 @@ import com.google.inject.ProvisionException;
 import com.google.inject.Singleton;
 import io.conditio.api.ConditioException;
 import io.conditio.core.model.ModelFolder;
+import io.conditio.core.onnx.SessionSettings;
 import io.conditio.core.parameters.ParameterCatalog;
 import io.conditio.core.pipeline.Pipeline;
 import io.conditio.core.plugin.PluginHost;
@@ -106,6 +107,22 @@ public final class Conditio implements AutoCloseable {
      */
     public Pipeline open(Path modelFolder) {
         return new Pipeline(ModelFolder.open(modelFolder), host);
+    }
+
+    /**
+     * Opens a model folder with this runtime's plugins, its ONNX sessions opened with the given settings.
+     *
+     * <pre>{@code
+     * SessionSettings settings = SessionSettings.builder().optIntraOpThreads(2).optDevice(Device.parse("cuda")).build();
+     * try (Pipeline pipeline = conditio.open(Path.of("models/sd-tiny"), settings)) { ... }
+     * }</pre>
+     *
+     * @param modelFolder a diffusers/optimum ONNX model folder
+     * @param settings    threads, execution mode, memory arena, device and optimised-model cache
+     * @return a pipeline; close it to release its ONNX sessions
+     */
+    public Pipeline open(Path modelFolder, SessionSettings settings) {
+        return new Pipeline(ModelFolder.open(modelFolder, settings), host);
     }
 
     /** Stops the plugins. Pipelines opened from this runtime must be closed first. */

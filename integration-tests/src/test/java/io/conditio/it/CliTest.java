@@ -64,6 +64,45 @@ class CliTest {
     }
 
     @Test
+    void sessionFlagsKeepTheLatentsAndCudaFallsBackToTheCpuWithOneWarning() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeFalse(ai.onnxruntime.OrtEnvironment.getAvailableProviders()
+                .contains(ai.onnxruntime.OrtProvider.CUDA), "this ONNX Runtime has CUDA: no fallback to see");
+        Path npy = dir.resolve("latents.npy");
+        Path cache = dir.resolve("model-cache");
+        CliRun run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--guidance", "7.5", "--seed", "7", "--scheduler", "ddim", "--device", "cuda:5",
+                "--execution-mode", "parallel", "--inter-op-threads", "2", "--no-memory-arena",
+                "--model-cache", cache.toString(), "--out", dir.resolve("out.png").toString(),
+                "--save-latents", npy.toString(), "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.err().lines().filter(l -> l.contains("cuda:5")).toList()).hasSize(1)
+                .allMatch(l -> l.contains("running on the CPU") && l.contains("onnxruntime_gpu"));
+        FloatTensor expected = Npy.readFloat(TinyFixtures.array("t2i_00_DDIMScheduler_latents.npy"));
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+        try (java.util.stream.Stream<Path> s = Files.list(cache)) {
+            assertThat(s.filter(p -> Files.isRegularFile(p.resolve("model.onnx"))).count())
+                    .as("the UNet, VAE decoder and text encoder optimised into the cache").isGreaterThanOrEqualTo(2);
+        }
+
+        CliRun again = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
+                "--steps", "8", "--guidance", "7.5", "--seed", "7", "--scheduler", "ddim", "--model-cache",
+                cache.toString(), "--out", dir.resolve("again.png").toString(), "--save-latents",
+                dir.resolve("again.npy").toString(), "--plugins", plugins());
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(Npy.readFloat(dir.resolve("again.npy")).array()).as("from the cached, optimised models")
+                .containsExactly(Npy.readFloat(npy).array());
+
+        CliRun bad = conditio("generate", "--model", model(), "--prompt", "x", "--device", "gpu",
+                "--out", dir.resolve("bad.png").toString(), "--plugins", plugins());
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("--device gpu").contains("expected cpu, cuda or cuda:N");
+        CliRun mode = conditio("generate", "--model", model(), "--prompt", "x", "--execution-mode", "fast",
+                "--out", dir.resolve("mode.png").toString(), "--plugins", plugins());
+        assertThat(mode.code()).isNotZero();
+        assertThat(mode.err()).contains("--execution-mode 'fast'").contains("expected sequential or parallel");
+    }
+
+    @Test
     void aSchedulerConfigFilePicksTheClassAndConfiguresIt() throws IOException {
         Path config = dir.resolve("scheduler.json");
         Files.writeString(config, "{\"_class_name\": \"DDIMScheduler\", \"num_train_timesteps\": 1000, "

@@ -9,6 +9,7 @@ import io.conditio.api.InvalidRequestException;
 import io.conditio.api.WeightPatch;
 import io.conditio.core.onnx.OnnxGraph;
 import io.conditio.core.onnx.OnnxModel;
+import io.conditio.core.onnx.SessionSettings;
 import io.conditio.core.tokenizer.ClipTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,11 +40,13 @@ public final class ModelFolder implements AutoCloseable {
     private final Map<String, ClipTokenizer> tokenizers = new ConcurrentHashMap<>();
     private final Map<String, OnnxGraph> graphs = new ConcurrentHashMap<>();
     private final Map<Path, Map<String, Object>> jsonFiles = new ConcurrentHashMap<>();
+    private final SessionSettings settings;
     private volatile boolean closed;
 
-    private ModelFolder(Path root, Map<String, Object> modelIndex) {
+    private ModelFolder(Path root, Map<String, Object> modelIndex, SessionSettings settings) {
         this.root = root;
         this.modelIndex = modelIndex;
+        this.settings = settings;
     }
 
     /**
@@ -54,6 +57,20 @@ public final class ModelFolder implements AutoCloseable {
      * @throws ModelLoadException naming the path when the folder or a required component is missing
      */
     public static ModelFolder open(Path root) {
+        return open(root, SessionSettings.defaults());
+    }
+
+    /**
+     * Opens a model folder whose sessions are opened with the given settings. Nothing is loaded yet; the UNet and
+     * VAE decoder must exist.
+     *
+     * @param root     the folder
+     * @param settings threads, execution mode, memory arena, device and optimised-model cache of its sessions
+     * @return the folder
+     * @throws ModelLoadException naming the path when the folder or a required component is missing
+     */
+    public static ModelFolder open(Path root, SessionSettings settings) {
+        java.util.Objects.requireNonNull(settings, "settings");
         Path abs = root.toAbsolutePath().normalize();
         if (Files.exists(abs) && !Files.isDirectory(abs)) {
             throw new ModelLoadException("model path " + abs + " is a file, not a folder; expected a diffusers/optimum"
@@ -65,7 +82,7 @@ public final class ModelFolder implements AutoCloseable {
         Path index = abs.resolve("model_index.json");
         Map<String, Object> modelIndex = Files.isRegularFile(index) ? Json.parseObject(index) : Map.of();
         FolderFiles.checkModelIndex(index, modelIndex);
-        ModelFolder folder = new ModelFolder(abs, modelIndex);
+        ModelFolder folder = new ModelFolder(abs, modelIndex, settings);
         List<String> missing = new ArrayList<>();
         for (String required : List.of("unet", "vae_decoder")) {
             if (!folder.has(required)) {
@@ -85,6 +102,11 @@ public final class ModelFolder implements AutoCloseable {
     /** @return the folder, absolute */
     public Path root() {
         return root;
+    }
+
+    /** @return the settings its sessions are opened with */
+    public SessionSettings sessionSettings() {
+        return settings;
     }
 
     /** @return model_index.json, or an empty map when absent */
@@ -109,7 +131,8 @@ public final class ModelFolder implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("model folder " + root + " is closed");
         }
-        return open.computeIfAbsent(component, c -> OnnxModel.open(c, root.resolve(c).resolve("model.onnx")));
+        return open.computeIfAbsent(component, c -> OnnxModel.open(c, root.resolve(c).resolve("model.onnx"),
+                settings));
     }
 
     /**
@@ -147,7 +170,8 @@ public final class ModelFolder implements AutoCloseable {
                     merged.put(e.getKey(), e.getValue());
                 }
             }
-            OnnxModel m = OnnxModel.open(component, root.resolve(component).resolve("model.onnx"), merged, grown);
+            OnnxModel m = OnnxModel.open(component, root.resolve(component).resolve("model.onnx"), merged, grown,
+                    settings);
             m.describeWeightPatches(patches.stream().map(WeightPatch::key).toList());
             return m;
         });

@@ -47,6 +47,8 @@ public final class OnnxModel implements Model, AutoCloseable {
     private final String name;
     private final Path path;
     private final OrtSession session;
+    private final OrtSession.SessionOptions options;
+    private final Device device;
     private final Map<String, TensorSpec> inputs;
     private final Map<String, TensorSpec> outputs;
     private final Map<String, TensorSpec> declaredInputs;
@@ -57,10 +59,13 @@ public final class OnnxModel implements Model, AutoCloseable {
     private volatile ModelConfig config;
     private volatile java.util.function.Consumer<Map<String, ? extends Tensor>> recorder;
 
-    private OnnxModel(String name, Path path, OrtSession session) throws OrtException {
+    private OnnxModel(String name, Path path, OrtSession session, OrtSession.SessionOptions options, Device device)
+            throws OrtException {
         this.name = name;
         this.path = path;
         this.session = session;
+        this.options = options;
+        this.device = device;
         this.declaredInputs = specs(session.getInputInfo());
         this.declaredOutputs = specs(session.getOutputInfo());
         this.inputs = asSeen(declaredInputs);
@@ -117,22 +122,51 @@ public final class OnnxModel implements Model, AutoCloseable {
      */
     public static OnnxModel open(String name, Path file, Map<String, FloatTensor> initializers,
                                  Set<String> grown) {
+        return open(name, file, initializers, grown, SessionSettings.defaults());
+    }
+
+    /**
+     * Opens a model file with the given session settings.
+     *
+     * @param name     a component name for messages
+     * @param file     the {@code .onnx} file
+     * @param settings threads, execution mode, memory arena, device and optimised-model cache
+     * @return the model
+     * @throws ModelLoadException naming the file when it is missing or ONNX Runtime rejects it
+     */
+    public static OnnxModel open(String name, Path file, SessionSettings settings) {
+        return open(name, file, Map.of(), Set.of(), settings);
+    }
+
+    /**
+     * Opens a model file with some initializers replaced (see {@link #open(String, Path, Map, Set)}) and the given
+     * session settings. A session built with weight patches does not use the optimised-model cache: its graph is
+     * optimised anew, from the patched weights.
+     *
+     * @param name         a component name for messages
+     * @param file         the {@code .onnx} file
+     * @param initializers replacement float32 values by initializer name; may be empty
+     * @param grown        names among them whose first dimension may be larger than the file's
+     * @param settings     threads, execution mode, memory arena, device and optimised-model cache
+     * @return the model
+     * @throws ModelLoadException naming the file and initializer when a replacement does not fit, or the file when
+     *                            ONNX Runtime rejects it
+     */
+    public static OnnxModel open(String name, Path file, Map<String, FloatTensor> initializers,
+                                 Set<String> grown, SessionSettings settings) {
         if (!Files.isRegularFile(file)) {
             throw new ModelLoadException("model file not found: " + file.toAbsolutePath()
                     + " (expected the " + name + " ONNX model there)");
         }
         OrtEnvironment env = NativeRuntime.environment();
+        Device device = resolve(settings.device());
         List<OnnxTensor> replacements = new ArrayList<>();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            int threads = intraOpThreads();
-            if (threads > 0) {
-                options.setIntraOpNumThreads(threads);
-            }
+        OrtSession.SessionOptions options = null;
+        try {
             byte[] patchedBytes = null;
+            Map<String, ai.onnxruntime.OnnxTensorLike> external = new LinkedHashMap<>();
             if (!initializers.isEmpty()) {
                 OnnxGraph graph = OnnxGraph.read(file);
-                Map<String, ai.onnxruntime.OnnxTensorLike> external = new LinkedHashMap<>();
                 Map<String, FloatTensor> growing = new LinkedHashMap<>();
                 for (Map.Entry<String, FloatTensor> e : initializers.entrySet()) {
                     io.conditio.api.ModelGraph.Initializer init = graph.initializers().get(e.getKey());
@@ -169,9 +203,6 @@ public final class OnnxModel implements Model, AutoCloseable {
                                 .asFloatBuffer().put(e.getValue().array());
                     }
                 }
-                if (!external.isEmpty()) {
-                    options.addExternalInitializers(external);
-                }
                 if (!growing.isEmpty()) {
                     patchedBytes = graph.withGrownInitializers(patchedBytes != null ? patchedBytes : readAll(file),
                             growing);
@@ -181,11 +212,58 @@ public final class OnnxModel implements Model, AutoCloseable {
                 throw new ModelLoadException("weight patch for " + file.toAbsolutePath() + " replaces both embedded"
                         + " and external-data initializers; only one kind per model is supported");
             }
-            OrtSession session = patchedBytes != null
-                    ? env.createSession(patchedBytes, options)
-                    : env.createSession(file.toAbsolutePath().toString(), options);
+            OrtSession session = null;
+            String cacheProblem = null;
+            boolean cacheable = initializers.isEmpty() && device.kind() == Device.Kind.CPU
+                    && settings.modelCache().isPresent();
+            if (cacheable) {
+                OptimizedModelCache cache = new OptimizedModelCache(settings.modelCache().get(), OnnxModel::warn);
+                Path entry = cache.entry(file, env.getVersion());
+                Path cached = entry == null ? null : OptimizedModelCache.cached(entry);
+                if (cached != null) {
+                    options = sessionOptions(settings, device, OrtSession.SessionOptions.OptLevel.NO_OPT);
+                    try {
+                        session = env.createSession(cached.toString(), options);
+                    } catch (OrtException e) {
+                        options.close();
+                        options = null;
+                        cache.rejected(entry, e);
+                    }
+                }
+                Path staged = session != null || entry == null ? null : cache.staging(entry);
+                if (staged != null) {
+                    options = sessionOptions(settings, device, OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                    try {
+                        options.setOptimizedModelFilePath(staged.resolve("model.onnx").toString());
+                        options.addConfigEntry("session.optimized_model_external_initializers_file_name",
+                                "model.onnx.data");
+                        options.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                Integer.toString(1 << 20));
+                        session = env.createSession(file.toAbsolutePath().toString(), options);
+                        cache.publish(staged, entry);
+                    } catch (OrtException e) {
+                        options.close();
+                        options = null;
+                        OptimizedModelCache.delete(staged);
+                        cacheProblem = "ONNX Runtime could not save the optimised " + name + " model into "
+                                + cache.folder() + " (" + e.getMessage() + "); opened it without the cache";
+                    }
+                }
+            }
+            if (session == null) {
+                options = sessionOptions(settings, device, OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                if (!external.isEmpty()) {
+                    options.addExternalInitializers(external);
+                }
+                session = patchedBytes != null
+                        ? env.createSession(patchedBytes, options)
+                        : env.createSession(file.toAbsolutePath().toString(), options);
+                if (cacheProblem != null) {
+                    new OptimizedModelCache(settings.modelCache().get(), OnnxModel::warn).warn("save", cacheProblem);
+                }
+            }
             try {
-                OnnxModel model = new OnnxModel(name, file, session);
+                OnnxModel model = new OnnxModel(name, file, session, options, device);
                 model.patched.addAll(replacements);
                 NativeObjects.sessionOpened();
                 return model;
@@ -194,34 +272,97 @@ public final class OnnxModel implements Model, AutoCloseable {
                 throw e;
             }
         } catch (RuntimeException e) {
+            closeQuietly(options);
             replacements.forEach(OnnxTensor::close);
             throw e;
         } catch (OrtException e) {
+            closeQuietly(options);
             replacements.forEach(OnnxTensor::close);
             throw new ModelLoadException("ONNX Runtime could not load " + file.toAbsolutePath() + " (" + name + "): "
                     + e.getMessage(), e);
         }
     }
 
-    /** System property: ONNX Runtime intra-op threads of every session opened afterwards (unset: ORT's default). */
-    public static final String INTRA_OP_THREADS_PROPERTY = "conditio.onnx.intraOpThreads";
-
-    private static int intraOpThreads() {
-        String v = System.getProperty(INTRA_OP_THREADS_PROPERTY);
-        if (v == null || v.isBlank()) {
-            return 0;
-        }
-        try {
-            int n = Integer.parseInt(v.strip());
-            if (n < 1) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new ModelLoadException("system property " + INTRA_OP_THREADS_PROPERTY + "=" + v
-                    + ": expected a positive number of threads");
+    private static void closeQuietly(OrtSession.SessionOptions options) {
+        if (options != null) {
+            options.close();
         }
     }
+
+    /** Session options from the settings; the caller owns them and closes them after the session. */
+    private static OrtSession.SessionOptions sessionOptions(SessionSettings settings, Device device,
+                                                            OrtSession.SessionOptions.OptLevel level)
+            throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        try {
+            options.setOptimizationLevel(level);
+            if (settings.intraOpThreads() > 0) {
+                options.setIntraOpNumThreads(settings.intraOpThreads());
+            }
+            if (settings.interOpThreads() > 0) {
+                options.setInterOpNumThreads(settings.interOpThreads());
+            }
+            options.setExecutionMode(settings.executionMode() == SessionSettings.ExecutionMode.PARALLEL
+                    ? OrtSession.SessionOptions.ExecutionMode.PARALLEL
+                    : OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            options.setCPUArenaAllocator(settings.memoryArena());
+            if (device.kind() == Device.Kind.CUDA) {
+                options.addCUDA(device.index());
+            }
+            return options;
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw e;
+        }
+    }
+
+    private static final Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static volatile java.util.function.Consumer<String> warnings =
+            line -> System.err.println("conditio: warning: " + line);
+
+    static void warn(String line) {
+        warnings.accept(line);
+    }
+
+    /**
+     * Sets where the warnings of session opening go (a CUDA device that is not available, an optimised-model cache
+     * that cannot be used); standard error, prefixed {@code conditio: warning:}, unless replaced.
+     *
+     * @param sink receives one line per warning
+     * @return the sink it replaces, to restore
+     */
+    public static java.util.function.Consumer<String> warnings(java.util.function.Consumer<String> sink) {
+        java.util.function.Consumer<String> before = warnings;
+        warnings = sink;
+        return before;
+    }
+
+    /**
+     * The device sessions will run on: the one asked for when the ONNX Runtime on the class path has its provider,
+     * else the CPU, with one warning per device.
+     *
+     * @param wanted the device asked for
+     * @return the device used
+     */
+    public static Device resolve(Device wanted) {
+        if (wanted.kind() == Device.Kind.CPU) {
+            return wanted;
+        }
+        NativeRuntime.environment();
+        java.util.EnumSet<ai.onnxruntime.OrtProvider> available = OrtEnvironment.getAvailableProviders();
+        if (available.contains(ai.onnxruntime.OrtProvider.CUDA)) {
+            return wanted;
+        }
+        if (WARNED.add("device " + wanted)) {
+            warn("device " + wanted + " asked for, but the ONNX Runtime on the class path has no CUDA provider (it"
+                    + " has " + available + "); running on the CPU. CUDA needs com.microsoft.onnxruntime:"
+                    + "onnxruntime_gpu (build with -Donnxruntime.artifactId=onnxruntime_gpu) and the CUDA libraries");
+        }
+        return Device.CPU;
+    }
+
+    /** System property: ONNX Runtime intra-op threads of every session opened afterwards (unset: ORT's default). */
+    public static final String INTRA_OP_THREADS_PROPERTY = SessionSettings.INTRA_OP_THREADS_PROPERTY;
 
     private static byte[] readAll(Path file) {
         try {
@@ -579,9 +720,16 @@ public final class OnnxModel implements Model, AutoCloseable {
             } catch (OrtException e) {
                 throw new IllegalStateException("closing " + path + " failed: " + e.getMessage(), e);
             } finally {
+                // the options live as long as the session: ONNX Runtime may read them until it is closed
+                options.close();
                 patched.forEach(OnnxTensor::close);
             }
         }
+    }
+
+    /** @return the device this session runs on (the CPU when CUDA was asked for but is not available) */
+    public Device device() {
+        return device;
     }
 
     /** @return the keys of the weight patches this session was built with; empty for the plain model */

@@ -200,7 +200,8 @@ public final class Pipeline implements AutoCloseable {
         Path abs = file.toAbsolutePath().normalize();
         Path onnx = Files.isDirectory(abs) ? abs.resolve("model.onnx") : abs;
         return extraModels.computeIfAbsent(onnx, p -> OnnxModel.open(
-                (Files.isDirectory(abs) ? abs : abs.getParent()).getFileName().toString(), p));
+                (Files.isDirectory(abs) ? abs : abs.getParent()).getFileName().toString(), p,
+                folder.sessionSettings()));
     }
 
     /**

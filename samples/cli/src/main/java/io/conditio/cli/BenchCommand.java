@@ -12,7 +12,9 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -63,20 +65,26 @@ final class BenchCommand implements Callable<Integer> {
             description = "Print one JSON object per size instead of the table.")
     boolean json;
 
+    @Option(names = "--concurrency", paramLabel = "N", split = ",",
+            description = "Also measure images/s with N generations at once on the one pipeline, e.g. 1,2,4"
+                    + " (each of the N threads makes --runs images after one untimed round).")
+    List<Integer> concurrency;
+
     @Option(names = "--plugins", paramLabel = "DIR", description = "Plugin directory.")
     Path plugins;
 
     /** One size's figures; times in ms, medians over the rounds. */
     record Figures(String scheduler, int width, int height, int steps, int unetCalls, double totalMs, double loopMsPerCall,
-                   double unetInLoopMs, double replayMsPerCall, double ratio, double heapBytesPerStep, int rounds) {
+                   double unetInLoopMs, double replayMsPerCall, double ratio, double heapBytesPerStep, int rounds,
+                   Map<Integer, Double> imagesPerSecond) {
     }
 
     @picocli.CommandLine.Mixin
-    ThreadsOption threadsOption = new ThreadsOption();
+    SessionFlags sessionFlags = new SessionFlags();
 
     @Override
     public Integer call() {
-        try (ThreadsOption.Scope scope = threadsOption.apply()) {
+        try (SessionFlags.Scope scope = sessionFlags.apply()) {
             return execute();
         }
     }
@@ -88,6 +96,14 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (steps < 1) {
             throw new InvalidRequestException("--steps " + steps + ": at least 1 step is needed");
+        }
+        if (concurrency != null) {
+            for (int n : concurrency) {
+                if (n < 1) {
+                    throw new InvalidRequestException("--concurrency " + n + ": expected a positive number of"
+                            + " generations at once");
+                }
+            }
         }
         if (sizes != null) {
             for (int s : sizes) {
@@ -109,20 +125,24 @@ final class BenchCommand implements Callable<Integer> {
                         out.printf(Locale.ROOT, "model %s, %d steps (%d UNet calls), scheduler %s, %d warm-up"
                                 + " generations + %d timed rounds; times are medians%n", pipeline.folder().root(),
                                 steps, f.unetCalls(), f.scheduler(), warmup, runs);
-                        out.printf(Locale.ROOT, "%9s %12s %15s %15s %10s %7s %12s%n", "size", "generation",
-                                "loop per step", "UNet in loop", "replayed UNet", "ratio", "heap/step");
+                        out.printf(Locale.ROOT, "%9s %12s %15s %15s %10s %7s %12s%s%n", "size", "generation",
+                                "loop per step", "UNet in loop", "replayed UNet", "ratio", "heap/step",
+                                throughputHeader(f));
                         header = true;
                     }
-                    out.printf(Locale.ROOT, "%9s %9.2f ms %12.3f ms %12.3f ms %10.3f ms %7.3f %12s%n",
+                    out.printf(Locale.ROOT, "%9s %9.2f ms %12.3f ms %12.3f ms %10.3f ms %7.3f %12s%s%n",
                             f.width() + "x" + f.height(), f.totalMs(), f.loopMsPerCall(), f.unetInLoopMs(),
                             f.replayMsPerCall(), f.ratio(), f.heapBytesPerStep() < 0 ? "-"
-                                    : String.format(Locale.ROOT, "%.1f KB", f.heapBytesPerStep() / 1024));
+                                    : String.format(Locale.ROOT, "%.1f KB", f.heapBytesPerStep() / 1024),
+                            throughputCells(f));
                 }
                 out.flush();
             }
             if (!json) {
                 out.println("loop per step = the loop's time / UNet calls; replayed UNet = the same calls on the "
-                        + "generation's recorded inputs, bare; ratio = median of loop/replay per round");
+                        + "generation's recorded inputs, bare; ratio = median of loop/replay per round"
+                        + (concurrency == null || concurrency.isEmpty() ? "" : "; images/s @N = N generations at"
+                        + " once on the one pipeline, wall clock"));
             }
         }
         return 0;
@@ -169,8 +189,68 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         double heap = noAlloc ? -1 : heapPerStep(pipeline, size);
-        return new Figures(String.valueOf(last.provenance().get("scheduler")), last.image().width(), last.image().height(), steps, last.timings().modelCalls(),
-                median(total), median(loop), median(inLoop), median(replayed), median(ratio), heap, runs);
+        Map<Integer, Double> throughput = new LinkedHashMap<>();
+        if (concurrency != null) {
+            for (int n : concurrency) {
+                throughput.put(n, imagesPerSecond(pipeline, request, n));
+            }
+        }
+        return new Figures(String.valueOf(last.provenance().get("scheduler")), last.image().width(),
+                last.image().height(), steps, last.timings().modelCalls(), median(total), median(loop),
+                median(inLoop), median(replayed), median(ratio), heap, runs, throughput);
+    }
+
+    /**
+     * Images per second with {@code n} generations at once on the pipeline: n threads, each making one untimed image
+     * and then {@code runs} timed ones, started together; all images over the wall time from start to the last one.
+     */
+    private double imagesPerSecond(Pipeline pipeline, GenerationRequest request, int n) {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(n + 1);
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < n; t++) {
+                done.add(pool.submit(() -> {
+                    pipeline.generate(request);
+                    start.await();
+                    for (int i = 0; i < runs; i++) {
+                        pipeline.generate(request);
+                    }
+                    return null;
+                }));
+            }
+            start.await();
+            long t0 = System.nanoTime();
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
+            }
+            return n * (double) runs / ((System.nanoTime() - t0) / 1e9);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while measuring " + n + " generations at once", e);
+        } catch (java.util.concurrent.BrokenBarrierException e) {
+            throw new IllegalStateException("a generation failed while measuring " + n + " at once", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException("a generation failed while measuring " + n + " at once: "
+                    + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static String throughputHeader(Figures f) {
+        StringBuilder b = new StringBuilder();
+        f.imagesPerSecond().keySet().forEach(n -> b.append(String.format(Locale.ROOT, " %11s", "images/s @" + n)));
+        return b.toString();
+    }
+
+    private static String throughputCells(Figures f) {
+        StringBuilder b = new StringBuilder();
+        f.imagesPerSecond().values().forEach(v -> b.append(String.format(Locale.ROOT, " %11.2f", v)));
+        return b.toString();
     }
 
     /** Bytes the generating thread allocates per extra step: (40 steps − 20 steps) / 20, median of 3. */
@@ -211,6 +291,14 @@ final class BenchCommand implements Callable<Integer> {
         m.put("replayed_unet_ms", round(f.replayMsPerCall()));
         m.put("ratio", round(f.ratio()));
         m.put("heap_bytes_per_step", f.heapBytesPerStep() < 0 ? null : Math.round(f.heapBytesPerStep()));
+        if (!f.imagesPerSecond().isEmpty()) {
+            Map<String, Object> ips = new LinkedHashMap<>();
+            f.imagesPerSecond().forEach((n, v) -> ips.put(Integer.toString(n), round(v)));
+            m.put("images_per_second", ips);
+        }
+        io.conditio.core.onnx.SessionSettings s = pipeline.folder().sessionSettings();
+        m.put("intra_op_threads", s.intraOpThreads());
+        m.put("device", pipeline.folder().model("unet").device().toString());
         return io.conditio.core.json.Json.write(m);
     }
 

@@ -247,11 +247,11 @@ final class GenerateCommand implements Callable<Integer> {
     PluginDevOption dev = new PluginDevOption();
 
     @picocli.CommandLine.Mixin
-    ThreadsOption threadsOption = new ThreadsOption();
+    SessionFlags sessionFlags = new SessionFlags();
 
     @Override
     public Integer call() {
-        try (ThreadsOption.Scope scope = threadsOption.apply()) {
+        try (SessionFlags.Scope scope = sessionFlags.apply()) {
             return execute();
         }
     }

@@ -91,11 +91,11 @@ final class ServeCommand implements Callable<Integer> {
     long grace;
 
     @picocli.CommandLine.Mixin
-    ThreadsOption threadsOption = new ThreadsOption();
+    SessionFlags sessionFlags = new SessionFlags();
 
     @Override
     public Integer call() throws InterruptedException {
-        try (ThreadsOption.Scope scope = threadsOption.apply()) {
+        try (SessionFlags.Scope scope = sessionFlags.apply()) {
             return execute();
         }
     }
