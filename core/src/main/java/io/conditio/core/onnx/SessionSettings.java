@@ -67,10 +67,9 @@ public record SessionSettings(int intraOpThreads, int interOpThreads, ExecutionM
     }
 
     /**
-     * The settings used when none are given: sequential execution, {@link #defaultIntraOpThreads()} intra-op threads,
-     * ONNX Runtime's inter-op thread count, the memory arena on,
-     * the CPU, and the optimised-model cache in {@link #defaultCacheFolder()}; each overridden by its system
-     * property when that is set.
+     * The settings used when none are given: sequential execution, {@link #defaultIntraOpThreads()} intra-op
+     * threads, ONNX Runtime's inter-op thread count, the memory arena on, the CPU, and the optimised-model cache in
+     * {@link #defaultCacheFolder()}; each overridden by its system property when that is set.
      *
      * @return the defaults
      * @throws InvalidRequestException naming the property when one is set to something it cannot be
