@@ -351,7 +351,16 @@ public final class OnnxModel implements Model, AutoCloseable {
         NativeRuntime.environment();
         java.util.EnumSet<ai.onnxruntime.OrtProvider> available = OrtEnvironment.getAvailableProviders();
         if (available.contains(ai.onnxruntime.OrtProvider.CUDA)) {
-            return wanted;
+            String problem = CUDA_PROBLEMS.computeIfAbsent(wanted.index(), OnnxModel::cudaProblem);
+            if (problem.isEmpty()) {
+                return wanted;
+            }
+            if (WARNED.add("device " + wanted)) {
+                warn("device " + wanted + " asked for, but ONNX Runtime could not start CUDA there (" + problem
+                        + "); running on the CPU. CUDA needs the CUDA and cuDNN libraries onnxruntime_gpu was built"
+                        + " for on the library path, and a GPU");
+            }
+            return Device.CPU;
         }
         if (WARNED.add("device " + wanted)) {
             warn("device " + wanted + " asked for, but the ONNX Runtime on the class path has no CUDA provider (it"
@@ -359,6 +368,18 @@ public final class OnnxModel implements Model, AutoCloseable {
                     + "onnxruntime_gpu (build with -Donnxruntime.artifactId=onnxruntime_gpu) and the CUDA libraries");
         }
         return Device.CPU;
+    }
+
+    private static final Map<Integer, String> CUDA_PROBLEMS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Whether the CUDA provider starts on a device: empty when it does, else ONNX Runtime's message. */
+    private static String cudaProblem(int index) {
+        try (OrtSession.SessionOptions probe = new OrtSession.SessionOptions()) {
+            probe.addCUDA(index);
+            return "";
+        } catch (OrtException | RuntimeException | LinkageError e) {
+            return String.valueOf(e.getMessage()).strip();
+        }
     }
 
     /** System property: ONNX Runtime intra-op threads of every session opened afterwards (unset: ORT's default). */
