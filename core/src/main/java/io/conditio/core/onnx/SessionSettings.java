@@ -111,14 +111,21 @@ public record SessionSettings(int intraOpThreads, int interOpThreads, ExecutionM
     }
 
     /**
-     * The cache folder used when {@link #MODEL_CACHE_PROPERTY} is unset: {@code onnx/} in Conditio's cache folder
-     * ({@link io.conditio.core.CacheFolder#root()}: {@code -Dconditio.cache}, {@code $CONDITIO_CACHE},
-     * {@code $XDG_CACHE_HOME/conditio} or {@code ~/.cache/conditio}).
+     * The cache folder used when {@link #MODEL_CACHE_PROPERTY} is unset: {@code $XDG_CACHE_HOME/conditio/onnx},
+     * else {@code ~/.cache/conditio/onnx}.
      *
      * @return the folder, or empty when there is no home directory to put it in
      */
     public static Optional<Path> defaultCacheFolder() {
-        return io.conditio.core.CacheFolder.root().map(root -> root.resolve("onnx"));
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && !xdg.isBlank()) {
+            return Optional.of(Path.of(xdg, "conditio", "onnx"));
+        }
+        String home = System.getProperty("user.home");
+        if (home == null || home.isBlank() || home.equals("?")) {
+            return Optional.empty();
+        }
+        return Optional.of(Path.of(home, ".cache", "conditio", "onnx"));
     }
 
     /**
