@@ -68,8 +68,9 @@ public record SessionSettings(int intraOpThreads, int interOpThreads, ExecutionM
 
     /**
      * The settings used when none are given: sequential execution, {@link #defaultIntraOpThreads()} intra-op
-     * threads, ONNX Runtime's inter-op thread count, the memory arena on, the CPU, and the optimised-model cache in
-     * {@link #defaultCacheFolder()}; each overridden by its system property when that is set.
+     * threads, ONNX Runtime's inter-op thread count, the memory arena on, the CPU, and no optimised-model cache (it is
+     * opt-in: a folder such as {@link #defaultCacheFolder()} given by the builder, the CLI or its property); each
+     * overridden by its system property when that is set.
      *
      * @return the defaults
      * @throws InvalidRequestException naming the property when one is set to something it cannot be
@@ -94,7 +95,7 @@ public record SessionSettings(int intraOpThreads, int interOpThreads, ExecutionM
         String d = property(DEVICE_PROPERTY);
         Device device = d == null ? Device.CPU : Device.parse(d);
         String c = property(MODEL_CACHE_PROPERTY);
-        Optional<Path> cache = c == null ? defaultCacheFolder() : parseCache(c);
+        Optional<Path> cache = c == null ? Optional.empty() : parseCache(c);
         return new SessionSettings(intra, inter, mode, arena, device, cache);
     }
 
@@ -111,8 +112,8 @@ public record SessionSettings(int intraOpThreads, int interOpThreads, ExecutionM
     }
 
     /**
-     * The cache folder used when {@link #MODEL_CACHE_PROPERTY} is unset: {@code $XDG_CACHE_HOME/conditio/onnx},
-     * else {@code ~/.cache/conditio/onnx}.
+     * The suggested optimised-model cache folder: {@code $XDG_CACHE_HOME/conditio/onnx}, else
+     * {@code ~/.cache/conditio/onnx}. Not used unless asked for.
      *
      * @return the folder, or empty when there is no home directory to put it in
      */
