@@ -46,8 +46,8 @@ public class ClassifierFreeGuidance implements Guidance {
     }
 
     /**
-     * @param latents the current latents, batch 1
-     * @return the latents twice along the batch axis
+     * @param latents the current latents, batch {@code n}
+     * @return the latents twice along the batch axis, {@code [latents, latents]}
      */
     @Override
     public FloatTensor expand(FloatTensor latents) {
@@ -98,7 +98,7 @@ public class ClassifierFreeGuidance implements Guidance {
         if (!ownCombine || into.size() * 2 != out.size()) {
             return Guidance.super.combineInto(out, step, into);
         }
-        requireBatchOfTwo(out);
+        requireTwoHalves(out);
         int n = into.size();
         float[] o = out.array();
         float[] r = into.array();
@@ -119,13 +119,13 @@ public class ClassifierFreeGuidance implements Guidance {
     /**
      * The guided prediction of a {@code [uncond, cond]} batch.
      *
-     * @param out   the UNet output, batch 2: unconditional first
+     * @param out   the UNet output, batch {@code 2n}: the {@code n} unconditional entries first
      * @param scale the guidance scale
-     * @return {@code uncond + scale * (cond - uncond)} in float32, batch 1
-     * @throws IllegalStateException when the batch is not 2
+     * @return {@code uncond + scale * (cond - uncond)} in float32, batch {@code n}
+     * @throws IllegalStateException when the batch is odd
      */
     public static FloatTensor guide(FloatTensor out, float scale) {
-        requireBatchOfTwo(out);
+        requireTwoHalves(out);
         int n = out.size() / 2;
         float[] o = out.array();
         float[] r = new float[n];
@@ -140,27 +140,28 @@ public class ClassifierFreeGuidance implements Guidance {
     /**
      * The conditional half of a {@code [uncond, cond]} batch.
      *
-     * @param out the UNet output, batch 2: unconditional first
-     * @return a copy of the conditional prediction, batch 1
-     * @throws IllegalStateException when the batch is not 2
+     * @param out the UNet output, batch {@code 2n}: the {@code n} unconditional entries first
+     * @return a copy of the conditional prediction, batch {@code n}
+     * @throws IllegalStateException when the batch is odd
      */
     public static FloatTensor conditional(FloatTensor out) {
-        requireBatchOfTwo(out);
+        requireTwoHalves(out);
         int n = out.size() / 2;
         float[] r = new float[n];
         System.arraycopy(out.array(), n, r, 0, n);
         return FloatTensor.of(r, batchOne(out));
     }
 
-    private static void requireBatchOfTwo(FloatTensor out) {
-        if (out.dim(0) != 2) {
-            throw new IllegalStateException("classifier-free guidance expects a UNet batch of 2, got " + out);
+    private static void requireTwoHalves(FloatTensor out) {
+        if (out.rank() == 0 || out.dim(0) < 2 || out.dim(0) % 2 != 0) {
+            throw new IllegalStateException("classifier-free guidance expects a UNet batch of 2 per image "
+                    + "(unconditional entries, then conditional), got " + out);
         }
     }
 
     private static int[] batchOne(FloatTensor out) {
         int[] shape = out.shape();
-        shape[0] = 1;
+        shape[0] /= 2;
         return shape;
     }
 }

@@ -53,8 +53,12 @@ public interface ConditioningContext {
      * ({@code latent_dist.sample(generator) * scaling_factor}); draws from the generation's generator when the
      * encoder outputs distribution parameters.
      *
+     * <p>With several images per prompt ({@link #imagesPerPrompt()}), since SPI 0.3.0, the result holds one sample
+     * per image, each drawn from that image's generator, so that every image of the batch is the one it would be
+     * alone.
+     *
      * @param image the image, the size of the generation
-     * @return latents of shape {@code [1, C, H/f, W/f]}
+     * @return latents of shape {@code [imagesPerPrompt, C, H/f, W/f]}
      * @throws InvalidRequestException when the model folder has no VAE encoder
      */
     FloatTensor encodeImage(RgbImage image);
@@ -69,8 +73,20 @@ public interface ConditioningContext {
      */
     FloatTensor encodeImageMode(RgbImage image);
 
-    /** @return the generation's generator */
+    /**
+     * @return the generation's generator. With several images per prompt a draw whose first dimension is the
+     *     number of images takes entry {@code k} from image {@code k}'s generator; any other draw is made from every
+     *     image's generator (each stays where it would be for its image alone) and returns the first image's values
+     */
     RandomSource random();
+
+    /**
+     * @return how many images of the prompt this generation makes ({@link GenerationRequest#imagesPerPrompt()}).
+     *     Since SPI 0.3.0; the default is 1.
+     */
+    default int imagesPerPrompt() {
+        return 1;
+    }
 
     /** @return the branches of the UNet batch, in batch order */
     List<GuidanceBranch> branches();

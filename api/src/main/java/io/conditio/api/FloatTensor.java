@@ -195,6 +195,30 @@ public final class FloatTensor implements Tensor {
     }
 
     /**
+     * Repeats every batch entry in place, as {@code torch.repeat_interleave(t, repeats, dim=0)}: {@code [a, b]} with
+     * 2 repeats is {@code [a, a, b, b]}. This is how diffusers' pipelines give every image of a prompt its copy of
+     * the prompt's embeddings ({@code num_images_per_prompt}). Since SPI 0.3.0.
+     *
+     * @param repeats copies of each entry, at least 1
+     * @return this tensor when {@code repeats} is 1, else a new tensor of batch {@code shape[0] × repeats}
+     * @throws IllegalArgumentException when {@code repeats} is below 1 or the tensor has rank 0
+     */
+    public FloatTensor repeatInterleave(int repeats) {
+        if (repeats == 1) {
+            return this;
+        }
+        int[] s = Tensors.repeatedShape(shape, repeats);
+        int per = data.length / Math.max(1, shape[0]);
+        float[] out = new float[data.length * repeats];
+        for (int b = 0; b < shape[0]; b++) {
+            for (int r = 0; r < repeats; r++) {
+                System.arraycopy(data, b * per, out, (b * repeats + r) * per, per);
+            }
+        }
+        return new FloatTensor(out, s);
+    }
+
+    /**
      * Concatenates tensors along the first (batch) axis, as {@code torch.cat(tensors, 0)}.
      *
      * @param parts tensors that agree in every dimension but the first

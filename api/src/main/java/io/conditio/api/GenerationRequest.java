@@ -10,7 +10,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * An immutable request for one image. Settings left unset take the model folder's defaults (size from the UNet
+ * An immutable request for one image, or several images of one prompt ({@link #imagesPerPrompt()}, run as one
+ * UNet batch). Settings left unset take the model folder's defaults (size from the UNet
  * config, scheduler from {@code scheduler/scheduler_config.json}).
  *
  * <pre>{@code
@@ -28,6 +29,8 @@ import java.util.Optional;
 public final class GenerationRequest {
     /** The guidance scale diffusers' Stable Diffusion pipelines default to. */
     public static final double DEFAULT_GUIDANCE_SCALE = 7.5;
+    /** The most images one request may ask for ({@link Builder#optImagesPerPrompt}). */
+    public static final int MAX_IMAGES_PER_PROMPT = 64;
 
     private final String prompt;
     private final String negativePrompt;
@@ -43,6 +46,8 @@ public final class GenerationRequest {
     private final List<BeforeStepCallback> beforeStep;
     private final List<AfterStepCallback> afterStep;
     private final Duration timeout;
+    private final int imagesPerPrompt;
+    private final boolean splitGuidanceBatch;
 
     private GenerationRequest(Builder b) {
         this.prompt = b.prompt;
@@ -60,6 +65,8 @@ public final class GenerationRequest {
         this.beforeStep = List.copyOf(b.beforeStep);
         this.afterStep = List.copyOf(b.afterStep);
         this.timeout = b.timeout;
+        this.imagesPerPrompt = b.imagesPerPrompt;
+        this.splitGuidanceBatch = b.splitGuidanceBatch;
     }
 
     /** @return a new builder */
@@ -84,6 +91,8 @@ public final class GenerationRequest {
         b.beforeStep.addAll(beforeStep);
         b.afterStep.addAll(afterStep);
         b.timeout = timeout;
+        b.imagesPerPrompt = imagesPerPrompt;
+        b.splitGuidanceBatch = splitGuidanceBatch;
         return b;
     }
 
@@ -186,6 +195,25 @@ public final class GenerationRequest {
         return Optional.ofNullable(timeout);
     }
 
+    /**
+     * @return how many images of this prompt to make, 1 to {@link #MAX_IMAGES_PER_PROMPT}: one UNet batch of this
+     *     many latents per guidance branch, as diffusers' {@code num_images_per_prompt}. Image {@code k} is drawn
+     *     from its own generator seeded {@code seed + k} (diffusers' list of generators, A1111's batch seeds), so
+     *     it is the image a request for one image with seed {@code seed + k} gives. Since SPI 0.3.0.
+     */
+    public int imagesPerPrompt() {
+        return imagesPerPrompt;
+    }
+
+    /**
+     * @return whether every guidance branch runs as its own UNet call (batch {@link #imagesPerPrompt()} each)
+     *     instead of all branches in one call: less memory at the peak, the same latents up to the last bits of
+     *     the batched convolutions. Since SPI 0.3.0.
+     */
+    public boolean splitGuidanceBatch() {
+        return splitGuidanceBatch;
+    }
+
     /** Builds a {@link GenerationRequest}: {@code setX} for the settings a request needs, {@code optX} for the rest. */
     public static final class Builder {
         private String prompt = "";
@@ -202,6 +230,8 @@ public final class GenerationRequest {
         private final List<BeforeStepCallback> beforeStep = new ArrayList<>();
         private final List<AfterStepCallback> afterStep = new ArrayList<>();
         private Duration timeout;
+        private int imagesPerPrompt = 1;
+        private boolean splitGuidanceBatch;
 
         private Builder() {
         }
@@ -357,6 +387,30 @@ public final class GenerationRequest {
                 throw new InvalidRequestException("timeout must be positive, got " + timeout);
             }
             this.timeout = timeout;
+            return this;
+        }
+
+        /**
+         * @param images how many images of the prompt to make in one UNet batch, 1 to
+         *               {@link #MAX_IMAGES_PER_PROMPT}
+         * @return this
+         * @throws InvalidRequestException when out of range
+         */
+        public Builder optImagesPerPrompt(int images) {
+            if (images < 1 || images > MAX_IMAGES_PER_PROMPT) {
+                throw new InvalidRequestException("images per prompt must be 1 to " + MAX_IMAGES_PER_PROMPT
+                        + ", got " + images);
+            }
+            this.imagesPerPrompt = images;
+            return this;
+        }
+
+        /**
+         * @param split run each guidance branch as its own UNet call ({@link #splitGuidanceBatch()})
+         * @return this
+         */
+        public Builder optSplitGuidanceBatch(boolean split) {
+            this.splitGuidanceBatch = split;
             return this;
         }
 

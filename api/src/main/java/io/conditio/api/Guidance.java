@@ -6,6 +6,10 @@ import java.util.List;
  * How model calls are batched and their outputs combined for one generation. The default is classifier-free
  * guidance as diffusers runs it: batch {@code [uncond, cond]}, one UNet call per timestep,
  * {@code noise = uncond + g * (cond - uncond)}.
+ *
+ * <p>With several images per prompt (since SPI 0.3.0) the latents have batch {@code n}, the UNet batch is branch
+ * major ({@code [uncond × n, cond × n]}, as diffusers' {@code torch.cat([latents] * 2)}) and the prediction has
+ * batch {@code n}; combining must act on each image alone.
  */
 public interface Guidance {
 
@@ -15,17 +19,17 @@ public interface Guidance {
     /**
      * Builds the UNet's latent batch from the current latents.
      *
-     * @param latents the current latents, batch 1
-     * @return latents repeated once per branch along the batch axis
+     * @param latents the current latents, batch {@code n} (the images per prompt)
+     * @return the latents repeated once per branch along the batch axis, batch {@code branches × n}
      */
     FloatTensor expand(FloatTensor latents);
 
     /**
      * Combines the UNet output of all branches into one prediction.
      *
-     * @param modelOutput the UNet output, one entry per branch along the batch axis
+     * @param modelOutput the UNet output, {@code n} entries per branch along the batch axis, branch major
      * @param step        the current step
-     * @return the guided prediction, batch 1
+     * @return the guided prediction, batch {@code n}
      */
     FloatTensor combine(FloatTensor modelOutput, StepContext step);
 

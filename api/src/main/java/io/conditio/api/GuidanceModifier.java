@@ -35,7 +35,7 @@ public abstract class GuidanceModifier implements Guidance {
     }
 
     /**
-     * @param latents the current latents, batch 1
+     * @param latents the current latents, batch {@code n}
      * @return the inner guidance's batch
      */
     @Override
@@ -57,8 +57,8 @@ public abstract class GuidanceModifier implements Guidance {
      * The unguided prediction: the output of the branch that drops no condition ({@link GuidanceBranch#CONDITIONAL}
      * for classifier-free guidance, text and image for instruct-pix2pix).
      *
-     * @param modelOutput the UNet output, one entry per branch of {@link #branches()}
-     * @return a copy of that branch's output, batch 1
+     * @param modelOutput the UNet output, {@code n} entries per branch of {@link #branches()}
+     * @return a copy of that branch's output, batch {@code n}
      * @throws IllegalStateException when no branch keeps every condition, or the batch is not one per branch
      */
     protected FloatTensor conditional(FloatTensor modelOutput) {
@@ -84,22 +84,22 @@ public abstract class GuidanceModifier implements Guidance {
     }
 
     /**
-     * @param modelOutput a batch, one entry per branch
+     * @param modelOutput a batch, the same number of entries per branch ({@code n} images), branch major
      * @param index       the branch
      * @param count       the number of branches
-     * @return a copy of that entry, batch 1
-     * @throws IllegalStateException when the batch is not {@code count}
+     * @return a copy of that branch's entries, batch {@code n}
+     * @throws IllegalStateException when the batch is not a multiple of {@code count}
      */
     public static FloatTensor branch(FloatTensor modelOutput, int index, int count) {
-        if (modelOutput.dim(0) != count) {
-            throw new IllegalStateException("expected a UNet batch of " + count + " (one per branch), got "
+        if (modelOutput.rank() == 0 || modelOutput.dim(0) < count || modelOutput.dim(0) % count != 0) {
+            throw new IllegalStateException("expected a UNet batch of " + count + " per image (one per branch), got "
                     + modelOutput);
         }
         int n = modelOutput.size() / count;
         float[] r = new float[n];
         System.arraycopy(modelOutput.array(), index * n, r, 0, n);
         int[] shape = modelOutput.shape();
-        shape[0] = 1;
+        shape[0] /= count;
         return FloatTensor.of(r, shape);
     }
 }

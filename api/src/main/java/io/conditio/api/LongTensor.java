@@ -61,6 +61,28 @@ public final class LongTensor implements Tensor {
         return data[index];
     }
 
+    /**
+     * Repeats every batch entry in place, as {@code torch.repeat_interleave(t, repeats, dim=0)}. Since SPI 0.3.0.
+     *
+     * @param repeats copies of each entry, at least 1
+     * @return this tensor when {@code repeats} is 1, else a new tensor of batch {@code shape[0] × repeats}
+     * @throws IllegalArgumentException when {@code repeats} is below 1 or the tensor has rank 0
+     */
+    public LongTensor repeatInterleave(int repeats) {
+        if (repeats == 1) {
+            return this;
+        }
+        int[] s = Tensors.repeatedShape(shape, repeats);
+        int per = data.length / Math.max(1, shape[0]);
+        long[] out = new long[data.length * repeats];
+        for (int b = 0; b < shape[0]; b++) {
+            for (int r = 0; r < repeats; r++) {
+                System.arraycopy(data, b * per, out, (b * repeats + r) * per, per);
+            }
+        }
+        return new LongTensor(out, s);
+    }
+
     @Override
     public String toString() {
         return "LongTensor" + Arrays.toString(shape);

@@ -33,7 +33,7 @@ public final class SingleBranchGuidance implements Guidance {
     }
 
     /**
-     * @param latents the current latents, batch 1
+     * @param latents the current latents, batch {@code n}
      * @return {@code latents} itself
      */
     @Override
@@ -42,7 +42,7 @@ public final class SingleBranchGuidance implements Guidance {
     }
 
     /**
-     * @param modelOutput the UNet output, batch 1
+     * @param modelOutput the UNet output, batch {@code n}
      * @param step        the current step (unused)
      * @return {@code modelOutput} itself
      */

@@ -60,6 +60,14 @@ public interface StepContext {
     /** @return the branches of the UNet batch, in batch order */
     java.util.List<GuidanceBranch> branches();
 
+    /**
+     * @return how many images of the prompt the generation makes: the latents' batch, and the number of UNet batch
+     *     entries per branch. Since SPI 0.3.0; the default is 1.
+     */
+    default int imagesPerPrompt() {
+        return 1;
+    }
+
     /** @return the request being generated */
     GenerationRequest request();
 

@@ -7,6 +7,24 @@ final class Tensors {
     private Tensors() {
     }
 
+    static int[] repeatedShape(int[] shape, int repeats) {
+        if (repeats < 1) {
+            throw new IllegalArgumentException("repeats must be at least 1, got " + repeats);
+        }
+        if (shape.length == 0) {
+            throw new IllegalArgumentException("a rank-0 tensor has no batch axis to repeat");
+        }
+        int[] s = shape.clone();
+        long n = (long) s[0] * repeats;
+        s[0] = (int) n;
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("repeating shape " + Arrays.toString(shape) + " " + repeats
+                    + " times overflows");
+        }
+        volume(s);
+        return s;
+    }
+
     static int volume(int[] shape) {
         long v = 1;
         for (int d : shape) {

@@ -86,8 +86,22 @@ public final class MemoryLimit {
      * @return the estimate in bytes
      */
     public static double generationBytes(int width, int height, int fullResChannels) {
+        return generationBytes(width, height, fullResChannels, 1);
+    }
+
+    /**
+     * The estimate for generating several images of one prompt: every decoded image and its copies stay on the heap
+     * until the result is returned; the VAE decodes one image at a time, so its activations count once.
+     *
+     * @param width            output width in pixels
+     * @param height           output height in pixels
+     * @param fullResChannels  the VAE decoder's channels at full resolution (block_out_channels[0])
+     * @param images           the images per prompt
+     * @return the estimate in bytes
+     */
+    public static double generationBytes(int width, int height, int fullResChannels, int images) {
         double pixels = (double) width * height;
-        return pixels * (3 * 4 * 3 + 6) + pixels * fullResChannels * 4.0 * 3;
+        return pixels * (3 * 4 * 3 + 6) * images + pixels * fullResChannels * 4.0 * 3;
     }
 
     private static String describe(double bytes) {

@@ -34,9 +34,10 @@ import io.conditio.core.onnx.Binding;
 import io.conditio.core.onnx.Cancellation;
 import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.plugin.PluginGuard;
-import io.conditio.core.random.TorchGenerator;
+import io.conditio.core.random.ImageGenerators;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,16 +49,22 @@ import java.util.TreeMap;
  * goes through the pipeline's {@link PluginGuard}.
  */
 final class Generation {
+    /** Provenance key, with several images per prompt: how many the generation made. */
+    static final String IMAGES_PER_PROMPT = "images_per_prompt";
+    /** Provenance key, with several images per prompt: which one this is, from 0. */
+    static final String IMAGE_INDEX = "image_index";
     private final Pipeline pipeline;
     private final Pipeline.Plugins plugins;
     private final ModelFolder folder;
     private final PluginGuard guard;
     private final GenerationSettings settings;
     private final GenerationRequest request;
-    private final TorchGenerator random;
+    private final ImageGenerators random;
     private final Scheduler scheduler;
     private final List<ActiveConditioning> active = new ArrayList<>();
     private final Map<String, String> patchedComponents = new TreeMap<>();
+    /** Per-branch conditioning inputs repeated for every image, by the tensor the conditioning gave. */
+    private final Map<Tensor, Tensor> repeatedInputs = new IdentityHashMap<>();
     private long unetNanos;
 
     private record ActiveConditioning(Conditioner conditioner, String origin, Conditioning conditioning) {
@@ -81,7 +88,7 @@ final class Generation {
         this.guard = pipeline.guard();
         this.settings = GenerationSettings.resolve(pipeline, plugins, asked, guard);
         this.request = settings.request();
-        this.random = new TorchGenerator(settings.seed());
+        this.random = new ImageGenerators(settings.seed(), settings.images());
         SchedulerProvider provider = settings.scheduler().provider();
         SchedulerConfig config = settings.scheduler().config();
         this.scheduler = Guarded.scheduler(guard, provider,
@@ -103,10 +110,21 @@ final class Generation {
             long t2 = System.nanoTime();
             Cancellation.stageCurrent("decoding the latents");
             Cancellation.checkCurrent();
-            RgbImage image = decode(denoised.latents());
+            List<RgbImage> images = new ArrayList<>();
+            FloatTensor latents = denoised.latents();
+            for (int k = 0; k < settings.images(); k++) {
+                // one image at a time: the decoder's full-resolution activations are the largest buffers
+                images.add(decode(settings.images() == 1 ? latents : latents.batchEntry(k)));
+            }
             long t3 = System.nanoTime();
             StepTimings timings = new StepTimings(t1 - t0, t2 - t1, unetNanos, t3 - t2, denoised.modelCalls());
-            return new GenerationResult(List.of(image), denoised.latents(), provenance(start, timings), timings);
+            Provenance first = provenance(start, timings);
+            List<Provenance> each = new ArrayList<>();
+            each.add(first);
+            for (int k = 1; k < settings.images(); k++) {
+                each.add(imageProvenance(first, k));
+            }
+            return new GenerationResult(images, latents, first, timings, each);
         } catch (RuntimeException | Error e) {
             failure = e;
             throw e;
@@ -224,9 +242,9 @@ final class Generation {
             return timestep;
         }
 
-        UnetCall call(FloatTensor modelInput) {
+        UnetCall call(FloatTensor modelInput, int branches, int images, Map<Tensor, Tensor> repeated) {
             if (call == null) {
-                call = new UnetCall(modelInput);
+                call = new UnetCall(modelInput, branches, images, repeated);
             } else {
                 call.reset(modelInput);
             }
@@ -281,27 +299,52 @@ final class Generation {
         }
         step.checkCancelled();
         Guidance guidance = settings.guidance();
-        FloatTensor batch = guidance.expandInto(latents, buffers.batch(latents, step.branches.size()));
+        int branches = step.branches.size();
+        FloatTensor batch = guidance.expandInto(latents, buffers.batch(latents, branches));
+        if (batch.dim(0) != branches * settings.images()) {
+            throw new IllegalStateException("guidance " + guidance.describe() + " expanded latents " + latents
+                    + " to " + batch + "; expected a batch of " + branches + " branch(es) × "
+                    + settings.images() + " image(s)");
+        }
         FloatTensor modelInput = scheduler.scaleModelInputInto(batch, t, buffers.scaled(batch));
-        UnetCall call = buffers.call(modelInput);
+        UnetCall call = buffers.call(modelInput, branches, settings.images(), repeatedInputs);
         call.put("timestep", buffers.timestep(t, modelInput.dim(0)));
         for (ActiveConditioning a : active) {
             call.contributor(a.conditioner().id());
             a.conditioning().contribute(step, call);
         }
         long u0 = System.nanoTime();
-        Map<String, Tensor> out = unetCalls.run(call.feed());
+        FloatTensor output = request.splitGuidanceBatch() && branches > 1 ? splitRun(unetCalls, call, branches)
+                : unetOutput(settings.unet(), unetCalls.run(call.feed()));
         unetNanos += System.nanoTime() - u0;
-        FloatTensor raw = unetOutput(settings.unet(), out);
-        FloatTensor prediction = guidance.combineInto(raw, step, buffers.guided(raw, latents.dim(0)));
+        FloatTensor prediction = guidance.combineInto(output, step, buffers.guided(output, latents.dim(0)));
+        if (prediction.dim(0) != settings.images()) {
+            throw new IllegalStateException("guidance " + guidance.describe() + " combined a UNet batch of "
+                    + output.dim(0) + " into " + prediction + "; expected one entry per image ("
+                    + settings.images() + ")");
+        }
         FloatTensor into = buffers.spare(latents);
         FloatTensor next = scheduler.stepInto(prediction, t, latents, random, into);
-        if (next != into && (next == raw || buffers.overwritten(next))) {
+        if (next != into && (next == output || buffers.overwritten(next))) {
             // a scheduler handed back one of the buffers the next step overwrites: keep its values in ours
             System.arraycopy(next.array(), 0, into.array(), 0, into.size());
             next = into;
         }
         return next;
+    }
+
+    /**
+     * The guidance batch as one UNet call per branch, each of batch {@code images}: the same predictions up to the
+     * last bits of batched convolutions, with the activations of one branch alive at a time.
+     */
+    private FloatTensor splitRun(Binding unetCalls, UnetCall call, int branches) {
+        Map<String, Tensor> feed = call.feed();
+        FloatTensor[] parts = new FloatTensor[branches];
+        for (int b = 0; b < branches; b++) {
+            // the binding reuses its output tensors from call to call: keep a copy of each branch's
+            parts[b] = unetOutput(settings.unet(), unetCalls.run(call.branchFeed(feed, b))).copy();
+        }
+        return FloatTensor.concatBatch(parts);
     }
 
     /** Closes every conditioning, also after a failure, to which close failures are added as suppressed. */
@@ -358,6 +401,24 @@ final class Generation {
         return new RgbImage(w, h, hwc);
     }
 
+    /**
+     * Image {@code k}'s provenance: the first image's with its own seed and a recipe for it alone (one image, that
+     * seed), which {@code conditio regenerate} turns into the same pixels; A1111's infotext gets its batch position.
+     */
+    private Provenance imageProvenance(Provenance first, int k) {
+        long seed = ImageGenerators.imageSeed(settings.seed(), k);
+        Map<String, String> p = new LinkedHashMap<>(first.entries());
+        p.put("seed", Long.toString(seed));
+        p.put(IMAGE_INDEX, Integer.toString(k));
+        p.remove(Reproduction.RECIPE_KEY);
+        p.remove(Reproduction.NOT_REPRODUCIBLE_KEY);
+        Reproduction.Result r = Reproduction.recipe(request, folder.root(), seed, settings.steps(),
+                settings.width(), settings.height());
+        r.recipe().ifPresent(json -> p.put(Reproduction.RECIPE_KEY, json));
+        r.reason().ifPresent(why -> p.put(Reproduction.NOT_REPRODUCIBLE_KEY, why));
+        return new Provenance(p);
+    }
+
     private Provenance provenance(LatentStart.Start start, StepTimings timings) {
         SchedulerCatalog.Choice choice = settings.scheduler();
         String unetComponent = settings.unetComponent();
@@ -374,6 +435,13 @@ final class Generation {
         p.put("prompt", request.prompt());
         p.put("negative_prompt", request.negativePrompt());
         p.put("seed", Long.toString(settings.seed()));
+        if (settings.images() > 1) {
+            p.put(IMAGES_PER_PROMPT, Integer.toString(settings.images()));
+            p.put(IMAGE_INDEX, "0");
+            if (request.splitGuidanceBatch()) {
+                p.put("split_guidance_batch", "true");
+            }
+        }
         p.put("steps", Integer.toString(settings.steps()));
         p.put("guidance_scale", Double.toString(request.guidanceScale()));
         p.put("guidance", settings.guidance().describe());
@@ -519,7 +587,8 @@ final class Generation {
 
         @Override
         public FloatTensor encodeImage(RgbImage image) {
-            return new ImageEncoder(folder).encode(Images.fit(image, width(), height()), random);
+            return new ImageEncoder(folder).encode(Images.fit(image, width(), height()), random,
+                    settings.images());
         }
 
         @Override
@@ -535,6 +604,11 @@ final class Generation {
         @Override
         public List<GuidanceBranch> branches() {
             return settings.guidance().branches();
+        }
+
+        @Override
+        public int imagesPerPrompt() {
+            return settings.images();
         }
 
         @Override
@@ -634,6 +708,11 @@ final class Generation {
         @Override
         public GenerationRequest request() {
             return request;
+        }
+
+        @Override
+        public int imagesPerPrompt() {
+            return settings.images();
         }
 
         @Override

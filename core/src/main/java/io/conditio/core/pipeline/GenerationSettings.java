@@ -21,7 +21,8 @@ import java.util.Optional;
  * @param width         the output width in pixels, a multiple of the VAE factor
  * @param height        the output height in pixels, a multiple of the VAE factor
  * @param steps         the number of inference steps
- * @param latentShape   {@code [1, latent channels, height / factor, width / factor]}
+ * @param latentShape   {@code [1, latent channels, height / factor, width / factor]}: one image's
+ * @param images        the images per prompt: the latents' batch
  * @param unetComponent the UNet variant's folder name ({@link UnetVariant})
  * @param unet          that UNet
  * @param guidance      the guidance chain, each layer guarded
@@ -31,11 +32,18 @@ import java.util.Optional;
  * @param maskBlend     whether the unmasked latents are blended back after every step ({@link MaskBlend})
  */
 record GenerationSettings(GenerationRequest request, long seed, int width, int height, int steps, int[] latentShape,
-        String unetComponent, OnnxModel unet, GuidanceChain guidance, SchedulerCatalog.Choice scheduler,
+        int images, String unetComponent, OnnxModel unet, GuidanceChain guidance, SchedulerCatalog.Choice scheduler,
         Optional<RgbImage> initImage, Optional<RgbImage> mask, boolean maskBlend) {
 
     /** Steps used when neither the request nor the model folder says. */
     static final int DEFAULT_STEPS = 20;
+
+    /** @return {@code [images, latent channels, height / factor, width / factor]} */
+    int[] batchLatentShape() {
+        int[] s = latentShape.clone();
+        s[0] = images;
+        return s;
+    }
 
     /** @return the UNet's {@code sample} input, or null when it declares none */
     TensorSpec unetSample() {
@@ -67,8 +75,10 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
             throw new InvalidRequestException("image size " + width + "x" + height + " is not a multiple of " + factor
                     + ", the VAE factor of " + folder.root());
         }
-        MemoryLimit.check("a " + width + "x" + height + " image", MemoryLimit.generationBytes(width, height,
-                folder.vaeFullResolutionChannels()));
+        int images = asked.imagesPerPrompt();
+        MemoryLimit.check((images == 1 ? "a " + width + "x" + height + " image"
+                : images + " images of " + width + "x" + height + " (images per prompt)"),
+                MemoryLimit.generationBytes(width, height, folder.vaeFullResolutionChannels(), images));
         Map<String, Object> suggested = folder.suggestedDefaults();
         int steps = asked.steps().orElse(suggested.get("steps") instanceof Number n ? n.intValue() : DEFAULT_STEPS);
         GenerationRequest request = asked;
@@ -95,7 +105,8 @@ record GenerationSettings(GenerationRequest request, long seed, int width, int h
         boolean blend = mask.isPresent() && init.isPresent() && request.parameter(MaskBlend.PARAMETER, Boolean.class)
                 .orElseGet(() -> suggested.get(MaskBlend.PARAMETER) instanceof Boolean b ? b
                         : LatentStart.plainUnet(unet.inputs().get("sample"), latentShape[1]));
-        return new GenerationSettings(request, seed, width, height, steps, latentShape, unetComponent, unet, guidance,
+        return new GenerationSettings(request, seed, width, height, steps, latentShape, images, unetComponent, unet,
+                guidance,
                 choice, init, mask, blend);
     }
 

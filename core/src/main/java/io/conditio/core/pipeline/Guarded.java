@@ -278,7 +278,8 @@ final class Guarded {
     /**
      * A conditioning's view of one UNet call: what it puts, adds or appends must be what it declares in
      * {@link Conditioning#provides()} (name and kind, element type, rank, the fixed dimensions, one batch entry per
-     * branch) and finite, else the contribution is refused, and the guard names the plugin.
+     * branch, or one per branch and image with several images per prompt) and finite, else the contribution is
+     * refused, and the guard names the plugin.
      */
     private static final class CheckedInputs implements UnetInputs {
         private final UnetInputs inputs;
@@ -297,6 +298,11 @@ final class Guarded {
         @Override
         public int batchSize() {
             return inputs.batchSize();
+        }
+
+        @Override
+        public int imagesPerPrompt() {
+            return inputs.imagesPerPrompt();
         }
 
         @Override
@@ -339,15 +345,19 @@ final class Guarded {
             }
             int[] shape = value.shape();
             int[] expected = d.shape();
+            int batch = inputs.batchSize();
+            int branches = batch / inputs.imagesPerPrompt();
             boolean ok = value.elementType() == d.elementType() && shape.length == expected.length
-                    && (shape.length == 0 || shape[0] == inputs.batchSize());
-            for (int i = 0; ok && i < shape.length; i++) {
+                    && (shape.length == 0 || shape[0] == batch || shape[0] == branches);
+            // the batch is checked above: a declaration made with one entry per branch also covers the full batch
+            for (int i = shape.length == 0 || inputs.imagesPerPrompt() == 1 ? 0 : 1; ok && i < shape.length; i++) {
                 ok = expected[i] < 0 || expected[i] == shape[i];
             }
             if (!ok) {
                 throw new IllegalStateException(label + " is " + value.elementType() + " " + Arrays.toString(shape)
-                        + "; expected " + describe(d) + " with batch " + inputs.batchSize() + " (one entry per "
-                        + "branch)");
+                        + "; expected " + describe(d) + " with batch " + batch + (batch == branches
+                        ? " (one entry per branch)" : " (one entry per branch and image) or " + branches
+                        + " (one entry per branch)"));
             }
             if (value instanceof FloatTensor f) {
                 requireFiniteContribution(label, f);

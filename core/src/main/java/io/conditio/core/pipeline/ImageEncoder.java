@@ -56,6 +56,20 @@ public final class ImageEncoder {
      * @return scaled latents ({@code latent_dist.sample(generator) * scaling_factor})
      */
     public FloatTensor encode(RgbImage image, RandomSource random) {
+        return encode(image, random, 1);
+    }
+
+    /**
+     * Encodes once and samples the distribution once per image, with one draw of shape {@code [images, c, h, w]}
+     * (with {@link io.conditio.core.random.ImageGenerators} entry {@code k} comes from image {@code k}'s generator,
+     * as diffusers' img2img pipelines sample {@code latent_dist} with {@code generator[k]}).
+     *
+     * @param image  the image, the size of the generation
+     * @param random the generation's generator(s)
+     * @param images the number of samples, at least 1
+     * @return scaled latents {@code [images, c, h, w]}
+     */
+    public FloatTensor encode(RgbImage image, RandomSource random, int images) {
         Model encoder = encoder();
         String input = encoder.inputs().keySet().iterator().next();
         Map<String, Tensor> out = encoder.run(Map.of(input, image.toSignedNchw()));
@@ -64,22 +78,23 @@ public final class ImageEncoder {
             int[] s = params.shape();
             int c = s[1] / 2;
             int plane = s[2] * s[3];
-            int[] shape = {s[0], c, s[2], s[3]};
+            int[] shape = {s[0] * images, c, s[2], s[3]};
             FloatTensor noise = random.randn(shape);
             float[] p = params.array();
             float[] n = noise.array();
-            float[] z = new float[s[0] * c * plane];
-            for (int b = 0; b < s[0]; b++) {
+            float[] z = new float[shape[0] * c * plane];
+            for (int k = 0; k < shape[0]; k++) {
+                int b = k / images;
                 for (int i = 0; i < c * plane; i++) {
                     float mean = p[b * 2 * c * plane + i];
                     float logvar = Math.max(-30f, Math.min(20f, p[b * 2 * c * plane + c * plane + i]));
                     float std = (float) Math.exp(0.5f * logvar);
-                    z[b * c * plane + i] = mean + std * n[b * c * plane + i];
+                    z[k * c * plane + i] = mean + std * n[k * c * plane + i];
                 }
             }
             latents = FloatTensor.of(z, shape);
         } else if (out.get("latent_sample") instanceof FloatTensor sample) {
-            latents = sample;
+            latents = sample.repeatInterleave(images);
         } else {
             throw new InvalidRequestException(encoder + " outputs " + out.keySet()
                     + "; expected 'latent_parameters' (mean and logvar) or 'latent_sample'");

@@ -56,14 +56,15 @@ final class LatentStart {
      *                  the init image is also encoded when inpainting starts from pure noise (as diffusers'
      *                  {@code return_image_latents}, before the noise is drawn)
      * @param scheduler the generation's scheduler, timesteps set
-     * @param random    the generation's generator
+     * @param random    the generation's generators, one per image
      * @param encoder   the VAE encoder
      * @return where the loop starts
      */
     static Start prepare(GenerationSettings settings, Scheduler scheduler, RandomSource random, ImageEncoder encoder) {
         GenerationRequest request = settings.request();
         int steps = settings.steps();
-        int[] latentShape = settings.latentShape();
+        int[] latentShape = settings.batchLatentShape();
+        int images = settings.images();
         Optional<RgbImage> init = request.parameter(INIT_IMAGE, RgbImage.class);
         boolean inpaint = request.parameters().containsKey(MASK_IMAGE);
         boolean plainUnet = plainUnet(settings.unetSample(), latentShape[1]);
@@ -93,12 +94,12 @@ final class LatentStart {
         scheduler.setBeginIndex(tStart * order);
         RgbImage image = Images.fit(init.get(), settings.width(), settings.height());
         if (inpaint && strength >= 1.0) {
-            FloatTensor imageLatents = settings.maskBlend() ? encoder.encode(image, random) : null;
+            FloatTensor imageLatents = settings.maskBlend() ? encoder.encode(image, random, images) : null;
             FloatTensor noise = random.randn(latentShape);
             return new Start(noise.mul(scheduler.initNoiseSigma()), timesteps, "inpaint", strength, imageLatents,
                     noise);
         }
-        FloatTensor imageLatents = encoder.encode(image, random);
+        FloatTensor imageLatents = encoder.encode(image, random, images);
         FloatTensor noise = random.randn(imageLatents.shape());
         FloatTensor latents = scheduler.addNoise(imageLatents, noise, timesteps[0]);
         return new Start(latents, timesteps, inpaint ? "inpaint" : "img2img", strength, imageLatents, noise);

@@ -30,7 +30,7 @@ final class MaskBlend {
 
     /**
      * @param mask         the request's mask image, white = repaint, at the output size
-     * @param imageLatents the init image's latents {@code [1, c, h, w]}
+     * @param imageLatents the init image's latents {@code [n, c, h, w]}, one entry per image
      * @param noise        the generation's initial noise, the same shape
      * @param width        the output width
      * @param height       the output height
@@ -38,8 +38,8 @@ final class MaskBlend {
     static MaskBlend of(RgbImage mask, FloatTensor imageLatents, FloatTensor noise, int width, int height) {
         int h = imageLatents.dim(2);
         int w = imageLatents.dim(3);
-        if (!imageLatents.sameShape(noise) || imageLatents.dim(0) != 1) {
-            throw new IllegalArgumentException("mask blending needs [1, c, h, w] image latents and noise of the same "
+        if (!imageLatents.sameShape(noise)) {
+            throw new IllegalArgumentException("mask blending needs [n, c, h, w] image latents and noise of the same "
                     + "shape; got " + java.util.Arrays.toString(imageLatents.shape()) + " and "
                     + java.util.Arrays.toString(noise.shape()));
         }

@@ -91,6 +91,9 @@ public final class InfoText {
         kv.put("Model hash", hash == null ? null : hash.substring(0, Math.min(10, hash.length())));
         String model = p.get("model");
         kv.put("Model", model == null ? null : java.nio.file.Path.of(model).getFileName().toString());
+        // as A1111 for the images of a batch: each with its own seed, its batch size and position
+        kv.put("Batch size", p.get("images_per_prompt"));
+        kv.put("Batch pos", p.get("images_per_prompt") == null ? null : p.get("image_index"));
         kv.put("Denoising strength", p.get("strength"));
         kv.put("Conditio scheduler", scheduler);
         kv.put("Conditio guidance", p.get("guidance"));

@@ -3,6 +3,7 @@ package io.conditio.cli;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.InvalidRequestException;
+import io.conditio.api.RgbImage;
 import io.conditio.api.StepTimings;
 import io.conditio.core.Conditio;
 import io.conditio.core.MemoryLimit;
@@ -65,6 +66,18 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the torch-compatible generator "
             + "(default: random, printed and recorded in the PNG).")
     Long seed;
+
+    @Option(names = "--num-images", paramLabel = "N",
+            description = "Images of the prompt, made in one UNet batch (1 to " + GenerationRequest.MAX_IMAGES_PER_PROMPT
+                    + "; default 1). Image k has seed S+k and is the image --seed S+k gives alone; with N > 1 "
+                    + "--out NAME.png becomes NAME-0.png ... NAME-<N-1>.png, each with its own recipe, and "
+                    + "NAME-grid.png shows them side by side.")
+    Integer numImages;
+
+    @Option(names = "--split-guidance-batch",
+            description = "Run each guidance branch (unconditional, conditional) as its own UNet call of batch N "
+                    + "instead of one call of 2N: less memory, the same images up to the last bits.")
+    boolean splitGuidanceBatch;
 
     @Option(names = "--width", paramLabel = "W", description = "Width in pixels (default: UNet sample size × VAE factor).")
     Integer width;
@@ -287,6 +300,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     private int generate(Path model, Recipe r) {
         checkWritable("--out", out);
+        if (numImages != null && numImages > 1) {
+            for (Path f : imageFiles(out, numImages)) {
+                checkWritable("--out", f);
+            }
+        }
         if (saveLatents != null) {
             checkWritable("--save-latents", saveLatents);
             if (saveLatents.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
@@ -335,7 +353,8 @@ final class GenerateCommand implements Callable<Integer> {
                 int done = step.stepIndex() + 1;
                 if (done % every == 0 || done == step.totalSteps()) {
                     Path file = out.resolveSibling(String.format(Locale.ROOT, "%s-preview-%03d.png", stem, done));
-                    PngImages.write(file, preview.render(step.latents()), Map.of("step", Integer.toString(done)));
+                    PngImages.write(file, preview.render(step.latents().dim(0) == 1 ? step.latents()
+                            : step.latents().batchEntry(0)), Map.of("step", Integer.toString(done)));
                 }
             });
         }
@@ -358,6 +377,16 @@ final class GenerateCommand implements Callable<Integer> {
         if (seed != null) {
             b.optSeed(seed);
         }
+        if (numImages != null) {
+            if (numImages < 1 || numImages > GenerationRequest.MAX_IMAGES_PER_PROMPT) {
+                throw new InvalidRequestException("--num-images " + numImages + ": expected 1 to "
+                        + GenerationRequest.MAX_IMAGES_PER_PROMPT);
+            }
+            b.optImagesPerPrompt(numImages);
+        }
+        if (splitGuidanceBatch) {
+            b.optSplitGuidanceBatch(true);
+        }
         if (width != null) {
             b.optWidth(width);
         }
@@ -376,13 +405,21 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private void report(GenerationResult result) {
-        writeOutputs(result);
+        List<Path> files = imageFiles(out, result.images().size());
+        writeOutputs(result, files);
         StepTimings t = result.timings();
         var p = result.provenance();
+        String seeds = p.get("seed");
+        if (files.size() > 1) {
+            seeds = result.imageProvenance().get(0).get("seed") + " to "
+                    + result.imageProvenance().get(files.size() - 1).get("seed");
+            spec.commandLine().getOut().println("wrote " + gridFile(out) + " (" + files.size() + " images)");
+        }
         spec.commandLine().getOut().printf(Locale.ROOT,
                 "wrote %s (%sx%s, seed %s, %s steps, %s, %s)%n  loop %.1f ms per step, UNet %.1f ms per call, "
                         + "%d calls; prepare %.1f ms, decode %.1f ms%n",
-                out, p.get("width"), p.get("height"), p.get("seed"), p.get("steps"), p.get("scheduler"),
+                files.size() == 1 ? out : String.join(", ", files.stream().map(Path::toString).toList()),
+                p.get("width"), p.get("height"), seeds, p.get("steps"), p.get("scheduler"),
                 p.get("guidance"), t.meanStepMillis(), t.meanUnetMillis(), t.modelCalls(),
                 t.prepareNanos() / 1e6, t.decodeNanos() / 1e6);
         if (saveLatents != null) {
@@ -391,11 +428,51 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    /** The PNG and the latents appear both or neither, each whole. */
-    private void writeOutputs(GenerationResult result) {
+    /**
+     * The PNG of each image: {@code --out} itself for one, else {@code NAME-0.png} to {@code NAME-<n-1>.png} beside
+     * it.
+     */
+    static List<Path> imageFiles(Path out, int images) {
+        if (images == 1) {
+            return List.of(out);
+        }
+        String name = out.getFileName().toString();
+        boolean png = name.toLowerCase(Locale.ROOT).endsWith(".png");
+        String stem = png ? name.substring(0, name.length() - 4) : name;
+        List<Path> files = new ArrayList<>();
+        for (int k = 0; k < images; k++) {
+            files.add(out.resolveSibling(stem + "-" + k + (png ? name.substring(name.length() - 4) : ".png")));
+        }
+        return files;
+    }
+
+    /** The contact grid of several images: {@code NAME-grid.png} beside {@code --out}. */
+    static Path gridFile(Path out) {
+        String name = out.getFileName().toString();
+        String stem = name.toLowerCase(Locale.ROOT).endsWith(".png") ? name.substring(0, name.length() - 4) : name;
+        return out.resolveSibling(stem + "-grid.png");
+    }
+
+    /** The PNGs (and grid) and the latents appear all or none, each whole. */
+    private void writeOutputs(GenerationResult result, List<Path> images) {
         Map<Path, byte[]> files = new LinkedHashMap<>();
         try {
-            files.put(out, PngImages.encode(result.image(), result.provenance().entries()));
+            for (int k = 0; k < images.size(); k++) {
+                files.put(images.get(k), PngImages.encode(result.images().get(k), result.provenance(k).entries()));
+            }
+            if (images.size() > 1) {
+                List<String> columns = new ArrayList<>();
+                RgbImage[][] cells = new RgbImage[1][images.size()];
+                for (int k = 0; k < images.size(); k++) {
+                    columns.add("seed " + result.provenance(k).get("seed"));
+                    cells[0][k] = result.images().get(k);
+                }
+                String title = result.provenance().get("prompt");
+                ContactSheet.Sheet sheet = ContactSheet.render(title.isEmpty() ? "(no prompt)" : title,
+                        List.of(""), columns, cells, 1);
+                files.put(gridFile(out), PngImages.encode(sheet.image(), Map.of("prompt", title,
+                        "images", String.join(" ", images.stream().map(f -> f.getFileName().toString()).toList()))));
+            }
             if (saveLatents != null) {
                 files.put(saveLatents, Npy.encode(result.latents()));
             }

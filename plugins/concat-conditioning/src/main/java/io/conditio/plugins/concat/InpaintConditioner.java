@@ -94,6 +94,8 @@ public final class InpaintConditioner implements Conditioner {
         int batch = context.branches().size();
         float[] small = InpaintMask.nearest(mask, w, h, latent[3], latent[2]);
         FloatTensor maskLatent = Masks.asBatch(small, batch, latent[2], latent[3]);
+        // one sample per image of the prompt (each from its image's generator); the mask, one per branch, the host
+        // repeats for every image
         FloatTensor maskedLatents = context.encodeImage(masked);
         FloatTensor[] copies = new FloatTensor[batch];
         java.util.Arrays.fill(copies, maskedLatents);

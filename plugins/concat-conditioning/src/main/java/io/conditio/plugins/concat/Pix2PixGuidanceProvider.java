@@ -104,7 +104,7 @@ public final class Pix2PixGuidanceProvider implements GuidanceProvider {
                 r[i] = uncond + g * (text - image) + ig * (image - uncond);
             }
             int[] shape = out.shape();
-            shape[0] = 1;
+            shape[0] /= 3;
             return FloatTensor.of(r, shape);
         }
 

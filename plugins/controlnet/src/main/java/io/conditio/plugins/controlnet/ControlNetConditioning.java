@@ -69,7 +69,7 @@ final class ControlNetConditioning implements Conditioning {
             if (!net.request().activeAt(step.stepIndex(), step.totalSteps())) {
                 continue;
             }
-            int[] rows = net.request().guessMode() ? controlledRows(step.branches()) : allRows(batch);
+            int[] rows = net.request().guessMode() ? controlledRows(step.branches(), batch) : allRows(batch);
             if (rows.length == 0) {
                 continue;
             }
@@ -204,10 +204,14 @@ final class ControlNetConditioning implements Conditioning {
         return rows;
     }
 
-    /** The batch entries whose branch keeps the control condition (guess mode runs the ControlNet on those). */
-    static int[] controlledRows(List<GuidanceBranch> branches) {
-        return java.util.stream.IntStream.range(0, branches.size())
-                .filter(i -> !branches.get(i).drops(ControlNetConditioner.KIND))
+    /**
+     * The batch entries whose branch keeps the control condition (guess mode runs the ControlNet on those): every
+     * image's entry of those branches, the batch being branch major.
+     */
+    static int[] controlledRows(List<GuidanceBranch> branches, int batch) {
+        int images = batch / branches.size();
+        return java.util.stream.IntStream.range(0, batch)
+                .filter(i -> !branches.get(i / images).drops(ControlNetConditioner.KIND))
                 .toArray();
     }
 

@@ -380,8 +380,10 @@ public final class FilmConditioner implements Conditioner {
         @Override
         public void contribute(StepContext step, UnetInputs inputs) {
             int batch = inputs.batchSize();
+            // prepared with one entry per branch: the host repeats them for every image of the prompt
+            int branches = step.branches().size();
             for (Map.Entry<String, Tensor> e : values.entrySet()) {
-                if (e.getValue().dim(0) != batch) {
+                if (e.getValue().dim(0) != batch && e.getValue().dim(0) != branches) {
                     throw new IllegalStateException(e.getKey() + " was prepared for a batch of "
                             + e.getValue().dim(0) + " but the UNet call has " + batch + " "
                             + Arrays.toString(e.getValue().shape()));

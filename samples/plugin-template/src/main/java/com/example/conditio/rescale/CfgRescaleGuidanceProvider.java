@@ -73,26 +73,38 @@ public final class CfgRescaleGuidanceProvider implements GuidanceProvider {
         public FloatTensor combine(FloatTensor out, StepContext step) {
             FloatTensor guided = super.combine(out, step);
             float[] cfg = guided.array();
-            float ratio = (float) (std(conditional(out).array()) / std(cfg));
+            float[] text = conditional(out).array();
             float[] r = new float[cfg.length];
-            for (int i = 0; i < r.length; i++) {
-                r[i] = phi * (cfg[i] * ratio) + (1 - phi) * cfg[i];
+            // as diffusers' rescale_noise_cfg: the standard deviations of each image of the batch
+            int images = guided.dim(0);
+            int per = cfg.length / images;
+            for (int k = 0; k < images; k++) {
+                int from = k * per;
+                float ratio = (float) (std(text, from, per) / std(cfg, from, per));
+                for (int i = from; i < from + per; i++) {
+                    r[i] = phi * (cfg[i] * ratio) + (1 - phi) * cfg[i];
+                }
             }
             return FloatTensor.of(r, guided.shape());
         }
 
         /** Unbiased standard deviation, as torch.std. */
         static double std(float[] x) {
+            return std(x, 0, x.length);
+        }
+
+        /** Unbiased standard deviation of {@code x[from, from + n)}, as torch.std. */
+        static double std(float[] x, int from, int n) {
             double mean = 0;
-            for (float v : x) {
-                mean += v;
+            for (int i = from; i < from + n; i++) {
+                mean += x[i];
             }
-            mean /= x.length;
+            mean /= n;
             double ss = 0;
-            for (float v : x) {
-                ss += (v - mean) * (v - mean);
+            for (int i = from; i < from + n; i++) {
+                ss += (x[i] - mean) * (x[i] - mean);
             }
-            return Math.sqrt(ss / (x.length - 1));
+            return Math.sqrt(ss / (n - 1));
         }
 
         @Override
