@@ -27,6 +27,19 @@ class ClassifierFreeGuidanceTest {
     }
 
     @Test
+    void severalImagesPerPromptAreGuidedEachAloneInTheBranchMajorBatch() {
+        ClassifierFreeGuidance g = new ClassifierFreeGuidance(3.0);
+        FloatTensor latents = FloatTensor.of(new float[] {1, 2}, 2, 1);
+        assertThat(g.expand(latents).array()).as("[uncond x 2, cond x 2]").containsExactly(1, 2, 1, 2);
+        // uncond image 0, uncond image 1, cond image 0, cond image 1
+        FloatTensor out = g.combine(FloatTensor.of(new float[] {0.5f, -1f, 1.5f, 2f}, 4, 1), null);
+        assertThat(out.shape()).containsExactly(2, 1);
+        assertThat(out.array()).containsExactly(0.5f + 3f * (1.5f - 0.5f), -1f + 3f * (2f + 1f));
+        assertThat(ClassifierFreeGuidance.conditional(FloatTensor.of(new float[] {0, 1, 2, 3}, 4, 1)).array())
+                .containsExactly(2, 3);
+    }
+
+    @Test
     void theConditionalHalfIsACopyOfTheSecondBatchEntry() {
         FloatTensor out = FloatTensor.of(new float[] {1, 2, 3, 4}, 2, 2);
         FloatTensor cond = ClassifierFreeGuidance.conditional(out);

@@ -61,4 +61,17 @@ class FloatTensorTest {
     void absMaxIsTheLargestMagnitude() {
         assertThat(FloatTensor.of(new float[] {1, -7, 3}, 3).absMax()).isEqualTo(7f);
     }
+
+    @Test
+    void repeatInterleaveRepeatsEachBatchEntryInPlaceAsTorchDoes() {
+        FloatTensor t = FloatTensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+        FloatTensor r = t.repeatInterleave(3);
+        assertThat(r.shape()).containsExactly(6, 2);
+        assertThat(r.array()).containsExactly(1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4);
+        assertThat(t.repeatInterleave(1)).isSameAs(t);
+        LongTensor labels = LongTensor.of(new long[] {4, 3}, 2).repeatInterleave(2);
+        assertThat(labels.array()).containsExactly(4, 4, 3, 3);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> t.repeatInterleave(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 1, got 0");
+    }
 }

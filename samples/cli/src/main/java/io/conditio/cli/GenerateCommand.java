@@ -70,8 +70,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--num-images", paramLabel = "N",
             description = "Images of the prompt, made in one UNet batch (1 to " + GenerationRequest.MAX_IMAGES_PER_PROMPT
                     + "; default 1). Image k has seed S+k and is the image --seed S+k gives alone; with N > 1 "
-                    + "--out NAME.png becomes NAME-0.png ... NAME-<N-1>.png, each with its own recipe, and "
-                    + "NAME-grid.png shows them side by side.")
+                    + "the images are NAME-0.png ... NAME-<N-1>.png beside --out NAME.png, each with its own "
+                    + "recipe, and --out itself is a grid of them.")
     Integer numImages;
 
     @Option(names = "--split-guidance-batch",
@@ -446,11 +446,9 @@ final class GenerateCommand implements Callable<Integer> {
         return files;
     }
 
-    /** The contact grid of several images: {@code NAME-grid.png} beside {@code --out}. */
+    /** The contact grid of several images: {@code --out} itself (the images are beside it). */
     static Path gridFile(Path out) {
-        String name = out.getFileName().toString();
-        String stem = name.toLowerCase(Locale.ROOT).endsWith(".png") ? name.substring(0, name.length() - 4) : name;
-        return out.resolveSibling(stem + "-grid.png");
+        return out;
     }
 
     /** The PNGs (and grid) and the latents appear all or none, each whole. */

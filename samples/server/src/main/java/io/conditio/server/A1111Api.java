@@ -162,7 +162,9 @@ final class A1111Api {
     private void generate(Context ctx, boolean img2img) throws InterruptedException {
         ObjectNode body = JsonFields.parseObject(ctx.body());
         Parsed p = parse(body, img2img);
-        Job job = queue.submit(p.model(), p.requests(), (request, prov) -> infotext(p, request, prov));
+        // batch_size images of one prompt run as one UNet batch, n_iter batches one after another, as in A1111
+        Job job = queue.submit(p.model(), p.requests(), JsonFields.integer(body, "batch_size", 1),
+                (request, prov) -> infotext(p, request, prov));
         Job done;
         try {
             done = job.finished().get();

@@ -70,7 +70,14 @@ final class GenerationQueue implements AutoCloseable {
      * @throws ApiError 429 when the queue is full, 503 when the server is stopping
      */
     Job submit(String model, List<GenerationRequest> requests, Job.Describer describer) {
-        Job job = new Job(UUID.randomUUID().toString(), model, requests, describer);
+        return submit(model, requests, 1, describer);
+    }
+
+    /**
+     * @param batchSize how many consecutive requests (seeds {@code s, s + 1, ...}) run as one UNet batch
+     */
+    Job submit(String model, List<GenerationRequest> requests, int batchSize, Job.Describer describer) {
+        Job job = new Job(UUID.randomUUID().toString(), model, requests, batchSize, describer);
         synchronized (this) {
             if (!accepting) {
                 metrics.outcome("rejected");
@@ -150,20 +157,24 @@ final class GenerationQueue implements AutoCloseable {
         try (ModelCatalog.Lease lease = catalog.lease(job.model)) {
             int factor = lease.pipeline().folder().vaeSpatialFactor();
             Path folder = lease.pipeline().folder().root().toAbsolutePath().normalize();
-            for (int i = 0; i < job.requests.size(); i++) {
+            for (int i = 0; i < job.requests.size(); i += job.batchSize) {
                 if (job.cancelRequested()) {
                     throw new GenerationCancelledException("cancelled");
                 }
                 int index = i;
+                int images = Math.min(job.batchSize, job.requests.size() - i);
                 long[] last = {System.nanoTime(), 0L};
-                GenerationRequest request = job.requests.get(i).toBuilder().optAfterStep(step -> {
+                // one generation for the batch's images: the requests differ only in their consecutive seeds
+                GenerationRequest.Builder batch = job.requests.get(i).toBuilder().optImagesPerPrompt(images);
+                GenerationRequest request = batch.optAfterStep(step -> {
                     long now = System.nanoTime();
                     metrics.step(now - last[0]);
                     last[0] = now;
                     boolean final_ = step.stepIndex() + 1 == step.totalSteps();
                     byte[] preview = null;
                     if (!final_ && now - last[1] >= PREVIEW_EVERY_NANOS) {
-                        preview = LatentPreview.png(lease.pipeline().folder(), step.latents(), factor);
+                        preview = LatentPreview.png(lease.pipeline().folder(), step.latents().dim(0) == 1
+                                ? step.latents() : step.latents().batchEntry(0), factor);
                         last[1] = now;
                     }
                     job.step(index, step.stepIndex() + 1, step.totalSteps(), preview);
@@ -173,19 +184,21 @@ final class GenerationQueue implements AutoCloseable {
                 long g0 = System.nanoTime();
                 GenerationResult result = generation.run();
                 job.running(null);
-                Map<String, String> provenance = sanitised(result.provenance().entries(), folder, job.model);
-                String infotext = job.describer.infotext(job.requests.get(i), provenance);
-                Map<String, String> text = new LinkedHashMap<>();
-                text.put("parameters", infotext);
-                text.putAll(provenance);
-                byte[] png;
-                try {
-                    png = PngImages.encode(result.image(), text);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
                 metrics.generation(System.nanoTime() - g0);
-                job.output(new Job.Output(png, Long.parseLong(provenance.getOrDefault("seed", "0")), infotext));
+                for (int k = 0; k < images; k++) {
+                    Map<String, String> provenance = sanitised(result.provenance(k).entries(), folder, job.model);
+                    String infotext = job.describer.infotext(job.requests.get(i + k), provenance);
+                    Map<String, String> text = new LinkedHashMap<>();
+                    text.put("parameters", infotext);
+                    text.putAll(provenance);
+                    byte[] png;
+                    try {
+                        png = PngImages.encode(result.images().get(k), text);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    job.output(new Job.Output(png, Long.parseLong(provenance.getOrDefault("seed", "0")), infotext));
+                }
             }
             job.done();
             metrics.outcome("done");

@@ -39,6 +39,12 @@ final class Job {
     final String id;
     final String model;
     final List<GenerationRequest> requests;
+    /**
+     * How many consecutive requests run as one generation of several images per prompt (A1111's
+     * {@code batch_size}): they differ only in their seeds, {@code seed, seed + 1, ...}, which is what the batch
+     * gives its images.
+     */
+    final int batchSize;
     final Describer describer;
     final Instant created = Instant.now();
 
@@ -59,9 +65,17 @@ final class Job {
     private CancellableGeneration running;
 
     Job(String id, String model, List<GenerationRequest> requests, Describer describer) {
+        this(id, model, requests, 1, describer);
+    }
+
+    Job(String id, String model, List<GenerationRequest> requests, int batchSize, Describer describer) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+        }
         this.id = id;
         this.model = model;
         this.requests = List.copyOf(requests);
+        this.batchSize = batchSize;
         this.describer = describer;
     }
 

@@ -65,7 +65,7 @@ class A1111ApiTest {
     }
 
     @Test
-    void batchSizeAndNIterMakeOneImagePerSeedCountingUpAsA1111Does() {
+    void batchSizeAndNIterMakeOneImagePerSeedCountingUpAsA1111DoesInOneUnetBatchPerIteration() {
         JsonNode batch = ok(client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a green square\", \"seed\": 40, "
                 + "\"steps\": 4, \"batch_size\": 2, \"n_iter\": 2}"));
         assertThat(batch.get("images")).hasSize(4);
@@ -77,6 +77,16 @@ class A1111ApiTest {
                 .isEqualTo(TestServers.pixels(TestServers.png(single.get("images").get(0).asText())));
         assertThat(TestServers.pixels(TestServers.png(batch.get("images").get(0).asText())))
                 .isNotEqualTo(TestServers.pixels(TestServers.png(single.get("images").get(0).asText())));
+        // each batch_size group ran as one UNet batch: its images say their batch position, as A1111's do
+        for (int i = 0; i < 4; i++) {
+            assertThat(info.get("infotexts").get(i).asText()).contains("Seed: " + (40 + i) + ",")
+                    .contains("Batch size: 2, Batch pos: " + (i % 2));
+        }
+        JsonNode last = ok(client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a green square\", \"seed\": 43, "
+                + "\"steps\": 4}"));
+        assertThat(TestServers.pixels(TestServers.png(batch.get("images").get(3).asText())))
+                .as("the second image of a batch is its seed's image alone")
+                .isEqualTo(TestServers.pixels(TestServers.png(last.get("images").get(0).asText())));
     }
 
     @Test

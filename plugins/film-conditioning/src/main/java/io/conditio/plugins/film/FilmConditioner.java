@@ -380,10 +380,11 @@ public final class FilmConditioner implements Conditioner {
         @Override
         public void contribute(StepContext step, UnetInputs inputs) {
             int batch = inputs.batchSize();
-            // prepared with one entry per branch: the host repeats them for every image of the prompt
-            int branches = step.branches().size();
             for (Map.Entry<String, Tensor> e : values.entrySet()) {
-                if (e.getValue().dim(0) != batch && e.getValue().dim(0) != branches) {
+                // prepared with one entry per branch; with several images per prompt the host repeats them for
+                // every image, so the call's batch is a whole multiple of it
+                int prepared = e.getValue().dim(0);
+                if (prepared < 1 || batch % prepared != 0) {
                     throw new IllegalStateException(e.getKey() + " was prepared for a batch of "
                             + e.getValue().dim(0) + " but the UNet call has " + batch + " "
                             + Arrays.toString(e.getValue().shape()));
