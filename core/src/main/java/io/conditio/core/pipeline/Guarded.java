@@ -73,14 +73,9 @@ final class Guarded {
 
             @Override
             public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-                return guard.call(provider, "scheduler step", () -> {
-                    FloatTensor out = s.step(modelOutput, timestep, sample, random);
-                    requireShape(out, sample.shape(), "the sample's shape");
-                    if (finite(modelOutput)) {
-                        requireFinite(out, "the model output and sample", sample, timestep);
-                    }
-                    return out;
-                });
+                return guard.call(provider, "scheduler step",
+                        () -> checkedStep(s.step(modelOutput, timestep, sample, random), modelOutput, sample,
+                                timestep));
             }
 
             @Override
@@ -96,14 +91,9 @@ final class Guarded {
             @Override
             public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample,
                     RandomSource random, FloatTensor into) {
-                return guard.call(provider, "scheduler step", () -> {
-                    FloatTensor out = s.stepInto(modelOutput, timestep, sample, random, into);
-                    requireShape(out, sample, "the sample's shape");
-                    if (finite(modelOutput)) {
-                        requireFinite(out, "the model output and sample", sample, timestep);
-                    }
-                    return out;
-                });
+                return guard.call(provider, "scheduler step",
+                        () -> checkedStep(s.stepInto(modelOutput, timestep, sample, random, into), modelOutput,
+                                sample, timestep));
             }
 
             @Override
@@ -193,6 +183,16 @@ final class Guarded {
     }
 
     /** A result that is not of the shape of {@code like} is the plugin's bug; checked without copying shapes. */
+    /** A scheduler step's result: the sample's shape, and finite where the model output and sample were. */
+    private static FloatTensor checkedStep(FloatTensor out, FloatTensor modelOutput, FloatTensor sample,
+            float timestep) {
+        requireShape(out, sample, "the sample's shape");
+        if (finite(modelOutput)) {
+            requireFinite(out, "the model output and sample", sample, timestep);
+        }
+        return out;
+    }
+
     private static void requireShape(FloatTensor out, FloatTensor like, String what) {
         if (out != null && out.rank() == like.rank()) {
             boolean same = true;

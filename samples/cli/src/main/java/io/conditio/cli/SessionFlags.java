@@ -44,7 +44,7 @@ final class SessionFlags {
 
     @Option(names = "--model-cache", paramLabel = "DIR|none",
             description = "Folder of optimised models, so later starts skip ONNX Runtime's graph optimisation, or"
-                    + " none (default: $XDG_CACHE_HOME/conditio/onnx, else ~/.cache/conditio/onnx).")
+                    + " none (default: none; e.g. ~/.cache/conditio/onnx).")
     String modelCache;
 
     /**
