@@ -89,7 +89,7 @@ class ModelLifecycleTest {
 
             // while shapes runs a generation it stays open, even though both exceed the budget
             String longRun = generate(c, "{\"model\": \"shapes\", \"prompt\": \"a cross\", \"seed\": 1, "
-                    + "\"steps\": 900}");
+                    + TestServers.LONG_RUN + "}");
             waitFor(c, longRun, "running");
             waitFor(c, generate(c, TINY), "done");
             assertThat(open(c)).containsExactlyInAnyOrder("shapes", "sd-tiny");

@@ -41,6 +41,12 @@ final class TestServers {
         return directory("conditio.examples").resolve(file);
     }
 
+    /**
+     * Request fields of a generation that is still running seconds after it starts, on any machine: tests that cancel,
+     * interrupt or stop the server while it runs need one (900 steps at 64 px take under a second on a fast machine).
+     */
+    static final String LONG_RUN = "\"steps\": 900, \"width\": 256, \"height\": 256";
+
     static ConditioServer start(Consumer<ServerConfig.Builder> tweak) {
         ServerConfig.Builder b = ServerConfig.builder().optPort(0).setModel(shapes())
                 .optPluginDirectories(List.of(directory("conditio.plugins")))
