@@ -88,10 +88,12 @@ class ServeCommandTest {
             BufferedImage generated = ImageIO.read(png.toFile());
             assertThat(served.getRGB(0, 0, 64, 64, null, 0, 64)).isEqualTo(generated.getRGB(0, 0, 64, 64, null, 0, 64));
 
-            // a long generation runs when SIGTERM comes: it may finish (grace period), new work gets 503
+            // a long generation runs when SIGTERM comes (900 steps at 128 px: seconds even on a fast machine,
+            // well inside the 30 s grace): it may finish, new work gets 503
             HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/generations"))
                     .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"a cross\", \"seed\": 2, "
-                            + "\"steps\": 900}")).build(), HttpResponse.BodyHandlers.ofString());
+                            + "\"steps\": 900, \"width\": 128, \"height\": 128}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(created.statusCode()).as(created.body()).isEqualTo(202);
             String id = new ObjectMapper().readTree(created.body()).get("id").asText();
             CompletableFuture<java.util.List<String>> events = http.sendAsync(HttpRequest.newBuilder(
@@ -116,21 +118,27 @@ class ServeCommandTest {
                     .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertThat(refused.statusCode()).as("new work while stopping").isEqualTo(503);
-            assertThat(state(http, url, id)).as("the running generation goes on in the grace period")
+            JsonNode job = generation(http, url, id);
+            assertThat(job.get("state").asText()).as("the running generation goes on in the grace period: %s", job)
                     .isIn("running", "done");
             assertThat(events.get(60, TimeUnit.SECONDS)).as("its stream ends with the finished image")
                     .contains("step").last().isEqualTo("done");
             assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("stopped after SIGTERM").isTrue();
             reader.join(10_000);
-            assertThat(all.toString()).as("the shutdown hook stopped the server").contains("stopped");
+            assertThat(all.toString()).as("the signal handler stopped the server").contains("SIGTERM: stopping")
+                    .contains("stopped");
         } finally {
             server.destroyForcibly();
         }
     }
 
     private static String state(HttpClient http, String url, String id) throws Exception {
+        return generation(http, url, id).get("state").asText();
+    }
+
+    private static JsonNode generation(HttpClient http, String url, String id) throws Exception {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/generations/" + id)).build(),
                 HttpResponse.BodyHandlers.ofString());
-        return new ObjectMapper().readTree(r.body()).get("state").asText();
+        return new ObjectMapper().readTree(r.body());
     }
 }

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -124,16 +124,29 @@ final class ServeCommand implements Callable<Integer> {
                 err.flush();
             }
         });
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            spec.commandLine().getOut().println("stopped");
-            spec.commandLine().getOut().flush();
-            stopped.countDown();
-        }, "conditio-serve-shutdown"));
+        // SIGTERM and SIGINT stop the server before the JVM shuts down (see StopSignals); the hook covers other exits
+        StopSignals signals = StopSignals.install();
+        AtomicBoolean closed = new AtomicBoolean();
+        Runnable stop = () -> {
+            if (closed.compareAndSet(false, true)) {
+                server.close();
+                spec.commandLine().getOut().println("stopped");
+                spec.commandLine().getOut().flush();
+            }
+        };
+        Thread hook = new Thread(stop, "conditio-serve-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
         spec.commandLine().getOut().println("listening on " + server.url());
         spec.commandLine().getOut().flush();
-        stopped.await();
+        signals.await();
+        err.println("conditio: " + signals.signal() + ": stopping");
+        err.flush();
+        stop.run();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down
+        }
         return 0;
     }
 }
