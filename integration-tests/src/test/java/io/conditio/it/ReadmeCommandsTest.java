@@ -64,7 +64,7 @@ class ReadmeCommandsTest {
             "mvn -B verify -Psoak -pl integration-tests -am", new Outside("a Maven build of its own that runs every"
                     + " upstream module's unit tests, then 1,000 generations: too long for CI, run by hand", false),
             "mvn -B -ntp -Pbench package -DskipTests -pl samples/cli,integration-tests/benchmarks -am", new Outside(
-                    "a Maven build of its own, then about 10 minutes of JMH on a quiet machine: run by hand", false),
+                    "a Maven build of its own, then about 15 minutes of JMH on a quiet machine: run by hand", false),
             "mvn -B package -DskipTests -Donnxruntime.artifactId=onnxruntime_gpu", new Outside("a Maven build of"
                     + " its own that downloads ONNX Runtime's GPU artifact, useful only where CUDA is", false));
 

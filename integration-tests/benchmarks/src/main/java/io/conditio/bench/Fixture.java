@@ -32,8 +32,18 @@ final class Fixture implements AutoCloseable {
     }
 
     static GenerationRequest request(int size, int steps) {
+        return request(size, steps, 1);
+    }
+
+    /**
+     * @param size   the image side in pixels
+     * @param steps  DDIM steps
+     * @param images images per prompt, generated as one UNet batch (guidance doubles it)
+     * @return the request the benchmarks time
+     */
+    static GenerationRequest request(int size, int steps, int images) {
         return GenerationRequest.builder().setPrompt(PROMPT).optSteps(steps).optSeed(0).optSize(size, size)
-                .optScheduler("ddim").build();
+                .optScheduler("ddim").optImagesPerPrompt(images).build();
     }
 
     @Override

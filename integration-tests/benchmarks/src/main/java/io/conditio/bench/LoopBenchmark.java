@@ -21,7 +21,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * One whole generation (prompt encoding, the denoise loop, VAE decoding) at 20 and at 40 steps. The loop's cost per
  * step is the difference over 20 steps: {@code (generate@40 − generate@20) / 20}, for the time and, with
  * {@code -prof gc}, for {@code gc.alloc.rate.norm} (bytes per generation), so what is paid once per generation
- * cancels out. Compare it with {@link UnetReplayBenchmark}, the floor.
+ * cancels out. Compare it with {@link UnetReplayBenchmark}, the floor. {@code images} is the number of images per
+ * prompt, made as one UNet batch.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -36,13 +37,16 @@ public class LoopBenchmark {
     @Param({"20", "40"})
     public int steps;
 
+    @Param({"1", "2", "4"})
+    public int images;
+
     private Fixture fixture;
     private GenerationRequest request;
 
     @Setup(Level.Trial)
     public void open() {
         fixture = new Fixture();
-        request = Fixture.request(size, steps);
+        request = Fixture.request(size, steps, images);
         fixture.pipeline.generate(request);
     }
 

@@ -19,7 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The floor: the 20 UNet calls of one real 20-step generation, their feeds recorded and made native tensors once,
- * replayed as bare ONNX Runtime calls into outputs allocated once. Reported per UNet call (one per DDIM step).
+ * replayed as bare ONNX Runtime calls into outputs allocated once. Reported per UNet call (one per DDIM step), for
+ * {@code images} images per prompt as {@link LoopBenchmark} makes them (one UNet batch of 2 × images with guidance).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -33,6 +34,9 @@ public class UnetReplayBenchmark {
     @Param({"64", "128", "256", "512"})
     public int size;
 
+    @Param({"1", "2", "4"})
+    public int images;
+
     private Fixture fixture;
     private Replay replay;
 
@@ -40,7 +44,7 @@ public class UnetReplayBenchmark {
     public void record() {
         fixture = new Fixture();
         replay = Replay.record(fixture.pipeline.folder().model("unet"),
-                () -> fixture.pipeline.generate(Fixture.request(size, STEPS)));
+                () -> fixture.pipeline.generate(Fixture.request(size, STEPS, images)));
         if (replay.calls() != STEPS) {
             throw new IllegalStateException("recorded " + replay.calls() + " UNet calls; DDIM at " + STEPS
                     + " steps makes " + STEPS);

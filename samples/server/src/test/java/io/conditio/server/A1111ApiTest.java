@@ -279,7 +279,8 @@ class A1111ApiTest {
     void progressShowsTheRunningJobWithAPreviewAndInterruptStopsIt() throws Exception {
         JsonNode idle = ok(client.get("/sdapi/v1/progress"));
         CompletableFuture<HttpResponse<String>> running = CompletableFuture.supplyAsync(() ->
-                client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a red circle\", \"seed\": 1, \"steps\": 900}"));
+                client.post("/sdapi/v1/txt2img", "{\"prompt\": \"a red circle\", \"seed\": 1, "
+                        + TestServers.LONG_RUN + "}"));
         JsonNode p = null;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
@@ -293,7 +294,7 @@ class A1111ApiTest {
         assertThat(p.get("progress").asDouble()).isGreaterThan(0).isLessThan(1);
         assertThat(p.get("state").get("sampling_steps").asInt()).isEqualTo(900);
         assertThat(p.get("state").get("job_count").asInt()).isEqualTo(1);
-        assertThat(TestServers.png(p.get("current_image").asText()).getWidth()).isEqualTo(64);
+        assertThat(TestServers.png(p.get("current_image").asText()).getWidth()).isEqualTo(256);
         assertThat(ok(client.get("/sdapi/v1/progress?skip_current_image=true")).get("current_image").isNull()).isTrue();
         ok(client.post("/sdapi/v1/interrupt", ""));
         HttpResponse<String> r = running.get(30, TimeUnit.SECONDS);
