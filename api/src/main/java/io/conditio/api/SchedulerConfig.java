@@ -95,14 +95,8 @@ public final class SchedulerConfig {
      * @return the value as a double
      */
     public double getDouble(String key, double defaultValue) {
-        Object v = values.get(key);
-        if (v == null) {
-            return defaultValue;
-        }
-        if (v instanceof Number n) {
-            return n.doubleValue();
-        }
-        throw wrongType(key, v, "a number");
+        Number n = typed(key, Number.class, "a number");
+        return n == null ? defaultValue : n.doubleValue();
     }
 
     /**
@@ -111,14 +105,8 @@ public final class SchedulerConfig {
      *     "derive it")
      */
     public Double getOptionalDouble(String key) {
-        Object v = values.get(key);
-        if (v == null) {
-            return null;
-        }
-        if (v instanceof Number n) {
-            return n.doubleValue();
-        }
-        throw wrongType(key, v, "a number or null");
+        Number n = typed(key, Number.class, "a number or null");
+        return n == null ? null : n.doubleValue();
     }
 
     /**
@@ -127,14 +115,8 @@ public final class SchedulerConfig {
      * @return the value as a boolean
      */
     public boolean getBoolean(String key, boolean defaultValue) {
-        Object v = values.get(key);
-        if (v == null) {
-            return defaultValue;
-        }
-        if (v instanceof Boolean b) {
-            return b;
-        }
-        throw wrongType(key, v, "true or false");
+        Boolean b = typed(key, Boolean.class, "true or false");
+        return b == null ? defaultValue : b;
     }
 
     /**
@@ -143,14 +125,8 @@ public final class SchedulerConfig {
      * @return the value as a string
      */
     public String getString(String key, String defaultValue) {
-        Object v = values.get(key);
-        if (v == null) {
-            return defaultValue;
-        }
-        if (v instanceof String s) {
-            return s;
-        }
-        throw wrongType(key, v, "a string");
+        String s = typed(key, String.class, "a string");
+        return s == null ? defaultValue : s;
     }
 
     /**
@@ -194,6 +170,15 @@ public final class SchedulerConfig {
             return d.clone();
         }
         throw wrongType(key, v, "a list of numbers");
+    }
+
+    /** The value of {@code key} as {@code type}, null when absent; another type is an error naming {@code expected}. */
+    private <T> T typed(String key, Class<T> type, String expected) {
+        Object v = values.get(key);
+        if (v == null || type.isInstance(v)) {
+            return type.cast(v);
+        }
+        throw wrongType(key, v, expected);
     }
 
     private ConfigurationException wrongType(String key, Object v, String expected) {

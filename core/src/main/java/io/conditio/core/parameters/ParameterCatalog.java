@@ -213,10 +213,7 @@ public final class ParameterCatalog {
      *     {@code x-conditio-owners}
      */
     public Map<String, Object> jsonSchema() {
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("$schema", "https://json-schema.org/draft/2020-12/schema");
-        s.put("title", "Conditio request parameters");
-        s.put("type", "object");
+        Map<String, Object> s = objectSchema("Conditio request parameters");
         Map<String, Object> props = new LinkedHashMap<>();
         entries.forEach((k, e) -> {
             Map<String, Object> p = JsonSchemas.of(e.declaration());
@@ -239,10 +236,7 @@ public final class ParameterCatalog {
      *     {@code parameters}, whose schema is {@link #jsonSchema()}
      */
     public Map<String, Object> recipeJsonSchema() {
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("$schema", "https://json-schema.org/draft/2020-12/schema");
-        s.put("title", "Conditio recipe");
-        s.put("type", "object");
+        Map<String, Object> s = objectSchema("Conditio recipe");
         Map<String, Object> props = new LinkedHashMap<>();
         props.put("id", field("string", "a name for the request (output file names, manifests)"));
         props.put("model", field("string", "model folder, relative to the recipe file"));
@@ -268,6 +262,15 @@ public final class ParameterCatalog {
         props.put("parameters", parameters);
         s.put("properties", props);
         s.put("additionalProperties", false);
+        return s;
+    }
+
+    /** A draft 2020-12 schema of an object, with its title: the start of both documents' schemas. */
+    private static Map<String, Object> objectSchema(String title) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+        s.put("title", title);
+        s.put("type", "object");
         return s;
     }
 
