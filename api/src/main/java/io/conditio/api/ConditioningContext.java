@@ -43,6 +43,14 @@ public interface ConditioningContext {
     }
 
     /**
+     * @return the host's reader of weight files ({@code .safetensors}), for files a conditioner reads itself, such as
+     *     textual-inversion embeddings. Since SPI 0.3.0; the default refuses every file.
+     */
+    default TensorFiles tensorFiles() {
+        return TensorFiles.none();
+    }
+
+    /**
      * @param name {@code tokenizer} or {@code tokenizer_2}
      * @return the tokenizer from the model folder, or empty when absent
      */

@@ -16,4 +16,12 @@ public interface WeightPatchContext {
 
     /** @return the model folder's root, where {@code loras/} and {@code embeddings/} are looked up */
     Path modelFolder();
+
+    /**
+     * @return the host's reader of weight files ({@code .safetensors}), for the files a patch is made from. Since
+     *     SPI 0.3.0; the default refuses every file.
+     */
+    default TensorFiles tensorFiles() {
+        return TensorFiles.none();
+    }
 }

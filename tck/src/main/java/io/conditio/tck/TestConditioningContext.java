@@ -9,6 +9,7 @@ import io.conditio.api.Model;
 import io.conditio.api.ModelLoadException;
 import io.conditio.api.RandomSource;
 import io.conditio.api.RgbImage;
+import io.conditio.api.TensorFiles;
 import io.conditio.api.TextTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,6 +63,7 @@ public final class TestConditioningContext implements ConditioningContext {
     private final Map<String, Model> components;
     private final Map<String, TextTokenizer> tokenizers;
     private final Function<Path, Model> modelLoader;
+    private final TensorFiles tensorFiles;
     private final ImageEncoder encoder;
     private final List<GuidanceBranch> branches;
     private final Map<String, Object> modelIndex;
@@ -77,6 +79,7 @@ public final class TestConditioningContext implements ConditioningContext {
         this.components = Map.copyOf(b.components);
         this.tokenizers = Map.copyOf(b.tokenizers);
         this.modelLoader = b.modelLoader;
+        this.tensorFiles = b.tensorFiles;
         this.encoder = b.encoder != null ? b.encoder : new BlockMeanEncoder(b.latentChannels, b.vaeFactor);
         this.branches = b.branches != null ? b.branches : request.guidanceScale() > 1
                 ? List.of(GuidanceBranch.UNCONDITIONAL, GuidanceBranch.CONDITIONAL)
@@ -134,6 +137,11 @@ public final class TestConditioningContext implements ConditioningContext {
     @Override
     public Map<String, Object> modelIndex() {
         return modelIndex;
+    }
+
+    @Override
+    public TensorFiles tensorFiles() {
+        return tensorFiles;
     }
 
     @Override
@@ -203,6 +211,7 @@ public final class TestConditioningContext implements ConditioningContext {
         private final Map<String, Object> modelIndex = new LinkedHashMap<>();
         private final Map<String, UnaryOperator<RgbImage>> preprocessors = new LinkedHashMap<>();
         private Function<Path, Model> modelLoader;
+        private TensorFiles tensorFiles = TensorFiles.none();
         private ImageEncoder encoder;
         private List<GuidanceBranch> branches;
         private int latentChannels = 4;
@@ -234,6 +243,16 @@ public final class TestConditioningContext implements ConditioningContext {
         /** @param loader opens a model outside the folder (a ControlNet, an adapter) by path @return this */
         public Builder modelLoader(Function<Path, Model> loader) {
             this.modelLoader = loader;
+            return this;
+        }
+
+        /**
+         * @param files reads the weight files the conditioner names, as the host's reader does (default: refuses
+         *              every file)
+         * @return this
+         */
+        public Builder tensorFiles(TensorFiles files) {
+            this.tensorFiles = java.util.Objects.requireNonNull(files, "files");
             return this;
         }
 

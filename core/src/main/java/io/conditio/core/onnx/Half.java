@@ -3,12 +3,13 @@ package io.conditio.core.onnx;
 import java.nio.ShortBuffer;
 
 /**
- * IEEE 754 binary16 (float16) bit patterns to and from float32, for models whose inputs and outputs are float16.
+ * IEEE 754 binary16 (float16) bit patterns to and from float32, for models whose inputs and outputs are float16
+ * (and, through {@link #toFloat}, the F16 tensors of safetensors files).
  * float → half rounds to nearest, ties to even; values beyond the largest half (65504, after rounding) become
  * infinity, values below half the smallest subnormal become a signed zero; NaN stays NaN (quiet) and infinities keep
  * their sign. half → float is exact. Written out because {@code Float.floatToFloat16} needs Java 20.
  */
-final class Half {
+public final class Half {
     private Half() {
     }
 
@@ -58,7 +59,7 @@ final class Half {
      * @param h float16 bits
      * @return the same value as a float32
      */
-    static float toFloat(short h) {
+    public static float toFloat(short h) {
         int bits = h & 0xffff;
         int sign = (bits & 0x8000) << 16;
         int exp = (bits >>> 10) & 0x1f;

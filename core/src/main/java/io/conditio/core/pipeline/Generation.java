@@ -25,6 +25,7 @@ import io.conditio.api.SpiVersion;
 import io.conditio.api.StepContext;
 import io.conditio.api.StepTimings;
 import io.conditio.api.Tensor;
+import io.conditio.api.TensorFiles;
 import io.conditio.api.TextTokenizer;
 import io.conditio.core.json.Json;
 import io.conditio.core.model.ModelFolder;
@@ -35,6 +36,7 @@ import io.conditio.core.onnx.Cancellation;
 import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.plugin.PluginGuard;
 import io.conditio.core.random.ImageGenerators;
+import io.conditio.core.safetensors.SafeTensors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -578,6 +580,11 @@ final class Generation {
         @Override
         public Map<String, Object> modelIndex() {
             return folder.modelIndex();
+        }
+
+        @Override
+        public TensorFiles tensorFiles() {
+            return SafeTensors::read;
         }
 
         @Override

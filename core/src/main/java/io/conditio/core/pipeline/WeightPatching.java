@@ -2,12 +2,14 @@ package io.conditio.core.pipeline;
 
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.ModelGraph;
+import io.conditio.api.TensorFiles;
 import io.conditio.api.WeightPatch;
 import io.conditio.api.WeightPatchContext;
 import io.conditio.api.WeightPatcher;
 import io.conditio.core.model.ModelFolder;
 import io.conditio.core.onnx.OnnxModel;
 import io.conditio.core.plugin.PluginGuard;
+import io.conditio.core.safetensors.SafeTensors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,6 +43,11 @@ final class WeightPatching {
             @Override
             public Path modelFolder() {
                 return folder.root();
+            }
+
+            @Override
+            public TensorFiles tensorFiles() {
+                return SafeTensors::read;
             }
         };
         List<WeightPatch> patches = new ArrayList<>();

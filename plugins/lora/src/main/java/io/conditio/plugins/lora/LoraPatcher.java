@@ -2,6 +2,7 @@ package io.conditio.plugins.lora;
 
 import io.conditio.api.FloatTensor;
 import io.conditio.api.InvalidRequestException;
+import io.conditio.api.TensorFiles;
 import io.conditio.api.WeightPatch;
 import io.conditio.api.WeightPatchContext;
 import io.conditio.api.WeightPatcher;
@@ -81,7 +82,7 @@ public final class LoraPatcher implements WeightPatcher {
         StringBuilder key = new StringBuilder("lora");
         List<String> missingComponents = new ArrayList<>();
         for (Use u : uses) {
-            Loaded l = load(u.file());
+            Loaded l = load(u.file(), context.tensorFiles());
             key.append('[').append(u.file().getFileName()).append('#').append(l.sha256(), 0, 16).append('@')
                     .append(u.scale()).append(']');
             for (LoraFile.Module m : l.modules()) {
@@ -179,7 +180,7 @@ public final class LoraPatcher implements WeightPatcher {
         }
     }
 
-    private Loaded load(Path file) {
+    private Loaded load(Path file, TensorFiles reader) {
         Path abs = file.toAbsolutePath().normalize();
         long size;
         long modified;
@@ -187,15 +188,15 @@ public final class LoraPatcher implements WeightPatcher {
             size = Files.size(abs);
             modified = Files.getLastModifiedTime(abs).toMillis();
         } catch (IOException e) {
-            // SafeTensors.read names the problem (missing file, pickled file)
-            SafeTensors.read(abs);
+            // the reader names the problem (missing file, pickled file)
+            reader.readSafetensors(abs);
             throw new InvalidRequestException("could not read " + abs + ": " + e.getMessage());
         }
         Loaded l = cache.get(abs);
         if (l != null && l.size() == size && l.modified() == modified) {
             return l;
         }
-        List<LoraFile.Module> modules = LoraFile.parse(abs, SafeTensors.read(abs));
+        List<LoraFile.Module> modules = LoraFile.parse(abs, reader.readSafetensors(abs));
         Loaded fresh = new Loaded(size, modified, sha256(abs), modules);
         cache.put(abs, fresh);
         return fresh;

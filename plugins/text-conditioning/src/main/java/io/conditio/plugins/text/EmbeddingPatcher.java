@@ -49,7 +49,8 @@ public final class EmbeddingPatcher implements WeightPatcher {
         if (!component.equals("text_encoder") && !component.equals("text_encoder_2")) {
             return Optional.empty();
         }
-        List<Embeddings.Embedding> embeddings = Embeddings.of(context.request(), context.modelFolder());
+        List<Embeddings.Embedding> embeddings = Embeddings.of(context.request(), context.modelFolder(),
+                context.tensorFiles());
         if (embeddings.isEmpty()) {
             return Optional.empty();
         }

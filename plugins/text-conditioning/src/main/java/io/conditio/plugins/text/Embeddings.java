@@ -3,6 +3,7 @@ package io.conditio.plugins.text;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.InvalidRequestException;
+import io.conditio.api.TensorFiles;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -77,14 +78,15 @@ final class Embeddings {
      *
      * @param request     the request
      * @param modelFolder the model folder's root
+     * @param reader      the host's reader of the files
      * @return the embeddings, no two with one token; empty when the request uses none
      * @throws InvalidRequestException naming the file when one is missing, pickled or malformed, or two give one token
      */
-    static List<Embedding> of(GenerationRequest request, Path modelFolder) {
+    static List<Embedding> of(GenerationRequest request, Path modelFolder, TensorFiles reader) {
         Map<String, Embedding> byToken = new LinkedHashMap<>();
         for (String spec : specs(request.parameters().get(PARAMETER))) {
             Spec s = parseSpec(spec);
-            Embedding e = load(s.file(), s.token());
+            Embedding e = load(s.file(), s.token(), reader);
             Embedding before = byToken.putIfAbsent(e.token(), e);
             if (before != null) {
                 throw new InvalidRequestException("embeddings " + before.file() + " and " + e.file()
@@ -112,7 +114,7 @@ final class Embeddings {
                 String ext = name.substring(dot + 1).toLowerCase(Locale.ROOT);
                 boolean used = !byToken.containsKey(stem) && word(stem).matcher(texts).find();
                 if (used && ext.equals("safetensors")) {
-                    byToken.put(stem, load(f, stem));
+                    byToken.put(stem, load(f, stem, reader));
                 } else if (used && PICKLED.contains(ext)) {
                     throw new InvalidRequestException("the prompt uses '" + stem + "', and " + f + " is a pickled "
                             + "PyTorch file; only .safetensors embeddings are read (unpickling can run code from the"
@@ -177,11 +179,12 @@ final class Embeddings {
      *
      * @param file  a {@code .safetensors} file
      * @param token the token to use, or null for the file's own (the diffusers key, else the file name)
+     * @param reader the host's reader of the file
      * @return the embedding
      */
-    static Embedding load(Path file, String token) {
+    static Embedding load(Path file, String token, TensorFiles reader) {
         Path abs = file.toAbsolutePath().normalize();
-        Parsed p = parse(abs);
+        Parsed p = parse(abs, reader);
         String t = token != null ? token : p.key() != null ? p.key() : stem(abs);
         if (t.isBlank() || t.chars().anyMatch(Character::isWhitespace)) {
             throw new InvalidRequestException("embedding " + abs + ": token '" + t + "' must be one word without"
@@ -196,21 +199,21 @@ final class Embeddings {
         return dot > 0 ? name.substring(0, dot) : name;
     }
 
-    private static Parsed parse(Path abs) {
+    private static Parsed parse(Path abs, TensorFiles reader) {
         long size;
         long modified;
         try {
             size = Files.size(abs);
             modified = Files.getLastModifiedTime(abs).toMillis();
         } catch (IOException e) {
-            SafeTensors.read(abs);  // names the problem: a missing or pickled file
+            reader.readSafetensors(abs);  // names the problem: a missing or pickled file
             throw new InvalidRequestException("could not read embedding " + abs + ": " + e.getMessage());
         }
         Parsed cached = CACHE.get(abs);
         if (cached != null && cached.size() == size && cached.modified() == modified) {
             return cached;
         }
-        Map<String, FloatTensor> tensors = SafeTensors.read(abs);
+        Map<String, FloatTensor> tensors = reader.readSafetensors(abs);
         Map<String, FloatTensor> vectors = new LinkedHashMap<>();
         String key = null;
         if (tensors.containsKey("emb_params")) {

@@ -231,7 +231,7 @@ public final class TextConditioner implements Conditioner {
             Optional<TextTokenizer> tokenizer2 = context.tokenizer("tokenizer_2");
             // textual inversion: the folder is the encoder file's grandparent (text_encoder/model.onnx)
             List<Embeddings.Embedding> embeddings = Embeddings.of(request,
-                    encoder.get().path().toAbsolutePath().getParent().getParent());
+                    encoder.get().path().toAbsolutePath().getParent().getParent(), context.tensorFiles());
             List<PromptEncoder> list = new ArrayList<>();
             List<Model> models = new ArrayList<>();
             TextTokenizer first = withEmbeddings(tokenizer.get(), encoder.get(), "text_encoder", embeddings);

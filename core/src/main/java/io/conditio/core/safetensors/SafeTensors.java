@@ -1,9 +1,11 @@
-package io.conditio.plugins.lora;
+package io.conditio.core.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.InvalidRequestException;
+import io.conditio.api.TensorFiles;
+import io.conditio.core.onnx.Half;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,10 +19,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Reads {@code .safetensors} files: an 8-byte little-endian header length, a JSON header
- * ({@code {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}}), then the
- * tensor bytes. F32, F16 and BF16 tensors are read as float32. Pickled checkpoints ({@code .pt}, {@code .ckpt},
- * {@code .bin}) are refused: unpickling runs code from the file.
+ * Reads {@code .safetensors} files into float32 tensors, refusing pickled checkpoints: the host's
+ * {@link TensorFiles#readSafetensors} (which describes the format), that plugins reach through their contexts
+ * ({@code WeightPatchContext.tensorFiles()}, {@code ConditioningContext.tensorFiles()}).
  */
 public final class SafeTensors {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -118,26 +119,11 @@ public final class SafeTensors {
         for (int i = 0; i < data.length; i++) {
             data[i] = switch (dtype) {
                 case "F32" -> buf.getFloat();
-                case "F16" -> halfToFloat(buf.getShort());
+                case "F16" -> Half.toFloat(buf.getShort());
                 default -> Float.intBitsToFloat((buf.getShort() & 0xffff) << 16);
             };
         }
         return FloatTensor.of(data, shape);
-    }
-
-    static float halfToFloat(short h) {
-        int bits = h & 0xffff;
-        int sign = (bits & 0x8000) << 16;
-        int exp = (bits >>> 10) & 0x1f;
-        int mant = bits & 0x3ff;
-        if (exp == 0x1f) {
-            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-        }
-        if (exp == 0) {
-            float v = mant / 1024f / 16384f;
-            return sign != 0 ? -v : v;
-        }
-        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
