@@ -182,16 +182,6 @@ final class DiffusersHarness {
                 org.assertj.core.api.Assertions.byLessThan(meanTol));
     }
 
-    /** {@link #assertParity(String, FloatTensor, double, double, double, double)} with tolerances 1e-2 / 1e-3. */
-    static void assertParity(String row, FloatTensor result, double sum, double mean) {
-        assertParity(row, result, sum, 1e-2, mean, 1e-3);
-    }
-
-    /** A mean-only parity check (tolerance 1e-3), for rows diffusers asserts by mean alone. */
-    static void assertMean(String row, FloatTensor result, double mean) {
-        assertParity(row, result, Double.NaN, 0, mean, 1e-3);
-    }
-
     /** @return whether every element is finite (no NaN, no infinity) */
     static boolean allFinite(FloatTensor t) {
         for (float v : t.array()) {
