@@ -64,17 +64,11 @@ class ConfigurationErrorsTest {
         // the clamping schedulers from the terminal step; the others from a leading spacing, which starts below it
         Scheduler s = factory.apply(config("rescale_betas_zero_snr", true, "prediction_type", "epsilon",
                 "timestep_spacing", clamped ? "trailing" : "leading", "steps_offset", 1));
-        CountingRandom random = new CountingRandom();
         s.setTimesteps(8);
         if (clamped) {
             assertThat(s.timesteps()[0]).isEqualTo(999f);
         }
-        FloatTensor x = random.randn(1, 4, 4, 4).mul(s.initNoiseSigma());
-        for (float t : s.timesteps()) {
-            FloatTensor in = s.scaleModelInput(x, t);
-            x = s.step(in.mul(0.3f), t, x, random);
-            assertThat(DiffusersHarness.allFinite(x)).as(name + " at t=" + t).isTrue();
-        }
+        assertEveryStepFinite(name, s);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -83,8 +77,13 @@ class ConfigurationErrorsTest {
         Scheduler s = factory.apply(config("rescale_betas_zero_snr", true, "prediction_type", "v_prediction",
                 "timestep_spacing", "trailing", "beta_schedule", "scaled_linear", "beta_start", 0.00085,
                 "beta_end", 0.012));
-        CountingRandom random = new CountingRandom();
         s.setTimesteps(8);
+        assertEveryStepFinite(name, s);
+    }
+
+    /** Steps from scaled noise with an epsilon-like model ({@code 0.3 * input}); every step's sample is finite. */
+    private static void assertEveryStepFinite(String name, Scheduler s) {
+        CountingRandom random = new CountingRandom();
         FloatTensor x = random.randn(1, 4, 4, 4).mul(s.initNoiseSigma());
         for (float t : s.timesteps()) {
             FloatTensor in = s.scaleModelInput(x, t);

@@ -1,7 +1,7 @@
 package io.conditio.plugins.schedulers;
 
-import static io.conditio.plugins.schedulers.DiffusersHarness.assertParity;
 import static io.conditio.plugins.schedulers.DiffusersHarness.config;
+import static io.conditio.plugins.schedulers.DiffusersHarness.loopA;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,31 +9,35 @@ import io.conditio.api.FloatTensor;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.SchedulerConfig;
 import io.conditio.core.random.TorchGenerator;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** LCM and TCD parity with diffusers' {@code test_scheduler_lcm.py} and {@code test_scheduler_tcd.py} (loop A). */
-class ConsistencySchedulerTest {
+class ConsistencySchedulerTest implements FullLoopParity {
 
-    private static SchedulerConfig base(Object... overrides) {
-        return config("num_train_timesteps", 1000, "beta_start", 0.00085, "beta_end", 0.0120,
-                "beta_schedule", "scaled_linear", "prediction_type", "epsilon").with(config(overrides).asMap());
+    private static final SchedulerConfig BASE = config("num_train_timesteps", 1000, "beta_start", 0.00085,
+            "beta_end", 0.0120, "beta_schedule", "scaled_linear", "prediction_type", "epsilon");
+
+    private static LcmScheduler lcm() {
+        return new LcmScheduler(BASE);
     }
 
-    @Test
-    void lcmOneStepMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopA(new LcmScheduler(base()), 1);
-        assertParity("LCM onestep", out, 18.7097, 1e-3, 0.0244, 1e-3);
+    private static TcdScheduler tcd(Object... overrides) {
+        return new TcdScheduler(DiffusersHarness.with(BASE, overrides));
     }
 
-    @Test
-    void lcmSeededMultistepMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopA(new LcmScheduler(base()), 10, new TorchGenerator(0));
-        assertParity("LCM multistep (torch seed 0)", out, 197.7616, 0.2575);
+    static Stream<ParityRow> fullLoops() {
+        return Stream.of(
+                ParityRow.of("LCM onestep", () -> loopA(lcm(), 1), 18.7097, 1e-3, 0.0244, 1e-3),
+                ParityRow.of("LCM multistep (torch seed 0)", () -> loopA(lcm(), 10, new TorchGenerator(0)),
+                        197.7616, 0.2575),
+                ParityRow.of("TCD onestep_deter", () -> loopA(tcd(), 1), 29.8715, 1e-3, 0.0389, 1e-3),
+                ParityRow.of("TCD multistep_deter", () -> loopA(tcd(), 10), 181.2040, 1e-3, 0.2359, 1e-3));
     }
 
     @Test
     void lcmTimestepsAreTakenFromTheDistillationGrid() {
-        LcmScheduler s = new LcmScheduler(base());
+        LcmScheduler s = lcm();
         s.setTimesteps(4);
         assertThat(s.timesteps()).containsExactly(999, 759, 499, 259);
     }
@@ -41,33 +45,21 @@ class ConsistencySchedulerTest {
     @Test
     void lcmReNoisesBetweenStepsButNotAfterTheLast() {
         CountingRandom random = new CountingRandom();
-        DiffusersHarness.loopA(new LcmScheduler(base()), 4, random);
+        loopA(lcm(), 4, random);
         assertThat(random.randnShapes).hasSize(3);
     }
 
     @Test
     void lcmRefusesMoreStepsThanTheDistillationGrid() {
-        LcmScheduler s = new LcmScheduler(base());
+        LcmScheduler s = lcm();
         assertThatThrownBy(() -> s.setTimesteps(51)).isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("original_inference_steps");
     }
 
     @Test
-    void tcdOneStepDeterministicMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopA(new TcdScheduler(base()), 1);
-        assertParity("TCD onestep_deter", out, 29.8715, 1e-3, 0.0389, 1e-3);
-    }
-
-    @Test
-    void tcdMultistepDeterministicMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopA(new TcdScheduler(base()), 10);
-        assertParity("TCD multistep_deter", out, 181.2040, 1e-3, 0.2359, 1e-3);
-    }
-
-    @Test
     void tcdWithEtaDrawsNoiseInEveryStepButTheLast() {
         CountingRandom random = new CountingRandom();
-        FloatTensor out = DiffusersHarness.loopA(new TcdScheduler(base("eta", 0.3)), 4, random);
+        FloatTensor out = loopA(tcd("eta", 0.3), 4, random);
         assertThat(random.randnShapes).hasSize(3);
         assertThat(DiffusersHarness.allFinite(out)).isTrue();
     }

@@ -1,5 +1,7 @@
 package io.conditio.plugins.schedulers;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.conditio.api.FloatTensor;
 import io.conditio.api.RandomSource;
 import java.util.ArrayList;
@@ -25,6 +27,11 @@ final class CountingRandom implements RandomSource {
     public FloatTensor rand(int... shape) {
         randCalls++;
         return FloatTensor.full(0.5f, shape);
+    }
+
+    /** Asserts {@code times} draws from {@code randn}, each of the harness sample's shape (4, 3, 8, 8). */
+    void assertDrewSampleShapedNoise(int times) {
+        assertThat(randnShapes).hasSize(times).allSatisfy(shape -> assertThat(shape).containsExactly(4, 3, 8, 8));
     }
 
     @Override

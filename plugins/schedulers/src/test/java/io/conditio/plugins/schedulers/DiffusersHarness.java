@@ -98,10 +98,15 @@ final class DiffusersHarness {
 
     /** Loop A's "with_noise" variant drawing from {@code random}. */
     static FloatTensor loopAWithNoise(Scheduler scheduler, int steps, int tStart, RandomSource random) {
+        return loopAWithNoise(scheduler, steps, tStart, sampleDeter(), noiseDeter(), random);
+    }
+
+    /** Loop A's "with_noise" variant from the given sample and noise (UniPC's 1-D test). */
+    static FloatTensor loopAWithNoise(Scheduler scheduler, int steps, int tStart, FloatTensor sample,
+            FloatTensor noise, RandomSource random) {
         scheduler.setTimesteps(steps);
         float[] ts = tail(scheduler.timesteps(), tStart * scheduler.order());
-        FloatTensor sample = scheduler.addNoise(sampleDeter(), noiseDeter(), ts[0]);
-        return runA(scheduler, ts, sample, random);
+        return runA(scheduler, ts, scheduler.addNoise(sample, noise, ts[0]), random);
     }
 
     /**
@@ -177,16 +182,6 @@ final class DiffusersHarness {
                 org.assertj.core.api.Assertions.byLessThan(meanTol));
     }
 
-    /** {@link #assertParity(String, FloatTensor, double, double, double, double)} with tolerances 1e-2 / 1e-3. */
-    static void assertParity(String row, FloatTensor result, double sum, double mean) {
-        assertParity(row, result, sum, 1e-2, mean, 1e-3);
-    }
-
-    /** A mean-only parity check (tolerance 1e-3), for rows diffusers asserts by mean alone. */
-    static void assertMean(String row, FloatTensor result, double mean) {
-        assertParity(row, result, Double.NaN, 0, mean, 1e-3);
-    }
-
     /** @return whether every element is finite (no NaN, no infinity) */
     static boolean allFinite(FloatTensor t) {
         for (float v : t.array()) {
@@ -195,6 +190,20 @@ final class DiffusersHarness {
             }
         }
         return true;
+    }
+
+    /**
+     * diffusers' {@code get_scheduler_config()} of most scheduler tests: linear betas from 1e-4 to 0.02 over
+     * {@code numTrainTimesteps}, then {@code overrides} (alternating keys and values).
+     */
+    static SchedulerConfig linearBetas(int numTrainTimesteps, Object... overrides) {
+        return with(config("num_train_timesteps", numTrainTimesteps, "beta_start", 0.0001, "beta_end", 0.02,
+                "beta_schedule", "linear"), overrides);
+    }
+
+    /** @return {@code base} with {@code overrides} (alternating keys and values) applied on top */
+    static SchedulerConfig with(SchedulerConfig base, Object... overrides) {
+        return base.with(config(overrides).asMap());
     }
 
     /** @return a config from alternating keys and values */

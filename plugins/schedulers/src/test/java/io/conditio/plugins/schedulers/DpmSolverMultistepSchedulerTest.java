@@ -1,70 +1,48 @@
 package io.conditio.plugins.schedulers;
 
-import static io.conditio.plugins.schedulers.DiffusersHarness.assertMean;
-import static io.conditio.plugins.schedulers.DiffusersHarness.assertParity;
-import static io.conditio.plugins.schedulers.DiffusersHarness.config;
+import static io.conditio.plugins.schedulers.DiffusersHarness.linearBetas;
+import static io.conditio.plugins.schedulers.DiffusersHarness.loopA;
+import static io.conditio.plugins.schedulers.DiffusersHarness.loopAWithNoise;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.conditio.api.ConfigurationException;
 import io.conditio.api.FloatTensor;
-import io.conditio.api.SchedulerConfig;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** DPM-Solver(++) multistep parity with diffusers' {@code test_scheduler_dpm_multi.py} (loop A). */
-class DpmSolverMultistepSchedulerTest {
+class DpmSolverMultistepSchedulerTest implements FullLoopParity {
 
-    static SchedulerConfig base(Object... overrides) {
-        return config("num_train_timesteps", 1000, "beta_start", 0.0001, "beta_end", 0.02,
-                "beta_schedule", "linear", "solver_order", 2, "prediction_type", "epsilon", "thresholding", false,
-                "sample_max_value", 1.0, "algorithm_type", "dpmsolver++", "solver_type", "midpoint",
-                "lower_order_final", false, "euler_at_final", false, "final_sigmas_type", "sigma_min")
-                .with(config(overrides).asMap());
+    private static DpmSolverMultistepScheduler dpm(Object... overrides) {
+        return new DpmSolverMultistepScheduler(DiffusersHarness.with(linearBetas(1000, "solver_order", 2,
+                "prediction_type", "epsilon", "thresholding", false, "sample_max_value", 1.0,
+                "algorithm_type", "dpmsolver++", "solver_type", "midpoint", "lower_order_final", false,
+                "euler_at_final", false, "final_sigmas_type", "sigma_min"), overrides));
     }
 
     private static FloatTensor fullLoop(Object... overrides) {
-        return DiffusersHarness.loopA(new DpmSolverMultistepScheduler(base(overrides)), 10);
+        return loopA(dpm(overrides), 10);
     }
 
-    @Test
-    void fullLoopNoNoiseMatchesDiffusers() {
-        assertMean("DPM++2M no_noise", fullLoop(), 0.3301);
-    }
-
-    @Test
-    void fullLoopWithDynamicThresholdingMatchesDiffusers() {
-        assertMean("DPM++2M thresholding", fullLoop("thresholding", true, "dynamic_thresholding_ratio", 0.87,
-                "sample_max_value", 0.5), 1.1364);
-    }
-
-    @Test
-    void fullLoopWithVPredictionMatchesDiffusers() {
-        assertMean("DPM++2M v_prediction", fullLoop("prediction_type", "v_prediction"), 0.2251);
-    }
-
-    @Test
-    void fullLoopWithKarrasAndVPredictionMatchesDiffusers() {
-        assertMean("DPM++2M karras+v_prediction",
-                fullLoop("prediction_type", "v_prediction", "use_karras_sigmas", true), 0.2096);
-    }
-
-    @Test
-    void fullLoopWithLuLambdasAndVPredictionMatchesDiffusers() {
-        assertMean("DPM++2M lu_lambdas+v_prediction",
-                fullLoop("prediction_type", "v_prediction", "use_lu_lambdas", true), 0.1554);
-    }
-
-    @Test
-    void fullLoopWithNoiseMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopAWithNoise(new DpmSolverMultistepScheduler(base()), 10, 5);
-        assertParity("DPM++2M with_noise", out, 318.4111, 0.4146);
+    static Stream<ParityRow> fullLoops() {
+        return Stream.of(
+                ParityRow.meanOf("DPM++2M no_noise", () -> fullLoop(), 0.3301),
+                ParityRow.meanOf("DPM++2M thresholding", () -> fullLoop("thresholding", true,
+                        "dynamic_thresholding_ratio", 0.87, "sample_max_value", 0.5), 1.1364),
+                ParityRow.meanOf("DPM++2M v_prediction", () -> fullLoop("prediction_type", "v_prediction"), 0.2251),
+                ParityRow.meanOf("DPM++2M karras+v_prediction",
+                        () -> fullLoop("prediction_type", "v_prediction", "use_karras_sigmas", true), 0.2096),
+                ParityRow.meanOf("DPM++2M lu_lambdas+v_prediction",
+                        () -> fullLoop("prediction_type", "v_prediction", "use_lu_lambdas", true), 0.1554),
+                ParityRow.of("DPM++2M with_noise", () -> loopAWithNoise(dpm(), 10, 5), 318.4111, 0.4146));
     }
 
     @Test
     void linspaceTimestepsMatchDiffusers() {
-        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(base());
+        DpmSolverMultistepScheduler s = dpm();
         s.setTimesteps(10);
         assertThat(s.timesteps()).containsExactly(999, 899, 799, 699, 599, 500, 400, 300, 200, 100);
     }
@@ -90,23 +68,22 @@ class DpmSolverMultistepSchedulerTest {
 
     @Test
     void sdeVariantDrawsOneNoiseTensorPerStep() {
-        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(base("algorithm_type", "sde-dpmsolver++"));
+        DpmSolverMultistepScheduler s = dpm("algorithm_type", "sde-dpmsolver++");
         CountingRandom random = new CountingRandom();
-        FloatTensor out = DiffusersHarness.loopA(s, 10, random);
-        assertThat(random.randnShapes).hasSize(10).allSatisfy(shape -> assertThat(shape).containsExactly(4, 3, 8, 8));
+        FloatTensor out = loopA(s, 10, random);
+        random.assertDrewSampleShapedNoise(10);
         assertThat(DiffusersHarness.allFinite(out)).isTrue();
     }
 
     @Test
     void zeroFinalSigmaIsRefusedForTheNoisePredictingAlgorithm() {
-        assertThatThrownBy(() -> new DpmSolverMultistepScheduler(base("algorithm_type", "dpmsolver",
-                "final_sigmas_type", "zero")))
+        assertThatThrownBy(() -> dpm("algorithm_type", "dpmsolver", "final_sigmas_type", "zero"))
                 .isInstanceOf(ConfigurationException.class).hasMessageContaining("sigma_min");
     }
 
     @Test
     void unsupportedAlgorithmNamesTheKeyAndTheAllowedValues() {
-        assertThatThrownBy(() -> new DpmSolverMultistepScheduler(base("algorithm_type", "dpmsolver+++")))
+        assertThatThrownBy(() -> dpm("algorithm_type", "dpmsolver+++"))
                 .isInstanceOf(ConfigurationException.class)
                 .hasMessageContaining("algorithm_type")
                 .hasMessageContaining("dpmsolver++, sde-dpmsolver++, dpmsolver, sde-dpmsolver");
@@ -114,7 +91,7 @@ class DpmSolverMultistepSchedulerTest {
 
     @Test
     void unsupportedSolverOrderNamesTheAllowedValues() {
-        assertThatThrownBy(() -> new DpmSolverMultistepScheduler(base("solver_order", 4)))
+        assertThatThrownBy(() -> dpm("solver_order", 4))
                 .isInstanceOf(ConfigurationException.class)
                 .hasMessageContaining("solver_order").hasMessageContaining("1, 2, 3");
     }

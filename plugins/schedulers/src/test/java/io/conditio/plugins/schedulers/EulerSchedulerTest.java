@@ -1,49 +1,36 @@
 package io.conditio.plugins.schedulers;
 
-import static io.conditio.plugins.schedulers.DiffusersHarness.assertParity;
 import static io.conditio.plugins.schedulers.DiffusersHarness.config;
+import static io.conditio.plugins.schedulers.DiffusersHarness.linearBetas;
+import static io.conditio.plugins.schedulers.DiffusersHarness.loopB;
+import static io.conditio.plugins.schedulers.DiffusersHarness.loopBWithNoise;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.conditio.api.FloatTensor;
-import io.conditio.api.SchedulerConfig;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Euler parity with diffusers' {@code test_scheduler_euler.py} (loop B) and the contract details. */
-class EulerSchedulerTest {
+class EulerSchedulerTest implements FullLoopParity {
 
-    private static SchedulerConfig base(Object... overrides) {
-        return config("num_train_timesteps", 1100, "beta_start", 0.0001, "beta_end", 0.02,
-                "beta_schedule", "linear").with(config(overrides).asMap());
+    private static EulerScheduler euler(Object... overrides) {
+        return new EulerScheduler(linearBetas(1100, overrides));
     }
 
-    @Test
-    void fullLoopNoNoiseMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopB(new EulerScheduler(base()), 10);
-        assertParity("Euler no_noise", out, 10.0807, 0.0131);
-    }
-
-    @Test
-    void fullLoopWithVPredictionMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopB(new EulerScheduler(base("prediction_type", "v_prediction")), 10);
-        assertParity("Euler v_prediction", out, 0.0002, 2.2676e-06);
-    }
-
-    @Test
-    void fullLoopWithKarrasSigmasMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopB(new EulerScheduler(base("use_karras_sigmas", true)), 10);
-        assertParity("Euler karras_sigmas", out, 124.52299499511719, 0.16213932633399963);
-    }
-
-    @Test
-    void fullLoopWithNoiseMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopBWithNoise(new EulerScheduler(base()), 10, 8);
-        assertParity("Euler with_noise", out, 57062.9297, 74.3007);
+    static Stream<ParityRow> fullLoops() {
+        return Stream.of(
+                ParityRow.of("Euler no_noise", () -> loopB(euler(), 10), 10.0807, 0.0131),
+                ParityRow.of("Euler v_prediction", () -> loopB(euler("prediction_type", "v_prediction"), 10),
+                        0.0002, 2.2676e-06),
+                ParityRow.of("Euler karras_sigmas", () -> loopB(euler("use_karras_sigmas", true), 10),
+                        124.52299499511719, 0.16213932633399963),
+                ParityRow.of("Euler with_noise", () -> loopBWithNoise(euler(), 10, 8), 57062.9297, 74.3007));
     }
 
     @Test
     void linspaceTimestepsAreFloat32AndInitNoiseSigmaIsTheLargestSigma() {
-        EulerScheduler s = new EulerScheduler(base());
+        EulerScheduler s = euler();
         s.setTimesteps(10);
         float[] t = s.timesteps();
         assertThat(t).hasSize(10);
@@ -69,13 +56,13 @@ class EulerSchedulerTest {
 
     @Test
     void beginIndexDecidesTheFirstSigmaForAddNoise() {
-        EulerScheduler s = new EulerScheduler(base());
+        EulerScheduler s = euler();
         s.setTimesteps(10);
         s.setBeginIndex(3);
         FloatTensor one = FloatTensor.full(1f, 1, 1, 1, 1);
         FloatTensor zero = FloatTensor.zeros(1, 1, 1, 1);
         float atBegin = s.addNoise(zero, one, s.timesteps()[0]).get(0);
-        EulerScheduler t = new EulerScheduler(base());
+        EulerScheduler t = euler();
         t.setTimesteps(10);
         float looked = t.addNoise(zero, one, t.timesteps()[3]).get(0);
         assertThat(atBegin).isEqualTo(looked);
@@ -83,7 +70,7 @@ class EulerSchedulerTest {
 
     @Test
     void churnDrawsNoiseFromTheGenerator() {
-        EulerScheduler s = new EulerScheduler(base("s_churn", 1.0));
+        EulerScheduler s = euler("s_churn", 1.0);
         s.setTimesteps(3);
         CountingRandom random = new CountingRandom();
         FloatTensor sample = DiffusersHarness.sampleDeter();

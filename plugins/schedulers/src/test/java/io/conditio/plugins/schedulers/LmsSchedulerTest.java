@@ -1,44 +1,29 @@
 package io.conditio.plugins.schedulers;
 
-import static io.conditio.plugins.schedulers.DiffusersHarness.assertParity;
-import static io.conditio.plugins.schedulers.DiffusersHarness.config;
+import static io.conditio.plugins.schedulers.DiffusersHarness.linearBetas;
+import static io.conditio.plugins.schedulers.DiffusersHarness.loopB;
+import static io.conditio.plugins.schedulers.DiffusersHarness.loopBWithNoise;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.conditio.api.FloatTensor;
-import io.conditio.api.SchedulerConfig;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** LMS parity with diffusers' {@code test_scheduler_lms.py} (loop B). */
-class LmsSchedulerTest {
+class LmsSchedulerTest implements FullLoopParity {
 
-    private static SchedulerConfig base(Object... overrides) {
-        return config("num_train_timesteps", 1100, "beta_start", 0.0001, "beta_end", 0.02,
-                "beta_schedule", "linear").with(config(overrides).asMap());
+    private static LmsScheduler lms(Object... overrides) {
+        return new LmsScheduler(linearBetas(1100, overrides));
     }
 
-    @Test
-    void fullLoopNoNoiseMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopB(new LmsScheduler(base()), 10);
-        assertParity("LMS no_noise", out, 1006.388, 1.31);
-    }
-
-    @Test
-    void fullLoopWithVPredictionMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopB(new LmsScheduler(base("prediction_type", "v_prediction")), 10);
-        assertParity("LMS v_prediction", out, 0.0017, 2.2676e-06);
-    }
-
-    @Test
-    void fullLoopWithKarrasSigmasMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopB(new LmsScheduler(base("use_karras_sigmas", true)), 10);
-        assertParity("LMS karras_sigmas", out, 3812.9927, 2e-2, 4.9648, 1e-3);
-    }
-
-    @Test
-    void fullLoopWithNoiseMatchesDiffusers() {
-        FloatTensor out = DiffusersHarness.loopBWithNoise(new LmsScheduler(base()), 10, 8);
-        assertParity("LMS with_noise", out, 27663.6895, 36.0204);
+    static Stream<ParityRow> fullLoops() {
+        return Stream.of(
+                ParityRow.of("LMS no_noise", () -> loopB(lms(), 10), 1006.388, 1.31),
+                ParityRow.of("LMS v_prediction", () -> loopB(lms("prediction_type", "v_prediction"), 10),
+                        0.0017, 2.2676e-06),
+                ParityRow.of("LMS karras_sigmas", () -> loopB(lms("use_karras_sigmas", true), 10),
+                        3812.9927, 2e-2, 4.9648, 1e-3),
+                ParityRow.of("LMS with_noise", () -> loopBWithNoise(lms(), 10, 8), 27663.6895, 36.0204));
     }
 
     @Test
