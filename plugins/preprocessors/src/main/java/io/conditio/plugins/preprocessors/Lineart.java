@@ -1,6 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
 import io.conditio.api.PreprocessorContext;
 import io.conditio.api.RgbImage;
 import org.pf4j.Extension;
@@ -11,15 +10,9 @@ import org.pf4j.Extension;
  * white lines on black as lineart ControlNets take them (their annotators invert the drawing the same way).
  */
 @Extension
-public final class Lineart implements ControlPreprocessor {
-    @Override
-    public String name() {
-        return "lineart";
-    }
-
-    @Override
-    public String description() {
-        return "line drawing (dark detail as white lines on black) from a photo";
+public final class Lineart extends NamedPreprocessor {
+    public Lineart() {
+        super("lineart", "line drawing (dark detail as white lines on black) from a photo");
     }
 
     @Override

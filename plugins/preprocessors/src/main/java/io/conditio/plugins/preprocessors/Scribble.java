@@ -1,6 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
 import io.conditio.api.PreprocessorContext;
 import io.conditio.api.RgbImage;
 import org.pf4j.Extension;
@@ -12,15 +11,9 @@ import org.pf4j.Extension;
  * the scribble annotators thicken thin lines.
  */
 @Extension
-public final class Scribble implements ControlPreprocessor {
-    @Override
-    public String name() {
-        return "scribble";
-    }
-
-    @Override
-    public String description() {
-        return "binary white strokes on black from a drawing (dark on light or light on dark)";
+public final class Scribble extends NamedPreprocessor {
+    public Scribble() {
+        super("scribble", "binary white strokes on black from a drawing (dark on light or light on dark)");
     }
 
     @Override

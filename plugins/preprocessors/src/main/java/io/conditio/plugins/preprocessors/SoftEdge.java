@@ -1,6 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
 import io.conditio.api.PreprocessorContext;
 import io.conditio.api.RgbImage;
 import org.pf4j.Extension;
@@ -11,15 +10,9 @@ import org.pf4j.Extension;
  * edges stay visible; grey levels, white edges on black, the shape of "soft edge" ControlNets' inputs.
  */
 @Extension
-public final class SoftEdge implements ControlPreprocessor {
-    @Override
-    public String name() {
-        return "softedge";
-    }
-
-    @Override
-    public String description() {
-        return "soft edges (multi-scale gradient magnitude, grey levels) from a photo";
+public final class SoftEdge extends NamedPreprocessor {
+    public SoftEdge() {
+        super("softedge", "soft edges (multi-scale gradient magnitude, grey levels) from a photo");
     }
 
     @Override
