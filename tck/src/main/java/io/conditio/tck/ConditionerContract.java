@@ -17,6 +17,7 @@ import io.conditio.api.UnetInputDeclaration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -175,8 +176,7 @@ public abstract class ConditionerContract {
     @Test
     void itHasAnIdAndWellFormedParameterDeclarations() {
         Conditioner c = conditioner();
-        assertThat(c.id()).as("id").isNotBlank().doesNotContain(" ");
-        Declarations.assertWellFormed("conditioner " + c.id(), c.parameters());
+        Declarations.assertIdAndDeclarations("conditioner", c.id(), c.parameters());
     }
 
     @Test
@@ -213,25 +213,10 @@ public abstract class ConditionerContract {
             TestUnetInputs in = run.calls().get(s);
             String call = who + " at UNet call " + s;
             assertThat(in.sampleUntouched()).as("%s leaves the sample batch alone", call).isTrue();
-            for (Map.Entry<String, Tensor> e : in.inputs().entrySet()) {
-                int d = declared(run.provides(), UnetInputDeclaration.Kind.INPUT, e.getKey());
-                if (d < 0) {
-                    fail(call + " put input '" + e.getKey() + "', which it does not declare; it declares "
-                            + run.provides());
-                }
-                used[d] = true;
-                assertMatches(call + " input '" + e.getKey() + "'", run.provides().get(d), e.getValue(), in.batchSize());
-            }
-            for (Map.Entry<String, FloatTensor> e : in.residuals().entrySet()) {
-                int d = declared(run.provides(), UnetInputDeclaration.Kind.RESIDUAL, e.getKey());
-                if (d < 0) {
-                    fail(call + " added residual '" + e.getKey() + "', which it does not declare; it declares "
-                            + run.provides());
-                }
-                used[d] = true;
-                assertMatches(call + " residual '" + e.getKey() + "'", run.provides().get(d), e.getValue(),
-                        in.batchSize());
-            }
+            assertNamedContributions(call, "put", UnetInputDeclaration.Kind.INPUT, in.inputs(), run, used,
+                    in.batchSize());
+            assertNamedContributions(call, "added", UnetInputDeclaration.Kind.RESIDUAL, in.residuals(), run, used,
+                    in.batchSize());
             assertThat(in.channels()).as("%s appends one channel block per CHANNELS declaration %s", call,
                     channelDecls).hasSize(channelDecls.size());
             for (int i = 0; i < channelDecls.size(); i++) {
@@ -250,6 +235,24 @@ public abstract class ConditionerContract {
             assertThat(k).as("%s provenance key", who).isNotBlank().doesNotContain("\n").doesNotStartWith(id() + ".");
             assertThat(v).as("%s provenance value of %s", who, k).isNotNull();
         });
+    }
+
+    /**
+     * Checks a UNet call's named inputs or residuals against the declarations of their kind, and marks the
+     * declarations they meet as used.
+     */
+    private static void assertNamedContributions(String call, String verb, UnetInputDeclaration.Kind kind,
+            Map<String, ? extends Tensor> contributed, Run run, boolean[] used, int batch) {
+        String noun = kind.name().toLowerCase(Locale.ROOT);
+        for (Map.Entry<String, ? extends Tensor> e : contributed.entrySet()) {
+            int d = declared(run.provides(), kind, e.getKey());
+            if (d < 0) {
+                fail(call + " " + verb + " " + noun + " '" + e.getKey() + "', which it does not declare; it declares "
+                        + run.provides());
+            }
+            used[d] = true;
+            assertMatches(call + " " + noun + " '" + e.getKey() + "'", run.provides().get(d), e.getValue(), batch);
+        }
     }
 
     private static int declared(List<UnetInputDeclaration> provides, UnetInputDeclaration.Kind kind, String name) {

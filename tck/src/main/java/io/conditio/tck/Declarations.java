@@ -29,6 +29,18 @@ public final class Declarations {
         }
     }
 
+    /**
+     * An id without spaces, and well-formed declarations ({@link #assertWellFormed}).
+     *
+     * @param kind         what the extension is, for messages: {@code conditioner}, {@code guidance}
+     * @param id           its id
+     * @param declarations its declarations
+     */
+    static void assertIdAndDeclarations(String kind, String id, List<ParameterDeclaration> declarations) {
+        assertThat(id).as("id").isNotBlank().doesNotContain(" ");
+        assertWellFormed(kind + " " + id, declarations);
+    }
+
     private static void check(String owner, ParameterDeclaration d) {
         String what = owner + " parameter '" + d.name() + "'";
         assertThat(d.description()).as("%s has a description", what).isNotBlank().doesNotContain("\n");

@@ -75,8 +75,7 @@ public abstract class GuidanceProviderContract {
     @Test
     void itHasAnIdAndWellFormedParameterDeclarations() {
         GuidanceProvider p = provider();
-        assertThat(p.id()).as("id").isNotBlank().doesNotContain(" ");
-        Declarations.assertWellFormed("guidance " + p.id(), p.parameters());
+        Declarations.assertIdAndDeclarations("guidance", p.id(), p.parameters());
     }
 
     @Test

@@ -223,7 +223,7 @@ public final class FilmConditioner implements Conditioner {
             provenance.put(CLASS_LABEL, "none (null class " + label + ")");
             long[] labels = new long[branches.size()];
             java.util.Arrays.fill(labels, label);
-            return spec.elementType() == ElementType.FLOAT32 ? asFloats(labels) : LongTensor.of(labels, labels.length);
+            return labelTensor(spec, labels);
         }
         checkRange(unet, label, "--class-label", classes);
         provenance.put(CLASS_LABEL, Long.toString(label));
@@ -247,17 +247,14 @@ public final class FilmConditioner implements Conditioner {
         for (int i = 0; i < labels.length; i++) {
             labels[i] = branches.get(i).drops(KIND) ? nullLabel : label;
         }
-        if (spec.elementType() == ElementType.FLOAT32) {
-            float[] f = new float[labels.length];
-            for (int i = 0; i < f.length; i++) {
-                f[i] = labels[i];
-            }
-            return FloatTensor.of(f, f.length);
-        }
-        return LongTensor.of(labels, labels.length);
+        return labelTensor(spec, labels);
     }
 
-    private static FloatTensor asFloats(long[] labels) {
+    /** @return the labels as int64 {@code [B]}, or as float32 when the UNet declares its input so */
+    private static Tensor labelTensor(TensorSpec spec, long[] labels) {
+        if (spec.elementType() != ElementType.FLOAT32) {
+            return LongTensor.of(labels, labels.length);
+        }
         float[] f = new float[labels.length];
         for (int i = 0; i < f.length; i++) {
             f[i] = labels[i];
@@ -309,12 +306,17 @@ public final class FilmConditioner implements Conditioner {
             return FloatTensor.of(data, batch, 5);
         }
         float[] row = SizeConditions.timeIds(parameters, height, width);
-        float[] data = new float[batch * 6];
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(row, 0, data, b * 6, 6);
-        }
         provenance.put("time_ids", format(row));
-        return FloatTensor.of(data, batch, 6);
+        return repeatRow(row, batch);
+    }
+
+    /** @return {@code [batch, row.length]}, {@code row} in every entry */
+    private static FloatTensor repeatRow(float[] row, int batch) {
+        float[] data = new float[row.length * batch];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(row, 0, data, b * row.length, row.length);
+        }
+        return FloatTensor.of(data, batch, row.length);
     }
 
     private static String format(float[] row) {
@@ -351,12 +353,8 @@ public final class FilmConditioner implements Conditioner {
         }
         float w = (float) (scale - 1.0);
         float[] row = GuidanceScaleEmbedding.embed(w, Math.toIntExact(dim));
-        float[] data = new float[row.length * batch];
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(row, 0, data, b * row.length, row.length);
-        }
         provenance.put("timestep_cond", "guidance embedding w=" + w + " dim=" + dim);
-        return FloatTensor.of(data, batch, row.length);
+        return repeatRow(row, batch);
     }
 
     /** The fixed inputs of one generation: the same tensors for every UNet call. */

@@ -80,12 +80,8 @@ public final class AnnealGuidanceProvider implements GuidanceProvider {
 
     @Override
     public Optional<Guidance> wrap(GenerationRequest request, Model unet, Guidance inner) {
-        Object value = request.parameters().get(PARAMETER);
-        if (value == null || inner.branches().size() < 2
-                || GuidanceModifier.conditionalBranch(inner.branches()) < 0) {
-            return Optional.empty();
-        }
-        return Optional.of(new Annealed(inner, Shape.of(value)));
+        Object value = ModifierParameter.value(request, PARAMETER, inner);
+        return value == null ? Optional.empty() : Optional.of(new Annealed(inner, Shape.of(value)));
     }
 
     /** The guidance below, weighed against the conditional prediction step by step. */

@@ -43,9 +43,8 @@ public final class IntervalGuidanceProvider implements GuidanceProvider {
 
     @Override
     public Optional<Guidance> wrap(GenerationRequest request, Model unet, Guidance inner) {
-        Object value = request.parameters().get(PARAMETER);
-        if (value == null || inner.branches().size() < 2
-                || GuidanceModifier.conditionalBranch(inner.branches()) < 0) {
+        Object value = ModifierParameter.value(request, PARAMETER, inner);
+        if (value == null) {
             return Optional.empty();
         }
         double[] interval = interval(value);

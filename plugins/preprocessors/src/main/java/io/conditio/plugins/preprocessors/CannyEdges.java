@@ -43,25 +43,12 @@ final class CannyEdges {
             gray[i] = 255f * (0.299f * px[i * 3] + 0.587f * px[i * 3 + 1] + 0.114f * px[i * 3 + 2]);
         }
         float[] blurred = blur(gray, w, h);
-        float[] magnitude = new float[w * h];
         float[] gxs = new float[w * h];
         float[] gys = new float[w * h];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                float a = at(blurred, w, h, x - 1, y - 1);
-                float b = at(blurred, w, h, x, y - 1);
-                float c = at(blurred, w, h, x + 1, y - 1);
-                float d = at(blurred, w, h, x - 1, y);
-                float f = at(blurred, w, h, x + 1, y);
-                float g = at(blurred, w, h, x - 1, y + 1);
-                float k = at(blurred, w, h, x, y + 1);
-                float l = at(blurred, w, h, x + 1, y + 1);
-                float gx = (c + 2 * f + l) - (a + 2 * d + g);
-                float gy = (g + 2 * k + l) - (a + 2 * b + c);
-                gxs[y * w + x] = gx;
-                gys[y * w + x] = gy;
-                magnitude[y * w + x] = Math.abs(gx) + Math.abs(gy);
-            }
+        Gray.sobel(blurred, w, h, gxs, gys);
+        float[] magnitude = new float[w * h];
+        for (int i = 0; i < magnitude.length; i++) {
+            magnitude[i] = Math.abs(gxs[i]) + Math.abs(gys[i]);
         }
         // 0: not an edge, 1: weak, 2: strong
         byte[] state = new byte[w * h];
@@ -124,12 +111,6 @@ final class CannyEdges {
 
     private static float mag(float[] m, int w, int h, int x, int y) {
         return x < 0 || y < 0 || x >= w || y >= h ? 0f : m[y * w + x];
-    }
-
-    private static float at(float[] a, int w, int h, int x, int y) {
-        int cx = Math.max(0, Math.min(w - 1, x));
-        int cy = Math.max(0, Math.min(h - 1, y));
-        return a[cy * w + cx];
     }
 
     private static float[] blur(float[] src, int w, int h) {

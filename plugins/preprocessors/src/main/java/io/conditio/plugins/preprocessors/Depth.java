@@ -1,6 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
@@ -20,17 +19,11 @@ import org.pf4j.Extension;
  * and maximum (near = white, as the depth ControlNets' annotator writes it) and resized back to the image size.
  */
 @Extension
-public final class Depth implements ControlPreprocessor {
+public final class Depth extends NamedPreprocessor {
     static final int DYNAMIC_SIZE = 384;
 
-    @Override
-    public String name() {
-        return "depth";
-    }
-
-    @Override
-    public String description() {
-        return "depth map (near = white) from a photo, with a MiDaS/DPT ONNX model (--preprocess-model)";
+    public Depth() {
+        super("depth", "depth map (near = white) from a photo, with a MiDaS/DPT ONNX model (--preprocess-model)");
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.Model;
@@ -39,7 +38,7 @@ import org.pf4j.Extension;
  * </ol>
  */
 @Extension
-public class DwPose implements ControlPreprocessor {
+public class DwPose extends NamedPreprocessor {
     static final int DETECTOR_SIZE = 640;
     static final int POSE_WIDTH = 288;
     static final int POSE_HEIGHT = 384;
@@ -53,15 +52,17 @@ public class DwPose implements ControlPreprocessor {
     private static final double[] STD = {58.395, 57.12, 57.375};
     private static final int[] STRIDES = {8, 16, 32};
 
-    @Override
-    public String name() {
-        return "dwpose";
+    public DwPose() {
+        this("dwpose", "OpenPose skeleton (body, hands, face) from a photo, with the DWPose ONNX pair "
+                + "(--preprocess-model yolox_l.onnx --preprocess-model dw-ll_ucoco_384.onnx)");
     }
 
-    @Override
-    public String description() {
-        return "OpenPose skeleton (body, hands, face) from a photo, with the DWPose ONNX pair "
-                + "(--preprocess-model yolox_l.onnx --preprocess-model dw-ll_ucoco_384.onnx)";
+    /**
+     * @param name        the name users ask for
+     * @param description one line saying what it makes from what
+     */
+    DwPose(String name, String description) {
+        super(name, description);
     }
 
     @Override

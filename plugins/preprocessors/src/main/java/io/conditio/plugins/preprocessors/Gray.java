@@ -70,7 +70,26 @@ final class Gray {
 
     /** Sobel gradient magnitude (L2), replicated borders. */
     static float[] sobel(float[] g, int w, int h) {
+        float[] gx = new float[g.length];
+        float[] gy = new float[g.length];
+        sobel(g, w, h, gx, gy);
         float[] out = new float[g.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) Math.sqrt(gx[i] * gx[i] + gy[i] * gy[i]);
+        }
+        return out;
+    }
+
+    /**
+     * The 3×3 Sobel gradients, replicated borders.
+     *
+     * @param g  the plane, row-major
+     * @param w  its width
+     * @param h  its height
+     * @param gx receives the horizontal gradient of each pixel (right minus left)
+     * @param gy receives the vertical gradient (below minus above)
+     */
+    static void sobel(float[] g, int w, int h, float[] gx, float[] gy) {
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 float a = at(g, w, h, x - 1, y - 1);
@@ -81,12 +100,10 @@ final class Gray {
                 float gg = at(g, w, h, x - 1, y + 1);
                 float k = at(g, w, h, x, y + 1);
                 float l = at(g, w, h, x + 1, y + 1);
-                float gx = (c + 2 * f + l) - (a + 2 * d + gg);
-                float gy = (gg + 2 * k + l) - (a + 2 * b + c);
-                out[y * w + x] = (float) Math.sqrt(gx * gx + gy * gy);
+                gx[y * w + x] = (c + 2 * f + l) - (a + 2 * d + gg);
+                gy[y * w + x] = (gg + 2 * k + l) - (a + 2 * b + c);
             }
         }
-        return out;
     }
 
     /** Divides by the maximum (no change for an all-zero plane). */

@@ -1,8 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
-import io.conditio.api.PreprocessorContext;
-import io.conditio.api.RgbImage;
 import org.pf4j.Extension;
 
 /**
@@ -11,28 +8,20 @@ import org.pf4j.Extension;
  * white lines on black as lineart ControlNets take them (their annotators invert the drawing the same way).
  */
 @Extension
-public final class Lineart implements ControlPreprocessor {
-    @Override
-    public String name() {
-        return "lineart";
+public final class Lineart extends LumaFilter {
+    public Lineart() {
+        super("lineart", "line drawing (dark detail as white lines on black) from a photo");
     }
 
     @Override
-    public String description() {
-        return "line drawing (dark detail as white lines on black) from a photo";
-    }
-
-    @Override
-    public RgbImage process(RgbImage image, PreprocessorContext context) {
-        int w = image.width();
-        int h = image.height();
-        float[] g = Gray.gaussian(Gray.luma(image), w, h, 0.7);
+    float[] filter(float[] luma, int w, int h) {
+        float[] g = Gray.gaussian(luma, w, h, 0.7);
         float[] local = Gray.gaussian(g, w, h, 2.0);
         float[] out = new float[g.length];
         for (int i = 0; i < g.length; i++) {
             float d = local[i] - g[i];
             out[i] = d > 0.02f ? Math.min(1f, 8f * d) : 0f;
         }
-        return Gray.toImage(out, w, h);
+        return out;
     }
 }

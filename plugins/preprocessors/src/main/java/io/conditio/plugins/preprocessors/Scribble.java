@@ -1,8 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
-import io.conditio.api.PreprocessorContext;
-import io.conditio.api.RgbImage;
 import org.pf4j.Extension;
 
 /**
@@ -12,27 +9,18 @@ import org.pf4j.Extension;
  * the scribble annotators thicken thin lines.
  */
 @Extension
-public final class Scribble implements ControlPreprocessor {
-    @Override
-    public String name() {
-        return "scribble";
+public final class Scribble extends LumaFilter {
+    public Scribble() {
+        super("scribble", "binary white strokes on black from a drawing (dark on light or light on dark)");
     }
 
     @Override
-    public String description() {
-        return "binary white strokes on black from a drawing (dark on light or light on dark)";
-    }
-
-    @Override
-    public RgbImage process(RgbImage image, PreprocessorContext context) {
-        int w = image.width();
-        int h = image.height();
-        float[] g = Gray.luma(image);
+    float[] filter(float[] g, int w, int h) {
         float bg = Gray.borderMedian(g, w, h);
         float[] s = new float[g.length];
         for (int i = 0; i < g.length; i++) {
             s[i] = Math.abs(g[i] - bg) > 0.25f ? 1f : 0f;
         }
-        return Gray.toImage(Gray.dilate(s, w, h, 1), w, h);
+        return Gray.dilate(s, w, h, 1);
     }
 }

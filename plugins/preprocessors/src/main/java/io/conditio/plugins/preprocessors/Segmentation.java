@@ -1,6 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.PreprocessorContext;
 import io.conditio.api.RgbImage;
@@ -13,7 +12,7 @@ import org.pf4j.Extension;
  * The first 32 ADE20K colours are built in; higher labels are refused in words.
  */
 @Extension
-public final class Segmentation implements ControlPreprocessor {
+public final class Segmentation extends NamedPreprocessor {
     /** The first ADE20K palette entries (the mmseg / ControlNet "seg" palette), RGB 0..255. */
     static final int[][] ADE20K = {
         {120, 120, 120}, {180, 120, 120}, {6, 230, 230}, {80, 50, 50}, {4, 200, 3}, {120, 120, 80}, {140, 140, 140},
@@ -22,14 +21,8 @@ public final class Segmentation implements ControlPreprocessor {
         {61, 230, 250}, {255, 6, 51}, {11, 102, 255}, {255, 7, 71}, {255, 9, 224}, {9, 7, 230}, {220, 220, 220},
         {255, 9, 92}, {112, 9, 255}, {8, 255, 214}, {7, 255, 224}};
 
-    @Override
-    public String name() {
-        return "segmentation";
-    }
-
-    @Override
-    public String description() {
-        return "label image (class k as grey value k) to the ADE20K colour map";
+    public Segmentation() {
+        super("segmentation", "label image (class k as grey value k) to the ADE20K colour map");
     }
 
     @Override

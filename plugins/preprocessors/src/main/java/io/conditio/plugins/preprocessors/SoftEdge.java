@@ -1,8 +1,5 @@
 package io.conditio.plugins.preprocessors;
 
-import io.conditio.api.ControlPreprocessor;
-import io.conditio.api.PreprocessorContext;
-import io.conditio.api.RgbImage;
 import org.pf4j.Extension;
 
 /**
@@ -11,22 +8,13 @@ import org.pf4j.Extension;
  * edges stay visible; grey levels, white edges on black, the shape of "soft edge" ControlNets' inputs.
  */
 @Extension
-public final class SoftEdge implements ControlPreprocessor {
-    @Override
-    public String name() {
-        return "softedge";
+public final class SoftEdge extends LumaFilter {
+    public SoftEdge() {
+        super("softedge", "soft edges (multi-scale gradient magnitude, grey levels) from a photo");
     }
 
     @Override
-    public String description() {
-        return "soft edges (multi-scale gradient magnitude, grey levels) from a photo";
-    }
-
-    @Override
-    public RgbImage process(RgbImage image, PreprocessorContext context) {
-        int w = image.width();
-        int h = image.height();
-        float[] g = Gray.luma(image);
+    float[] filter(float[] g, int w, int h) {
         float[] a = Gray.sobel(Gray.gaussian(g, w, h, 1.0), w, h);
         float[] b = Gray.sobel(Gray.gaussian(g, w, h, 2.0), w, h);
         float[] m = new float[g.length];
@@ -37,6 +25,6 @@ public final class SoftEdge implements ControlPreprocessor {
         for (int i = 0; i < m.length; i++) {
             m[i] = (float) Math.pow(m[i], 0.7);
         }
-        return Gray.toImage(m, w, h);
+        return m;
     }
 }

@@ -53,17 +53,7 @@ final class EmbeddingTokenizer implements TextTokenizer {
         if (at < text.length()) {
             parts.add(base.tokenize(text.substring(at)));
         }
-        int n = 0;
-        for (int[] p : parts) {
-            n += p.length;
-        }
-        int[] out = new int[n];
-        int i = 0;
-        for (int[] p : parts) {
-            System.arraycopy(p, 0, out, i, p.length);
-            i += p.length;
-        }
-        return out;
+        return parts.stream().flatMapToInt(Arrays::stream).toArray();
     }
 
     @Override
