@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class DeisScheduler extends TimestepScheduler {
+public final class DeisScheduler extends SolverScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DEISMultistepScheduler";
 
@@ -34,15 +34,11 @@ public final class DeisScheduler extends TimestepScheduler {
             Sigmas.USE_FLOW_SIGMAS, TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
     private final float[] alphasCumprod;
-    private final int solverOrder;
-    private final DynamicThresholding thresholding;
     private final boolean lowerOrderFinal;
     private final Sigmas.Spacing sigmaSpacing;
     private final String timestepSpacing;
     private final int stepsOffset;
 
-    private float[] sigmas;
-    private MultistepHistory history;
 
     /**
      * @param config the scheduler config
@@ -53,10 +49,8 @@ public final class DeisScheduler extends TimestepScheduler {
     }
 
     private DeisScheduler(ConfigReader r) {
-        super(true, r, PREDICTION_TYPE, SCHEDULE);
+        super(r, PREDICTION_TYPE, SCHEDULE, SOLVER_ORDER);
         alphasCumprod = schedule.alphasCumprod();
-        solverOrder = r.get(SOLVER_ORDER);
-        thresholding = DynamicThresholding.fromConfig(r);
         // diffusers maps DPM-Solver / UniPC configs onto DEIS's only variant
         r.get(ALGORITHM_TYPE);
         r.get(SOLVER_TYPE);
@@ -75,18 +69,17 @@ public final class DeisScheduler extends TimestepScheduler {
         long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length(), schedule.length(), n, stepsOffset);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
+        float[] withFinal;
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
-            sigmas = Sigmas.withFinal(Sigmas.interp(Sigmas.asDoubles(t), trainSigmas), trainSigmas[0]);
+            withFinal = Sigmas.withFinal(Sigmas.interp(Sigmas.asDoubles(t), trainSigmas), trainSigmas[0]);
         } else {
             double[] s = Sigmas.between(sigmaSpacing, trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
             // Karras timesteps are rounded, exponential ones truncated by the int64 cast
             t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
             // diffusers repeats the last sigma: the final step has zero length
-            sigmas = Sigmas.withFinal(s, s[n - 1]);
+            withFinal = Sigmas.withFinal(s, s[n - 1]);
         }
-        timesteps = TimestepSpacing.toFloats(t);
-        history = new MultistepHistory(solverOrder);
-        index.reset();
+        setSchedule(t, withFinal);
     }
 
     @Override
@@ -172,10 +165,5 @@ public final class DeisScheduler extends TimestepScheduler {
         float numerator = t * (lc * (ld - lt + 1f) - ld * lt + ld + lt * lt - 2f * lt + 2f);
         float denominator = (lb - lc) * (lb - ld);
         return numerator / denominator;
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
 }

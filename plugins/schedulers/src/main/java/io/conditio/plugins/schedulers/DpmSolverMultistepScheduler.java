@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class DpmSolverMultistepScheduler extends TimestepScheduler {
+public final class DpmSolverMultistepScheduler extends SolverScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DPMSolverMultistepScheduler";
 
@@ -46,8 +46,6 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
             VARIANCE_TYPE, TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
     private final float[] alphasCumprod;
-    private final int solverOrder;
-    private final DynamicThresholding thresholding;
     private final String algorithmType;
     private final String solverType;
     private final boolean lowerOrderFinal;
@@ -61,8 +59,6 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
     private final int stepsOffset;
     private final boolean cosineSchedule;
 
-    private float[] sigmas;
-    private MultistepHistory history;
 
     /**
      * @param config the scheduler config
@@ -73,11 +69,9 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
     }
 
     private DpmSolverMultistepScheduler(ConfigReader r) {
-        super(true, r, PREDICTION_TYPE, SCHEDULE);
+        super(r, PREDICTION_TYPE, SCHEDULE, SOLVER_ORDER);
         alphasCumprod = schedule.alphasCumprodForSigmas();
         cosineSchedule = "squaredcos_cap_v2".equals(schedule.betaSchedule());
-        solverOrder = r.get(SOLVER_ORDER);
-        thresholding = DynamicThresholding.fromConfig(r);
         String algorithm = r.get(ALGORITHM_TYPE);
         // diffusers maps a DEIS config onto DPM-Solver++
         algorithmType = "deis".equals(algorithm) ? "dpmsolver++" : algorithm;
@@ -132,10 +126,7 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         }
 
         float sigmaLast = finalSigmaZero ? 0f : trainSigmas[0];
-        sigmas = Sigmas.withFinal(s, sigmaLast);
-        timesteps = TimestepSpacing.toFloats(t);
-        history = new MultistepHistory(solverOrder);
-        index.reset();
+        setSchedule(t, Sigmas.withFinal(s, sigmaLast));
     }
 
     @Override
@@ -259,10 +250,5 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
             };
         }
         return out;
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
 }

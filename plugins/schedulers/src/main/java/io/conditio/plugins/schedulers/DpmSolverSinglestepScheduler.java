@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
+public final class DpmSolverSinglestepScheduler extends SolverScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DPMSolverSinglestepScheduler";
 
@@ -42,8 +42,6 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
             Sigmas.USE_FLOW_SIGMAS, Sigmas.FINAL_SIGMAS_TYPE, LAMBDA_MIN_CLIPPED, VARIANCE_TYPE);
 
     private final float[] alphasCumprod;
-    private final int solverOrder;
-    private final DynamicThresholding thresholding;
     private final String algorithmType;
     private final boolean midpoint;
     private final Sigmas.Spacing sigmaSpacing;
@@ -53,9 +51,7 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
     /** diffusers turns this on for good (register_to_config) when the steps do not fit the order. */
     private boolean lowerOrderFinal;
 
-    private float[] sigmas;
     private int[] orderList;
-    private MultistepHistory history;
     private FloatTensor blockSample;
 
     /**
@@ -67,10 +63,8 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
     }
 
     private DpmSolverSinglestepScheduler(ConfigReader r) {
-        super(true, r, PREDICTION_TYPE, SCHEDULE);
+        super(r, PREDICTION_TYPE, SCHEDULE, SOLVER_ORDER);
         alphasCumprod = schedule.alphasCumprod();
-        solverOrder = r.get(SOLVER_ORDER);
-        thresholding = DynamicThresholding.fromConfig(r);
         String algorithm = r.get(ALGORITHM_TYPE);
         algorithmType = "deis".equals(algorithm) ? "dpmsolver++" : algorithm;
         String solver = r.get(SOLVER_TYPE);
@@ -104,16 +98,13 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
             // Karras timesteps are rounded, exponential ones truncated by the int64 cast
             t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
         }
-        sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
-        timesteps = TimestepSpacing.toFloats(t);
-        history = new MultistepHistory(solverOrder);
         blockSample = null;
         if (!lowerOrderFinal && (n % solverOrder != 0 || finalSigmaZero)) {
             // diffusers: uneven steps, or a zero final sigma, need the lower-order ending
             lowerOrderFinal = true;
         }
         orderList = orderList(n);
-        index.reset();
+        setSchedule(t, Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]));
     }
 
     /** diffusers' {@code get_order_list}: the solver order of each call. */
@@ -276,10 +267,5 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
             }
         }
         return out;
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
 }

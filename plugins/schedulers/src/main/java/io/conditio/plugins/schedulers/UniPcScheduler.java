@@ -14,7 +14,7 @@ import java.util.Set;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class UniPcScheduler extends TimestepScheduler {
+public final class UniPcScheduler extends SolverScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "UniPCMultistepScheduler";
 
@@ -37,8 +37,6 @@ public final class UniPcScheduler extends TimestepScheduler {
             TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET, Sigmas.FINAL_SIGMAS_TYPE);
 
     private final float[] alphasCumprod;
-    private final int solverOrder;
-    private final DynamicThresholding thresholding;
     private final boolean predictX0;
     private final boolean bh1;
     private final boolean lowerOrderFinal;
@@ -50,8 +48,6 @@ public final class UniPcScheduler extends TimestepScheduler {
     private final int stepsOffset;
     private final boolean finalSigmaZero;
 
-    private float[] sigmas;
-    private MultistepHistory history;
     private int thisOrder;
     private FloatTensor lastSample;
 
@@ -64,10 +60,8 @@ public final class UniPcScheduler extends TimestepScheduler {
     }
 
     private UniPcScheduler(ConfigReader r) {
-        super(true, r, PREDICTION_TYPE, SCHEDULE);
+        super(r, PREDICTION_TYPE, SCHEDULE, SOLVER_ORDER);
         alphasCumprod = schedule.alphasCumprodForSigmas();
-        solverOrder = r.get(SOLVER_ORDER);
-        thresholding = DynamicThresholding.fromConfig(r);
         predictX0 = r.get(PREDICT_X0);
         // diffusers maps the DPM-Solver / DEIS solver types onto bh2
         bh1 = "bh1".equals(r.get(SOLVER_TYPE));
@@ -95,9 +89,10 @@ public final class UniPcScheduler extends TimestepScheduler {
         long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length(), schedule.length(), n, stepsOffset);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
+        float[] withFinal;
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
             double[] s = Sigmas.interp(Sigmas.asDoubles(t), trainSigmas);
-            sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
+            withFinal = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
         } else {
             double lo = sigmaMin != null ? sigmaMin : trainSigmas[0];
             double hi = sigmaMax != null ? sigmaMax : trainSigmas[trainSigmas.length - 1];
@@ -105,13 +100,11 @@ public final class UniPcScheduler extends TimestepScheduler {
             // Karras timesteps are rounded, exponential ones truncated by the int64 cast
             t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
             // here "sigma_min" repeats the schedule's own last sigma: the final step has zero length
-            sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0.0 : s[n - 1]);
+            withFinal = Sigmas.withFinal(s, finalSigmaZero ? 0.0 : s[n - 1]);
         }
-        timesteps = TimestepSpacing.toFloats(t);
-        history = new MultistepHistory(solverOrder);
         thisOrder = 0;
         lastSample = null;
-        index.reset();
+        setSchedule(t, withFinal);
     }
 
     @Override
@@ -291,10 +284,5 @@ public final class UniPcScheduler extends TimestepScheduler {
                 default -> (float) Math.pow(x, p);
             };
         }
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
 }
