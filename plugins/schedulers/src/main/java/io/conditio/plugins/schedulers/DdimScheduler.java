@@ -11,7 +11,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class DdimScheduler extends TimestepScheduler {
+public final class DdimScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DDIMScheduler";
 
@@ -27,8 +27,6 @@ public final class DdimScheduler extends TimestepScheduler {
             DynamicThresholding.KEYS, TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET, ETA,
             USE_CLIPPED_MODEL_OUTPUT);
 
-    private final float[] alphasCumprod;
-    private final float finalAlphaCumprod;
     private final boolean clipSample;
     private final float clipSampleRange;
     private final DynamicThresholding thresholding;
@@ -51,10 +49,8 @@ public final class DdimScheduler extends TimestepScheduler {
     }
 
     private DdimScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
-        boolean setAlphaToOne = r.get(NoiseSchedule.SET_ALPHA_TO_ONE);
-        finalAlphaCumprod = setAlphaToOne ? 1f : alphasCumprod[0];
+        super(r, PREDICTION_TYPE, SCHEDULE);
+        readSetAlphaToOne(r, NoiseSchedule.SET_ALPHA_TO_ONE);
         clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
         clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
         thresholding = DynamicThresholding.fromConfig(r);
@@ -70,7 +66,7 @@ public final class DdimScheduler extends TimestepScheduler {
         long[] t = TimestepSpacing.boundedDiscrete("DDIM", timestepSpacing, schedule.length(), numInferenceSteps,
                 stepsOffset);
         this.numInferenceSteps = numInferenceSteps;
-        setIntegerTimesteps(t, alphasCumprod);
+        setIntegerTimesteps(t);
     }
 
     @Override
@@ -101,7 +97,7 @@ public final class DdimScheduler extends TimestepScheduler {
         int t = TimestepSpacing.integral(timestep);
         int prevT = t - schedule.length() / numInferenceSteps;
         float alphaProdT = alphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : finalAlphaCumprod;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         float betaProdT = 1f - alphaProdT;
         float sqrtAlpha = Float32.sqrt(alphaProdT);
         float sqrtBeta = Float32.sqrt(betaProdT);
@@ -135,10 +131,5 @@ public final class DdimScheduler extends TimestepScheduler {
                 prev[i] = prev[i] + stdDevT * noise[i];
             }
         }
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

@@ -13,7 +13,7 @@ import java.util.List;
  * {@code variance_type} {@code learned} / {@code learned_range} expect a model output with twice the sample's
  * channels (mean, then variance), as diffusers splits it.
  */
-public final class DdpmScheduler extends TimestepScheduler {
+public final class DdpmScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DDPMScheduler";
 
@@ -28,7 +28,6 @@ public final class DdpmScheduler extends TimestepScheduler {
             DynamicThresholding.CLIP_SAMPLE, DynamicThresholding.CLIP_SAMPLE_RANGE, DynamicThresholding.KEYS,
             TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
-    private final float[] alphasCumprod;
     private final String varianceType;
     private final boolean clipSample;
     private final float clipSampleRange;
@@ -45,8 +44,7 @@ public final class DdpmScheduler extends TimestepScheduler {
     }
 
     private DdpmScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
+        super(r, PREDICTION_TYPE, SCHEDULE);
         varianceType = r.get(VARIANCE_TYPE);
         if ("fixed_large_log".equals(varianceType)) {
             throw r.invalid("variance_type 'fixed_large_log' cannot work: diffusers' DDPMScheduler.step scales the "
@@ -64,7 +62,7 @@ public final class DdpmScheduler extends TimestepScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         setIntegerTimesteps(TimestepSpacing.boundedDiscrete("DDPM", timestepSpacing, schedule.length(),
-                numInferenceSteps, stepsOffset), alphasCumprod);
+                numInferenceSteps, stepsOffset));
     }
 
     @Override
@@ -89,7 +87,7 @@ public final class DdpmScheduler extends TimestepScheduler {
 
         // 1. alphas and betas of this step
         float alphaProdT = alphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : 1f;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
         float currentAlphaT = alphaProdT / alphaProdTPrev;
@@ -155,7 +153,7 @@ public final class DdpmScheduler extends TimestepScheduler {
         int t = TimestepSpacing.integral(timestep);
         int prevT = previousTimestep(timestep);
         float alphaProdT = alphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : 1f;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         return variance(alphaProdT, alphaProdTPrev, 1f - alphaProdT / alphaProdTPrev);
     }
 
@@ -183,10 +181,5 @@ public final class DdpmScheduler extends TimestepScheduler {
             System.arraycopy(src, (n * 2 * channels + channels) * plane, b, n * channels * plane, channels * plane);
         }
         return new FloatTensor[] {FloatTensor.of(a, shape), FloatTensor.of(b, shape)};
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class LcmScheduler extends TimestepScheduler {
+public final class LcmScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "LCMScheduler";
 
@@ -34,8 +34,6 @@ public final class LcmScheduler extends TimestepScheduler {
 
     private static final float SIGMA_DATA = 0.5f;
 
-    private final float[] alphasCumprod;
-    private final float finalAlphaCumprod;
     private final int originalInferenceSteps;
     private final boolean clipSample;
     private final float clipSampleRange;
@@ -51,12 +49,11 @@ public final class LcmScheduler extends TimestepScheduler {
     }
 
     private LcmScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
+        super(r, PREDICTION_TYPE, SCHEDULE);
         originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
         clipSample = r.get(CLIP_SAMPLE);
         clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
-        finalAlphaCumprod = r.get(NoiseSchedule.SET_ALPHA_TO_ONE) ? 1f : alphasCumprod[0];
+        readSetAlphaToOne(r, NoiseSchedule.SET_ALPHA_TO_ONE);
         thresholding = DynamicThresholding.fromConfig(r);
         timestepScaling = r.get(TIMESTEP_SCALING).floatValue();
         this.config = r.effective();
@@ -65,7 +62,7 @@ public final class LcmScheduler extends TimestepScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         setIntegerTimesteps(TimestepSpacing.consistency("LCM", schedule.length(), originalInferenceSteps,
-                numInferenceSteps), alphasCumprod);
+                numInferenceSteps));
     }
 
     @Override
@@ -78,7 +75,7 @@ public final class LcmScheduler extends TimestepScheduler {
 
         // 2. alphas and betas
         float alphaProdT = alphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : finalAlphaCumprod;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
 
@@ -117,10 +114,5 @@ public final class LcmScheduler extends TimestepScheduler {
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

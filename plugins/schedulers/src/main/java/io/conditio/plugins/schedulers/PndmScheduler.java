@@ -17,7 +17,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class PndmScheduler extends TimestepScheduler {
+public final class PndmScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "PNDMScheduler";
 
@@ -33,8 +33,6 @@ public final class PndmScheduler extends TimestepScheduler {
 
     private static final int PNDM_ORDER = 4;
 
-    private final float[] alphasCumprod;
-    private final float finalAlphaCumprod;
     private final boolean skipPrkSteps;
     private final String timestepSpacing;
     private final int stepsOffset;
@@ -58,11 +56,9 @@ public final class PndmScheduler extends TimestepScheduler {
     }
 
     private PndmScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
+        super(r, PREDICTION_TYPE, SCHEDULE);
         skipPrkSteps = r.get(SKIP_PRK_STEPS);
-        boolean setAlphaToOne = r.get(SET_ALPHA_TO_ONE);
-        finalAlphaCumprod = setAlphaToOne ? 1f : alphasCumprod[0];
+        readSetAlphaToOne(r, SET_ALPHA_TO_ONE);
         timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
         stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
         this.config = r.effective();
@@ -247,7 +243,7 @@ public final class PndmScheduler extends TimestepScheduler {
     /** Formula (9) of the PNDM paper: x_{t-delta} from x_t and the (combined) noise prediction. */
     private FloatTensor prevSample(FloatTensor sample, int timestep, int prevTimestep, FloatTensor modelOutput) {
         float alphaProdT = alphasCumprod[timestep];
-        float alphaProdTPrev = prevTimestep >= 0 ? alphasCumprod[prevTimestep] : finalAlphaCumprod;
+        float alphaProdTPrev = previousAlphaCumprod(prevTimestep);
         float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
         float[] x = sample.array();
@@ -277,10 +273,5 @@ public final class PndmScheduler extends TimestepScheduler {
             out[i] = a == null ? term : a[i] + term;
         }
         return FloatTensor.of(out, x.shape());
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

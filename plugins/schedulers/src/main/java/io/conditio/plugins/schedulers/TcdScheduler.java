@@ -14,7 +14,7 @@ import java.util.List;
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  * {@code eta} defaults to 0, as diffusers' pipelines pass it; the TCD paper suggests 0.3.
  */
-public final class TcdScheduler extends TimestepScheduler {
+public final class TcdScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "TCDScheduler";
 
@@ -28,8 +28,6 @@ public final class TcdScheduler extends TimestepScheduler {
     static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), ORIGINAL_INFERENCE_STEPS,
             NoiseSchedule.SET_ALPHA_TO_ONE, ETA);
 
-    private final float[] alphasCumprod;
-    private final float finalAlphaCumprod;
     private final int originalInferenceSteps;
     private final float eta;
 
@@ -42,10 +40,9 @@ public final class TcdScheduler extends TimestepScheduler {
     }
 
     private TcdScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
+        super(r, PREDICTION_TYPE, SCHEDULE);
         originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
-        finalAlphaCumprod = r.get(NoiseSchedule.SET_ALPHA_TO_ONE) ? 1f : alphasCumprod[0];
+        readSetAlphaToOne(r, NoiseSchedule.SET_ALPHA_TO_ONE);
         eta = r.get(ETA).floatValue();
         this.config = r.effective();
     }
@@ -53,7 +50,7 @@ public final class TcdScheduler extends TimestepScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         setIntegerTimesteps(TimestepSpacing.consistency("TCD", schedule.length(), originalInferenceSteps,
-                numInferenceSteps), alphasCumprod);
+                numInferenceSteps));
     }
 
     @Override
@@ -68,7 +65,7 @@ public final class TcdScheduler extends TimestepScheduler {
         // 2. alphas and betas
         float alphaProdT = alphasCumprod[t];
         float betaProdT = 1f - alphaProdT;
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : finalAlphaCumprod;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         float alphaProdS = alphasCumprod[s];
         float betaProdS = 1f - alphaProdS;
 
@@ -101,10 +98,5 @@ public final class TcdScheduler extends TimestepScheduler {
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }
