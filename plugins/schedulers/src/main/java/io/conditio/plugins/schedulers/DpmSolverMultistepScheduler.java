@@ -24,7 +24,8 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
     private static final ConfigKey<String> ALGORITHM_TYPE = ConfigKey.choice("algorithm_type", "dpmsolver++",
             "DPM-Solver++ or DPM-Solver, as an ODE or SDE (sde-) solver; deis runs as dpmsolver++", "dpmsolver++",
             "sde-dpmsolver++", "dpmsolver", "sde-dpmsolver", "deis");
-    private static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "midpoint",
+    /** {@code solver_type} (the single-step solver shares it). */
+    static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "midpoint",
             "the second-order update; the UniPC and DEIS types run as midpoint", "midpoint", "heun", "logrho", "bh1",
             "bh2");
     private static final ConfigKey<Boolean> LOWER_ORDER_FINAL = ConfigKey.flag("lower_order_final", true,
@@ -33,10 +34,12 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
             "a first-order last step");
     private static final ConfigKey<Boolean> USE_LU_LAMBDAS = ConfigKey.flag("use_lu_lambdas", false,
             "steps uniform in lambda (Lu et al.)");
-    private static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = ConfigKey.number("lambda_min_clipped",
+    /** {@code lambda_min_clipped} (the single-step solver shares it). */
+    static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = ConfigKey.number("lambda_min_clipped",
             Double.NEGATIVE_INFINITY,
             "clips the smallest lambda(t) for numerical stability (-5.1 for the cosine schedule)");
-    private static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", null,
+    /** {@code variance_type} (the single-step solver shares it). */
+    static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", null,
             "learned or learned_range: the model output also carries its variance, which is dropped", "learned",
             "learned_range");
     /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
@@ -176,35 +179,9 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
         float[] out = new float[n];
         boolean midpoint = "midpoint".equals(solverType);
         DpmSolverUpdates.Coefficients k2 = DpmSolverUpdates.secondOrder(algorithmType, t, s0, h, midpoint);
-        float a = k2.a();
-        float b = k2.b();
-        float c = k2.c();
-        float e = k2.e();
-        switch (algorithmType) {
-            case "dpmsolver++" -> {
-                for (int k = 0; k < n; k++) {
-                    float d1 = invR0 * (m0[k] - m1[k]);
-                    out[k] = midpoint ? a * x[k] - b * m0[k] - c * d1 : a * x[k] - b * m0[k] + c * d1;
-                }
-            }
-            case "dpmsolver" -> {
-                for (int k = 0; k < n; k++) {
-                    float d1 = invR0 * (m0[k] - m1[k]);
-                    out[k] = a * x[k] - b * m0[k] - c * d1;
-                }
-            }
-            case "sde-dpmsolver++" -> {
-                for (int k = 0; k < n; k++) {
-                    float d1 = invR0 * (m0[k] - m1[k]);
-                    out[k] = a * x[k] + b * m0[k] + c * d1 + e * noise[k];
-                }
-            }
-            default -> {
-                for (int k = 0; k < n; k++) {
-                    float d1 = invR0 * (m0[k] - m1[k]);
-                    out[k] = a * x[k] - b * m0[k] - c * d1 + e * noise[k];
-                }
-            }
+        for (int k = 0; k < n; k++) {
+            float d1 = invR0 * (m0[k] - m1[k]);
+            out[k] = k2.second(algorithmType, midpoint, x[k], m0[k], d1, DpmSolverUpdates.noiseAt(noise, k));
         }
         return out;
     }
@@ -233,21 +210,12 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
         int n = x.length;
         float[] out = new float[n];
         DpmSolverUpdates.Coefficients k3 = DpmSolverUpdates.thirdOrder(algorithmType, t, s0, h);
-        float a = k3.a();
-        float b = k3.b();
-        float c = k3.c();
-        float d = k3.d();
-        float e = k3.e();
         for (int k = 0; k < n; k++) {
             float d10 = invR0 * (m0[k] - m1[k]);
             float d11 = invR1 * (m1[k] - m2[k]);
             float d1 = d10 + w * (d10 - d11);
             float d2 = invR01 * (d10 - d11);
-            out[k] = switch (algorithmType) {
-                case "dpmsolver++" -> a * x[k] - b * m0[k] + c * d1 - d * d2;
-                case "dpmsolver" -> a * x[k] - b * m0[k] - c * d1 - d * d2;
-                default -> a * x[k] + b * m0[k] + c * d1 + d * d2 + e * noise[k];
-            };
+            out[k] = k3.third(algorithmType, x[k], m0[k], d1, d2, DpmSolverUpdates.noiseAt(noise, k));
         }
         return out;
     }

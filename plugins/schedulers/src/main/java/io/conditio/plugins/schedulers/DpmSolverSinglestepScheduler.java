@@ -25,17 +25,12 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
     private static final ConfigKey<String> ALGORITHM_TYPE = ConfigKey.choice("algorithm_type", "dpmsolver++",
             "DPM-Solver++ or DPM-Solver; deis runs as dpmsolver++", "dpmsolver++", "sde-dpmsolver++", "dpmsolver",
             "deis");
-    private static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "midpoint",
-            "the second-order update; the UniPC and DEIS types run as midpoint", "midpoint", "heun", "logrho", "bh1",
-            "bh2");
+    // diffusers' single-step solver has the multistep solver's solver_type, lambda_min_clipped and variance_type
+    private static final ConfigKey<String> SOLVER_TYPE = DpmSolverMultistepScheduler.SOLVER_TYPE;
     private static final ConfigKey<Boolean> LOWER_ORDER_FINAL = ConfigKey.flag("lower_order_final", false,
             "lower orders in the last steps");
-    private static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = ConfigKey.number("lambda_min_clipped",
-            Double.NEGATIVE_INFINITY,
-            "clips the smallest lambda(t) for numerical stability (-5.1 for the cosine schedule)");
-    private static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", null,
-            "learned or learned_range: the model output also carries its variance, which is dropped", "learned",
-            "learned_range");
+    private static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = DpmSolverMultistepScheduler.LAMBDA_MIN_CLIPPED;
+    private static final ConfigKey<String> VARIANCE_TYPE = DpmSolverMultistepScheduler.VARIANCE_TYPE;
     /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
     static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), SOLVER_ORDER,
             DynamicThresholding.KEYS, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL, Sigmas.SPACING_KEYS,
@@ -201,18 +196,9 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
         int n = x.length;
         float[] out = new float[n];
         DpmSolverUpdates.Coefficients k2 = DpmSolverUpdates.secondOrder(algorithmType, t, s1, h, midpoint);
-        float a = k2.a();
-        float b = k2.b();
-        float c = k2.c();
-        float e = k2.e();
         for (int k = 0; k < n; k++) {
-            float d0 = m1[k];
             float d1 = invR0 * (m0[k] - m1[k]);
-            out[k] = switch (algorithmType) {
-                case "dpmsolver++" -> midpoint ? a * x[k] - b * d0 - c * d1 : a * x[k] - b * d0 + c * d1;
-                case "dpmsolver" -> a * x[k] - b * d0 - c * d1;
-                default -> a * x[k] + b * d0 + c * d1 + e * noise[k];
-            };
+            out[k] = k2.second(algorithmType, midpoint, x[k], m1[k], d1, DpmSolverUpdates.noiseAt(noise, k));
         }
         return out;
     }
@@ -239,31 +225,20 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
         float r0MinusR1 = r0 - r1;
         int n = x.length;
         DpmSolverUpdates.Coefficients k3 = DpmSolverUpdates.thirdOrder(algorithmType, t, s2, h);
-        float a = k3.a();
-        float b = k3.b();
-        float c = k3.c();
-        float d = k3.d();
-        float e = k3.e();
         float[] out = new float[n];
         for (int k = 0; k < n; k++) {
             float d0 = m2[k];
             float d10 = invR1 * (m1[k] - m2[k]);
             float d11 = invR0 * (m0[k] - m2[k]);
+            float z = DpmSolverUpdates.noiseAt(noise, k);
             if (midpoint) {
-                // the midpoint variant only uses the first difference towards the newest output
-                out[k] = switch (algorithmType) {
-                    case "dpmsolver++" -> a * x[k] - b * d0 + c * d11;
-                    case "dpmsolver" -> a * x[k] - b * d0 - c * d11;
-                    default -> a * x[k] + b * d0 + c * d11 + e * noise[k];
-                };
+                // the midpoint variant only uses the first difference towards the newest output, combined as the
+                // heun form of a second-order update
+                out[k] = k3.second(algorithmType, false, x[k], d0, d11, z);
             } else {
                 float d1 = (r0 * d10 - r1 * d11) / r0MinusR1;
                 float d2 = 2f * (d11 - d10) / r0MinusR1;
-                out[k] = switch (algorithmType) {
-                    case "dpmsolver++" -> a * x[k] - b * d0 + c * d1 - d * d2;
-                    case "dpmsolver" -> a * x[k] - b * d0 - c * d1 - d * d2;
-                    default -> a * x[k] + b * d0 + c * d1 + d * d2 + e * noise[k];
-                };
+                out[k] = k3.third(algorithmType, x[k], d0, d1, d2, z);
             }
         }
         return out;
