@@ -95,56 +95,48 @@ public final class DeisScheduler extends SolverScheduler {
         float[] x = sample.array();
         history.push(eps);
 
-        float[] prev = switch (history.nextOrder(lowerOrderFinalStep, lowerOrderSecond)) {
-            // DEIS's first order is DPM-Solver's (DDIM)
-            case 1 -> DpmSolverUpdates.firstOrder("dpmsolver", eps.array(), x, null, sigmas[i], sigmas[i + 1]);
-            case 2 -> secondOrderUpdate(x, i);
-            default -> thirdOrderUpdate(x, i);
-        };
+        int order = history.nextOrder(lowerOrderFinalStep, lowerOrderSecond);
+        // DEIS's first order is DPM-Solver's (DDIM)
+        float[] prev = order == 1 ? DpmSolverUpdates.firstOrder("dpmsolver", eps.array(), x, null, sigmas[i],
+                sigmas[i + 1]) : higherOrderUpdate(x, i, order);
         history.stepTaken();
         index.advance();
         return FloatTensor.of(prev, sample.shape());
     }
 
-    /** Second order: the noise prediction extrapolated linearly in log(rho), integrated exactly. */
-    private float[] secondOrderUpdate(float[] x, int i) {
+    /**
+     * Second or third order: the noise predictions extrapolated linearly or quadratically in log(rho), integrated
+     * exactly, {@code alpha_t * (x / alpha_s0 + sum_j coef_j * m_j)}.
+     */
+    private float[] higherOrderUpdate(float[] x, int i, int order) {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
-        float alphaT = t.alpha();
-        float alphaS0 = s0.alpha();
         float rhoT = t.rho();
         float rhoS0 = s0.rho();
         float rhoS1 = AlphaSigma.of(sigmas[i - 1]).rho();
-        float[] m0 = history.back(0);
-        float[] m1 = history.back(1);
-        float coef1 = ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1);
-        float coef2 = ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0);
-        float[] out = new float[x.length];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k]);
+        float[] coef;
+        if (order == 2) {
+            coef = new float[] {ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1),
+                ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0)};
+        } else {
+            float rhoS2 = AlphaSigma.of(sigmas[i - 2]).rho();
+            coef = new float[] {ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2),
+                ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0),
+                ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1)};
         }
-        return out;
-    }
-
-    /** Third order: quadratic extrapolation in log(rho). */
-    private float[] thirdOrderUpdate(float[] x, int i) {
-        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
-        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        float[][] m = new float[order][];
+        for (int j = 0; j < order; j++) {
+            m[j] = history.back(j);
+        }
         float alphaT = t.alpha();
         float alphaS0 = s0.alpha();
-        float rhoT = t.rho();
-        float rhoS0 = s0.rho();
-        float rhoS1 = AlphaSigma.of(sigmas[i - 1]).rho();
-        float rhoS2 = AlphaSigma.of(sigmas[i - 2]).rho();
-        float[] m0 = history.back(0);
-        float[] m1 = history.back(1);
-        float[] m2 = history.back(2);
-        float coef1 = ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2);
-        float coef2 = ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0);
-        float coef3 = ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1);
         float[] out = new float[x.length];
         for (int k = 0; k < out.length; k++) {
-            out[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k] + coef3 * m2[k]);
+            float sum = x[k] / alphaS0;
+            for (int j = 0; j < order; j++) {
+                sum = sum + coef[j] * m[j][k];
+            }
+            out[k] = alphaT * sum;
         }
         return out;
     }
