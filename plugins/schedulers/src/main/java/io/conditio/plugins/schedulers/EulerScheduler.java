@@ -168,11 +168,7 @@ public final class EulerScheduler extends KDiffusionScheduler {
                 x0Out);
 
         // 2. the ODE derivative dx/dsigma, 3. one Euler step to the next sigma
-        float dt = sigmas[i + 1] - sigmaHat;
-        for (int k = 0; k < n; k++) {
-            float derivative = (x[k] - x0[k]) / sigmaHat;
-            prev[k] = x[k] + derivative * dt;
-        }
+        eulerStep(x, x, x0, sigmaHat, sigmas[i + 1] - sigmaHat, prev);
         index.advance();
     }
 }

@@ -103,10 +103,7 @@ public final class HeunScheduler extends KDiffusionScheduler {
         float[] prev = new float[n];
         if (firstOrder) {
             // 2. Euler predictor: derivative at sigma, step to sigma_next; remembered for the corrector
-            float[] derivative = new float[n];
-            for (int k = 0; k < n; k++) {
-                derivative[k] = (x[k] - x0[k]) / sigmaHat;
-            }
+            float[] derivative = derivative(x, x0, sigmaHat);
             dt = sigmaNext - sigmaHat;
             for (int k = 0; k < n; k++) {
                 prev[k] = x[k] + derivative[k] * dt;

@@ -178,20 +178,34 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      */
     static float[] dpmSolver2(float[] x, float[] x0, float[] start, float sigmaHat, float sigmaInterpol,
             float sigmaTo) {
-        int n = x.length;
-        float[] prev = new float[n];
+        float[] prev = new float[x.length];
         if (start == null) {
-            float dt = sigmaInterpol - sigmaHat;
-            for (int k = 0; k < n; k++) {
-                float derivative = (x[k] - x0[k]) / sigmaHat;
-                prev[k] = x[k] + derivative * dt;
-            }
-        } else {
-            float dt = sigmaTo - sigmaHat;
-            for (int k = 0; k < n; k++) {
-                float derivative = (x[k] - x0[k]) / sigmaInterpol;
-                prev[k] = start[k] + derivative * dt;
-            }
+            return eulerStep(x, x, x0, sigmaHat, sigmaInterpol - sigmaHat, prev);
+        }
+        return eulerStep(start, x, x0, sigmaInterpol, sigmaTo - sigmaHat, prev);
+    }
+
+    /** k-diffusion's {@code to_d}: the ODE derivative {@code (x - x0) / sigma}, in float32; a new array. */
+    static float[] derivative(float[] x, float[] x0, float sigma) {
+        float[] d = new float[x.length];
+        for (int k = 0; k < d.length; k++) {
+            d[k] = (x[k] - x0[k]) / sigma;
+        }
+        return d;
+    }
+
+    /**
+     * One Euler step in sigma, {@code from + (x - x0) / sigma * dt} in float32, with the derivative ({@code to_d})
+     * of the sample {@code x} at noise level {@code sigma}.
+     *
+     * @param from where the step starts: {@code x} itself, or a sample stored earlier (the second call of KDPM2)
+     * @param prev where the result goes
+     * @return {@code prev}
+     */
+    static float[] eulerStep(float[] from, float[] x, float[] x0, float sigma, float dt, float[] prev) {
+        for (int k = 0; k < x.length; k++) {
+            float derivative = (x[k] - x0[k]) / sigma;
+            prev[k] = from[k] + derivative * dt;
         }
         return prev;
     }
