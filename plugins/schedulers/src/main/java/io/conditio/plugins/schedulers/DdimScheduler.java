@@ -30,11 +30,10 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
     private final boolean clipSample;
     private final float clipSampleRange;
     private final DynamicThresholding thresholding;
-    private final String timestepSpacing;
+    private final TimestepSpacing.Config timestepSpacing;
     /** x0 and epsilon of {@link #stepInto}, reused from step to step. */
     private float[] x0Scratch;
     private float[] epsScratch;
-    private final int stepsOffset;
     private final float eta;
     private final boolean useClippedModelOutput;
 
@@ -54,8 +53,7 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
         clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
         clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
         thresholding = DynamicThresholding.fromConfig(r);
-        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.LEADING_SPACING_KEY);
         eta = r.get(ETA).floatValue();
         useClippedModelOutput = r.get(USE_CLIPPED_MODEL_OUTPUT);
         this.config = r.effective();
@@ -63,8 +61,7 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        long[] t = TimestepSpacing.boundedDiscrete("DDIM", timestepSpacing, schedule.length(), numInferenceSteps,
-                stepsOffset);
+        long[] t = timestepSpacing.boundedDiscrete("DDIM", schedule.length(), numInferenceSteps);
         this.numInferenceSteps = numInferenceSteps;
         setIntegerTimesteps(t);
     }

@@ -32,8 +32,7 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
     private final boolean clipSample;
     private final float clipSampleRange;
     private final DynamicThresholding thresholding;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final TimestepSpacing.Config timestepSpacing;
 
     /**
      * @param config the scheduler config
@@ -54,15 +53,13 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
         clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
         clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
         thresholding = DynamicThresholding.fromConfig(r);
-        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.LEADING_SPACING_KEY);
         this.config = r.effective();
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        setIntegerTimesteps(TimestepSpacing.boundedDiscrete("DDPM", timestepSpacing, schedule.length(),
-                numInferenceSteps, stepsOffset));
+        setIntegerTimesteps(timestepSpacing.boundedDiscrete("DDPM", schedule.length(), numInferenceSteps));
     }
 
     @Override

@@ -36,8 +36,7 @@ public final class DeisScheduler extends SolverScheduler {
     private final float[] alphasCumprod;
     private final boolean lowerOrderFinal;
     private final Sigmas.Spacing sigmaSpacing;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final TimestepSpacing.Config timestepSpacing;
 
 
     /**
@@ -57,8 +56,7 @@ public final class DeisScheduler extends SolverScheduler {
         lowerOrderFinal = r.get(LOWER_ORDER_FINAL);
         sigmaSpacing = Sigmas.readSpacing(r);
         r.get(Sigmas.USE_FLOW_SIGMAS);
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.SPACING_KEY);
         this.config = r.effective();
     }
 
@@ -66,7 +64,7 @@ public final class DeisScheduler extends SolverScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("DEIS", numInferenceSteps);
         int n = numInferenceSteps;
-        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length(), schedule.length(), n, stepsOffset);
+        long[] t = timestepSpacing.solver(schedule.length(), schedule.length(), n);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         float[] withFinal;

@@ -58,8 +58,7 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
     private final boolean finalSigmaZero;
     private final double lambdaMinClipped;
     private final boolean learnedVariance;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final TimestepSpacing.Config timestepSpacing;
     private final boolean cosineSchedule;
 
 
@@ -100,8 +99,7 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
         }
         lambdaMinClipped = r.get(LAMBDA_MIN_CLIPPED);
         learnedVariance = r.get(VARIANCE_TYPE) != null;
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.SPACING_KEY);
         this.config = r.effective();
     }
 
@@ -111,8 +109,7 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
         int n = numInferenceSteps;
         // clip the smallest lambda(t) for numerical stability (critical for the cosine schedule)
         int clippedIdx = Sigmas.clippedCount(alphasCumprod, lambdaMinClipped);
-        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length() - clippedIdx, schedule.length(), n,
-                stepsOffset);
+        long[] t = timestepSpacing.solver(schedule.length() - clippedIdx, schedule.length(), n);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         float[] logSigmas = Sigmas.log(trainSigmas);

@@ -41,9 +41,8 @@ public final class EulerScheduler extends KDiffusionScheduler {
     private final Sigmas.Spacing sigmaSpacing;
     private final Double sigmaMin;
     private final Double sigmaMax;
-    private final String timestepSpacing;
+    private final TimestepSpacing.Config timestepSpacing;
     private final boolean continuousTimesteps;
-    private final int stepsOffset;
     private final boolean finalSigmaMin;
     private final double sChurn;
     private final double sTmin;
@@ -67,10 +66,10 @@ public final class EulerScheduler extends KDiffusionScheduler {
         sigmaSpacing = Sigmas.readSpacing(r);
         sigmaMin = r.get(Sigmas.SIGMA_MIN);
         sigmaMax = r.get(Sigmas.SIGMA_MAX);
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        String spacing = r.get(TimestepSpacing.SPACING_KEY);
         String timestepType = r.get(TIMESTEP_TYPE);
         continuousTimesteps = "continuous".equals(timestepType) && predictionType == PredictionType.V_PREDICTION;
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = new TimestepSpacing.Config(spacing, r.get(TimestepSpacing.STEPS_OFFSET));
         finalSigmaMin = "sigma_min".equals(r.get(Sigmas.FINAL_SIGMAS_TYPE));
         sChurn = r.get(S_CHURN);
         sTmin = r.get(S_TMIN);
@@ -83,7 +82,7 @@ public final class EulerScheduler extends KDiffusionScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("Euler", numInferenceSteps);
         int n = numInferenceSteps;
-        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, schedule.length(), n, stepsOffset);
+        float[] t = timestepSpacing.sigmaFamily(schedule.length(), n);
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         float[] logSigmas = Sigmas.log(trainSigmas);
 

@@ -25,14 +25,13 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      *
      * @param trainSigmas     the training sigmas, ascending in t
      * @param sigmaSpacing    interpolated, Karras or exponential
-     * @param timestepSpacing {@code timestep_spacing}
-     * @param stepsOffset     {@code steps_offset}
+     * @param timestepSpacing {@code timestep_spacing} and {@code steps_offset}
      */
-    record SigmaGrid(float[] trainSigmas, Sigmas.Spacing sigmaSpacing, String timestepSpacing, int stepsOffset) {
+    record SigmaGrid(float[] trainSigmas, Sigmas.Spacing sigmaSpacing, TimestepSpacing.Config timestepSpacing) {
         /** Reads {@code timestep_spacing} and {@code steps_offset} (in that order, the last keys these ports read). */
         static SigmaGrid read(ConfigReader r, float[] alphasCumprod, Sigmas.Spacing sigmaSpacing) {
             return new SigmaGrid(Sigmas.fromAlphasCumprod(alphasCumprod), sigmaSpacing,
-                    r.get(TimestepSpacing.SPACING_KEY), r.get(TimestepSpacing.STEPS_OFFSET));
+                    TimestepSpacing.Config.read(r, TimestepSpacing.SPACING_KEY));
         }
 
         /**
@@ -41,7 +40,7 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
          */
         float[] timesteps(String scheduler, int numInferenceSteps) {
             TimestepSpacing.requireSteps(scheduler, numInferenceSteps);
-            return TimestepSpacing.sigmaFamily(timestepSpacing, trainSigmas.length, numInferenceSteps, stepsOffset);
+            return timestepSpacing.sigmaFamily(trainSigmas.length, numInferenceSteps);
         }
 
         /**
@@ -65,12 +64,11 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      * @param timestepSpacing the configured {@code timestep_spacing}: the initial noise is {@code max(sigmas)} for
      *                        "linspace" and "trailing", {@code sqrt(max(sigmas)^2 + 1)} for "leading"
      */
-    final void setSchedule(float[] timesteps, float[] sigmas, String timestepSpacing) {
+    final void setSchedule(float[] timesteps, float[] sigmas, TimestepSpacing.Config timestepSpacing) {
         this.timesteps = timesteps;
         this.sigmas = sigmas;
         float max = Sigmas.max(sigmas);
-        boolean unscaled = "linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing);
-        initNoiseSigma = unscaled ? max : Float32.sqrt(max * max + 1f);
+        initNoiseSigma = timestepSpacing.scalesInitNoise() ? Float32.sqrt(max * max + 1f) : max;
         index.reset();
     }
 

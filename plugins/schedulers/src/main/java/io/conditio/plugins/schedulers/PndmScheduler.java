@@ -34,8 +34,7 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
     private static final int PNDM_ORDER = 4;
 
     private final boolean skipPrkSteps;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final TimestepSpacing.Config timestepSpacing;
 
     private int numInferenceSteps;
     private long[] prkTimesteps;
@@ -59,8 +58,7 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
         super(r, PREDICTION_TYPE, SCHEDULE);
         skipPrkSteps = r.get(SKIP_PRK_STEPS);
         readSetAlphaToOne(r, SET_ALPHA_TO_ONE);
-        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.LEADING_SPACING_KEY);
         this.config = r.effective();
     }
 
@@ -75,8 +73,7 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
         this.numInferenceSteps = numInferenceSteps;
         int n = numInferenceSteps;
         // ascending, as diffusers' self._timesteps
-        long[] ascending = TimestepSpacing.reversed(
-                TimestepSpacing.discrete(timestepSpacing, schedule.length(), n, stepsOffset));
+        long[] ascending = TimestepSpacing.reversed(timestepSpacing.discrete(schedule.length(), n));
 
         if (skipPrkSteps) {
             // concatenate([t[:-1], t[-2:-1], t[-1:]])[::-1]: the second timestep is visited twice

@@ -44,8 +44,7 @@ public final class UniPcScheduler extends SolverScheduler {
     private final Sigmas.Spacing sigmaSpacing;
     private final Double sigmaMin;
     private final Double sigmaMax;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final TimestepSpacing.Config timestepSpacing;
     private final boolean finalSigmaZero;
 
     private int thisOrder;
@@ -76,8 +75,7 @@ public final class UniPcScheduler extends SolverScheduler {
         sigmaMin = r.get(Sigmas.SIGMA_MIN);
         sigmaMax = r.get(Sigmas.SIGMA_MAX);
         r.get(Sigmas.USE_FLOW_SIGMAS);
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.SPACING_KEY);
         finalSigmaZero = "zero".equals(r.get(Sigmas.FINAL_SIGMAS_TYPE));
         this.config = r.effective();
     }
@@ -86,7 +84,7 @@ public final class UniPcScheduler extends SolverScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("UniPC", numInferenceSteps);
         int n = numInferenceSteps;
-        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length(), schedule.length(), n, stepsOffset);
+        long[] t = timestepSpacing.solver(schedule.length(), schedule.length(), n);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         float[] withFinal;
