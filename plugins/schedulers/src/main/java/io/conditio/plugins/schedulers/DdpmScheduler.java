@@ -94,9 +94,7 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
         float[] x = sample.array();
         float[] m = output.array();
         int n = x.length;
-        float sqrtAlpha = Float32.sqrt(alphaProdT);
-        float sqrtBeta = Float32.sqrt(betaProdT);
-        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
+        float[] x0 = predictedData(t, x, m);
 
         // 3. clip or threshold x0
         x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());

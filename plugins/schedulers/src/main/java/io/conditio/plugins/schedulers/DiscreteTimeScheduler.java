@@ -40,6 +40,23 @@ abstract class DiscreteTimeScheduler extends TimestepScheduler {
     }
 
     /**
+     * The data prediction x0 at integer timestep {@code t} ({@link PredictionConversion#dataFromAlphaBar} from
+     * {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}); a new array.
+     */
+    final float[] predictedData(int t, float[] x, float[] m) {
+        float alphaProdT = alphasCumprod[t];
+        return PredictionConversion.dataFromAlphaBar(predictionType, x, m, Float32.sqrt(alphaProdT),
+                Float32.sqrt(1f - alphaProdT));
+    }
+
+    /** The noise prediction epsilon at integer timestep {@code t}, as {@link #predictedData}; a new array. */
+    final float[] predictedNoise(int t, float[] x, float[] m) {
+        float alphaProdT = alphasCumprod[t];
+        return PredictionConversion.noiseFromAlphaBar(predictionType, x, m, Float32.sqrt(alphaProdT),
+                Float32.sqrt(1f - alphaProdT));
+    }
+
+    /**
      * Installs the integer timesteps (DDIM, DDPM, LCM, TCD) and forgets the step index. Under epsilon prediction a
      * step from a zero-terminal-SNR timestep, where diffusers divides by zero, is refused
      * ({@link NoiseSchedule#requireNoTerminalEpsilonStep}).

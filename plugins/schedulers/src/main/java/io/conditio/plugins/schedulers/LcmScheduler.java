@@ -73,10 +73,8 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
         // 1. the next timestep (the last step re-uses its own)
         int prevT = i + 1 < timesteps.length ? (int) timesteps[i + 1] : t;
 
-        // 2. alphas and betas
-        float alphaProdT = alphasCumprod[t];
+        // 2. alphas and betas of the next timestep (x0 below reads those of this one)
         float alphaProdTPrev = previousAlphaCumprod(prevT);
-        float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
 
         // 3. boundary-condition scalings: c_skip -> 1 and c_out -> 0 as t -> 0
@@ -88,9 +86,7 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float sqrtAlpha = Float32.sqrt(alphaProdT);
-        float sqrtBeta = Float32.sqrt(betaProdT);
-        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
+        float[] x0 = predictedData(t, x, m);
 
         // 5. clip or threshold x0
         x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
@@ -107,10 +103,7 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
             float[] noise = random.randn(modelOutput.shape()).array();
             float a = Float32.sqrt(alphaProdTPrev);
             float b = Float32.sqrt(betaProdTPrev);
-            prev = new float[n];
-            for (int k = 0; k < n; k++) {
-                prev[k] = a * denoised[k] + b * noise[k];
-            }
+            prev = NoiseSchedule.noised(denoised, noise, a, b);
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());

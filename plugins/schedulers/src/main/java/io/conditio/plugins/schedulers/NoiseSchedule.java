@@ -258,13 +258,21 @@ final class NoiseSchedule {
      */
     static FloatTensor noised(FloatTensor original, FloatTensor noise, float signal, float noiseScale) {
         requireSameShape(original, noise);
-        float[] o = original.array();
-        float[] z = noise.array();
-        float[] out = new float[o.length];
+        return FloatTensor.of(noised(original.array(), noise.array(), signal, noiseScale), original.shape());
+    }
+
+    /**
+     * {@link #noised(FloatTensor, FloatTensor, float, float)} on arrays of one length; also the re-noising of LCM
+     * and TCD.
+     *
+     * @return a new array
+     */
+    static float[] noised(float[] original, float[] noise, float signal, float noiseScale) {
+        float[] out = new float[original.length];
         for (int i = 0; i < out.length; i++) {
-            out[i] = signal * o[i] + noiseScale * z[i];
+            out[i] = signal * original[i] + noiseScale * noise[i];
         }
-        return FloatTensor.of(out, original.shape());
+        return out;
     }
 
     /** @throws IllegalArgumentException when the shapes differ */

@@ -246,8 +246,7 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float[] eps = PredictionConversion.noiseFromAlphaBar(predictionType, x, m, Float32.sqrt(alphaProdT),
-                Float32.sqrt(betaProdT));
+        float[] eps = predictedNoise(timestep, x, m);
         // (a_prev - a_t) / (sqrt(a_t) (sqrt(a_prev) + sqrt(a_t))) + 1 = sqrt(a_prev / a_t)
         float sampleCoeff = Float32.sqrt(alphaProdTPrev / alphaProdT);
         float denom = alphaProdT * Float32.sqrt(betaProdTPrev)

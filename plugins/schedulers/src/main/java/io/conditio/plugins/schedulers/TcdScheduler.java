@@ -63,8 +63,6 @@ public final class TcdScheduler extends DiscreteTimeScheduler {
         int s = (int) Math.floor((1f - eta) * (float) prevT);
 
         // 2. alphas and betas
-        float alphaProdT = alphasCumprod[t];
-        float betaProdT = 1f - alphaProdT;
         float alphaProdTPrev = previousAlphaCumprod(prevT);
         float alphaProdS = alphasCumprod[s];
         float betaProdS = 1f - alphaProdS;
@@ -72,17 +70,11 @@ public final class TcdScheduler extends DiscreteTimeScheduler {
         // 3. x0 and epsilon from the prediction, then the noised sample at s
         float[] x = sample.array();
         float[] m = modelOutput.array();
-        int n = x.length;
-        float sqrtAlpha = Float32.sqrt(alphaProdT);
-        float sqrtBeta = Float32.sqrt(betaProdT);
         float sqrtAlphaS = Float32.sqrt(alphaProdS);
         float sqrtBetaS = Float32.sqrt(betaProdS);
-        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
-        float[] eps = PredictionConversion.noiseFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
-        float[] noised = new float[n];
-        for (int k = 0; k < n; k++) {
-            noised[k] = sqrtAlphaS * x0[k] + sqrtBetaS * eps[k];
-        }
+        float[] x0 = predictedData(t, x, m);
+        float[] eps = predictedNoise(t, x, m);
+        float[] noised = NoiseSchedule.noised(x0, eps, sqrtAlphaS, sqrtBetaS);
 
         // 4. with eta > 0, re-noise from s to t_prev (not in the last step)
         float[] prev = noised;
@@ -91,10 +83,7 @@ public final class TcdScheduler extends DiscreteTimeScheduler {
             float ratio = alphaProdTPrev / alphaProdS;
             float a = Float32.sqrt(ratio);
             float b = Float32.sqrt(1f - ratio);
-            prev = new float[n];
-            for (int k = 0; k < n; k++) {
-                prev[k] = a * noised[k] + b * noise[k];
-            }
+            prev = NoiseSchedule.noised(noised, noise, a, b);
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
