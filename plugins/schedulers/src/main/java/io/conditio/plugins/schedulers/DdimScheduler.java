@@ -27,9 +27,7 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
             DynamicThresholding.KEYS, TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET, ETA,
             USE_CLIPPED_MODEL_OUTPUT);
 
-    private final boolean clipSample;
-    private final float clipSampleRange;
-    private final DynamicThresholding thresholding;
+    private final DynamicThresholding.X0Clipping clipping;
     private final TimestepSpacing.Config timestepSpacing;
     /** x0 and epsilon of {@link #stepInto}, reused from step to step. */
     private float[] x0Scratch;
@@ -50,9 +48,7 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
     private DdimScheduler(ConfigReader r) {
         super(r, PREDICTION_TYPE, SCHEDULE);
         readSetAlphaToOne(r, NoiseSchedule.SET_ALPHA_TO_ONE);
-        clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
-        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
-        thresholding = DynamicThresholding.fromConfig(r);
+        clipping = DynamicThresholding.X0Clipping.read(r, DynamicThresholding.CLIP_SAMPLE);
         timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.LEADING_SPACING_KEY);
         eta = r.get(ETA).floatValue();
         useClippedModelOutput = r.get(USE_CLIPPED_MODEL_OUTPUT);
@@ -104,7 +100,7 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
         int n = x.length;
         float[] x0 = PredictionConversion.fromAlphaBar(true, predictionType, x, m, sqrtAlpha, sqrtBeta, x0Out);
         float[] eps = PredictionConversion.fromAlphaBar(false, predictionType, x, m, sqrtAlpha, sqrtBeta, epsOut);
-        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
+        x0 = clipping.apply(x0, sample.shape());
 
         float betaProdTPrev = 1f - alphaProdTPrev;
         float variance = (betaProdTPrev / betaProdT) * (1f - alphaProdT / alphaProdTPrev);

@@ -29,9 +29,7 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
             TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
     private final String varianceType;
-    private final boolean clipSample;
-    private final float clipSampleRange;
-    private final DynamicThresholding thresholding;
+    private final DynamicThresholding.X0Clipping clipping;
     private final TimestepSpacing.Config timestepSpacing;
 
     /**
@@ -50,9 +48,7 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
                     + "noise by sqrt(log(beta_t)), the square root of a negative number (NaN). Use 'fixed_large' for "
                     + "the same (large) variance or 'fixed_small'.");
         }
-        clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
-        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
-        thresholding = DynamicThresholding.fromConfig(r);
+        clipping = DynamicThresholding.X0Clipping.read(r, DynamicThresholding.CLIP_SAMPLE);
         timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.LEADING_SPACING_KEY);
         this.config = r.effective();
     }
@@ -97,7 +93,7 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
         float[] x0 = predictedData(t, x, m);
 
         // 3. clip or threshold x0
-        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
+        x0 = clipping.apply(x0, sample.shape());
 
         // 4.-5. the posterior mean, formula (7)
         float x0Coeff = (Float32.sqrt(alphaProdTPrev) * currentBetaT) / betaProdT;

@@ -35,9 +35,7 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
     private static final float SIGMA_DATA = 0.5f;
 
     private final int originalInferenceSteps;
-    private final boolean clipSample;
-    private final float clipSampleRange;
-    private final DynamicThresholding thresholding;
+    private final DynamicThresholding.X0Clipping clipping;
     private final float timestepScaling;
 
     /**
@@ -51,10 +49,10 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
     private LcmScheduler(ConfigReader r) {
         super(r, PREDICTION_TYPE, SCHEDULE);
         originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
-        clipSample = r.get(CLIP_SAMPLE);
-        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
+        boolean clipSample = r.get(CLIP_SAMPLE);
+        float clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
         readSetAlphaToOne(r, NoiseSchedule.SET_ALPHA_TO_ONE);
-        thresholding = DynamicThresholding.fromConfig(r);
+        clipping = new DynamicThresholding.X0Clipping(DynamicThresholding.fromConfig(r), clipSample, clipSampleRange);
         timestepScaling = r.get(TIMESTEP_SCALING).floatValue();
         this.config = r.effective();
     }
@@ -89,7 +87,7 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
         float[] x0 = predictedData(t, x, m);
 
         // 5. clip or threshold x0
-        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
+        x0 = clipping.apply(x0, sample.shape());
 
         // 6. the consistency function's output
         float[] denoised = new float[n];
