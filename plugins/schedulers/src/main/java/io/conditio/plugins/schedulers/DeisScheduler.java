@@ -38,7 +38,6 @@ public final class DeisScheduler extends SolverScheduler {
     private final Sigmas.Spacing sigmaSpacing;
     private final TimestepSpacing.Config timestepSpacing;
 
-
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values

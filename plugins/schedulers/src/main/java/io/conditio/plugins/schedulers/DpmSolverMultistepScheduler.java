@@ -61,7 +61,6 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
     private final TimestepSpacing.Config timestepSpacing;
     private final boolean cosineSchedule;
 
-
     /**
      * @param config the scheduler config
      * @throws io.conditio.api.ConfigurationException for unsupported values
