@@ -56,7 +56,7 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = predictX0(predictionType, x, m, sigma);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigma);
 
         // 2. split the move to sigma_to into a deterministic part (to sigma_down) and fresh noise (sigma_up)
         float sigmaFrom = sigmas[i];

@@ -163,8 +163,8 @@ public final class EulerScheduler extends KDiffusionScheduler {
         }
 
         // 1. predicted x0 from the sigma-scaled prediction (diffusers scales epsilon by sigma_hat, v by sigma)
-        float[] x0 = predictX0(predictionType, x, m, predictionType == PredictionType.V_PREDICTION ? sigma : sigmaHat,
-                x0Out);
+        float x0Sigma = predictionType == PredictionType.V_PREDICTION ? sigma : sigmaHat;
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, x0Sigma, x0Out);
 
         // 2. the ODE derivative dx/dsigma, 3. one Euler step to the next sigma
         eulerStep(x, x, x0, sigmaHat, sigmas[i + 1] - sigmaHat, prev);

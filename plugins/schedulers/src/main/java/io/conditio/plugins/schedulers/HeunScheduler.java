@@ -96,7 +96,7 @@ public final class HeunScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 (at the predictor's or the corrector's sigma)
-        float[] x0 = predictX0(predictionType, x, m, sigmaInput);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
         x0 = clipping.apply(x0, sample.shape());
 
         float[] prev = new float[n];

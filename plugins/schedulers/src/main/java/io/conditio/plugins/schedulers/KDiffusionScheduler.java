@@ -7,8 +7,9 @@ import io.conditio.api.FloatTensor;
  * diffusers' bookkeeping around {@code step}: the schedule {@code set_timesteps} installs, {@code init_noise_sigma},
  * {@code scale_model_input} ({@code sample / sqrt(sigma^2 + 1)}), the step index looked up by
  * {@code index_for_timestep} (a timestep missing from the schedule is an error) and {@code add_noise} at the indexed
- * sigma; and the k-diffusion conventions of the denoised prediction in sigma space and the interleaved tables of the
- * second-order samplers. Each subclass reads its own config, builds its schedule and keeps its {@code step} whole.
+ * sigma; and the k-diffusion derivative and Euler step, the KDPM2 update and the interleaved tables of the
+ * second-order samplers. The denoised prediction in sigma space is {@link PredictionConversion#dataFromSigma}. Each
+ * subclass reads its own config, builds its schedule and keeps its {@code step} whole.
  */
 abstract class KDiffusionScheduler extends TimestepScheduler {
     /**
@@ -132,34 +133,6 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
         return Sigmas.addNoise(original, noise, sigma);
-    }
-
-    /**
-     * The predicted x0 at noise level {@code sigma}: {@code x - sigma * eps} for epsilon, and
-     * {@code m * (-sigma / sqrt(sigma^2 + 1)) + x / (sigma^2 + 1)} for v-prediction, in float32; for "sample" the
-     * model output itself.
-     */
-    static float[] predictX0(PredictionType predictionType, float[] x, float[] m, float sigma) {
-        return predictX0(predictionType, x, m, sigma, new float[x.length]);
-    }
-
-    /** {@link #predictX0(PredictionType, float[], float[], float)} written into {@code x0}, which it returns. */
-    static float[] predictX0(PredictionType predictionType, float[] x, float[] m, float sigma, float[] x0) {
-        int n = x.length;
-        if (predictionType == PredictionType.EPSILON) {
-            for (int k = 0; k < n; k++) {
-                x0[k] = x[k] - sigma * m[k];
-            }
-        } else if (predictionType == PredictionType.V_PREDICTION) {
-            float sigmaSqPlusOne = sigma * sigma + 1f;
-            float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
-            for (int k = 0; k < n; k++) {
-                x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
-            }
-        } else {
-            System.arraycopy(m, 0, x0, 0, n);
-        }
-        return x0;
     }
 
     /**

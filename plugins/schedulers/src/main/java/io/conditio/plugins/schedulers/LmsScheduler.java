@@ -61,7 +61,7 @@ public final class LmsScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = predictX0(predictionType, x, m, sigma);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigma);
 
         // 2. the ODE derivative, kept for the multistep history
         derivatives.add(derivative(x, x0, sigma));

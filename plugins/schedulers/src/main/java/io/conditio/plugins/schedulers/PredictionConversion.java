@@ -6,8 +6,9 @@ import io.conditio.api.FloatTensor;
  * Turns the model's prediction (epsilon, sample or v_prediction) into the data prediction x0 or the noise prediction
  * epsilon, in float32: {@code convert_model_output} of the exponential-integrator solvers (DPM-Solver, DPM-Solver++,
  * UniPC, DEIS) at noise level {@code sigma}, with {@code alpha_t = 1 / sqrt(sigma^2 + 1)} and
- * {@code sigma_t = sigma * alpha_t}, and the same conversions of the discrete-time schedulers (DDIM, DDPM, PNDM, LCM,
- * TCD) from {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}.
+ * {@code sigma_t = sigma * alpha_t}, the same conversions of the discrete-time schedulers (DDIM, DDPM, PNDM, LCM,
+ * TCD) from {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}, and the denoised prediction of the
+ * sigma-space k-diffusion ports (Euler, Heun, LMS, KDPM2).
  */
 final class PredictionConversion {
     private PredictionConversion() {
@@ -117,6 +118,35 @@ final class PredictionConversion {
             };
         }
         return out;
+    }
+
+    /**
+     * The data prediction x0 of the sigma-space (k-diffusion) ports at noise level {@code sigma}:
+     * {@code x - sigma * eps} for epsilon, and
+     * {@code m * (-sigma / sqrt(sigma^2 + 1)) + x / (sigma^2 + 1)} for v-prediction, in float32; for "sample" the
+     * model output itself.
+     */
+    static float[] dataFromSigma(PredictionType predictionType, float[] x, float[] m, float sigma) {
+        return dataFromSigma(predictionType, x, m, sigma, new float[x.length]);
+    }
+
+    /** {@link #dataFromSigma(PredictionType, float[], float[], float)} written into {@code x0}, which it returns. */
+    static float[] dataFromSigma(PredictionType predictionType, float[] x, float[] m, float sigma, float[] x0) {
+        int n = x.length;
+        if (predictionType == PredictionType.EPSILON) {
+            for (int k = 0; k < n; k++) {
+                x0[k] = x[k] - sigma * m[k];
+            }
+        } else if (predictionType == PredictionType.V_PREDICTION) {
+            float sigmaSqPlusOne = sigma * sigma + 1f;
+            float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
+            for (int k = 0; k < n; k++) {
+                x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
+            }
+        } else {
+            System.arraycopy(m, 0, x0, 0, n);
+        }
+        return x0;
     }
 
     /**
