@@ -11,7 +11,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class DdimScheduler extends TimestepScheduler {
+public final class DdimScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DDIMScheduler";
 
@@ -27,16 +27,11 @@ public final class DdimScheduler extends TimestepScheduler {
             DynamicThresholding.KEYS, TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET, ETA,
             USE_CLIPPED_MODEL_OUTPUT);
 
-    private final float[] alphasCumprod;
-    private final float finalAlphaCumprod;
-    private final boolean clipSample;
-    private final float clipSampleRange;
-    private final DynamicThresholding thresholding;
-    private final String timestepSpacing;
+    private final DynamicThresholding.X0Clipping clipping;
+    private final TimestepSpacing.Config timestepSpacing;
     /** x0 and epsilon of {@link #stepInto}, reused from step to step. */
     private float[] x0Scratch;
     private float[] epsScratch;
-    private final int stepsOffset;
     private final float eta;
     private final boolean useClippedModelOutput;
 
@@ -51,15 +46,10 @@ public final class DdimScheduler extends TimestepScheduler {
     }
 
     private DdimScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
-        boolean setAlphaToOne = r.get(NoiseSchedule.SET_ALPHA_TO_ONE);
-        finalAlphaCumprod = setAlphaToOne ? 1f : alphasCumprod[0];
-        clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
-        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
-        thresholding = DynamicThresholding.fromConfig(r);
-        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        super(r, PREDICTION_TYPE, SCHEDULE);
+        readSetAlphaToOne(r, NoiseSchedule.SET_ALPHA_TO_ONE);
+        clipping = DynamicThresholding.X0Clipping.read(r, DynamicThresholding.CLIP_SAMPLE);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.LEADING_SPACING_KEY);
         eta = r.get(ETA).floatValue();
         useClippedModelOutput = r.get(USE_CLIPPED_MODEL_OUTPUT);
         this.config = r.effective();
@@ -67,10 +57,9 @@ public final class DdimScheduler extends TimestepScheduler {
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        long[] t = TimestepSpacing.boundedDiscrete("DDIM", timestepSpacing, schedule.length(), numInferenceSteps,
-                stepsOffset);
+        long[] t = timestepSpacing.boundedDiscrete("DDIM", schedule.length(), numInferenceSteps);
         this.numInferenceSteps = numInferenceSteps;
-        setIntegerTimesteps(t, alphasCumprod);
+        setIntegerTimesteps(t);
     }
 
     @Override
@@ -101,7 +90,7 @@ public final class DdimScheduler extends TimestepScheduler {
         int t = TimestepSpacing.integral(timestep);
         int prevT = t - schedule.length() / numInferenceSteps;
         float alphaProdT = alphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : finalAlphaCumprod;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         float betaProdT = 1f - alphaProdT;
         float sqrtAlpha = Float32.sqrt(alphaProdT);
         float sqrtBeta = Float32.sqrt(betaProdT);
@@ -111,7 +100,7 @@ public final class DdimScheduler extends TimestepScheduler {
         int n = x.length;
         float[] x0 = PredictionConversion.fromAlphaBar(true, predictionType, x, m, sqrtAlpha, sqrtBeta, x0Out);
         float[] eps = PredictionConversion.fromAlphaBar(false, predictionType, x, m, sqrtAlpha, sqrtBeta, epsOut);
-        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
+        x0 = clipping.apply(x0, sample.shape());
 
         float betaProdTPrev = 1f - alphaProdTPrev;
         float variance = (betaProdTPrev / betaProdT) * (1f - alphaProdT / alphaProdTPrev);
@@ -135,10 +124,5 @@ public final class DdimScheduler extends TimestepScheduler {
                 prev[i] = prev[i] + stdDevT * noise[i];
             }
         }
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

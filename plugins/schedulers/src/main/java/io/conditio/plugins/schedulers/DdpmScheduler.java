@@ -13,7 +13,7 @@ import java.util.List;
  * {@code variance_type} {@code learned} / {@code learned_range} expect a model output with twice the sample's
  * channels (mean, then variance), as diffusers splits it.
  */
-public final class DdpmScheduler extends TimestepScheduler {
+public final class DdpmScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DDPMScheduler";
 
@@ -28,13 +28,9 @@ public final class DdpmScheduler extends TimestepScheduler {
             DynamicThresholding.CLIP_SAMPLE, DynamicThresholding.CLIP_SAMPLE_RANGE, DynamicThresholding.KEYS,
             TimestepSpacing.LEADING_SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
-    private final float[] alphasCumprod;
     private final String varianceType;
-    private final boolean clipSample;
-    private final float clipSampleRange;
-    private final DynamicThresholding thresholding;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final DynamicThresholding.X0Clipping clipping;
+    private final TimestepSpacing.Config timestepSpacing;
 
     /**
      * @param config the scheduler config
@@ -45,26 +41,21 @@ public final class DdpmScheduler extends TimestepScheduler {
     }
 
     private DdpmScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
+        super(r, PREDICTION_TYPE, SCHEDULE);
         varianceType = r.get(VARIANCE_TYPE);
         if ("fixed_large_log".equals(varianceType)) {
             throw r.invalid("variance_type 'fixed_large_log' cannot work: diffusers' DDPMScheduler.step scales the "
                     + "noise by sqrt(log(beta_t)), the square root of a negative number (NaN). Use 'fixed_large' for "
                     + "the same (large) variance or 'fixed_small'.");
         }
-        clipSample = r.get(DynamicThresholding.CLIP_SAMPLE);
-        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
-        thresholding = DynamicThresholding.fromConfig(r);
-        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        clipping = DynamicThresholding.X0Clipping.read(r, DynamicThresholding.CLIP_SAMPLE);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.LEADING_SPACING_KEY);
         this.config = r.effective();
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        setIntegerTimesteps(TimestepSpacing.boundedDiscrete("DDPM", timestepSpacing, schedule.length(),
-                numInferenceSteps, stepsOffset), alphasCumprod);
+        setIntegerTimesteps(timestepSpacing.boundedDiscrete("DDPM", schedule.length(), numInferenceSteps));
     }
 
     @Override
@@ -89,7 +80,7 @@ public final class DdpmScheduler extends TimestepScheduler {
 
         // 1. alphas and betas of this step
         float alphaProdT = alphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : 1f;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
         float currentAlphaT = alphaProdT / alphaProdTPrev;
@@ -99,12 +90,10 @@ public final class DdpmScheduler extends TimestepScheduler {
         float[] x = sample.array();
         float[] m = output.array();
         int n = x.length;
-        float sqrtAlpha = Float32.sqrt(alphaProdT);
-        float sqrtBeta = Float32.sqrt(betaProdT);
-        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
+        float[] x0 = predictedData(t, x, m);
 
         // 3. clip or threshold x0
-        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
+        x0 = clipping.apply(x0, sample.shape());
 
         // 4.-5. the posterior mean, formula (7)
         float x0Coeff = (Float32.sqrt(alphaProdTPrev) * currentBetaT) / betaProdT;
@@ -155,7 +144,7 @@ public final class DdpmScheduler extends TimestepScheduler {
         int t = TimestepSpacing.integral(timestep);
         int prevT = previousTimestep(timestep);
         float alphaProdT = alphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : 1f;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         return variance(alphaProdT, alphaProdTPrev, 1f - alphaProdT / alphaProdTPrev);
     }
 
@@ -183,10 +172,5 @@ public final class DdpmScheduler extends TimestepScheduler {
             System.arraycopy(src, (n * 2 * channels + channels) * plane, b, n * channels * plane, channels * plane);
         }
         return new FloatTensor[] {FloatTensor.of(a, shape), FloatTensor.of(b, shape)};
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class DeisScheduler extends TimestepScheduler {
+public final class DeisScheduler extends SolverScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DEISMultistepScheduler";
 
@@ -34,15 +34,9 @@ public final class DeisScheduler extends TimestepScheduler {
             Sigmas.USE_FLOW_SIGMAS, TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
     private final float[] alphasCumprod;
-    private final int solverOrder;
-    private final DynamicThresholding thresholding;
     private final boolean lowerOrderFinal;
     private final Sigmas.Spacing sigmaSpacing;
-    private final String timestepSpacing;
-    private final int stepsOffset;
-
-    private float[] sigmas;
-    private MultistepHistory history;
+    private final TimestepSpacing.Config timestepSpacing;
 
     /**
      * @param config the scheduler config
@@ -53,18 +47,15 @@ public final class DeisScheduler extends TimestepScheduler {
     }
 
     private DeisScheduler(ConfigReader r) {
-        super(true, r, PREDICTION_TYPE, SCHEDULE);
+        super(r, PREDICTION_TYPE, SCHEDULE, SOLVER_ORDER);
         alphasCumprod = schedule.alphasCumprod();
-        solverOrder = r.get(SOLVER_ORDER);
-        thresholding = DynamicThresholding.fromConfig(r);
         // diffusers maps DPM-Solver / UniPC configs onto DEIS's only variant
         r.get(ALGORITHM_TYPE);
         r.get(SOLVER_TYPE);
         lowerOrderFinal = r.get(LOWER_ORDER_FINAL);
         sigmaSpacing = Sigmas.readSpacing(r);
         r.get(Sigmas.USE_FLOW_SIGMAS);
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.SPACING_KEY);
         this.config = r.effective();
     }
 
@@ -72,21 +63,20 @@ public final class DeisScheduler extends TimestepScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("DEIS", numInferenceSteps);
         int n = numInferenceSteps;
-        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length(), schedule.length(), n, stepsOffset);
+        long[] t = timestepSpacing.solver(schedule.length(), schedule.length(), n);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
+        float[] withFinal;
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
-            sigmas = Sigmas.withFinal(Sigmas.interp(Sigmas.asDoubles(t), trainSigmas), trainSigmas[0]);
+            withFinal = Sigmas.withFinal(Sigmas.interp(Sigmas.asDoubles(t), trainSigmas), trainSigmas[0]);
         } else {
             double[] s = Sigmas.between(sigmaSpacing, trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
             // Karras timesteps are rounded, exponential ones truncated by the int64 cast
             t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
             // diffusers repeats the last sigma: the final step has zero length
-            sigmas = Sigmas.withFinal(s, s[n - 1]);
+            withFinal = Sigmas.withFinal(s, s[n - 1]);
         }
-        timesteps = TimestepSpacing.toFloats(t);
-        history = new MultistepHistory(solverOrder);
-        index.reset();
+        setSchedule(t, withFinal);
     }
 
     @Override
@@ -102,56 +92,48 @@ public final class DeisScheduler extends TimestepScheduler {
         float[] x = sample.array();
         history.push(eps);
 
-        float[] prev = switch (history.nextOrder(lowerOrderFinalStep, lowerOrderSecond)) {
-            // DEIS's first order is DPM-Solver's (DDIM)
-            case 1 -> DpmSolverUpdates.firstOrder("dpmsolver", eps.array(), x, null, sigmas[i], sigmas[i + 1]);
-            case 2 -> secondOrderUpdate(x, i);
-            default -> thirdOrderUpdate(x, i);
-        };
+        int order = history.nextOrder(lowerOrderFinalStep, lowerOrderSecond);
+        // DEIS's first order is DPM-Solver's (DDIM)
+        float[] prev = order == 1 ? DpmSolverUpdates.firstOrder("dpmsolver", eps.array(), x, null, sigmas[i],
+                sigmas[i + 1]) : higherOrderUpdate(x, i, order);
         history.stepTaken();
         index.advance();
         return FloatTensor.of(prev, sample.shape());
     }
 
-    /** Second order: the noise prediction extrapolated linearly in log(rho), integrated exactly. */
-    private float[] secondOrderUpdate(float[] x, int i) {
+    /**
+     * Second or third order: the noise predictions extrapolated linearly or quadratically in log(rho), integrated
+     * exactly, {@code alpha_t * (x / alpha_s0 + sum_j coef_j * m_j)}.
+     */
+    private float[] higherOrderUpdate(float[] x, int i, int order) {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
-        float alphaT = t.alpha();
-        float alphaS0 = s0.alpha();
         float rhoT = t.rho();
         float rhoS0 = s0.rho();
         float rhoS1 = AlphaSigma.of(sigmas[i - 1]).rho();
-        float[] m0 = history.back(0);
-        float[] m1 = history.back(1);
-        float coef1 = ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1);
-        float coef2 = ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0);
-        float[] out = new float[x.length];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k]);
+        float[] coef;
+        if (order == 2) {
+            coef = new float[] {ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1),
+                ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0)};
+        } else {
+            float rhoS2 = AlphaSigma.of(sigmas[i - 2]).rho();
+            coef = new float[] {ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2),
+                ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0),
+                ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1)};
         }
-        return out;
-    }
-
-    /** Third order: quadratic extrapolation in log(rho). */
-    private float[] thirdOrderUpdate(float[] x, int i) {
-        AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
-        AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
+        float[][] m = new float[order][];
+        for (int j = 0; j < order; j++) {
+            m[j] = history.back(j);
+        }
         float alphaT = t.alpha();
         float alphaS0 = s0.alpha();
-        float rhoT = t.rho();
-        float rhoS0 = s0.rho();
-        float rhoS1 = AlphaSigma.of(sigmas[i - 1]).rho();
-        float rhoS2 = AlphaSigma.of(sigmas[i - 2]).rho();
-        float[] m0 = history.back(0);
-        float[] m1 = history.back(1);
-        float[] m2 = history.back(2);
-        float coef1 = ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2);
-        float coef2 = ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0);
-        float coef3 = ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1);
         float[] out = new float[x.length];
         for (int k = 0; k < out.length; k++) {
-            out[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k] + coef3 * m2[k]);
+            float sum = x[k] / alphaS0;
+            for (int j = 0; j < order; j++) {
+                sum = sum + coef[j] * m[j][k];
+            }
+            out[k] = alphaT * sum;
         }
         return out;
     }
@@ -172,10 +154,5 @@ public final class DeisScheduler extends TimestepScheduler {
         float numerator = t * (lc * (ld - lt + 1f) - ld * lt + ld + lt * lt - 2f * lt + 2f);
         float denominator = (lb - lc) * (lb - ld);
         return numerator / denominator;
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
 }

@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class DpmSolverMultistepScheduler extends TimestepScheduler {
+public final class DpmSolverMultistepScheduler extends SolverScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DPMSolverMultistepScheduler";
 
@@ -24,7 +24,8 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
     private static final ConfigKey<String> ALGORITHM_TYPE = ConfigKey.choice("algorithm_type", "dpmsolver++",
             "DPM-Solver++ or DPM-Solver, as an ODE or SDE (sde-) solver; deis runs as dpmsolver++", "dpmsolver++",
             "sde-dpmsolver++", "dpmsolver", "sde-dpmsolver", "deis");
-    private static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "midpoint",
+    /** {@code solver_type} (the single-step solver shares it). */
+    static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "midpoint",
             "the second-order update; the UniPC and DEIS types run as midpoint", "midpoint", "heun", "logrho", "bh1",
             "bh2");
     private static final ConfigKey<Boolean> LOWER_ORDER_FINAL = ConfigKey.flag("lower_order_final", true,
@@ -33,10 +34,12 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
             "a first-order last step");
     private static final ConfigKey<Boolean> USE_LU_LAMBDAS = ConfigKey.flag("use_lu_lambdas", false,
             "steps uniform in lambda (Lu et al.)");
-    private static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = ConfigKey.number("lambda_min_clipped",
+    /** {@code lambda_min_clipped} (the single-step solver shares it). */
+    static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = ConfigKey.number("lambda_min_clipped",
             Double.NEGATIVE_INFINITY,
             "clips the smallest lambda(t) for numerical stability (-5.1 for the cosine schedule)");
-    private static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", null,
+    /** {@code variance_type} (the single-step solver shares it). */
+    static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", null,
             "learned or learned_range: the model output also carries its variance, which is dropped", "learned",
             "learned_range");
     /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
@@ -46,8 +49,6 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
             VARIANCE_TYPE, TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET);
 
     private final float[] alphasCumprod;
-    private final int solverOrder;
-    private final DynamicThresholding thresholding;
     private final String algorithmType;
     private final String solverType;
     private final boolean lowerOrderFinal;
@@ -57,12 +58,8 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
     private final boolean finalSigmaZero;
     private final double lambdaMinClipped;
     private final boolean learnedVariance;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final TimestepSpacing.Config timestepSpacing;
     private final boolean cosineSchedule;
-
-    private float[] sigmas;
-    private MultistepHistory history;
 
     /**
      * @param config the scheduler config
@@ -73,11 +70,9 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
     }
 
     private DpmSolverMultistepScheduler(ConfigReader r) {
-        super(true, r, PREDICTION_TYPE, SCHEDULE);
+        super(r, PREDICTION_TYPE, SCHEDULE, SOLVER_ORDER);
         alphasCumprod = schedule.alphasCumprodForSigmas();
         cosineSchedule = "squaredcos_cap_v2".equals(schedule.betaSchedule());
-        solverOrder = r.get(SOLVER_ORDER);
-        thresholding = DynamicThresholding.fromConfig(r);
         String algorithm = r.get(ALGORITHM_TYPE);
         // diffusers maps a DEIS config onto DPM-Solver++
         algorithmType = "deis".equals(algorithm) ? "dpmsolver++" : algorithm;
@@ -103,8 +98,7 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         }
         lambdaMinClipped = r.get(LAMBDA_MIN_CLIPPED);
         learnedVariance = r.get(VARIANCE_TYPE) != null;
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.SPACING_KEY);
         this.config = r.effective();
     }
 
@@ -114,8 +108,7 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         int n = numInferenceSteps;
         // clip the smallest lambda(t) for numerical stability (critical for the cosine schedule)
         int clippedIdx = Sigmas.clippedCount(alphasCumprod, lambdaMinClipped);
-        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length() - clippedIdx, schedule.length(), n,
-                stepsOffset);
+        long[] t = timestepSpacing.solver(schedule.length() - clippedIdx, schedule.length(), n);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         float[] logSigmas = Sigmas.log(trainSigmas);
@@ -132,10 +125,7 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         }
 
         float sigmaLast = finalSigmaZero ? 0f : trainSigmas[0];
-        sigmas = Sigmas.withFinal(s, sigmaLast);
-        timesteps = TimestepSpacing.toFloats(t);
-        history = new MultistepHistory(solverOrder);
-        index.reset();
+        setSchedule(t, Sigmas.withFinal(s, sigmaLast));
     }
 
     @Override
@@ -185,35 +175,9 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         float[] out = new float[n];
         boolean midpoint = "midpoint".equals(solverType);
         DpmSolverUpdates.Coefficients k2 = DpmSolverUpdates.secondOrder(algorithmType, t, s0, h, midpoint);
-        float a = k2.a();
-        float b = k2.b();
-        float c = k2.c();
-        float e = k2.e();
-        switch (algorithmType) {
-            case "dpmsolver++" -> {
-                for (int k = 0; k < n; k++) {
-                    float d1 = invR0 * (m0[k] - m1[k]);
-                    out[k] = midpoint ? a * x[k] - b * m0[k] - c * d1 : a * x[k] - b * m0[k] + c * d1;
-                }
-            }
-            case "dpmsolver" -> {
-                for (int k = 0; k < n; k++) {
-                    float d1 = invR0 * (m0[k] - m1[k]);
-                    out[k] = a * x[k] - b * m0[k] - c * d1;
-                }
-            }
-            case "sde-dpmsolver++" -> {
-                for (int k = 0; k < n; k++) {
-                    float d1 = invR0 * (m0[k] - m1[k]);
-                    out[k] = a * x[k] + b * m0[k] + c * d1 + e * noise[k];
-                }
-            }
-            default -> {
-                for (int k = 0; k < n; k++) {
-                    float d1 = invR0 * (m0[k] - m1[k]);
-                    out[k] = a * x[k] - b * m0[k] - c * d1 + e * noise[k];
-                }
-            }
+        for (int k = 0; k < n; k++) {
+            float d1 = invR0 * (m0[k] - m1[k]);
+            out[k] = k2.second(algorithmType, midpoint, x[k], m0[k], d1, DpmSolverUpdates.noiseAt(noise, k));
         }
         return out;
     }
@@ -242,27 +206,13 @@ public final class DpmSolverMultistepScheduler extends TimestepScheduler {
         int n = x.length;
         float[] out = new float[n];
         DpmSolverUpdates.Coefficients k3 = DpmSolverUpdates.thirdOrder(algorithmType, t, s0, h);
-        float a = k3.a();
-        float b = k3.b();
-        float c = k3.c();
-        float d = k3.d();
-        float e = k3.e();
         for (int k = 0; k < n; k++) {
             float d10 = invR0 * (m0[k] - m1[k]);
             float d11 = invR1 * (m1[k] - m2[k]);
             float d1 = d10 + w * (d10 - d11);
             float d2 = invR01 * (d10 - d11);
-            out[k] = switch (algorithmType) {
-                case "dpmsolver++" -> a * x[k] - b * m0[k] + c * d1 - d * d2;
-                case "dpmsolver" -> a * x[k] - b * m0[k] - c * d1 - d * d2;
-                default -> a * x[k] + b * m0[k] + c * d1 + d * d2 + e * noise[k];
-            };
+            out[k] = k3.third(algorithmType, x[k], m0[k], d1, d2, DpmSolverUpdates.noiseAt(noise, k));
         }
         return out;
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
 }

@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
+public final class DpmSolverSinglestepScheduler extends SolverScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "DPMSolverSinglestepScheduler";
 
@@ -25,25 +25,18 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
     private static final ConfigKey<String> ALGORITHM_TYPE = ConfigKey.choice("algorithm_type", "dpmsolver++",
             "DPM-Solver++ or DPM-Solver; deis runs as dpmsolver++", "dpmsolver++", "sde-dpmsolver++", "dpmsolver",
             "deis");
-    private static final ConfigKey<String> SOLVER_TYPE = ConfigKey.choice("solver_type", "midpoint",
-            "the second-order update; the UniPC and DEIS types run as midpoint", "midpoint", "heun", "logrho", "bh1",
-            "bh2");
+    // diffusers' single-step solver has the multistep solver's solver_type, lambda_min_clipped and variance_type
+    private static final ConfigKey<String> SOLVER_TYPE = DpmSolverMultistepScheduler.SOLVER_TYPE;
     private static final ConfigKey<Boolean> LOWER_ORDER_FINAL = ConfigKey.flag("lower_order_final", false,
             "lower orders in the last steps");
-    private static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = ConfigKey.number("lambda_min_clipped",
-            Double.NEGATIVE_INFINITY,
-            "clips the smallest lambda(t) for numerical stability (-5.1 for the cosine schedule)");
-    private static final ConfigKey<String> VARIANCE_TYPE = ConfigKey.choice("variance_type", null,
-            "learned or learned_range: the model output also carries its variance, which is dropped", "learned",
-            "learned_range");
+    private static final ConfigKey<Double> LAMBDA_MIN_CLIPPED = DpmSolverMultistepScheduler.LAMBDA_MIN_CLIPPED;
+    private static final ConfigKey<String> VARIANCE_TYPE = DpmSolverMultistepScheduler.VARIANCE_TYPE;
     /** The config keys this class reads, with its defaults; {@link BuiltInSchedulers#configKeys} lists them. */
     static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), SOLVER_ORDER,
             DynamicThresholding.KEYS, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL, Sigmas.SPACING_KEYS,
             Sigmas.USE_FLOW_SIGMAS, Sigmas.FINAL_SIGMAS_TYPE, LAMBDA_MIN_CLIPPED, VARIANCE_TYPE);
 
     private final float[] alphasCumprod;
-    private final int solverOrder;
-    private final DynamicThresholding thresholding;
     private final String algorithmType;
     private final boolean midpoint;
     private final Sigmas.Spacing sigmaSpacing;
@@ -53,9 +46,7 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
     /** diffusers turns this on for good (register_to_config) when the steps do not fit the order. */
     private boolean lowerOrderFinal;
 
-    private float[] sigmas;
     private int[] orderList;
-    private MultistepHistory history;
     private FloatTensor blockSample;
 
     /**
@@ -67,10 +58,8 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
     }
 
     private DpmSolverSinglestepScheduler(ConfigReader r) {
-        super(true, r, PREDICTION_TYPE, SCHEDULE);
+        super(r, PREDICTION_TYPE, SCHEDULE, SOLVER_ORDER);
         alphasCumprod = schedule.alphasCumprod();
-        solverOrder = r.get(SOLVER_ORDER);
-        thresholding = DynamicThresholding.fromConfig(r);
         String algorithm = r.get(ALGORITHM_TYPE);
         algorithmType = "deis".equals(algorithm) ? "dpmsolver++" : algorithm;
         String solver = r.get(SOLVER_TYPE);
@@ -104,16 +93,13 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
             // Karras timesteps are rounded, exponential ones truncated by the int64 cast
             t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
         }
-        sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
-        timesteps = TimestepSpacing.toFloats(t);
-        history = new MultistepHistory(solverOrder);
         blockSample = null;
         if (!lowerOrderFinal && (n % solverOrder != 0 || finalSigmaZero)) {
             // diffusers: uneven steps, or a zero final sigma, need the lower-order ending
             lowerOrderFinal = true;
         }
         orderList = orderList(n);
-        index.reset();
+        setSchedule(t, Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]));
     }
 
     /** diffusers' {@code get_order_list}: the solver order of each call. */
@@ -210,18 +196,9 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         int n = x.length;
         float[] out = new float[n];
         DpmSolverUpdates.Coefficients k2 = DpmSolverUpdates.secondOrder(algorithmType, t, s1, h, midpoint);
-        float a = k2.a();
-        float b = k2.b();
-        float c = k2.c();
-        float e = k2.e();
         for (int k = 0; k < n; k++) {
-            float d0 = m1[k];
             float d1 = invR0 * (m0[k] - m1[k]);
-            out[k] = switch (algorithmType) {
-                case "dpmsolver++" -> midpoint ? a * x[k] - b * d0 - c * d1 : a * x[k] - b * d0 + c * d1;
-                case "dpmsolver" -> a * x[k] - b * d0 - c * d1;
-                default -> a * x[k] + b * d0 + c * d1 + e * noise[k];
-            };
+            out[k] = k2.second(algorithmType, midpoint, x[k], m1[k], d1, DpmSolverUpdates.noiseAt(noise, k));
         }
         return out;
     }
@@ -248,38 +225,22 @@ public final class DpmSolverSinglestepScheduler extends TimestepScheduler {
         float r0MinusR1 = r0 - r1;
         int n = x.length;
         DpmSolverUpdates.Coefficients k3 = DpmSolverUpdates.thirdOrder(algorithmType, t, s2, h);
-        float a = k3.a();
-        float b = k3.b();
-        float c = k3.c();
-        float d = k3.d();
-        float e = k3.e();
         float[] out = new float[n];
         for (int k = 0; k < n; k++) {
             float d0 = m2[k];
             float d10 = invR1 * (m1[k] - m2[k]);
             float d11 = invR0 * (m0[k] - m2[k]);
+            float z = DpmSolverUpdates.noiseAt(noise, k);
             if (midpoint) {
-                // the midpoint variant only uses the first difference towards the newest output
-                out[k] = switch (algorithmType) {
-                    case "dpmsolver++" -> a * x[k] - b * d0 + c * d11;
-                    case "dpmsolver" -> a * x[k] - b * d0 - c * d11;
-                    default -> a * x[k] + b * d0 + c * d11 + e * noise[k];
-                };
+                // the midpoint variant only uses the first difference towards the newest output, combined as the
+                // heun form of a second-order update
+                out[k] = k3.second(algorithmType, false, x[k], d0, d11, z);
             } else {
                 float d1 = (r0 * d10 - r1 * d11) / r0MinusR1;
                 float d2 = 2f * (d11 - d10) / r0MinusR1;
-                out[k] = switch (algorithmType) {
-                    case "dpmsolver++" -> a * x[k] - b * d0 + c * d1 - d * d2;
-                    case "dpmsolver" -> a * x[k] - b * d0 - c * d1 - d * d2;
-                    default -> a * x[k] + b * d0 + c * d1 + d * d2 + e * noise[k];
-                };
+                out[k] = k3.third(algorithmType, x[k], d0, d1, d2, z);
             }
         }
         return out;
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
 }

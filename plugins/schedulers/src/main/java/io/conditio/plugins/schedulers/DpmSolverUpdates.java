@@ -15,6 +15,42 @@ final class DpmSolverUpdates {
      * (third order), the noise's {@code e} (SDE variants; 0 otherwise).
      */
     record Coefficients(float a, float b, float c, float d, float e) {
+        /**
+         * One element of a second-order update, combined as diffusers does for each {@code algorithm_type}.
+         *
+         * @param midpoint whether {@code solver_type} is midpoint (else heun; only DPM-Solver++ combines them
+         *                 differently)
+         * @param x        the sample
+         * @param d0       the model output the update starts from
+         * @param d1       the first difference of the model outputs
+         * @param z        the step's noise for the SDE variants, else unused
+         */
+        float second(String algorithmType, boolean midpoint, float x, float d0, float d1, float z) {
+            return switch (algorithmType) {
+                case "dpmsolver++" -> midpoint ? a * x - b * d0 - c * d1 : a * x - b * d0 + c * d1;
+                case "dpmsolver" -> a * x - b * d0 - c * d1;
+                case "sde-dpmsolver++" -> a * x + b * d0 + c * d1 + e * z;
+                default -> a * x - b * d0 - c * d1 + e * z;
+            };
+        }
+
+        /**
+         * One element of a third-order update (not defined for {@code sde-dpmsolver}), combined as diffusers does.
+         *
+         * @param d2 the second difference of the model outputs; the other arguments as for {@link #second}
+         */
+        float third(String algorithmType, float x, float d0, float d1, float d2, float z) {
+            return switch (algorithmType) {
+                case "dpmsolver++" -> a * x - b * d0 + c * d1 - d * d2;
+                case "dpmsolver" -> a * x - b * d0 - c * d1 - d * d2;
+                default -> a * x + b * d0 + c * d1 + d * d2 + e * z;
+            };
+        }
+    }
+
+    /** @return {@code noise[k]}, or 0 for the ODE variants, which draw none */
+    static float noiseAt(float[] noise, int k) {
+        return noise != null ? noise[k] : 0f;
     }
 
     /**

@@ -62,26 +62,43 @@ record DynamicThresholding(double ratio, double sampleMaxValue) {
     }
 
     /**
-     * The x0 post-processing of DDIM, DDPM and LCM: dynamic thresholding when it is configured, else
-     * {@code clamp(-clip_sample_range, clip_sample_range)} when {@code clip_sample} is set, else nothing.
+     * The x0 post-processing of DDIM, DDPM, LCM (and Heun, which has no thresholding): dynamic thresholding when it
+     * is configured, else {@code clamp(-clip_sample_range, clip_sample_range)} when {@code clip_sample} is set, else
+     * nothing.
      *
-     * @param thresholding the configured thresholding, or null
-     * @param shape        the shape of x0
-     * @return the thresholded x0 (a new array), or {@code x0} itself, clipped in place or unchanged
+     * @param thresholding    the configured thresholding, or null
+     * @param clipSample      {@code clip_sample}
+     * @param clipSampleRange {@code clip_sample_range}
      */
-    static float[] applyOrClip(DynamicThresholding thresholding, boolean clipSample, float clipSampleRange, float[] x0,
-            int[] shape) {
-        if (thresholding != null) {
-            return thresholding.apply(FloatTensor.of(x0, shape)).array();
+    record X0Clipping(DynamicThresholding thresholding, boolean clipSample, float clipSampleRange) {
+        /**
+         * Reads, in this order, {@code clip_sample}, {@code clip_sample_range} and the thresholding keys.
+         *
+         * @param clipSampleKey the port's {@code clip_sample}, with its default
+         */
+        static X0Clipping read(ConfigReader r, ConfigKey<Boolean> clipSampleKey) {
+            boolean clip = r.get(clipSampleKey);
+            float range = r.get(CLIP_SAMPLE_RANGE).floatValue();
+            return new X0Clipping(fromConfig(r), clip, range);
         }
-        if (clipSample) {
-            clip(x0, clipSampleRange);
+
+        /**
+         * @param shape the shape of x0
+         * @return the thresholded x0 (a new array), or {@code x0} itself, clipped in place or unchanged
+         */
+        float[] apply(float[] x0, int[] shape) {
+            if (thresholding != null) {
+                return thresholding.apply(FloatTensor.of(x0, shape)).array();
+            }
+            if (clipSample) {
+                clip(x0, clipSampleRange);
+            }
+            return x0;
         }
-        return x0;
     }
 
     /** {@code x.clamp(-range, range)}, in place. */
-    static void clip(float[] x, float range) {
+    private static void clip(float[] x, float range) {
         for (int k = 0; k < x.length; k++) {
             x[k] = Math.min(Math.max(x[k], -range), range);
         }

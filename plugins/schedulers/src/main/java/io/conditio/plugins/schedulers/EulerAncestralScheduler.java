@@ -56,7 +56,7 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = predictX0(predictionType, x, m, sigma);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigma);
 
         // 2. split the move to sigma_to into a deterministic part (to sigma_down) and fresh noise (sigma_up)
         float sigmaFrom = sigmas[i];
@@ -69,11 +69,7 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
         float sigmaDown = Float32.sqrt(Math.max(toSq - sigmaUp * sigmaUp, 0f));
         float dt = sigmaDown - sigma;
 
-        float[] prev = new float[n];
-        for (int k = 0; k < n; k++) {
-            float derivative = (x[k] - x0[k]) / sigma;
-            prev[k] = x[k] + derivative * dt;
-        }
+        float[] prev = eulerStep(x, x, x0, sigma, dt, new float[n]);
         float[] noise = random.randn(modelOutput.shape()).array();
         for (int k = 0; k < n; k++) {
             prev[k] = prev[k] + noise[k] * sigmaUp;

@@ -41,9 +41,8 @@ public final class EulerScheduler extends KDiffusionScheduler {
     private final Sigmas.Spacing sigmaSpacing;
     private final Double sigmaMin;
     private final Double sigmaMax;
-    private final String timestepSpacing;
+    private final TimestepSpacing.Config timestepSpacing;
     private final boolean continuousTimesteps;
-    private final int stepsOffset;
     private final boolean finalSigmaMin;
     private final double sChurn;
     private final double sTmin;
@@ -67,10 +66,10 @@ public final class EulerScheduler extends KDiffusionScheduler {
         sigmaSpacing = Sigmas.readSpacing(r);
         sigmaMin = r.get(Sigmas.SIGMA_MIN);
         sigmaMax = r.get(Sigmas.SIGMA_MAX);
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
+        String spacing = r.get(TimestepSpacing.SPACING_KEY);
         String timestepType = r.get(TIMESTEP_TYPE);
         continuousTimesteps = "continuous".equals(timestepType) && predictionType == PredictionType.V_PREDICTION;
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = new TimestepSpacing.Config(spacing, r.get(TimestepSpacing.STEPS_OFFSET));
         finalSigmaMin = "sigma_min".equals(r.get(Sigmas.FINAL_SIGMAS_TYPE));
         sChurn = r.get(S_CHURN);
         sTmin = r.get(S_TMIN);
@@ -83,7 +82,7 @@ public final class EulerScheduler extends KDiffusionScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("Euler", numInferenceSteps);
         int n = numInferenceSteps;
-        float[] t = TimestepSpacing.sigmaFamily(timestepSpacing, schedule.length(), n, stepsOffset);
+        float[] t = timestepSpacing.sigmaFamily(schedule.length(), n);
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
         float[] logSigmas = Sigmas.log(trainSigmas);
 
@@ -164,15 +163,11 @@ public final class EulerScheduler extends KDiffusionScheduler {
         }
 
         // 1. predicted x0 from the sigma-scaled prediction (diffusers scales epsilon by sigma_hat, v by sigma)
-        float[] x0 = predictX0(predictionType, x, m, predictionType == PredictionType.V_PREDICTION ? sigma : sigmaHat,
-                x0Out);
+        float x0Sigma = predictionType == PredictionType.V_PREDICTION ? sigma : sigmaHat;
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, x0Sigma, x0Out);
 
         // 2. the ODE derivative dx/dsigma, 3. one Euler step to the next sigma
-        float dt = sigmas[i + 1] - sigmaHat;
-        for (int k = 0; k < n; k++) {
-            float derivative = (x[k] - x0[k]) / sigmaHat;
-            prev[k] = x[k] + derivative * dt;
-        }
+        eulerStep(x, x, x0, sigmaHat, sigmas[i + 1] - sigmaHat, prev);
         index.advance();
     }
 }

@@ -26,8 +26,8 @@ public final class HeunScheduler extends KDiffusionScheduler {
             TimestepSpacing.STEPS_OFFSET);
 
     private final SigmaGrid grid;
-    private final boolean clipSample;
-    private final float clipSampleRange;
+    /** {@code clip_sample} of the predicted x0; Heun has no dynamic thresholding. */
+    private final DynamicThresholding.X0Clipping clipping;
 
     // the first-order half of the current step; null in "first order" state
     private float[] prevDerivative;
@@ -45,8 +45,9 @@ public final class HeunScheduler extends KDiffusionScheduler {
     private HeunScheduler(ConfigReader r) {
         super(r, PREDICTION_TYPE, SCHEDULE);
         Sigmas.Spacing sigmaSpacing = Sigmas.readSpacing(r);
-        clipSample = r.get(CLIP_SAMPLE);
-        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
+        boolean clipSample = r.get(CLIP_SAMPLE);
+        clipping = new DynamicThresholding.X0Clipping(null, clipSample,
+                r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue());
         grid = SigmaGrid.read(r, schedule.alphasCumprod(), sigmaSpacing);
         this.config = r.effective();
     }
@@ -95,18 +96,13 @@ public final class HeunScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 (at the predictor's or the corrector's sigma)
-        float[] x0 = predictX0(predictionType, x, m, sigmaInput);
-        if (clipSample) {
-            DynamicThresholding.clip(x0, clipSampleRange);
-        }
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
+        x0 = clipping.apply(x0, sample.shape());
 
         float[] prev = new float[n];
         if (firstOrder) {
             // 2. Euler predictor: derivative at sigma, step to sigma_next; remembered for the corrector
-            float[] derivative = new float[n];
-            for (int k = 0; k < n; k++) {
-                derivative[k] = (x[k] - x0[k]) / sigmaHat;
-            }
+            float[] derivative = derivative(x, x0, sigmaHat);
             dt = sigmaNext - sigmaHat;
             for (int k = 0; k < n; k++) {
                 prev[k] = x[k] + derivative[k] * dt;

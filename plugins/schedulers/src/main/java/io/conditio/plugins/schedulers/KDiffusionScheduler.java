@@ -7,8 +7,9 @@ import io.conditio.api.FloatTensor;
  * diffusers' bookkeeping around {@code step}: the schedule {@code set_timesteps} installs, {@code init_noise_sigma},
  * {@code scale_model_input} ({@code sample / sqrt(sigma^2 + 1)}), the step index looked up by
  * {@code index_for_timestep} (a timestep missing from the schedule is an error) and {@code add_noise} at the indexed
- * sigma; and the k-diffusion conventions of the denoised prediction in sigma space and the interleaved tables of the
- * second-order samplers. Each subclass reads its own config, builds its schedule and keeps its {@code step} whole.
+ * sigma; and the k-diffusion derivative and Euler step, the KDPM2 update and the interleaved tables of the
+ * second-order samplers. The denoised prediction in sigma space is {@link PredictionConversion#dataFromSigma}. Each
+ * subclass reads its own config, builds its schedule and keeps its {@code step} whole.
  */
 abstract class KDiffusionScheduler extends TimestepScheduler {
     /**
@@ -25,14 +26,13 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      *
      * @param trainSigmas     the training sigmas, ascending in t
      * @param sigmaSpacing    interpolated, Karras or exponential
-     * @param timestepSpacing {@code timestep_spacing}
-     * @param stepsOffset     {@code steps_offset}
+     * @param timestepSpacing {@code timestep_spacing} and {@code steps_offset}
      */
-    record SigmaGrid(float[] trainSigmas, Sigmas.Spacing sigmaSpacing, String timestepSpacing, int stepsOffset) {
+    record SigmaGrid(float[] trainSigmas, Sigmas.Spacing sigmaSpacing, TimestepSpacing.Config timestepSpacing) {
         /** Reads {@code timestep_spacing} and {@code steps_offset} (in that order, the last keys these ports read). */
         static SigmaGrid read(ConfigReader r, float[] alphasCumprod, Sigmas.Spacing sigmaSpacing) {
             return new SigmaGrid(Sigmas.fromAlphasCumprod(alphasCumprod), sigmaSpacing,
-                    r.get(TimestepSpacing.SPACING_KEY), r.get(TimestepSpacing.STEPS_OFFSET));
+                    TimestepSpacing.Config.read(r, TimestepSpacing.SPACING_KEY));
         }
 
         /**
@@ -41,7 +41,7 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
          */
         float[] timesteps(String scheduler, int numInferenceSteps) {
             TimestepSpacing.requireSteps(scheduler, numInferenceSteps);
-            return TimestepSpacing.sigmaFamily(timestepSpacing, trainSigmas.length, numInferenceSteps, stepsOffset);
+            return timestepSpacing.sigmaFamily(trainSigmas.length, numInferenceSteps);
         }
 
         /**
@@ -65,12 +65,11 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      * @param timestepSpacing the configured {@code timestep_spacing}: the initial noise is {@code max(sigmas)} for
      *                        "linspace" and "trailing", {@code sqrt(max(sigmas)^2 + 1)} for "leading"
      */
-    final void setSchedule(float[] timesteps, float[] sigmas, String timestepSpacing) {
+    final void setSchedule(float[] timesteps, float[] sigmas, TimestepSpacing.Config timestepSpacing) {
         this.timesteps = timesteps;
         this.sigmas = sigmas;
         float max = Sigmas.max(sigmas);
-        boolean unscaled = "linspace".equals(timestepSpacing) || "trailing".equals(timestepSpacing);
-        initNoiseSigma = unscaled ? max : Float32.sqrt(max * max + 1f);
+        initNoiseSigma = timestepSpacing.scalesInitNoise() ? Float32.sqrt(max * max + 1f) : max;
         index.reset();
     }
 
@@ -137,34 +136,6 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
     }
 
     /**
-     * The predicted x0 at noise level {@code sigma}: {@code x - sigma * eps} for epsilon, and
-     * {@code m * (-sigma / sqrt(sigma^2 + 1)) + x / (sigma^2 + 1)} for v-prediction, in float32; for "sample" the
-     * model output itself.
-     */
-    static float[] predictX0(PredictionType predictionType, float[] x, float[] m, float sigma) {
-        return predictX0(predictionType, x, m, sigma, new float[x.length]);
-    }
-
-    /** {@link #predictX0(PredictionType, float[], float[], float)} written into {@code x0}, which it returns. */
-    static float[] predictX0(PredictionType predictionType, float[] x, float[] m, float sigma, float[] x0) {
-        int n = x.length;
-        if (predictionType == PredictionType.EPSILON) {
-            for (int k = 0; k < n; k++) {
-                x0[k] = x[k] - sigma * m[k];
-            }
-        } else if (predictionType == PredictionType.V_PREDICTION) {
-            float sigmaSqPlusOne = sigma * sigma + 1f;
-            float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
-            for (int k = 0; k < n; k++) {
-                x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
-            }
-        } else {
-            System.arraycopy(m, 0, x0, 0, n);
-        }
-        return x0;
-    }
-
-    /**
      * One call of the KDPM2 samplers (DPM-Solver-2), in float32: the first call of a step moves {@code x} by an
      * Euler half step to the midpoint sigma; the second moves the sample stored at the first call to
      * {@code sigmaTo} with the derivative at the midpoint.
@@ -178,20 +149,34 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      */
     static float[] dpmSolver2(float[] x, float[] x0, float[] start, float sigmaHat, float sigmaInterpol,
             float sigmaTo) {
-        int n = x.length;
-        float[] prev = new float[n];
+        float[] prev = new float[x.length];
         if (start == null) {
-            float dt = sigmaInterpol - sigmaHat;
-            for (int k = 0; k < n; k++) {
-                float derivative = (x[k] - x0[k]) / sigmaHat;
-                prev[k] = x[k] + derivative * dt;
-            }
-        } else {
-            float dt = sigmaTo - sigmaHat;
-            for (int k = 0; k < n; k++) {
-                float derivative = (x[k] - x0[k]) / sigmaInterpol;
-                prev[k] = start[k] + derivative * dt;
-            }
+            return eulerStep(x, x, x0, sigmaHat, sigmaInterpol - sigmaHat, prev);
+        }
+        return eulerStep(start, x, x0, sigmaInterpol, sigmaTo - sigmaHat, prev);
+    }
+
+    /** k-diffusion's {@code to_d}: the ODE derivative {@code (x - x0) / sigma}, in float32; a new array. */
+    static float[] derivative(float[] x, float[] x0, float sigma) {
+        float[] d = new float[x.length];
+        for (int k = 0; k < d.length; k++) {
+            d[k] = (x[k] - x0[k]) / sigma;
+        }
+        return d;
+    }
+
+    /**
+     * One Euler step in sigma, {@code from + (x - x0) / sigma * dt} in float32, with the derivative ({@code to_d})
+     * of the sample {@code x} at noise level {@code sigma}.
+     *
+     * @param from where the step starts: {@code x} itself, or a sample stored earlier (the second call of KDPM2)
+     * @param prev where the result goes
+     * @return {@code prev}
+     */
+    static float[] eulerStep(float[] from, float[] x, float[] x0, float sigma, float dt, float[] prev) {
+        for (int k = 0; k < x.length; k++) {
+            float derivative = (x[k] - x0[k]) / sigma;
+            prev[k] = from[k] + derivative * dt;
         }
         return prev;
     }

@@ -104,7 +104,7 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float[] x0 = predictX0(predictionType, x, m, sigmaInput);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
 
         // 2. an Euler half step to the midpoint sigma, or DPM-Solver-2 to sigma_down from the stored sample, then
         // fresh noise of size sigma_up

@@ -90,7 +90,7 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
 
         float[] x = sample.array();
         float[] m = modelOutput.array();
-        float[] x0 = predictX0(predictionType, x, m, sigmaInput);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
 
         // 2. an Euler half step to the midpoint sigma, or DPM-Solver-2: the midpoint derivative carries the full
         // step from the stored sample

@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class LcmScheduler extends TimestepScheduler {
+public final class LcmScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "LCMScheduler";
 
@@ -34,12 +34,8 @@ public final class LcmScheduler extends TimestepScheduler {
 
     private static final float SIGMA_DATA = 0.5f;
 
-    private final float[] alphasCumprod;
-    private final float finalAlphaCumprod;
     private final int originalInferenceSteps;
-    private final boolean clipSample;
-    private final float clipSampleRange;
-    private final DynamicThresholding thresholding;
+    private final DynamicThresholding.X0Clipping clipping;
     private final float timestepScaling;
 
     /**
@@ -51,13 +47,12 @@ public final class LcmScheduler extends TimestepScheduler {
     }
 
     private LcmScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
+        super(r, PREDICTION_TYPE, SCHEDULE);
         originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
-        clipSample = r.get(CLIP_SAMPLE);
-        clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
-        finalAlphaCumprod = r.get(NoiseSchedule.SET_ALPHA_TO_ONE) ? 1f : alphasCumprod[0];
-        thresholding = DynamicThresholding.fromConfig(r);
+        boolean clipSample = r.get(CLIP_SAMPLE);
+        float clipSampleRange = r.get(DynamicThresholding.CLIP_SAMPLE_RANGE).floatValue();
+        readSetAlphaToOne(r, NoiseSchedule.SET_ALPHA_TO_ONE);
+        clipping = new DynamicThresholding.X0Clipping(DynamicThresholding.fromConfig(r), clipSample, clipSampleRange);
         timestepScaling = r.get(TIMESTEP_SCALING).floatValue();
         this.config = r.effective();
     }
@@ -65,7 +60,7 @@ public final class LcmScheduler extends TimestepScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         setIntegerTimesteps(TimestepSpacing.consistency("LCM", schedule.length(), originalInferenceSteps,
-                numInferenceSteps), alphasCumprod);
+                numInferenceSteps));
     }
 
     @Override
@@ -76,10 +71,8 @@ public final class LcmScheduler extends TimestepScheduler {
         // 1. the next timestep (the last step re-uses its own)
         int prevT = i + 1 < timesteps.length ? (int) timesteps[i + 1] : t;
 
-        // 2. alphas and betas
-        float alphaProdT = alphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : finalAlphaCumprod;
-        float betaProdT = 1f - alphaProdT;
+        // 2. alphas and betas of the next timestep (x0 below reads those of this one)
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         float betaProdTPrev = 1f - alphaProdTPrev;
 
         // 3. boundary-condition scalings: c_skip -> 1 and c_out -> 0 as t -> 0
@@ -91,12 +84,10 @@ public final class LcmScheduler extends TimestepScheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float sqrtAlpha = Float32.sqrt(alphaProdT);
-        float sqrtBeta = Float32.sqrt(betaProdT);
-        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
+        float[] x0 = predictedData(t, x, m);
 
         // 5. clip or threshold x0
-        x0 = DynamicThresholding.applyOrClip(thresholding, clipSample, clipSampleRange, x0, sample.shape());
+        x0 = clipping.apply(x0, sample.shape());
 
         // 6. the consistency function's output
         float[] denoised = new float[n];
@@ -110,17 +101,9 @@ public final class LcmScheduler extends TimestepScheduler {
             float[] noise = random.randn(modelOutput.shape()).array();
             float a = Float32.sqrt(alphaProdTPrev);
             float b = Float32.sqrt(betaProdTPrev);
-            prev = new float[n];
-            for (int k = 0; k < n; k++) {
-                prev[k] = a * denoised[k] + b * noise[k];
-            }
+            prev = NoiseSchedule.noised(denoised, noise, a, b);
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

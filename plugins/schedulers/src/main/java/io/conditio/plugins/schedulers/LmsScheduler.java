@@ -61,14 +61,10 @@ public final class LmsScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = predictX0(predictionType, x, m, sigma);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigma);
 
         // 2. the ODE derivative, kept for the multistep history
-        float[] derivative = new float[n];
-        for (int k = 0; k < n; k++) {
-            derivative[k] = (x[k] - x0[k]) / sigma;
-        }
-        derivatives.add(derivative);
+        derivatives.add(derivative(x, x0, sigma));
         if (derivatives.size() > LMS_ORDER) {
             derivatives.remove(0);
         }

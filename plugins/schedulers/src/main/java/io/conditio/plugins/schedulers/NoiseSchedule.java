@@ -4,6 +4,7 @@ import io.conditio.api.ConfigurationException;
 import io.conditio.api.FloatTensor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.DoubleUnaryOperator;
 
 /**
  * The training noise schedule shared by the discrete-time schedulers: {@code betas}, {@code alphas = 1 - betas} and
@@ -244,17 +245,34 @@ final class NoiseSchedule {
      * @param t             the integer timestep
      */
     static FloatTensor addNoise(float[] alphasCumprod, FloatTensor original, FloatTensor noise, int t) {
-        requireSameShape(original, noise);
         float a = alphasCumprod[t];
-        float sqrtAlphaProd = Float32.sqrt(a);
-        float sqrtOneMinusAlphaProd = Float32.sqrt(1f - a);
-        float[] o = original.array();
-        float[] z = noise.array();
-        float[] out = new float[o.length];
+        return noised(original, noise, Float32.sqrt(a), Float32.sqrt(1f - a));
+    }
+
+    /**
+     * The variance-preserving forward process at one noise level, {@code signal * original + noiseScale * noise} in
+     * float32: {@link #addNoise} and the solvers' {@link Sigmas#addNoiseVp}.
+     *
+     * @return a new tensor
+     * @throws IllegalArgumentException when the shapes differ
+     */
+    static FloatTensor noised(FloatTensor original, FloatTensor noise, float signal, float noiseScale) {
+        requireSameShape(original, noise);
+        return FloatTensor.of(noised(original.array(), noise.array(), signal, noiseScale), original.shape());
+    }
+
+    /**
+     * {@link #noised(FloatTensor, FloatTensor, float, float)} on arrays of one length; also the re-noising of LCM
+     * and TCD.
+     *
+     * @return a new array
+     */
+    static float[] noised(float[] original, float[] noise, float signal, float noiseScale) {
+        float[] out = new float[original.length];
         for (int i = 0; i < out.length; i++) {
-            out[i] = sqrtAlphaProd * o[i] + sqrtOneMinusAlphaProd * z[i];
+            out[i] = signal * original[i] + noiseScale * noise[i];
         }
-        return FloatTensor.of(out, original.shape());
+        return out;
     }
 
     /** @throws IllegalArgumentException when the shapes differ */
@@ -298,13 +316,7 @@ final class NoiseSchedule {
 
     /** diffusers' {@code betas_for_alpha_bar} with the cosine transform (GLIDE), in double, then float32. */
     static float[] squaredCosCapV2(int n) {
-        float[] betas = new float[n];
-        for (int i = 0; i < n; i++) {
-            double t1 = (double) i / n;
-            double t2 = (double) (i + 1) / n;
-            betas[i] = (float) Math.min(1 - cosineAlphaBar(t2) / cosineAlphaBar(t1), 0.999);
-        }
-        return betas;
+        return betasForAlphaBar(n, NoiseSchedule::cosineAlphaBar);
     }
 
     /** GeoDiff's sigmoid schedule: {@code sigmoid(torch.linspace(-6, 6, n)) * (end - start) + start} in float32. */
@@ -321,11 +333,19 @@ final class NoiseSchedule {
 
     /** diffusers' {@code betas_for_alpha_bar} with the Laplace transform, in double, then float32. */
     static float[] laplace(int n) {
+        return betasForAlphaBar(n, NoiseSchedule::laplaceAlphaBar);
+    }
+
+    /**
+     * diffusers' {@code betas_for_alpha_bar}: {@code beta_i = min(1 - alpha_bar((i + 1) / n) / alpha_bar(i / n),
+     * 0.999)} in double, then float32.
+     */
+    private static float[] betasForAlphaBar(int n, DoubleUnaryOperator alphaBar) {
         float[] betas = new float[n];
         for (int i = 0; i < n; i++) {
             double t1 = (double) i / n;
             double t2 = (double) (i + 1) / n;
-            betas[i] = (float) Math.min(1 - laplaceAlphaBar(t2) / laplaceAlphaBar(t1), 0.999);
+            betas[i] = (float) Math.min(1 - alphaBar.applyAsDouble(t2) / alphaBar.applyAsDouble(t1), 0.999);
         }
         return betas;
     }

@@ -17,7 +17,7 @@ import java.util.List;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class PndmScheduler extends TimestepScheduler {
+public final class PndmScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "PNDMScheduler";
 
@@ -33,11 +33,8 @@ public final class PndmScheduler extends TimestepScheduler {
 
     private static final int PNDM_ORDER = 4;
 
-    private final float[] alphasCumprod;
-    private final float finalAlphaCumprod;
     private final boolean skipPrkSteps;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final TimestepSpacing.Config timestepSpacing;
 
     private int numInferenceSteps;
     private long[] prkTimesteps;
@@ -58,13 +55,10 @@ public final class PndmScheduler extends TimestepScheduler {
     }
 
     private PndmScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
+        super(r, PREDICTION_TYPE, SCHEDULE);
         skipPrkSteps = r.get(SKIP_PRK_STEPS);
-        boolean setAlphaToOne = r.get(SET_ALPHA_TO_ONE);
-        finalAlphaCumprod = setAlphaToOne ? 1f : alphasCumprod[0];
-        timestepSpacing = r.get(TimestepSpacing.LEADING_SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        readSetAlphaToOne(r, SET_ALPHA_TO_ONE);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.LEADING_SPACING_KEY);
         this.config = r.effective();
     }
 
@@ -79,8 +73,7 @@ public final class PndmScheduler extends TimestepScheduler {
         this.numInferenceSteps = numInferenceSteps;
         int n = numInferenceSteps;
         // ascending, as diffusers' self._timesteps
-        long[] ascending = TimestepSpacing.reversed(
-                TimestepSpacing.discrete(timestepSpacing, schedule.length(), n, stepsOffset));
+        long[] ascending = TimestepSpacing.reversed(timestepSpacing.discrete(schedule.length(), n));
 
         if (skipPrkSteps) {
             // concatenate([t[:-1], t[-2:-1], t[-1:]])[::-1]: the second timestep is visited twice
@@ -247,14 +240,13 @@ public final class PndmScheduler extends TimestepScheduler {
     /** Formula (9) of the PNDM paper: x_{t-delta} from x_t and the (combined) noise prediction. */
     private FloatTensor prevSample(FloatTensor sample, int timestep, int prevTimestep, FloatTensor modelOutput) {
         float alphaProdT = alphasCumprod[timestep];
-        float alphaProdTPrev = prevTimestep >= 0 ? alphasCumprod[prevTimestep] : finalAlphaCumprod;
+        float alphaProdTPrev = previousAlphaCumprod(prevTimestep);
         float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float[] eps = PredictionConversion.noiseFromAlphaBar(predictionType, x, m, Float32.sqrt(alphaProdT),
-                Float32.sqrt(betaProdT));
+        float[] eps = predictedNoise(timestep, x, m);
         // (a_prev - a_t) / (sqrt(a_t) (sqrt(a_prev) + sqrt(a_t))) + 1 = sqrt(a_prev / a_t)
         float sampleCoeff = Float32.sqrt(alphaProdTPrev / alphaProdT);
         float denom = alphaProdT * Float32.sqrt(betaProdTPrev)
@@ -277,10 +269,5 @@ public final class PndmScheduler extends TimestepScheduler {
             out[i] = a == null ? term : a[i] + term;
         }
         return FloatTensor.of(out, x.shape());
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

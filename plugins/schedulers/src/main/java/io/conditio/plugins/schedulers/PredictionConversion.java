@@ -6,8 +6,9 @@ import io.conditio.api.FloatTensor;
  * Turns the model's prediction (epsilon, sample or v_prediction) into the data prediction x0 or the noise prediction
  * epsilon, in float32: {@code convert_model_output} of the exponential-integrator solvers (DPM-Solver, DPM-Solver++,
  * UniPC, DEIS) at noise level {@code sigma}, with {@code alpha_t = 1 / sqrt(sigma^2 + 1)} and
- * {@code sigma_t = sigma * alpha_t}, and the same conversions of the discrete-time schedulers (DDIM, DDPM, PNDM, LCM,
- * TCD) from {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}.
+ * {@code sigma_t = sigma * alpha_t}, the same conversions of the discrete-time schedulers (DDIM, DDPM, PNDM, LCM,
+ * TCD) from {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}, and the denoised prediction of the
+ * sigma-space k-diffusion ports (Euler, Heun, LMS, KDPM2).
  */
 final class PredictionConversion {
     private PredictionConversion() {
@@ -31,66 +32,32 @@ final class PredictionConversion {
     }
 
     /**
-     * The data prediction x0, dynamically thresholded when {@code thresholding} is set.
+     * The data prediction x0, dynamically thresholded when {@code thresholding} is set: {@link #dataFromAlphaBar} with
+     * {@code alpha_t} and {@code sigma_t} in the places of {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}.
      */
     static FloatTensor toData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
             DynamicThresholding thresholding) {
-        float alphaT = Sigmas.vpAlpha(sigma);
-        float sigmaT = sigma * alphaT;
-        float[] x = sample.array();
-        float[] m = modelOutput.array();
-        int n = x.length;
-        float[] out = new float[n];
-        switch (predictionType) {
-            case EPSILON -> {
-                for (int k = 0; k < n; k++) {
-                    out[k] = (x[k] - sigmaT * m[k]) / alphaT;
-                }
-            }
-            case SAMPLE -> System.arraycopy(m, 0, out, 0, n);
-            case V_PREDICTION -> {
-                for (int k = 0; k < n; k++) {
-                    out[k] = alphaT * x[k] - sigmaT * m[k];
-                }
-            }
-        }
-        FloatTensor x0 = FloatTensor.of(out, sample.shape());
-        return thresholding != null ? thresholding.apply(x0) : x0;
+        AlphaSigma vp = AlphaSigma.of(sigma);
+        float[] x0 = dataFromAlphaBar(predictionType, sample.array(), modelOutput.array(), vp.alpha(), vp.sigma());
+        FloatTensor data = FloatTensor.of(x0, sample.shape());
+        return thresholding != null ? thresholding.apply(data) : data;
     }
 
     /**
-     * The noise prediction epsilon; with thresholding it goes through x0 and back, as diffusers does.
+     * The noise prediction epsilon, {@link #noiseFromAlphaBar} at {@code alpha_t} and {@code sigma_t}; with
+     * thresholding it goes through x0 and back, as diffusers does.
      */
     static FloatTensor toNoise(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
             DynamicThresholding thresholding) {
-        float alphaT = Sigmas.vpAlpha(sigma);
-        float sigmaT = sigma * alphaT;
+        AlphaSigma vp = AlphaSigma.of(sigma);
         float[] x = sample.array();
-        float[] m = modelOutput.array();
-        int n = x.length;
-        float[] out = new float[n];
-        switch (predictionType) {
-            case EPSILON -> System.arraycopy(m, 0, out, 0, n);
-            case SAMPLE -> {
-                for (int k = 0; k < n; k++) {
-                    out[k] = (x[k] - alphaT * m[k]) / sigmaT;
-                }
-            }
-            case V_PREDICTION -> {
-                for (int k = 0; k < n; k++) {
-                    out[k] = alphaT * m[k] + sigmaT * x[k];
-                }
-            }
-        }
+        float[] eps = noiseFromAlphaBar(predictionType, x, modelOutput.array(), vp.alpha(), vp.sigma());
         if (thresholding != null) {
-            float[] x0 = new float[n];
-            for (int k = 0; k < n; k++) {
-                x0[k] = (x[k] - sigmaT * out[k]) / alphaT;
-            }
+            float[] x0 = dataFromAlphaBar(PredictionType.EPSILON, x, eps, vp.alpha(), vp.sigma());
             x0 = thresholding.apply(FloatTensor.of(x0, sample.shape())).array();
-            out = noiseFromData(x, x0, alphaT, sigmaT);
+            eps = noiseFromData(x, x0, vp);
         }
-        return FloatTensor.of(out, sample.shape());
+        return FloatTensor.of(eps, sample.shape());
     }
 
     /**
@@ -99,18 +66,13 @@ final class PredictionConversion {
      */
     static FloatTensor toNoiseThroughData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample,
             float sigma, DynamicThresholding thresholding) {
-        AlphaSigma vp = AlphaSigma.of(sigma);
         float[] x0 = toData(predictionType, modelOutput, sample, sigma, thresholding).array();
-        return FloatTensor.of(noiseFromData(sample.array(), x0, vp.alpha(), vp.sigma()), sample.shape());
+        return FloatTensor.of(noiseFromData(sample.array(), x0, AlphaSigma.of(sigma)), sample.shape());
     }
 
-    /** @return {@code (x - alpha_t * x0) / sigma_t} */
-    private static float[] noiseFromData(float[] x, float[] x0, float alphaT, float sigmaT) {
-        float[] out = new float[x.length];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = (x[k] - alphaT * x0[k]) / sigmaT;
-        }
-        return out;
+    /** @return {@code (x - alpha_t * x0) / sigma_t}: the noise a data prediction implies */
+    private static float[] noiseFromData(float[] x, float[] x0, AlphaSigma vp) {
+        return noiseFromAlphaBar(PredictionType.SAMPLE, x, x0, vp.alpha(), vp.sigma());
     }
 
     /**
@@ -156,6 +118,35 @@ final class PredictionConversion {
             };
         }
         return out;
+    }
+
+    /**
+     * The data prediction x0 of the sigma-space (k-diffusion) ports at noise level {@code sigma}:
+     * {@code x - sigma * eps} for epsilon, and
+     * {@code m * (-sigma / sqrt(sigma^2 + 1)) + x / (sigma^2 + 1)} for v-prediction, in float32; for "sample" the
+     * model output itself.
+     */
+    static float[] dataFromSigma(PredictionType predictionType, float[] x, float[] m, float sigma) {
+        return dataFromSigma(predictionType, x, m, sigma, new float[x.length]);
+    }
+
+    /** {@link #dataFromSigma(PredictionType, float[], float[], float)} written into {@code x0}, which it returns. */
+    static float[] dataFromSigma(PredictionType predictionType, float[] x, float[] m, float sigma, float[] x0) {
+        int n = x.length;
+        if (predictionType == PredictionType.EPSILON) {
+            for (int k = 0; k < n; k++) {
+                x0[k] = x[k] - sigma * m[k];
+            }
+        } else if (predictionType == PredictionType.V_PREDICTION) {
+            float sigmaSqPlusOne = sigma * sigma + 1f;
+            float cOut = -sigma / Float32.sqrt(sigmaSqPlusOne);
+            for (int k = 0; k < n; k++) {
+                x0[k] = m[k] * cOut + x[k] / sigmaSqPlusOne;
+            }
+        } else {
+            System.arraycopy(m, 0, x0, 0, n);
+        }
+        return x0;
     }
 
     /**

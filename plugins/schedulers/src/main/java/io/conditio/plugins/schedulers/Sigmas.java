@@ -316,16 +316,8 @@ final class Sigmas {
 
     /** The DPM-Solver family's {@code add_noise}: {@code alpha_t * original + sigma_t * noise} at {@code sigma}. */
     static FloatTensor addNoiseVp(FloatTensor original, FloatTensor noise, float sigma) {
-        NoiseSchedule.requireSameShape(original, noise);
-        float alphaT = vpAlpha(sigma);
-        float sigmaT = sigma * alphaT;
-        float[] o = original.array();
-        float[] z = noise.array();
-        float[] out = new float[o.length];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = alphaT * o[k] + sigmaT * z[k];
-        }
-        return FloatTensor.of(out, original.shape());
+        AlphaSigma vp = AlphaSigma.of(sigma);
+        return NoiseSchedule.noised(original, noise, vp.alpha(), vp.sigma());
     }
 
     /**

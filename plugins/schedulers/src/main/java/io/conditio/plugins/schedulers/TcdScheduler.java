@@ -14,7 +14,7 @@ import java.util.List;
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  * {@code eta} defaults to 0, as diffusers' pipelines pass it; the TCD paper suggests 0.3.
  */
-public final class TcdScheduler extends TimestepScheduler {
+public final class TcdScheduler extends DiscreteTimeScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "TCDScheduler";
 
@@ -28,8 +28,6 @@ public final class TcdScheduler extends TimestepScheduler {
     static final List<ConfigKey<?>> KEYS = ConfigKey.list(PREDICTION_TYPE, SCHEDULE.list(), ORIGINAL_INFERENCE_STEPS,
             NoiseSchedule.SET_ALPHA_TO_ONE, ETA);
 
-    private final float[] alphasCumprod;
-    private final float finalAlphaCumprod;
     private final int originalInferenceSteps;
     private final float eta;
 
@@ -42,10 +40,9 @@ public final class TcdScheduler extends TimestepScheduler {
     }
 
     private TcdScheduler(ConfigReader r) {
-        super(false, r, PREDICTION_TYPE, SCHEDULE);
-        alphasCumprod = schedule.alphasCumprod();
+        super(r, PREDICTION_TYPE, SCHEDULE);
         originalInferenceSteps = r.get(ORIGINAL_INFERENCE_STEPS);
-        finalAlphaCumprod = r.get(NoiseSchedule.SET_ALPHA_TO_ONE) ? 1f : alphasCumprod[0];
+        readSetAlphaToOne(r, NoiseSchedule.SET_ALPHA_TO_ONE);
         eta = r.get(ETA).floatValue();
         this.config = r.effective();
     }
@@ -53,7 +50,7 @@ public final class TcdScheduler extends TimestepScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         setIntegerTimesteps(TimestepSpacing.consistency("TCD", schedule.length(), originalInferenceSteps,
-                numInferenceSteps), alphasCumprod);
+                numInferenceSteps));
     }
 
     @Override
@@ -66,26 +63,18 @@ public final class TcdScheduler extends TimestepScheduler {
         int s = (int) Math.floor((1f - eta) * (float) prevT);
 
         // 2. alphas and betas
-        float alphaProdT = alphasCumprod[t];
-        float betaProdT = 1f - alphaProdT;
-        float alphaProdTPrev = prevT >= 0 ? alphasCumprod[prevT] : finalAlphaCumprod;
+        float alphaProdTPrev = previousAlphaCumprod(prevT);
         float alphaProdS = alphasCumprod[s];
         float betaProdS = 1f - alphaProdS;
 
         // 3. x0 and epsilon from the prediction, then the noised sample at s
         float[] x = sample.array();
         float[] m = modelOutput.array();
-        int n = x.length;
-        float sqrtAlpha = Float32.sqrt(alphaProdT);
-        float sqrtBeta = Float32.sqrt(betaProdT);
         float sqrtAlphaS = Float32.sqrt(alphaProdS);
         float sqrtBetaS = Float32.sqrt(betaProdS);
-        float[] x0 = PredictionConversion.dataFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
-        float[] eps = PredictionConversion.noiseFromAlphaBar(predictionType, x, m, sqrtAlpha, sqrtBeta);
-        float[] noised = new float[n];
-        for (int k = 0; k < n; k++) {
-            noised[k] = sqrtAlphaS * x0[k] + sqrtBetaS * eps[k];
-        }
+        float[] x0 = predictedData(t, x, m);
+        float[] eps = predictedNoise(t, x, m);
+        float[] noised = NoiseSchedule.noised(x0, eps, sqrtAlphaS, sqrtBetaS);
 
         // 4. with eta > 0, re-noise from s to t_prev (not in the last step)
         float[] prev = noised;
@@ -94,17 +83,9 @@ public final class TcdScheduler extends TimestepScheduler {
             float ratio = alphaProdTPrev / alphaProdS;
             float a = Float32.sqrt(ratio);
             float b = Float32.sqrt(1f - ratio);
-            prev = new float[n];
-            for (int k = 0; k < n; k++) {
-                prev[k] = a * noised[k] + b * noise[k];
-            }
+            prev = NoiseSchedule.noised(noised, noise, a, b);
         }
         index.advance();
         return FloatTensor.of(prev, sample.shape());
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
 }

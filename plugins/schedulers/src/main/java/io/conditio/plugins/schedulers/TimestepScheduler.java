@@ -81,20 +81,6 @@ abstract class TimestepScheduler implements Scheduler {
     }
 
     /**
-     * Installs the integer timesteps of a port that indexes {@code alphas_cumprod} by them (DDIM, DDPM, LCM, TCD)
-     * and forgets the step index. Under epsilon prediction a step from a zero-terminal-SNR timestep, where diffusers
-     * divides by zero, is refused ({@link NoiseSchedule#requireNoTerminalEpsilonStep}).
-     *
-     * @param t             the timesteps, descending
-     * @param alphasCumprod the port's {@code alphas_cumprod}
-     */
-    final void setIntegerTimesteps(long[] t, float[] alphasCumprod) {
-        timesteps = TimestepSpacing.toFloats(t);
-        NoiseSchedule.requireNoTerminalEpsilonStep(config.className(), predictionType, alphasCumprod, timesteps);
-        index.reset();
-    }
-
-    /**
      * The step index {@code scale_model_input} and {@code step} work at: {@code _init_step_index} on the first call
      * (from the begin index, else by looking {@code timestep} up), then wherever the last {@code step} moved it.
      *

@@ -28,6 +28,102 @@ final class TimestepSpacing {
     }
 
     /**
+     * A port's {@code timestep_spacing} and {@code steps_offset}, and the spacings of each scheduler family built from
+     * them, exactly as each family's diffusers {@code set_timesteps} computes them.
+     *
+     * @param spacing     "linspace", "leading" or "trailing"
+     * @param stepsOffset added to the "leading" timesteps
+     */
+    record Config(String spacing, int stepsOffset) {
+        /**
+         * Reads the spacing, then {@link #STEPS_OFFSET}.
+         *
+         * @param spacingKey {@link #SPACING_KEY} or {@link #LEADING_SPACING_KEY}, with the port's default
+         */
+        static Config read(ConfigReader r, ConfigKey<String> spacingKey) {
+            String spacing = r.get(spacingKey);
+            return new Config(spacing, r.get(STEPS_OFFSET));
+        }
+
+        /**
+         * The integer timesteps of DDIM, DDPM and PNDM, descending: "linspace" is {@link #linspaceRounded},
+         * "leading" {@link #leading}, "trailing" {@link #trailing} from {@code N}.
+         */
+        long[] discrete(int numTrainTimesteps, int n) {
+            return switch (spacing) {
+                case "linspace" -> linspaceRounded(numTrainTimesteps, n);
+                case "leading" -> leading(numTrainTimesteps, n, stepsOffset);
+                default -> trailing(numTrainTimesteps, numTrainTimesteps, n);
+            };
+        }
+
+        /**
+         * {@link #discrete} for DDIM and DDPM, whose steps cannot outnumber the training timesteps.
+         *
+         * @param scheduler the scheduler's name for the message
+         * @throws InvalidRequestException unless {@code 1 <= n <= numTrainTimesteps}
+         */
+        long[] boundedDiscrete(String scheduler, int numTrainTimesteps, int n) {
+            requireSteps(scheduler, n, numTrainTimesteps);
+            return discrete(numTrainTimesteps, n);
+        }
+
+        /**
+         * The integer timesteps of the exponential-integrator solvers (DPM-Solver, UniPC, DEIS), which space
+         * {@code n + 1} points and drop the last: "linspace" is {@link #solverLinspace}, "leading"
+         * {@code np.arange(0, n + 1) * (last // (n + 1))} reversed without its 0, plus {@code steps_offset}, and
+         * "trailing" is {@link #trailing} from {@code last}.
+         *
+         * @param lastTimestep      where the grid ends: {@code N}, or DPM-Solver's {@code N} minus its clipped
+         *                          timesteps
+         * @param numTrainTimesteps N, which sets the "trailing" ratio
+         */
+        long[] solver(int lastTimestep, int numTrainTimesteps, int n) {
+            return switch (spacing) {
+                case "linspace" -> solverLinspace(lastTimestep, n);
+                case "leading" -> {
+                    int ratio = lastTimestep / (n + 1);
+                    long[] out = new long[n];
+                    for (int i = 0; i < n; i++) {
+                        out[i] = (long) (n - i) * ratio + stepsOffset;
+                    }
+                    yield out;
+                }
+                default -> trailing(lastTimestep, numTrainTimesteps, n);
+            };
+        }
+
+        /**
+         * The float32 timesteps of the sigma-based schedulers (Euler, Euler ancestral, LMS, Heun, KDPM2): "linspace"
+         * is {@code np.linspace(0, N - 1, n, dtype=np.float32)[::-1]} (computed in float64, rounded once), "leading"
+         * and "trailing" are the integer grids above as float32, descending.
+         */
+        float[] sigmaFamily(int numTrainTimesteps, int n) {
+            return switch (spacing) {
+                case "linspace" -> {
+                    double[] y = linspace(0, numTrainTimesteps - 1, n);
+                    float[] out = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        out[i] = (float) y[n - 1 - i];
+                    }
+                    yield out;
+                }
+                case "leading" -> toFloats(leading(numTrainTimesteps, n, stepsOffset));
+                case "trailing" -> toFloats(trailing(numTrainTimesteps, numTrainTimesteps, n));
+                default -> throw new IllegalArgumentException("timestep_spacing " + spacing);
+            };
+        }
+
+        /**
+         * @return whether the sigma-based schedulers' initial noise is {@code sqrt(max(sigmas)^2 + 1)} rather than
+         *         {@code max(sigmas)}: for every spacing but "linspace" and "trailing"
+         */
+        boolean scalesInitNoise() {
+            return !("linspace".equals(spacing) || "trailing".equals(spacing));
+        }
+    }
+
+    /**
      * {@code np.linspace(start, stop, num)} in float64: {@code i * step + start}, the last value exactly {@code stop}.
      */
     static double[] linspace(double start, double stop, int num) {
@@ -125,53 +221,6 @@ final class TimestepSpacing {
         return t;
     }
 
-    /**
-     * The integer timesteps of DDIM, DDPM and PNDM, descending: "linspace" is {@link #linspaceRounded}, "leading"
-     * {@link #leading}, "trailing" {@link #trailing} from {@code N}.
-     */
-    static long[] discrete(String spacing, int numTrainTimesteps, int n, int stepsOffset) {
-        return switch (spacing) {
-            case "linspace" -> linspaceRounded(numTrainTimesteps, n);
-            case "leading" -> leading(numTrainTimesteps, n, stepsOffset);
-            default -> trailing(numTrainTimesteps, numTrainTimesteps, n);
-        };
-    }
-
-    /**
-     * {@link #discrete} for DDIM and DDPM, whose steps cannot outnumber the training timesteps.
-     *
-     * @param scheduler the scheduler's name for the message
-     * @throws InvalidRequestException unless {@code 1 <= n <= numTrainTimesteps}
-     */
-    static long[] boundedDiscrete(String scheduler, String spacing, int numTrainTimesteps, int n, int stepsOffset) {
-        requireSteps(scheduler, n, numTrainTimesteps);
-        return discrete(spacing, numTrainTimesteps, n, stepsOffset);
-    }
-
-    /**
-     * The integer timesteps of the exponential-integrator solvers (DPM-Solver, UniPC, DEIS), which space
-     * {@code n + 1} points and drop the last: "linspace" is {@link #solverLinspace}, "leading"
-     * {@code np.arange(0, n + 1) * (last // (n + 1))} reversed without its 0, plus {@code steps_offset}, and
-     * "trailing" is {@link #trailing} from {@code last}.
-     *
-     * @param lastTimestep      where the grid ends: {@code N}, or DPM-Solver's {@code N} minus its clipped timesteps
-     * @param numTrainTimesteps N, which sets the "trailing" ratio
-     */
-    static long[] solver(String spacing, int lastTimestep, int numTrainTimesteps, int n, int stepsOffset) {
-        return switch (spacing) {
-            case "linspace" -> solverLinspace(lastTimestep, n);
-            case "leading" -> {
-                int ratio = lastTimestep / (n + 1);
-                long[] out = new long[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = (long) (n - i) * ratio + stepsOffset;
-                }
-                yield out;
-            }
-            default -> trailing(lastTimestep, numTrainTimesteps, n);
-        };
-    }
-
     /** The solvers' "linspace": {@code np.linspace(0, last - 1, n + 1).round()[::-1][:-1]}. */
     static long[] solverLinspace(int lastTimestep, int n) {
         double[] y = linspace(0, lastTimestep - 1, n + 1);
@@ -190,27 +239,6 @@ final class TimestepSpacing {
             t[i] = round(y[n - 1 - i]);
         }
         return t;
-    }
-
-    /**
-     * The float32 timesteps of the sigma-based schedulers (Euler, Euler ancestral, LMS, Heun, KDPM2): "linspace" is
-     * {@code np.linspace(0, N - 1, n, dtype=np.float32)[::-1]} (computed in float64, rounded once), "leading" and
-     * "trailing" are the integer grids above as float32, descending.
-     */
-    static float[] sigmaFamily(String spacing, int numTrainTimesteps, int n, int stepsOffset) {
-        return switch (spacing) {
-            case "linspace" -> {
-                double[] y = linspace(0, numTrainTimesteps - 1, n);
-                float[] out = new float[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = (float) y[n - 1 - i];
-                }
-                yield out;
-            }
-            case "leading" -> toFloats(leading(numTrainTimesteps, n, stepsOffset));
-            case "trailing" -> toFloats(trailing(numTrainTimesteps, numTrainTimesteps, n));
-            default -> throw new IllegalArgumentException("timestep_spacing " + spacing);
-        };
     }
 
     /**

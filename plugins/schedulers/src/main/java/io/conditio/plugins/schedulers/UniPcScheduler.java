@@ -14,7 +14,7 @@ import java.util.Set;
  *
  * <p>Config keys: {@link #KEYS}, each with this class's default; {@code conditio plugins --scheduler-keys} lists them.
  */
-public final class UniPcScheduler extends TimestepScheduler {
+public final class UniPcScheduler extends SolverScheduler {
     /** The diffusers class this ports. */
     public static final String CLASS_NAME = "UniPCMultistepScheduler";
 
@@ -37,8 +37,6 @@ public final class UniPcScheduler extends TimestepScheduler {
             TimestepSpacing.SPACING_KEY, TimestepSpacing.STEPS_OFFSET, Sigmas.FINAL_SIGMAS_TYPE);
 
     private final float[] alphasCumprod;
-    private final int solverOrder;
-    private final DynamicThresholding thresholding;
     private final boolean predictX0;
     private final boolean bh1;
     private final boolean lowerOrderFinal;
@@ -46,12 +44,9 @@ public final class UniPcScheduler extends TimestepScheduler {
     private final Sigmas.Spacing sigmaSpacing;
     private final Double sigmaMin;
     private final Double sigmaMax;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+    private final TimestepSpacing.Config timestepSpacing;
     private final boolean finalSigmaZero;
 
-    private float[] sigmas;
-    private MultistepHistory history;
     private int thisOrder;
     private FloatTensor lastSample;
 
@@ -64,10 +59,8 @@ public final class UniPcScheduler extends TimestepScheduler {
     }
 
     private UniPcScheduler(ConfigReader r) {
-        super(true, r, PREDICTION_TYPE, SCHEDULE);
+        super(r, PREDICTION_TYPE, SCHEDULE, SOLVER_ORDER);
         alphasCumprod = schedule.alphasCumprodForSigmas();
-        solverOrder = r.get(SOLVER_ORDER);
-        thresholding = DynamicThresholding.fromConfig(r);
         predictX0 = r.get(PREDICT_X0);
         // diffusers maps the DPM-Solver / DEIS solver types onto bh2
         bh1 = "bh1".equals(r.get(SOLVER_TYPE));
@@ -82,8 +75,7 @@ public final class UniPcScheduler extends TimestepScheduler {
         sigmaMin = r.get(Sigmas.SIGMA_MIN);
         sigmaMax = r.get(Sigmas.SIGMA_MAX);
         r.get(Sigmas.USE_FLOW_SIGMAS);
-        timestepSpacing = r.get(TimestepSpacing.SPACING_KEY);
-        stepsOffset = r.get(TimestepSpacing.STEPS_OFFSET);
+        timestepSpacing = TimestepSpacing.Config.read(r, TimestepSpacing.SPACING_KEY);
         finalSigmaZero = "zero".equals(r.get(Sigmas.FINAL_SIGMAS_TYPE));
         this.config = r.effective();
     }
@@ -92,12 +84,13 @@ public final class UniPcScheduler extends TimestepScheduler {
     public void setTimesteps(int numInferenceSteps) {
         TimestepSpacing.requireSteps("UniPC", numInferenceSteps);
         int n = numInferenceSteps;
-        long[] t = TimestepSpacing.solver(timestepSpacing, schedule.length(), schedule.length(), n, stepsOffset);
+        long[] t = timestepSpacing.solver(schedule.length(), schedule.length(), n);
 
         float[] trainSigmas = Sigmas.fromAlphasCumprod(alphasCumprod);
+        float[] withFinal;
         if (sigmaSpacing == Sigmas.Spacing.INTERPOLATED) {
             double[] s = Sigmas.interp(Sigmas.asDoubles(t), trainSigmas);
-            sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
+            withFinal = Sigmas.withFinal(s, finalSigmaZero ? 0f : trainSigmas[0]);
         } else {
             double lo = sigmaMin != null ? sigmaMin : trainSigmas[0];
             double hi = sigmaMax != null ? sigmaMax : trainSigmas[trainSigmas.length - 1];
@@ -105,13 +98,11 @@ public final class UniPcScheduler extends TimestepScheduler {
             // Karras timesteps are rounded, exponential ones truncated by the int64 cast
             t = Sigmas.int64Timesteps(s, Sigmas.log(trainSigmas), sigmaSpacing == Sigmas.Spacing.KARRAS);
             // here "sigma_min" repeats the schedule's own last sigma: the final step has zero length
-            sigmas = Sigmas.withFinal(s, finalSigmaZero ? 0.0 : s[n - 1]);
+            withFinal = Sigmas.withFinal(s, finalSigmaZero ? 0.0 : s[n - 1]);
         }
-        timesteps = TimestepSpacing.toFloats(t);
-        history = new MultistepHistory(solverOrder);
         thisOrder = 0;
         lastSample = null;
-        index.reset();
+        setSchedule(t, withFinal);
     }
 
     @Override
@@ -291,10 +282,5 @@ public final class UniPcScheduler extends TimestepScheduler {
                 default -> (float) Math.pow(x, p);
             };
         }
-    }
-
-    @Override
-    public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
-        return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
 }

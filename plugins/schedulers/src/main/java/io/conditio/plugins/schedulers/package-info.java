@@ -12,8 +12,11 @@
  * {@code AlphaSigma} (a sigma as {@code alpha_t}, {@code sigma_t} and lambda), {@code DynamicThresholding} (also
  * {@code clip_sample}) and {@code PredictionConversion} (model output to x0 or epsilon). The sigma-space k-diffusion
  * ports (Euler, Euler ancestral, Heun, LMS, KDPM2, KDPM2 ancestral) share their bookkeeping around {@code step}
- * through the base class {@code KDiffusionScheduler}; every port keeps its timesteps, step index and effective config
- * in {@code TimestepScheduler}.
+ * through the base class {@code KDiffusionScheduler}, the exponential-integrator solvers (DPM-Solver multistep and
+ * single-step, DEIS, UniPC) their sigmas, output history and {@code add_noise} through {@code SolverScheduler}, the
+ * discrete-time ports (DDIM, DDPM, PNDM, LCM, TCD) their {@code alphas_cumprod}, integer timesteps and
+ * {@code add_noise} through {@code DiscreteTimeScheduler}; every port keeps its timesteps, step index and effective
+ * config in {@code TimestepScheduler}.
  *
  * <p>All tensor arithmetic is float32 in the order torch evaluates it, so the diffusers test-suite sums are
  * reproduced to their last printed digits; noise is drawn from the generation's {@link io.conditio.api.RandomSource}
