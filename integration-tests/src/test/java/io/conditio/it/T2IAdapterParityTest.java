@@ -3,14 +3,11 @@ package io.conditio.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.InvalidRequestException;
-import io.conditio.api.RgbImage;
 import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
-import io.conditio.core.npy.Npy;
 import io.conditio.core.pipeline.Pipeline;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,18 +56,11 @@ class T2IAdapterParityTest {
     }
 
     private static void compare(String name, GenerationResult result, TestReporter reporter) {
-        FloatTensor expectedLatents = Npy.readFloat(fixture(name + "_latents.npy"));
-        FloatTensor expectedImage = Npy.readFloat(fixture(name + "_image.npy"));
-        double latentAbs = TinyFixtures.maxAbsError(result.latents(), expectedLatents);
-        double latentRel = TinyFixtures.relativeError(result.latents(), expectedLatents);
-        RgbImage image = result.image();
-        double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3),
-                expectedImage);
+        Parity parity = Parity.of(result, fixture(name + "_latents.npy"), fixture(name + "_image.npy"));
         reporter.publishEntry(String.format(Locale.ROOT,
                 "PARITY t2i-adapter %-22s latents max abs %.3e rel %.3e | image max abs %.3e",
-                name, latentAbs, latentRel, imageAbs));
-        assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(1e-4);
-        assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(1e-3);
+                name, parity.latentAbs(), parity.latentRel(), parity.imageAbs()));
+        parity.assertWithin(1e-4, 1e-3);
     }
 
     @Test

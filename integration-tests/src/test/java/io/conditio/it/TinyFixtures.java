@@ -3,6 +3,7 @@ package io.conditio.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
 import io.conditio.core.json.Json;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -91,6 +92,33 @@ final class TinyFixtures {
             }
         }
         throw new IllegalArgumentException("no case " + name + " in cases.json");
+    }
+
+    /**
+     * @param c a case of cases.json
+     * @return a request with the case's prompt (where it has one), negative prompt, steps, guidance scale, seed and
+     *         scheduler config
+     */
+    @SuppressWarnings("unchecked")
+    static GenerationRequest.Builder caseRequest(Map<String, Object> c) {
+        GenerationRequest.Builder b = GenerationRequest.builder()
+                .optNegativePrompt((String) c.get("negative_prompt"))
+                .optSteps(((Number) c.get("steps")).intValue())
+                .optGuidanceScale(((Number) c.get("guidance_scale")).doubleValue())
+                .optSeed(((Number) c.get("seed")).longValue())
+                .optSchedulerConfig((Map<String, Object>) c.get("scheduler_config"));
+        if (c.get("prompt") != null) {
+            b.setPrompt((String) c.get("prompt"));
+        }
+        return b;
+    }
+
+    /**
+     * @param c a case of cases.json
+     * @return {@link #caseRequest} at the case's width and height
+     */
+    static GenerationRequest.Builder sizedCaseRequest(Map<String, Object> c) {
+        return caseRequest(c).optSize(((Number) c.get("width")).intValue(), ((Number) c.get("height")).intValue());
     }
 
     /** Max absolute difference. */

@@ -37,7 +37,7 @@ class UnetVariantTest {
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
                 Pipeline pipeline = conditio.open(folderWithVariants(dir))) {
             Map<String, Object> inpaint = TinyFixtures.testCase("inpaint_ddim");
-            GenerationResult r = pipeline.generate(Img2ImgParityTest.fromCase(inpaint).optScheduler("DDIMScheduler")
+            GenerationResult r = pipeline.generate(TinyFixtures.caseRequest(inpaint).optScheduler("DDIMScheduler")
                     .optParameter("init_image", PngImages.read(TinyFixtures.array("inpaint_init.png")))
                     .optParameter("mask_image", PngImages.read(TinyFixtures.array("inpaint_mask.png"))).build());
             FloatTensor expected = Npy.readFloat(TinyFixtures.array("inpaint_latents.npy"));
@@ -45,7 +45,7 @@ class UnetVariantTest {
             assertThat(r.provenance().get("unet")).isEqualTo("unet-inpaint");
 
             Map<String, Object> cn = TinyFixtures.testCase("cn_DDIMScheduler");
-            GenerationResult c = pipeline.generate(Img2ImgParityTest.fromCase(cn).optScheduler("DDIMScheduler")
+            GenerationResult c = pipeline.generate(TinyFixtures.caseRequest(cn).optScheduler("DDIMScheduler")
                     .optSize(64, 64)
                     .optParameter("controlnets", List.of(Map.of("model", TinyFixtures.model("controlnet"),
                             "image", PngImages.read(TinyFixtures.array("control.png")), "scale", 0.8)))
@@ -54,7 +54,7 @@ class UnetVariantTest {
             assertThat(TinyFixtures.relativeError(c.latents(), expectedCn)).isLessThanOrEqualTo(1e-4);
             assertThat(c.provenance().get("unet")).isEqualTo("unet-controlnet");
 
-            GenerationResult plain = pipeline.generate(Img2ImgParityTest.fromCase(
+            GenerationResult plain = pipeline.generate(TinyFixtures.caseRequest(
                     TinyFixtures.testCase("t2i_00_DDIMScheduler")).optSize(64, 64).build());
             assertThat(plain.provenance().get("unet")).isNull();
             assertThat(TinyFixtures.relativeError(plain.latents(),
@@ -70,7 +70,7 @@ class UnetVariantTest {
         Files.createSymbolicLink(folder.resolve("unet-controlnet"), TinyFixtures.model("unet-controlnet"));
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
                 Pipeline pipeline = conditio.open(folder)) {
-            GenerationResult c = pipeline.generate(Img2ImgParityTest.fromCase(TinyFixtures.testCase("cn_DDIMScheduler"))
+            GenerationResult c = pipeline.generate(TinyFixtures.caseRequest(TinyFixtures.testCase("cn_DDIMScheduler"))
                     .optScheduler("DDIMScheduler").optSize(64, 64)
                     .optParameter("controlnets", List.of(Map.of("model", TinyFixtures.model("controlnet"),
                             "image", PngImages.read(TinyFixtures.array("control.png")), "scale", 0.8)))
