@@ -55,25 +55,8 @@ class ClassLoaderReleaseTest {
             }
             """;
 
-    private static final String SCHEDULERS = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Map;
-            import org.pf4j.Extension;
-            @Extension
-            public class NoSchedulers implements SchedulerProvider {
-                public List<String> classNames() {
-                    return List.of("ReleaseTestScheduler");
-                }
-                public List<SchedulerPreset> presets() {
-                    return List.of();
-                }
-                public Scheduler create(SchedulerConfig config) {
-                    throw new UnsupportedOperationException("not used");
-                }
-            }
-            """;
+    private static final String SCHEDULERS = PluginSources.schedulerProvider("NoSchedulers", "ReleaseTestScheduler",
+            "List.of()", "throw new UnsupportedOperationException(\"not used\");");
 
     @Test
     void closingTheRuntimeLetsEveryPluginClassLoaderBeCollected(@TempDir Path dir) throws Exception {
