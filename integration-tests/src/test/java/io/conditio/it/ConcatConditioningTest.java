@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -30,12 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(ConditioExtension.class)
 class ConcatConditioningTest {
+    @Fixture
     private static Conditio conditio;
-
-    @BeforeAll
-    static void start(Conditio c) {
-        conditio = c;
-    }
 
     private static RgbImage png(String name) {
         return PngImages.read(TinyFixtures.array(name));

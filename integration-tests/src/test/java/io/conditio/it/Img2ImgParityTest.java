@@ -7,11 +7,9 @@ import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.RgbImage;
-import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.pipeline.Pipeline;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -19,14 +17,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** img2img as diffusers' StableDiffusionImg2ImgPipeline: encoder sample then noise, steps cut by strength. */
 @ExtendWith(ConditioExtension.class)
 class Img2ImgParityTest {
-    private static Conditio conditio;
+    @Model("sd-tiny")
     private static Pipeline pipeline;
-
-    @BeforeAll
-    static void open(Conditio c, @Model("sd-tiny") Pipeline pipelineFixture) {
-        conditio = c;
-        pipeline = pipelineFixture;
-    }
 
     @Test
     void img2imgMatchesDiffusers(TestReporter reporter) {

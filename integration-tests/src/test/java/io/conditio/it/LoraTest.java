@@ -24,9 +24,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -39,22 +38,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * the test writes them into the copy's raw weight bytes), at 1e-5 relative: the latents for the UNet and text
  * encoder, the decoded pixels for the VAE decoder.
  */
+@ExtendWith(ConditioExtension.class)
 class LoraTest {
     private static final double TOLERANCE = 1e-5;
+    @Fixture
     private static Conditio conditio;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-    }
-
-    @AfterAll
-    static void close() {
-        conditio.close();
-    }
 
     private static Path lora(String file) {
         return TinyFixtures.resource("lora-tiny/" + file);

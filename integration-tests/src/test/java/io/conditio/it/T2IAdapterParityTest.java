@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.InvalidRequestException;
-import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.pipeline.Pipeline;
 import java.nio.file.Path;
@@ -14,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -28,14 +26,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(ConditioExtension.class)
 class T2IAdapterParityTest {
-    private static Conditio conditio;
+    @Model(Model.SHAPES)
     private static Pipeline shapes;
-
-    @BeforeAll
-    static void open(Conditio c, @Model(Model.SHAPES) Pipeline shapesFixture) {
-        conditio = c;
-        shapes = shapesFixture;
-    }
 
     static Path fixture(String file) {
         return TinyFixtures.resource("t2i-adapter-parity/" + file);

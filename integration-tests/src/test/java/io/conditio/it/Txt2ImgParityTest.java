@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
-import io.conditio.core.Conditio;
 import io.conditio.core.pipeline.Pipeline;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,17 +19,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @ExtendWith(ConditioExtension.class)
 class Txt2ImgParityTest {
-    private static Conditio conditio;
+    @Model("sd-tiny")
     private static Pipeline optimum;
+    @Model("sd-tiny-legacy")
     private static Pipeline legacy;
-
-    @BeforeAll
-    static void open(Conditio c, @Model("sd-tiny") Pipeline optimumFixture,
-            @Model("sd-tiny-legacy") Pipeline legacyFixture) {
-        conditio = c;
-        optimum = optimumFixture;
-        legacy = legacyFixture;
-    }
 
     @ParameterizedTest(name = "{0} on {1}")
     @CsvSource({
