@@ -69,4 +69,29 @@ final class PluginSources {
                 };
                 """.formatted(step);
     }
+
+    /**
+     * @param className the provider's class name, in package {@code example}
+     * @param id        its {@code id()}
+     * @param members   the rest of its body: {@code parameters()} where it declares any, {@code create(...)} and
+     *                  helpers
+     * @return the source of a guidance provider
+     */
+    static String guidanceProvider(String className, String id, String members) {
+        return """
+                package example;
+
+                import io.conditio.api.*;
+                import java.util.List;
+                import java.util.Optional;
+                import org.pf4j.Extension;
+
+                @Extension
+                public final class CLASS implements GuidanceProvider {
+                    public String id() {
+                        return "ID";
+                    }
+
+                """.replace("CLASS", className).replace("ID", id) + members + "}\n";
+    }
 }
