@@ -82,6 +82,24 @@ final class TinyFixtures {
         }
     }
 
+    /**
+     * A model folder in {@code dir} of links: sd-tiny's components, with its task variants beside {@code unet/}:
+     * {@code unet-inpaint/} for masks and {@code unet-controlnet/} for ControlNets.
+     *
+     * @param dir an empty folder
+     * @return {@code dir}
+     * @throws java.io.IOException if a link cannot be made
+     */
+    static Path sdTinyWithVariants(Path dir) throws java.io.IOException {
+        Path sd = model("sd-tiny");
+        for (String c : List.of("text_encoder", "tokenizer", "scheduler", "vae_decoder", "vae_encoder", "unet")) {
+            Files.createSymbolicLink(dir.resolve(c), sd.resolve(c));
+        }
+        Files.createSymbolicLink(dir.resolve("unet-inpaint"), model("unet-inpaint"));
+        Files.createSymbolicLink(dir.resolve("unet-controlnet"), model("unet-controlnet"));
+        return dir;
+    }
+
     @SuppressWarnings("unchecked")
     static Map<String, Object> testCase(String name) {
         Map<String, Object> all = Json.parseObject(root().resolve("cases.json"));

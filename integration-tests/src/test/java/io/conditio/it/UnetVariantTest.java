@@ -22,20 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class UnetVariantTest {
 
-    private static Path folderWithVariants(Path dir) throws IOException {
-        Path sd = TinyFixtures.model("sd-tiny");
-        for (String c : List.of("text_encoder", "tokenizer", "scheduler", "vae_decoder", "vae_encoder", "unet")) {
-            Files.createSymbolicLink(dir.resolve(c), sd.resolve(c));
-        }
-        Files.createSymbolicLink(dir.resolve("unet-inpaint"), TinyFixtures.model("unet-inpaint"));
-        Files.createSymbolicLink(dir.resolve("unet-controlnet"), TinyFixtures.model("unet-controlnet"));
-        return dir;
-    }
-
     @Test
     void eachRequestRunsTheUnetItNeedsAndMatchesDiffusers(@TempDir Path dir) throws IOException {
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-                Pipeline pipeline = conditio.open(folderWithVariants(dir))) {
+                Pipeline pipeline = conditio.open(TinyFixtures.sdTinyWithVariants(dir))) {
             Map<String, Object> inpaint = TinyFixtures.testCase("inpaint_ddim");
             GenerationResult r = pipeline.generate(TinyFixtures.caseRequest(inpaint).optScheduler("DDIMScheduler")
                     .optParameter("init_image", PngImages.read(TinyFixtures.array("inpaint_init.png")))
