@@ -73,18 +73,8 @@ class ClassLoaderReleaseTest {
         long deadline = System.nanoTime() + 20_000_000_000L;
         List<String> alive = alive(loaders, names);
         while (!alive.isEmpty() && System.nanoTime() < deadline) {
-            System.gc();
             // soft references and pending finalization must not be the reason a loader is still there
-            List<byte[]> pressure = new ArrayList<>();
-            try {
-                for (int i = 0; i < 8; i++) {
-                    pressure.add(new byte[8 << 20]);
-                }
-            } catch (OutOfMemoryError ignored) {
-                // enough pressure
-            }
-            pressure.clear();
-            Thread.sleep(50);
+            Heap.collect();
             alive = alive(loaders, names);
         }
         String dump = System.getProperty("conditio.test.heapDump");
