@@ -22,17 +22,7 @@ final class DevPlugins {
     }
 
     /** A guidance provider whose version shows in its output and in the provenance's {@code guidance} entry. */
-    static final String GUIDANCE = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-            @Extension
-            public class DevGuidance implements GuidanceProvider {
-                public String id() {
-                    return "dev-guidance";
-                }
+    static final String GUIDANCE = PluginSources.extension("DevGuidance", "GuidanceProvider", "dev-guidance", """
                 public List<ParameterDeclaration> parameters() {
                     return List.of(ParameterDeclaration.builder("dev_factor", ParameterType.NUMBER).range(0, 2)
                             .description("scales the guided prediction").build());
@@ -58,8 +48,7 @@ final class DevPlugins {
                         }
                     });
                 }
-            }
-            """;
+            """);
 
     /** A scheduler provider whose one preset is named after the plugin version (dots as dashes). */
     static final String SCHEDULERS = PluginSources.schedulerProvider("DevSchedulers", "DevScheduler",

@@ -244,22 +244,13 @@ class FaultyHooksTest {
     private static final String AFTER = stepHook("FaultyAfterStep", "AfterStepCallback", "afterStep",
             "after-step hook");
 
-    private static final String PATCHER = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-            @Extension
-            public class FaultyPatcher implements WeightPatcher {
-                public String id() {
-                    return "faulty-patcher";
-                }
+    private static final String PATCHER = PluginSources.extension("FaultyPatcher", "WeightPatcher",
+            "faulty-patcher", """
                 public Optional<WeightPatch> patch(WeightPatchContext context) {
                     Faults.maybe(context.request(), "weight patcher patch");
                     return Optional.empty();
                 }
-            }
-            """;
+            """);
 
     private static final String PREPROCESSOR = """
             package example;

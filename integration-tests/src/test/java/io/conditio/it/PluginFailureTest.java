@@ -26,17 +26,7 @@ class PluginFailureTest {
                     return (FloatTensor) missing.getClass().cast(sample);
                     """));
 
-    private static final String LEAKY = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-            @Extension
-            public class LeakyConditioner implements Conditioner {
-                public String id() {
-                    return "leaky";
-                }
+    private static final String LEAKY = PluginSources.extension("LeakyConditioner", "Conditioner", "leaky", """
                 public Optional<Conditioning> prepare(ConditioningContext context) {
                     if (!context.request().parameters().containsKey("leaky")) {
                         return Optional.empty();
@@ -52,8 +42,7 @@ class PluginFailureTest {
                         }
                     });
                 }
-            }
-            """;
+            """);
 
     private static Path plugin(Path dir) {
         return PluginJars.build(dir, "buggy", Map.of("example.BrokenSchedulerProvider", PROVIDER,

@@ -30,17 +30,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class PluginResultChecksTest {
     private static final String ID = "checked@1.0.0";
 
-    private static final String CONDITIONER = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-            @Extension
-            public class StatesConditioner implements Conditioner {
-                public String id() {
-                    return "states";
-                }
+    private static final String CONDITIONER = PluginSources.extension("StatesConditioner", "Conditioner", "states", """
                 public Optional<Conditioning> prepare(ConditioningContext context) {
                     String mode = context.request().prompt();
                     long[] spec = context.unet().inputs().get("encoder_hidden_states").shape();
@@ -72,8 +62,7 @@ class PluginResultChecksTest {
                         }
                     });
                 }
-            }
-            """;
+            """);
 
     private static final String SCHEDULER = PluginSources.schedulerProvider("NanSchedulerProvider", "NanScheduler",
             "List.of(new SchedulerPreset(\"nan-step\", Map.of(), \"a step that divides by zero\"))",

@@ -71,13 +71,13 @@ final class PluginSources {
     }
 
     /**
-     * @param className the provider's class name, in package {@code example}
-     * @param id        its {@code id()}
-     * @param members   the rest of its body: {@code parameters()} where it declares any, {@code create(...)} and
-     *                  helpers
-     * @return the source of a guidance provider
+     * @param className   the extension's class name, in package {@code example}
+     * @param implemented the extension point it implements
+     * @param id          its {@code id()}
+     * @param members     the rest of its body
+     * @return the source of an extension with an id, importing the api, {@code List} and {@code Optional}
      */
-    static String guidanceProvider(String className, String id, String members) {
+    static String extension(String className, String implemented, String id, String members) {
         return """
                 package example;
 
@@ -87,11 +87,22 @@ final class PluginSources {
                 import org.pf4j.Extension;
 
                 @Extension
-                public final class CLASS implements GuidanceProvider {
+                public final class CLASS implements POINT {
                     public String id() {
                         return "ID";
                     }
 
-                """.replace("CLASS", className).replace("ID", id) + members + "}\n";
+                """.replace("CLASS", className).replace("POINT", implemented).replace("ID", id) + members + "}\n";
+    }
+
+    /**
+     * @param className the provider's class name, in package {@code example}
+     * @param id        its {@code id()}
+     * @param members   the rest of its body: {@code parameters()} where it declares any, {@code create(...)} and
+     *                  helpers
+     * @return the source of a guidance provider
+     */
+    static String guidanceProvider(String className, String id, String members) {
+        return extension(className, "GuidanceProvider", id, members);
     }
 }
