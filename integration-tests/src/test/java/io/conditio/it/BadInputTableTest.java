@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -48,14 +47,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BadInputTableTest {
     @TempDir
     static Path tmp;
+    @Fixture
     private static Conditio conditio;
+    @Model("sd-tiny")
     private static Pipeline pipeline;
-
-    @BeforeAll
-    static void open(Conditio c, @Model("sd-tiny") Pipeline pipelineFixture) {
-        conditio = c;
-        pipeline = pipelineFixture;
-    }
 
     /** Something that must fail, and a fragment its message must contain. */
     interface Action {

@@ -8,7 +8,6 @@ import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.GenerationTimeoutException;
 import io.conditio.api.InvalidRequestException;
-import io.conditio.core.Conditio;
 import io.conditio.core.onnx.NativeObjects;
 import io.conditio.core.pipeline.Pipeline;
 import java.time.Duration;
@@ -38,14 +37,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ExtendWith(ConditioExtension.class)
 class CancellationAndTimeoutTest {
     private static final int STEPS = 12;
-    private static Conditio conditio;
+    @Model("sd-tiny")
     private static Pipeline pipeline;
     private static float[] reference;
 
     @BeforeAll
-    static void open(Conditio c, @Model("sd-tiny") Pipeline pipelineFixture) {
-        conditio = c;
-        pipeline = pipelineFixture;
+    static void generateTheReference() {
         reference = pipeline.generate(request().build()).latents().array();
     }
 

@@ -55,25 +55,8 @@ class ClassLoaderReleaseTest {
             }
             """;
 
-    private static final String SCHEDULERS = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Map;
-            import org.pf4j.Extension;
-            @Extension
-            public class NoSchedulers implements SchedulerProvider {
-                public List<String> classNames() {
-                    return List.of("ReleaseTestScheduler");
-                }
-                public List<SchedulerPreset> presets() {
-                    return List.of();
-                }
-                public Scheduler create(SchedulerConfig config) {
-                    throw new UnsupportedOperationException("not used");
-                }
-            }
-            """;
+    private static final String SCHEDULERS = PluginSources.schedulerProvider("NoSchedulers", "ReleaseTestScheduler",
+            "List.of()", "throw new UnsupportedOperationException(\"not used\");");
 
     @Test
     void closingTheRuntimeLetsEveryPluginClassLoaderBeCollected(@TempDir Path dir) throws Exception {
@@ -90,18 +73,8 @@ class ClassLoaderReleaseTest {
         long deadline = System.nanoTime() + 20_000_000_000L;
         List<String> alive = alive(loaders, names);
         while (!alive.isEmpty() && System.nanoTime() < deadline) {
-            System.gc();
             // soft references and pending finalization must not be the reason a loader is still there
-            List<byte[]> pressure = new ArrayList<>();
-            try {
-                for (int i = 0; i < 8; i++) {
-                    pressure.add(new byte[8 << 20]);
-                }
-            } catch (OutOfMemoryError ignored) {
-                // enough pressure
-            }
-            pressure.clear();
-            Thread.sleep(50);
+            Heap.collect();
             alive = alive(loaders, names);
         }
         String dump = System.getProperty("conditio.test.heapDump");

@@ -9,6 +9,8 @@ import io.conditio.core.npy.Npy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -156,63 +158,67 @@ class CliTest {
         assertThat(run.err()).contains("unknown scheduler 'nope'").contains("ddim").doesNotContain("\tat ");
     }
 
+    /**
+     * Runs {@code conditio generate} with the prompt "a red circle on a white background", seed 7 and the flags,
+     * writing {@code NAME.png} and the latents to {@code NAME.npy}, and checks that it succeeded.
+     *
+     * @return the latents file
+     */
+    private Path generateSavingLatents(String model, String name, String... flags) {
+        Path npy = dir.resolve(name + ".npy");
+        List<String> args = new ArrayList<>(List.of("generate", "--model", model, "--prompt",
+                "a red circle on a white background", "--seed", "7"));
+        args.addAll(List.of(flags));
+        args.addAll(List.of("--out", dir.resolve(name + ".png").toString(), "--save-latents", npy.toString(),
+                "--plugins", plugins()));
+        CliRun run = conditio(args.toArray(String[]::new));
+        assertThat(run.code()).as(run.err()).isZero();
+        return npy;
+    }
+
+    private static void assertLatentsWithin(Path npy, String expected, double tolerance) {
+        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), Npy.readFloat(TinyFixtures.array(expected))))
+                .isLessThanOrEqualTo(tolerance);
+    }
+
+    private Path modelWithUnet(String folder, String unet) throws IOException {
+        return TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve(folder)),
+                TinyFixtures.model(unet).resolve("model.onnx"));
+    }
+
     @Test
     void img2imgThroughTheCliMatchesDiffusers() {
-        Path npy = dir.resolve("i2i.npy");
-        CliRun run = conditio("generate", "--model", model(), "--prompt", "a red circle on a white background",
-                "--steps", "10", "--seed", "7", "--scheduler", "ddim", "--init-image",
-                TinyFixtures.array("inpaint_init.png").toString(), "--strength", "0.6", "--out",
-                dir.resolve("i2i.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
-        assertThat(run.code()).as(run.err()).isZero();
-        FloatTensor expected = Npy.readFloat(TinyFixtures.array("img2img_latents.npy"));
-        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+        Path npy = generateSavingLatents(model(), "i2i", "--steps", "10", "--scheduler", "ddim", "--init-image",
+                TinyFixtures.array("inpaint_init.png").toString(), "--strength", "0.6");
+        assertLatentsWithin(npy, "img2img_latents.npy", 1e-4);
         assertThat(PngImages.readText(dir.resolve("i2i.png"))).containsEntry("mode", "img2img")
                 .containsEntry("parameter.source.init_image", TinyFixtures.array("inpaint_init.png").toString());
     }
 
     @Test
     void inpaintingThroughTheCliMatchesDiffusers() throws IOException {
-        Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("inpaint-model")),
-                TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
-        Path npy = dir.resolve("inpaint.npy");
-        CliRun run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
-                "--steps", "8", "--seed", "7", "--scheduler", "ddim", "--init-image",
+        Path npy = generateSavingLatents(modelWithUnet("inpaint-model", "unet-inpaint").toString(), "inpaint",
+                "--steps", "8", "--scheduler", "ddim", "--init-image",
                 TinyFixtures.array("inpaint_init.png").toString(), "--mask",
-                TinyFixtures.array("inpaint_mask.png").toString(), "--out", dir.resolve("inpaint.png").toString(),
-                "--save-latents", npy.toString(), "--plugins", plugins());
-        assertThat(run.code()).as(run.err()).isZero();
-        FloatTensor expected = Npy.readFloat(TinyFixtures.array("inpaint_latents.npy"));
-        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+                TinyFixtures.array("inpaint_mask.png").toString());
+        assertLatentsWithin(npy, "inpaint_latents.npy", 1e-4);
     }
 
     @Test
     void controlNetThroughTheCliMatchesDiffusers() throws IOException {
-        Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("cn-model")),
-                TinyFixtures.model("unet-controlnet").resolve("model.onnx"));
-        Path npy = dir.resolve("cn.npy");
-        CliRun run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
-                "--steps", "8", "--seed", "7", "--scheduler", "ddim",
-                "--controlnet", TinyFixtures.model("controlnet").toString(),
-                "--control-image", TinyFixtures.array("control.png").toString(), "--control-scale", "0.8",
-                "--out", dir.resolve("cn.png").toString(), "--save-latents", npy.toString(), "--plugins", plugins());
-        assertThat(run.code()).as(run.err()).isZero();
-        FloatTensor expected = Npy.readFloat(TinyFixtures.array("cn_DDIMScheduler_latents.npy"));
-        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-4);
+        Path npy = generateSavingLatents(modelWithUnet("cn-model", "unet-controlnet").toString(), "cn",
+                "--steps", "8", "--scheduler", "ddim", "--controlnet", TinyFixtures.model("controlnet").toString(),
+                "--control-image", TinyFixtures.array("control.png").toString(), "--control-scale", "0.8");
+        assertLatentsWithin(npy, "cn_DDIMScheduler_latents.npy", 1e-4);
     }
 
     @Test
     void classLabelsThroughTheCliMatchDiffusers() throws IOException {
-        Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("class-model")),
-                TinyFixtures.model("unet-class").resolve("model.onnx"));
-        Path npy = dir.resolve("class.npy");
-        CliRun run = conditio("generate", "--model", model.toString(), "--prompt", "a red circle on a white background",
-                "--steps", "8", "--seed", "7", "--guidance", "4", "--scheduler", "euler", "--class-label", "3",
-                "--null-class-label", "9", "--out", dir.resolve("class.png").toString(), "--save-latents",
-                npy.toString(), "--plugins", plugins());
-        assertThat(run.code()).as(run.err()).isZero();
-        FloatTensor expected = Npy.readFloat(TinyFixtures.array("class_euler_latents.npy"));
+        Path npy = generateSavingLatents(modelWithUnet("class-model", "unet-class").toString(), "class",
+                "--steps", "8", "--guidance", "4", "--scheduler", "euler", "--class-label", "3",
+                "--null-class-label", "9");
         // int64 timestep input: the fixture README's 1e-2 for fractional-timestep schedulers
-        assertThat(TinyFixtures.relativeError(Npy.readFloat(npy), expected)).isLessThanOrEqualTo(1e-2);
+        assertLatentsWithin(npy, "class_euler_latents.npy", 1e-2);
         assertThat(PngImages.readText(dir.resolve("class.png"))).containsEntry("parameter.class_label", "3");
     }
 

@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -30,12 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(ConditioExtension.class)
 class ConcatConditioningTest {
+    @Fixture
     private static Conditio conditio;
-
-    @BeforeAll
-    static void start(Conditio c) {
-        conditio = c;
-    }
 
     private static RgbImage png(String name) {
         return PngImages.read(TinyFixtures.array(name));
@@ -56,7 +51,7 @@ class ConcatConditioningTest {
         Map<String, Object> c = TinyFixtures.testCase("inpaint_ddim");
         Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
         try (Pipeline pipeline = conditio.open(model)) {
-            GenerationResult r = pipeline.generate(Img2ImgParityTest.fromCase(c)
+            GenerationResult r = pipeline.generate(TinyFixtures.caseRequest(c)
                     .optScheduler("DDIMScheduler")
                     .optParameter("init_image", png((String) c.get("init_image")))
                     .optParameter("mask_image", png((String) c.get("mask_image")))
@@ -149,7 +144,7 @@ class ConcatConditioningTest {
         Map<String, Object> c = TinyFixtures.testCase("t2i_00_DDIMScheduler");
         Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.resource("pix2pix-tiny/unet-zero-image.onnx"));
         try (Pipeline pipeline = conditio.open(model)) {
-            GenerationResult r = pipeline.generate(Img2ImgParityTest.fromCase(c)
+            GenerationResult r = pipeline.generate(TinyFixtures.caseRequest(c)
                     .optParameter("init_image", png("inpaint_init.png"))
                     .optParameter("image_guidance_scale", 1.5).build());
             FloatTensor expected = Npy.readFloat(TinyFixtures.array("t2i_00_DDIMScheduler_latents.npy"));
@@ -203,7 +198,7 @@ class ConcatConditioningTest {
         Path model = TinyFixtures.sdTinyWithUnet(dir, TinyFixtures.model("unet-inpaint").resolve("model.onnx"));
         RgbImage mask = png((String) c.get("mask_image"));
         try (Pipeline pipeline = conditio.open(model)) {
-            GenerationRequest.Builder base = Img2ImgParityTest.fromCase(c).optScheduler("DDIMScheduler")
+            GenerationRequest.Builder base = TinyFixtures.caseRequest(c).optScheduler("DDIMScheduler")
                     .optParameter("init_image", png((String) c.get("init_image"))).optParameter("mask_image", mask);
             GenerationResult plain = pipeline.generate(base.build());
             GenerationResult blended = pipeline.generate(base.optParameter("mask_blend", true).build());
@@ -233,7 +228,7 @@ class ConcatConditioningTest {
         Path model = TinyFixtures.sdTinyWithUnet(Files.createDirectories(dir.resolve("m")),
                 TinyFixtures.resource("composition-tiny/unet-inpaint-controlnet.onnx"));
         try (Pipeline pipeline = conditio.open(model)) {
-            GenerationResult r = pipeline.generate(Img2ImgParityTest.fromCase(c)
+            GenerationResult r = pipeline.generate(TinyFixtures.caseRequest(c)
                     .optScheduler("DDIMScheduler")
                     .optParameter("init_image", png("inpaint_init.png"))
                     .optParameter("mask_image", png("inpaint_mask.png"))

@@ -9,8 +9,6 @@ import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.onnx.NativeObjects;
 import io.conditio.core.pipeline.Pipeline;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,16 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ConcurrencyTest {
     private static final int THREADS = 8;
-
-    private static Path folder(Path dir) throws IOException {
-        Path sd = TinyFixtures.model("sd-tiny");
-        for (String c : List.of("text_encoder", "tokenizer", "scheduler", "vae_decoder", "vae_encoder", "unet")) {
-            Files.createSymbolicLink(dir.resolve(c), sd.resolve(c));
-        }
-        Files.createSymbolicLink(dir.resolve("unet-inpaint"), TinyFixtures.model("unet-inpaint"));
-        Files.createSymbolicLink(dir.resolve("unet-controlnet"), TinyFixtures.model("unet-controlnet"));
-        return dir;
-    }
 
     private static List<GenerationRequest> requests() {
         RgbImage init = PngImages.read(TinyFixtures.array("inpaint_init.png"));
@@ -68,7 +56,7 @@ class ConcurrencyTest {
     void eightThreadsOnOnePipelineGiveTheResultsOfTheSameRequestsRunOneByOne(@TempDir Path dir,
             TestReporter reporter) throws Exception {
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-                Pipeline pipeline = conditio.open(folder(dir))) {
+                Pipeline pipeline = conditio.open(TinyFixtures.sdTinyWithVariants(dir))) {
             List<GenerationRequest> requests = requests();
             List<GenerationResult> alone = new ArrayList<>();
             for (GenerationRequest r : requests) {

@@ -3,11 +3,15 @@ package io.conditio.it;
 import io.conditio.core.Conditio;
 import io.conditio.core.onnx.NativeObjects;
 import io.conditio.core.pipeline.Pipeline;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
@@ -15,19 +19,40 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * The shared fixture of the integration tests: a {@link Conditio} started on the plugin jars the build made, and
- * pipelines over the fixture models, handed to test and lifecycle methods as parameters.
+ * pipelines over the fixture models, handed to test and lifecycle methods as parameters, or set in the test class's
+ * static fields before its {@code @BeforeAll} methods run.
  *
  * <ul>
- *   <li>{@code Conditio conditio}: started once per test class on {@link TinyFixtures#pluginDir()};</li>
- *   <li>{@code @Model("sd-tiny") Pipeline p}: that model opened once per test class.</li>
+ *   <li>{@code Conditio conditio} (a parameter, or a static field marked {@link Fixture}): started once per test
+ *       class on {@link TinyFixtures#pluginDir()};</li>
+ *   <li>{@code @Model("sd-tiny") Pipeline p} (a parameter or a static field): that model opened once per test
+ *       class.</li>
  * </ul>
  *
  * When the class ends the pipelines and then Conditio are closed, and the class fails if it leaves more ONNX
  * sessions or tensors open than there were when it first asked for the fixture.
  */
-final class ConditioExtension implements ParameterResolver {
+final class ConditioExtension implements BeforeAllCallback, ParameterResolver {
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(
             ConditioExtension.class);
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws IllegalAccessException {
+        for (Field field : context.getRequiredTestClass().getDeclaredFields()) {
+            Model model = field.getAnnotation(Model.class);
+            boolean conditio = field.isAnnotationPresent(Fixture.class);
+            if (model == null && !conditio) {
+                continue;
+            }
+            Class<?> expected = model != null ? Pipeline.class : Conditio.class;
+            if (!Modifier.isStatic(field.getModifiers()) || field.getType() != expected) {
+                throw new ExtensionConfigurationException(field + " must be a static " + expected.getSimpleName());
+            }
+            Opened opened = opened(context);
+            field.setAccessible(true);
+            field.set(null, model != null ? pipeline(opened, model.value(), field) : opened.conditio());
+        }
+    }
 
     @Override
     public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
@@ -37,8 +62,7 @@ final class ConditioExtension implements ParameterResolver {
 
     @Override
     public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-        Opened opened = classContext(context).getStore(NAMESPACE)
-                .getOrComputeIfAbsent(Opened.class, k -> new Opened(), Opened.class);
+        Opened opened = opened(context);
         if (parameter.getParameter().getType() == Conditio.class) {
             return opened.conditio();
         }
@@ -48,6 +72,19 @@ final class ConditioExtension implements ParameterResolver {
         } catch (RuntimeException e) {
             throw new ParameterResolutionException("cannot open model " + name + " for parameter "
                     + parameter.getParameter() + " of " + parameter.getDeclaringExecutable(), e);
+        }
+    }
+
+    private static Opened opened(ExtensionContext context) {
+        return classContext(context).getStore(NAMESPACE)
+                .getOrComputeIfAbsent(Opened.class, k -> new Opened(), Opened.class);
+    }
+
+    private static Pipeline pipeline(Opened opened, String name, Field field) {
+        try {
+            return opened.pipeline(name);
+        } catch (RuntimeException e) {
+            throw new ExtensionConfigurationException("cannot open model " + name + " for field " + field, e);
         }
     }
 

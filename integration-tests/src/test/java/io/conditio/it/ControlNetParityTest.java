@@ -25,6 +25,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,36 +34,29 @@ import org.junit.jupiter.api.io.TempDir;
  * max|expected|), image within 1e-3), and the behaviour around it: zeros without a ControlNet, control start/end,
  * guess mode, several ControlNets, Canny, and the errors.
  */
+@ExtendWith(ConditioExtension.class)
 class ControlNetParityTest {
     private static final String CASE = "cn_DDIMScheduler";
 
     @TempDir
     static Path temp;
 
-    private static Conditio conditio;
     private static Pipeline controlUnet;
     private static Pipeline sdTiny;
     private static RgbImage control;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
+    static void open(Conditio conditio, @Model("sd-tiny") Pipeline sdTinyFixture) {
         controlUnet = conditio.open(withUnet(temp.resolve("unet-controlnet"),
                 TinyFixtures.model("unet-controlnet").resolve("model.onnx")));
-        sdTiny = conditio.open(TinyFixtures.model("sd-tiny"));
+        sdTiny = sdTinyFixture;
         control = PngImages.read(TinyFixtures.array("control.png"));
     }
 
     @AfterAll
     static void close() {
-        if (sdTiny != null) {
-            sdTiny.close();
-        }
         if (controlUnet != null) {
             controlUnet.close();
-        }
-        if (conditio != null) {
-            conditio.close();
         }
     }
 
@@ -81,17 +75,8 @@ class ControlNetParityTest {
         }
     }
 
-    @SuppressWarnings("unchecked")
     private static GenerationRequest.Builder caseRequest() {
-        Map<String, Object> c = TinyFixtures.testCase(CASE);
-        return GenerationRequest.builder()
-                .setPrompt((String) c.get("prompt"))
-                .optNegativePrompt((String) c.get("negative_prompt"))
-                .optSteps(((Number) c.get("steps")).intValue())
-                .optGuidanceScale(((Number) c.get("guidance_scale")).doubleValue())
-                .optSeed(((Number) c.get("seed")).longValue())
-                .optSize(((Number) c.get("width")).intValue(), ((Number) c.get("height")).intValue())
-                .optSchedulerConfig((Map<String, Object>) c.get("scheduler_config"));
+        return TinyFixtures.sizedCaseRequest(TinyFixtures.testCase(CASE));
     }
 
     private static Map<String, Object> controlnet(Object... settings) {
@@ -121,20 +106,9 @@ class ControlNetParityTest {
         float scale = ((Number) c.get("conditioning_scale")).floatValue();
         GenerationResult result = run(caseRequest(), List.of(controlnet("scale", scale)));
 
-        FloatTensor expectedLatents = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
-        FloatTensor expectedImage = Npy.readFloat(TinyFixtures.array((String) c.get("image")));
-        double latentAbs = TinyFixtures.maxAbsError(result.latents(), expectedLatents);
-        double latentRel = TinyFixtures.relativeError(result.latents(), expectedLatents);
-        RgbImage image = result.image();
-        double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3),
-                expectedImage);
-        reporter.publishEntry(String.format(Locale.ROOT,
-                "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
-                + " | step %.2f ms, unet %.2f ms", CASE, "unet-controlnet", latentAbs, latentRel, imageAbs,
-                result.timings().meanStepMillis(), result.timings().meanUnetMillis()));
-
-        assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(1e-4);
-        assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(1e-3);
+        Parity parity = Parity.ofCase(result, c);
+        parity.report(reporter, CASE, "unet-controlnet", result);
+        parity.assertWithin(1e-4, 1e-3);
         assertThat(result.provenance().get("controlnet.0.model"))
                 .isEqualTo(TinyFixtures.model("controlnet").resolve("model.onnx").toAbsolutePath().normalize()
                         .toString());

@@ -13,7 +13,6 @@ import java.lang.ref.WeakReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -215,17 +214,7 @@ class DevModeTest {
     private static boolean collected(WeakReference<ClassLoader> ref) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (ref.get() != null && System.nanoTime() < deadline) {
-            System.gc();
-            List<byte[]> pressure = new ArrayList<>();
-            try {
-                for (int i = 0; i < 8; i++) {
-                    pressure.add(new byte[8 << 20]);
-                }
-            } catch (OutOfMemoryError ignored) {
-                // enough pressure
-            }
-            pressure.clear();
-            Thread.sleep(50);
+            Heap.collect();
         }
         return ref.get() == null;
     }

@@ -22,17 +22,7 @@ final class DevPlugins {
     }
 
     /** A guidance provider whose version shows in its output and in the provenance's {@code guidance} entry. */
-    static final String GUIDANCE = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-            @Extension
-            public class DevGuidance implements GuidanceProvider {
-                public String id() {
-                    return "dev-guidance";
-                }
+    static final String GUIDANCE = PluginSources.extension("DevGuidance", "GuidanceProvider", "dev-guidance", """
                 public List<ParameterDeclaration> parameters() {
                     return List.of(ParameterDeclaration.builder("dev_factor", ParameterType.NUMBER).range(0, 2)
                             .description("scales the guided prediction").build());
@@ -58,29 +48,12 @@ final class DevPlugins {
                         }
                     });
                 }
-            }
-            """;
+            """);
 
     /** A scheduler provider whose one preset is named after the plugin version (dots as dashes). */
-    static final String SCHEDULERS = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Map;
-            import org.pf4j.Extension;
-            @Extension
-            public class DevSchedulers implements SchedulerProvider {
-                public List<String> classNames() {
-                    return List.of("DevScheduler");
-                }
-                public List<SchedulerPreset> presets() {
-                    return List.of(new SchedulerPreset("dev-TAG", Map.of(), "the preset of version TAG"));
-                }
-                public Scheduler create(SchedulerConfig config) {
-                    throw new UnsupportedOperationException("not used");
-                }
-            }
-            """;
+    static final String SCHEDULERS = PluginSources.schedulerProvider("DevSchedulers", "DevScheduler",
+            "List.of(new SchedulerPreset(\"dev-TAG\", Map.of(), \"the preset of version TAG\"))",
+            "throw new UnsupportedOperationException(\"not used\");");
 
     /**
      * As {@link #guidance}, with a scheduler provider whose preset is {@code dev-VERSION} (dots as dashes) beside it.

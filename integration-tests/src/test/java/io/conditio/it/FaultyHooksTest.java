@@ -238,50 +238,19 @@ class FaultyHooksTest {
             }
             """;
 
-    private static final String CALLBACKS = """
-            package example;
-            import io.conditio.api.*;
-            import org.pf4j.Extension;
-            @Extension
-            public class FaultyBeforeStep implements BeforeStepCallback {
-                public void beforeStep(StepContext step) {
-                    if (step.stepIndex() == 1) {
-                        Faults.maybe(step.request(), "before-step hook");
-                    }
-                }
-            }
-            """;
+    private static final String CALLBACKS = stepHook("FaultyBeforeStep", "BeforeStepCallback", "beforeStep",
+            "before-step hook");
 
-    private static final String AFTER = """
-            package example;
-            import io.conditio.api.*;
-            import org.pf4j.Extension;
-            @Extension
-            public class FaultyAfterStep implements AfterStepCallback {
-                public void afterStep(StepContext step) {
-                    if (step.stepIndex() == 1) {
-                        Faults.maybe(step.request(), "after-step hook");
-                    }
-                }
-            }
-            """;
+    private static final String AFTER = stepHook("FaultyAfterStep", "AfterStepCallback", "afterStep",
+            "after-step hook");
 
-    private static final String PATCHER = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-            @Extension
-            public class FaultyPatcher implements WeightPatcher {
-                public String id() {
-                    return "faulty-patcher";
-                }
+    private static final String PATCHER = PluginSources.extension("FaultyPatcher", "WeightPatcher",
+            "faulty-patcher", """
                 public Optional<WeightPatch> patch(WeightPatchContext context) {
                     Faults.maybe(context.request(), "weight patcher patch");
                     return Optional.empty();
                 }
-            }
-            """;
+            """);
 
     private static final String PREPROCESSOR = """
             package example;
@@ -301,6 +270,23 @@ class FaultyHooksTest {
                 }
             }
             """;
+
+    /** A step callback that fails when the request asks for it, at step 1. */
+    private static String stepHook(String className, String callback, String method, String what) {
+        return """
+                package example;
+                import io.conditio.api.*;
+                import org.pf4j.Extension;
+                @Extension
+                public class %s implements %s {
+                    public void %s(StepContext step) {
+                        if (step.stepIndex() == 1) {
+                            Faults.maybe(step.request(), "%s");
+                        }
+                    }
+                }
+                """.formatted(className, callback, method, what);
+    }
 
     private static Path work;
     private static Conditio conditio;

@@ -7,19 +7,17 @@ import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.InvalidRequestException;
-import io.conditio.api.RgbImage;
 import io.conditio.core.Conditio;
 import io.conditio.core.npy.Npy;
 import io.conditio.core.pipeline.Pipeline;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,75 +26,45 @@ import org.junit.jupiter.api.io.TempDir;
  * embeddings through the text-conditioning plugin). Both UNets take an int64 timestep and the cases use Euler's
  * fractional timesteps, so the fixture README's tolerance is 1e-2 (relative on latents, absolute on images).
  */
+@ExtendWith(ConditioExtension.class)
 class FilmConditioningParityTest {
     private static final double TOLERANCE = 1e-2;
 
     @TempDir
     static Path temp;
 
-    private static Conditio conditio;
     private static Pipeline classUnet;
     private static Pipeline xlUnet;
     private static Pipeline sdTiny;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
+    static void open(Conditio conditio, @Model("sd-tiny") Pipeline sdTinyFixture) {
         classUnet = conditio.open(ControlNetParityTest.withUnet(temp.resolve("unet-class"),
                 TinyFixtures.model("unet-class").resolve("model.onnx")));
         xlUnet = conditio.open(ControlNetParityTest.withUnet(temp.resolve("unet-xl"),
                 TinyFixtures.model("unet-xl").resolve("model.onnx")));
-        sdTiny = conditio.open(TinyFixtures.model("sd-tiny"));
+        sdTiny = sdTinyFixture;
     }
 
     @AfterAll
     static void close() {
-        for (Pipeline p : new Pipeline[] {sdTiny, xlUnet, classUnet}) {
+        for (Pipeline p : new Pipeline[] {xlUnet, classUnet}) {
             if (p != null) {
                 p.close();
             }
         }
-        if (conditio != null) {
-            conditio.close();
-        }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static GenerationRequest.Builder caseRequest(Map<String, Object> c) {
-        GenerationRequest.Builder b = GenerationRequest.builder()
-                .optNegativePrompt((String) c.get("negative_prompt"))
-                .optSteps(((Number) c.get("steps")).intValue())
-                .optGuidanceScale(((Number) c.get("guidance_scale")).doubleValue())
-                .optSeed(((Number) c.get("seed")).longValue())
-                .optSize(((Number) c.get("width")).intValue(), ((Number) c.get("height")).intValue())
-                .optSchedulerConfig((Map<String, Object>) c.get("scheduler_config"));
-        if (c.get("prompt") != null) {
-            b.setPrompt((String) c.get("prompt"));
-        }
-        return b;
     }
 
     private static void checkParity(String caseName, String unet, GenerationResult result, TestReporter reporter) {
-        Map<String, Object> c = TinyFixtures.testCase(caseName);
-        FloatTensor expectedLatents = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
-        FloatTensor expectedImage = Npy.readFloat(TinyFixtures.array((String) c.get("image")));
-        double latentAbs = TinyFixtures.maxAbsError(result.latents(), expectedLatents);
-        double latentRel = TinyFixtures.relativeError(result.latents(), expectedLatents);
-        RgbImage image = result.image();
-        double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3),
-                expectedImage);
-        reporter.publishEntry(String.format(Locale.ROOT,
-                "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
-                + " | step %.2f ms, unet %.2f ms", caseName, unet, latentAbs, latentRel, imageAbs,
-                result.timings().meanStepMillis(), result.timings().meanUnetMillis()));
-        assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(TOLERANCE);
-        assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(TOLERANCE);
+        Parity parity = Parity.ofCase(result, TinyFixtures.testCase(caseName));
+        parity.report(reporter, caseName, unet, result);
+        parity.assertWithin(TOLERANCE, TOLERANCE);
         assertThat(result.provenance().get("scheduler")).isEqualTo("EulerDiscreteScheduler");
     }
 
     private static GenerationRequest.Builder classRequest() {
         Map<String, Object> c = TinyFixtures.testCase("class_euler");
-        return caseRequest(c).optParameter("class_label", ((Number) c.get("class_label")).longValue());
+        return TinyFixtures.sizedCaseRequest(c).optParameter("class_label", ((Number) c.get("class_label")).longValue());
     }
 
     @Test
@@ -133,8 +101,8 @@ class FilmConditioningParityTest {
 
     @Test
     void withoutAClassLabelEveryBranchGetsTheNullClass() {
-        GenerationResult none = classUnet.generate(caseRequest(TinyFixtures.testCase("class_euler")).build());
-        GenerationResult nullClass = classUnet.generate(caseRequest(TinyFixtures.testCase("class_euler"))
+        GenerationResult none = classUnet.generate(TinyFixtures.sizedCaseRequest(TinyFixtures.testCase("class_euler")).build());
+        GenerationResult nullClass = classUnet.generate(TinyFixtures.sizedCaseRequest(TinyFixtures.testCase("class_euler"))
                 .optParameter("class_label", 9).optParameter("null_class_label", 9).build());
         assertThat(none.latents().array()).containsExactly(nullClass.latents().array());
         assertThat(none.provenance().get("film.class_label")).isEqualTo("none (null class 9)");
@@ -153,7 +121,7 @@ class FilmConditioningParityTest {
         FloatTensor hidden = Npy.readFloat(TinyFixtures.array((String) c.get("encoder_hidden_states")));
         FloatTensor pooled = Npy.readFloat(TinyFixtures.array((String) c.get("text_embeds")));
         assertThat(c.get("uncond")).isEqualTo("zeros");
-        return caseRequest(c)
+        return TinyFixtures.sizedCaseRequest(c)
                 .optParameter("prompt_embeds", hidden)
                 .optParameter("negative_prompt_embeds", FloatTensor.zeros(hidden.shape()))
                 .optParameter("pooled_prompt_embeds", pooled)

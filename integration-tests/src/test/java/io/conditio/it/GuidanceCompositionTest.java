@@ -100,20 +100,7 @@ class GuidanceCompositionTest {
      * one base guidance: {@code by_hand=declared} in the host's declared order, {@code swapped} with the anneal
      * before the rescale.
      */
-    private static final String BY_HAND = """
-            package example;
-
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-
-            @Extension
-            public final class ByHand implements GuidanceProvider {
-                public String id() {
-                    return "by-hand";
-                }
-
+    private static final String BY_HAND = PluginSources.guidanceProvider("ByHand", "by-hand", """
                 public List<ParameterDeclaration> parameters() {
                     return List.of(ParameterDeclaration.builder("by_hand", ParameterType.ENUM)
                             .allowedValues("declared", "swapped").description("the chain by hand").build());
@@ -200,8 +187,7 @@ class GuidanceCompositionTest {
                     }
                     return Math.sqrt(ss / (x.length - 1));
                 }
-            }
-            """;
+            """);
 
     @Test
     void rescaleAnnealAndIntervalTogetherGiveExactlyTheChainComposedByHandInTheDeclaredOrder() {
@@ -302,20 +288,7 @@ class GuidanceCompositionTest {
 
     @Test
     void twoPluginsDefiningTheBaseGuidanceOfOneRequestIsAnErrorNamingBoth() {
-        String provider = """
-                package example;
-
-                import io.conditio.api.*;
-                import java.util.List;
-                import java.util.Optional;
-                import org.pf4j.Extension;
-
-                @Extension
-                public final class NAME implements GuidanceProvider {
-                    public String id() {
-                        return "ID";
-                    }
-
+        String provider = PluginSources.guidanceProvider("NAME", "ID", """
                     public List<ParameterDeclaration> parameters() {
                         return List.of(ParameterDeclaration.builder("ID", ParameterType.BOOLEAN)
                                 .description("use ID").build());
@@ -326,8 +299,7 @@ class GuidanceCompositionTest {
                                 ? Optional.of(new ClassifierFreeGuidance(request.guidanceScale()))
                                 : Optional.empty();
                     }
-                }
-                """;
+                """);
         Path plugins = withBuiltIns(PluginJars.build(dir.resolve("bases"), "bases", ">=0.2.0 & <1.0.0", Map.of(
                 "example.First", provider.replace("NAME", "First").replace("ID", "first_base"),
                 "example.Second", provider.replace("NAME", "Second").replace("ID", "second_base")),

@@ -18,20 +18,7 @@ class GuidanceResultChecksTest {
     Path dir;
 
     private static String source(String combineBody) {
-        return """
-                package example;
-
-                import io.conditio.api.*;
-                import java.util.List;
-                import java.util.Optional;
-                import org.pf4j.Extension;
-
-                @Extension
-                public final class Odd implements GuidanceProvider {
-                    public String id() {
-                        return "odd";
-                    }
-
+        return PluginSources.guidanceProvider("Odd", "odd", """
                     public List<ParameterDeclaration> parameters() {
                         return List.of(ParameterDeclaration.builder("odd", ParameterType.BOOLEAN).description("on")
                                 .build());
@@ -60,8 +47,7 @@ class GuidanceResultChecksTest {
                             }
                         });
                     }
-                }
-                """;
+                """);
     }
 
     private PluginFailureException run(String name, String combineBody) {

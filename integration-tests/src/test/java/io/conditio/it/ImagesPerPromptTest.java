@@ -8,7 +8,6 @@ import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.InvalidRequestException;
-import io.conditio.core.Conditio;
 import io.conditio.core.MemoryLimit;
 import io.conditio.core.image.PngImages;
 import io.conditio.core.pipeline.Pipeline;
@@ -16,12 +15,10 @@ import io.conditio.core.recipe.InfoText;
 import io.conditio.core.recipe.Recipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,29 +32,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>Tolerance: the batched UNet's convolutions may differ from the single ones in the last bits, so latents are
  * compared to within {@value #LATENT_TOLERANCE} absolute and pixels to within one 8-bit level.
  */
+@ExtendWith(ConditioExtension.class)
 class ImagesPerPromptTest {
     private static final double LATENT_TOLERANCE = 1e-4;
     private static final float PIXEL_TOLERANCE = 1f / 255f + 1e-6f;
     private static final long SEED = 13;
 
-    private static Conditio conditio;
+    @Model(Model.SHAPES)
     private static Pipeline shapes;
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        shapes = conditio.open(ShapesModelTest.modelDir());
-    }
-
-    @AfterAll
-    static void close() {
-        if (conditio != null) {
-            conditio.close();
-        }
-    }
 
     private static Path recipes() {
         return ShapesModelTest.modelDir().getParent().getParent().resolve("docs/recipes");

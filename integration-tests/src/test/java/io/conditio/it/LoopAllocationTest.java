@@ -3,14 +3,12 @@ package io.conditio.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conditio.api.GenerationRequest;
-import io.conditio.core.Conditio;
 import io.conditio.core.pipeline.Pipeline;
 import java.lang.management.ManagementFactory;
-import java.util.List;
 import java.util.Locale;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The denoise loop reuses its step buffers: on the shipped model (DDIM, classifier-free guidance) the Java heap the
@@ -20,27 +18,20 @@ import org.junit.jupiter.api.Test;
  * not depend on the machine's load; the smallest of three rounds is taken so that a one-off allocation (a class
  * loaded late, a JIT deoptimisation) in one round does not decide it.
  */
+@ExtendWith(ConditioExtension.class)
 class LoopAllocationTest {
     private static final double BAR = 16 * 1024;
-    private static Conditio conditio;
+    @Model(Model.SHAPES)
     private static Pipeline shapes;
     private static com.sun.management.ThreadMXBean threads;
 
     @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-        shapes = conditio.open(ShapesModelTest.modelDir());
+    static void countAllocations() {
         java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         assertThat(mx).as("this JVM's ThreadMXBean").isInstanceOf(com.sun.management.ThreadMXBean.class);
         threads = (com.sun.management.ThreadMXBean) mx;
         assertThat(threads.isThreadAllocatedMemorySupported()).as("thread allocation counting").isTrue();
         threads.setThreadAllocatedMemoryEnabled(true);
-    }
-
-    @AfterAll
-    static void close() {
-        shapes.close();
-        conditio.close();
     }
 
     private static GenerationRequest request(int size, int steps) {

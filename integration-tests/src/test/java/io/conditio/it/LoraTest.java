@@ -24,9 +24,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -39,22 +39,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * the test writes them into the copy's raw weight bytes), at 1e-5 relative: the latents for the UNet and text
  * encoder, the decoded pixels for the VAE decoder.
  */
+@ExtendWith(ConditioExtension.class)
 class LoraTest {
     private static final double TOLERANCE = 1e-5;
+    @Fixture
     private static Conditio conditio;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void open() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-    }
-
-    @AfterAll
-    static void close() {
-        conditio.close();
-    }
 
     private static Path lora(String file) {
         return TinyFixtures.resource("lora-tiny/" + file);
@@ -148,15 +140,8 @@ class LoraTest {
 
     @Test
     void keysMatchingNoWeightAreAnErrorListingThem() throws IOException {
-        Path plain = copySdTiny(tmp.resolve("plain"));
-        Path bad = tmp.resolve("bad.safetensors");
-        writeSafetensors(bad, "lora_unet_down_blocks_7_nothing_here", new int[] {2, 16}, new int[] {16, 2});
-        try (Pipeline p = conditio.open(plain)) {
-            assertThatThrownBy(() -> p.generate(request().optParameter("lora", bad.toString()).build()))
-                    .isInstanceOf(InvalidRequestException.class)
-                    .hasMessageContaining("lora_unet_down_blocks_7_nothing_here")
-                    .hasMessageContaining("match no weight");
-        }
+        assertLoraRefused("bad.safetensors", "lora_unet_down_blocks_7_nothing_here", new int[] {2, 16},
+                new int[] {16, 2}).hasMessageContaining("match no weight");
     }
 
     @Test
@@ -178,14 +163,25 @@ class LoraTest {
 
     @Test
     void vaeEncoderKeysAreRefused() throws IOException {
+        assertLoraRefused("encoder.safetensors", "lora_vae_encoder_conv_in", new int[] {2, 27}, new int[] {8, 2})
+                .hasMessageContaining("only the VAE decoder");
+    }
+
+    /**
+     * Generates on a copy of sd-tiny with a LoRA file of one down/up pair under {@code key}, and checks the request is
+     * refused naming the key.
+     *
+     * @return the refusal, for more checks
+     */
+    private AbstractThrowableAssert<?, ? extends Throwable> assertLoraRefused(String file, String key, int[] down,
+            int[] up) throws IOException {
         Path plain = copySdTiny(tmp.resolve("plain"));
-        Path bad = tmp.resolve("encoder.safetensors");
-        writeSafetensors(bad, "lora_vae_encoder_conv_in", new int[] {2, 27}, new int[] {8, 2});
+        Path bad = tmp.resolve(file);
+        writeSafetensors(bad, key, down, up);
         try (Pipeline p = conditio.open(plain)) {
-            assertThatThrownBy(() -> p.generate(request().optParameter("lora", bad.toString()).build()))
+            return assertThatThrownBy(() -> p.generate(request().optParameter("lora", bad.toString()).build()))
                     .isInstanceOf(InvalidRequestException.class)
-                    .hasMessageContaining("lora_vae_encoder_conv_in")
-                    .hasMessageContaining("only the VAE decoder");
+                    .hasMessageContaining(key);
         }
     }
 

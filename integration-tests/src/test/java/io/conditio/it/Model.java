@@ -6,11 +6,11 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * Names the model folder of a {@link io.conditio.core.pipeline.Pipeline} parameter that {@link ConditioExtension}
- * opens: a diffusers-tiny fixture model ({@code sd-tiny}, {@code sd-tiny-legacy}, ...) or {@link #SHAPES}, the
- * shipped model.
+ * Names the model folder of a {@link io.conditio.core.pipeline.Pipeline} parameter or static field that
+ * {@link ConditioExtension} opens: a diffusers-tiny fixture model ({@code sd-tiny}, {@code sd-tiny-legacy}, ...) or
+ * {@link #SHAPES}, the shipped model.
  */
-@Target(ElementType.PARAMETER)
+@Target({ElementType.PARAMETER, ElementType.FIELD})
 @Retention(RetentionPolicy.RUNTIME)
 @interface Model {
     /** The shipped shapes model (the folder the build names in {@code conditio.shapesModel}). */

@@ -14,27 +14,18 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A pipeline opens an ONNX session only for a model a request needs, on first use, once: on the shipped model, which
  * holds eight, text-to-image opens the text encoder, the UNet and the VAE decoder; image-to-image adds the VAE
  * encoder; inpainting adds the inpainting UNet. Opening the folder and the pipeline opens none.
  */
+@ExtendWith(ConditioExtension.class)
 class ModelOpeningTest {
+    @Fixture
     private static Conditio conditio;
-
-    @BeforeAll
-    static void start() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-    }
-
-    @AfterAll
-    static void stop() {
-        conditio.close();
-    }
 
     private static GenerationRequest.Builder request() {
         return GenerationRequest.builder().setPrompt("a red circle at the top left").optSteps(3).optSeed(7);

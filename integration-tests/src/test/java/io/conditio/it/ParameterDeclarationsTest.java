@@ -29,20 +29,7 @@ class ParameterDeclarationsTest {
 
     /** A guidance provider as a plugin author writes it; {@code declares} adds its parameters() override. */
     private static String annealSource(boolean declares) {
-        return """
-                package example;
-
-                import io.conditio.api.*;
-                import java.util.List;
-                import java.util.Optional;
-                import org.pf4j.Extension;
-
-                @Extension
-                public final class Anneal implements GuidanceProvider {
-                    public String id() {
-                        return "anneal";
-                    }
-                """ + (declares ? """
+        return PluginSources.guidanceProvider("Anneal", "anneal", (declares ? """
                     @Override
                     public List<ParameterDeclaration> parameters() {
                         return List.of(ParameterDeclaration.builder("anneal_to", ParameterType.NUMBER)
@@ -57,8 +44,7 @@ class ParameterDeclarationsTest {
                         return Optional.of(new SingleBranchGuidance("anneal to " + to + " ("
                                 + to.getClass().getSimpleName() + ")"));
                     }
-                }
-                """;
+                """);
     }
 
     /** The built-in plugin jars plus one third-party jar, in one folder. */

@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,14 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
 /** What the pipeline guarantees around the numbers: errors, hooks, cancellation, determinism, provenance. */
 @ExtendWith(ConditioExtension.class)
 class PipelineBehaviourTest {
+    @Fixture
     private static Conditio conditio;
+    @Model("sd-tiny")
     private static Pipeline pipeline;
-
-    @BeforeAll
-    static void open(Conditio c, @Model("sd-tiny") Pipeline pipelineFixture) {
-        conditio = c;
-        pipeline = pipelineFixture;
-    }
 
     private static GenerationRequest.Builder request() {
         return GenerationRequest.builder().setPrompt("a red circle on a white background").optSteps(4).optSeed(7);

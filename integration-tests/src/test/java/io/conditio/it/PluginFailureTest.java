@@ -19,62 +19,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PluginFailureTest {
 
-    private static final String PROVIDER = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Map;
-            import org.pf4j.Extension;
-            @Extension
-            public class BrokenSchedulerProvider implements SchedulerProvider {
-                public List<String> classNames() {
-                    return List.of("BrokenScheduler");
-                }
-                public List<SchedulerPreset> presets() {
-                    return List.of(new SchedulerPreset("broken", Map.of(), "a scheduler whose step throws"));
-                }
-                public Scheduler create(SchedulerConfig config) {
-                    return new Scheduler() {
-                        public void setTimesteps(int n) {
-                        }
-                        public float[] timesteps() {
-                            return new float[] {999f, 499f};
-                        }
-                        public float initNoiseSigma() {
-                            return 1f;
-                        }
-                        public int order() {
-                            return 1;
-                        }
-                        public FloatTensor scaleModelInput(FloatTensor sample, float t) {
-                            return sample;
-                        }
-                        public FloatTensor step(FloatTensor out, float t, FloatTensor sample, RandomSource random) {
-                            Object missing = null;
-                            return (FloatTensor) missing.getClass().cast(sample);
-                        }
-                        public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float t) {
-                            return original;
-                        }
-                        public SchedulerConfig config() {
-                            return config;
-                        }
-                    };
-                }
-            }
-            """;
+    private static final String PROVIDER = PluginSources.schedulerProvider("BrokenSchedulerProvider",
+            "BrokenScheduler", "List.of(new SchedulerPreset(\"broken\", Map.of(), \"a scheduler whose step throws\"))",
+            PluginSources.twoStepScheduler("""
+                    Object missing = null;
+                    return (FloatTensor) missing.getClass().cast(sample);
+                    """));
 
-    private static final String LEAKY = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-            @Extension
-            public class LeakyConditioner implements Conditioner {
-                public String id() {
-                    return "leaky";
-                }
+    private static final String LEAKY = PluginSources.extension("LeakyConditioner", "Conditioner", "leaky", """
                 public Optional<Conditioning> prepare(ConditioningContext context) {
                     if (!context.request().parameters().containsKey("leaky")) {
                         return Optional.empty();
@@ -90,8 +42,7 @@ class PluginFailureTest {
                         }
                     });
                 }
-            }
-            """;
+            """);
 
     private static Path plugin(Path dir) {
         return PluginJars.build(dir, "buggy", Map.of("example.BrokenSchedulerProvider", PROVIDER,

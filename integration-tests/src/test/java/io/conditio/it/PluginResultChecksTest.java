@@ -30,17 +30,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class PluginResultChecksTest {
     private static final String ID = "checked@1.0.0";
 
-    private static final String CONDITIONER = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Optional;
-            import org.pf4j.Extension;
-            @Extension
-            public class StatesConditioner implements Conditioner {
-                public String id() {
-                    return "states";
-                }
+    private static final String CONDITIONER = PluginSources.extension("StatesConditioner", "Conditioner", "states", """
                 public Optional<Conditioning> prepare(ConditioningContext context) {
                     String mode = context.request().prompt();
                     long[] spec = context.unet().inputs().get("encoder_hidden_states").shape();
@@ -72,52 +62,11 @@ class PluginResultChecksTest {
                         }
                     });
                 }
-            }
-            """;
+            """);
 
-    private static final String SCHEDULER = """
-            package example;
-            import io.conditio.api.*;
-            import java.util.List;
-            import java.util.Map;
-            import org.pf4j.Extension;
-            @Extension
-            public class NanSchedulerProvider implements SchedulerProvider {
-                public List<String> classNames() {
-                    return List.of("NanScheduler");
-                }
-                public List<SchedulerPreset> presets() {
-                    return List.of(new SchedulerPreset("nan-step", Map.of(), "a step that divides by zero"));
-                }
-                public Scheduler create(SchedulerConfig config) {
-                    return new Scheduler() {
-                        public void setTimesteps(int n) {
-                        }
-                        public float[] timesteps() {
-                            return new float[] {999f, 499f};
-                        }
-                        public float initNoiseSigma() {
-                            return 1f;
-                        }
-                        public int order() {
-                            return 1;
-                        }
-                        public FloatTensor scaleModelInput(FloatTensor sample, float t) {
-                            return sample;
-                        }
-                        public FloatTensor step(FloatTensor out, float t, FloatTensor sample, RandomSource random) {
-                            return sample.div(0f).mul(0f);
-                        }
-                        public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float t) {
-                            return original;
-                        }
-                        public SchedulerConfig config() {
-                            return config;
-                        }
-                    };
-                }
-            }
-            """;
+    private static final String SCHEDULER = PluginSources.schedulerProvider("NanSchedulerProvider", "NanScheduler",
+            "List.of(new SchedulerPreset(\"nan-step\", Map.of(), \"a step that divides by zero\"))",
+            PluginSources.twoStepScheduler("return sample.div(0f).mul(0f);"));
 
     private static Conditio conditio;
     private static Pipeline pipeline;

@@ -17,8 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,22 +26,18 @@ import org.junit.jupiter.api.io.TempDir;
  * inputs and outputs (tools/preprocessor-standins): its skeleton drawing, and the same control image reaching the
  * shipped ControlNet through {@code --control-preprocess}.
  */
+@ExtendWith(ConditioExtension.class)
 class PosePreprocessorTest {
+    @Fixture
     private static Conditio conditio;
     private static final List<OnnxModel> OPENED = new ArrayList<>();
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void start() {
-        conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-    }
-
     @AfterAll
-    static void stop() {
+    static void closeTheStandins() {
         OPENED.forEach(OnnxModel::close);
-        conditio.close();
     }
 
     static Path standin(String file) {

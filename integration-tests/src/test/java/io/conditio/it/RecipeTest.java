@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Recipes: the format, its validation against the plugins' declarations, and {@code generate --recipe}. */
 @ExtendWith(ConditioExtension.class)
 class RecipeTest {
+    @Fixture
     private static Conditio conditio;
     private static ParameterCatalog catalog;
 
@@ -35,8 +36,7 @@ class RecipeTest {
     Path dir;
 
     @BeforeAll
-    static void start(Conditio c) {
-        conditio = c;
+    static void readTheCatalog() {
         catalog = conditio.parameters();
     }
 

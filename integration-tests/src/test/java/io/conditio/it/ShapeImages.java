@@ -55,21 +55,7 @@ final class ShapeImages {
     /** Coverage of each pixel by the shape, 2×2 supersampled as the generator does. */
     static float[] coverage(String shape, String position, float r) {
         float[] c = POSITIONS.get(position);
-        float[] a = new float[SIZE * SIZE];
-        for (int y = 0; y < SIZE; y++) {
-            for (int x = 0; x < SIZE; x++) {
-                int hits = 0;
-                for (int sy = 0; sy < 2; sy++) {
-                    for (int sx = 0; sx < 2; sx++) {
-                        float px = x + (sx + 0.5f) / 2 - c[0];
-                        float py = y + (sy + 0.5f) / 2 - c[1];
-                        hits += inside(shape, px, py, r) ? 1 : 0;
-                    }
-                }
-                a[y * SIZE + x] = hits / 4f;
-            }
-        }
-        return a;
+        return coverageAt(shape, c[0], c[1], r);
     }
 
     /** Coverage of each pixel by the shape centred at (cx, cy), 2×2 supersampled as the generator does. */

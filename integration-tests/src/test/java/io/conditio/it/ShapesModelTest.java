@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -30,17 +29,13 @@ class ShapesModelTest {
     private static final List<String> COLORS = List.of("red", "green", "blue", "yellow", "purple", "orange");
     private static final List<String> POSITIONS = List.of("top left", "top right", "bottom left", "bottom right",
             "center");
+    @Fixture
     private static Conditio conditio;
+    @Model(Model.SHAPES)
     private static Pipeline shapes;
 
     static Path modelDir() {
         return TinyFixtures.directoryProperty("conditio.shapesModel", "the shipped model");
-    }
-
-    @BeforeAll
-    static void open(Conditio c, @Model(Model.SHAPES) Pipeline shapesFixture) {
-        conditio = c;
-        shapes = shapesFixture;
     }
 
     private static String where(String position) {

@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.RgbImage;
-import io.conditio.core.Conditio;
 import io.conditio.core.pipeline.Pipeline;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -33,14 +31,8 @@ class ShapesSketchTest {
         {1, 20, 26, 8f}, {2, 45, 38, 11f}, {3, 27, 46, 9.5f}, {0, 50, 20, 7.5f}, {1, 33, 50, 8.5f},
         {2, 22, 30, 12.5f}, {3, 36, 18, 9f}};
 
-    private static Conditio conditio;
+    @Model(Model.SHAPES)
     private static Pipeline shapes;
-
-    @BeforeAll
-    static void open(Conditio c, @Model(Model.SHAPES) Pipeline shapesFixture) {
-        conditio = c;
-        shapes = shapesFixture;
-    }
 
     /** Mean IoU over the cases with the given parameter; adds sketch and image to the sheet. */
     private static double[] follow(String parameter, Map<String, Object> entry, List<RgbImage> sheet, int seed) {
@@ -73,28 +65,31 @@ class ShapesSketchTest {
 
     @Test
     void theT2IAdapterPutsTheShapeWhereTheSketchIs(TestReporter reporter) {
-        List<RgbImage> sheet = new ArrayList<>();
-        double[] r = follow("t2i_adapters", Map.of("model", ShapesModelTest.modelDir().resolve("t2i-adapter")),
-                sheet, 500);
-        ShapesModelTest.writeSheet(sheet, 8, Path.of("target", "shapes-t2i-adapter-sheet.png"));
-        reporter.publishEntry(String.format(Locale.ROOT,
-                "SHAPES t2i-adapter: mean IoU %.3f (worst %.3f) over %d sketches off the "
-                + "named positions and sizes; without it: %.3f", r[0], r[1], CASES.length, r[2]));
-        assertThat(r[0]).as("mean IoU with the sketched shape").isGreaterThanOrEqualTo(0.5);
-        assertThat(r[0]).as("the adapter, not the prompt, places the shape").isGreaterThan(r[2] + 0.2);
+        assertTheShapeFollowsTheSketches(reporter, "t2i_adapters", "t2i-adapter", 500, "shapes-t2i-adapter-sheet.png",
+                "t2i-adapter", "adapter");
     }
 
     @Test
     void theControlNetPutsTheShapeWhereTheSketchIs(TestReporter reporter) {
+        assertTheShapeFollowsTheSketches(reporter, "controlnets", "controlnet", 600,
+                "shapes-controlnet-sketch-sheet.png", "controlnet (sketches)", "ControlNet");
+    }
+
+    /**
+     * Generates the sketch cases with the shipped model's {@code model} as a {@code parameter} entry, writes their
+     * sheet as {@code sheetFile} in {@code target/}, and checks the shapes' overlap with the sketches, with and
+     * without it.
+     */
+    private static void assertTheShapeFollowsTheSketches(TestReporter reporter, String parameter, String model,
+            int seed, String sheetFile, String label, String what) {
         List<RgbImage> sheet = new ArrayList<>();
-        double[] r = follow("controlnets", Map.of("model", ShapesModelTest.modelDir().resolve("controlnet")),
-                sheet, 600);
-        ShapesModelTest.writeSheet(sheet, 8, Path.of("target", "shapes-controlnet-sketch-sheet.png"));
+        double[] r = follow(parameter, Map.of("model", ShapesModelTest.modelDir().resolve(model)), sheet, seed);
+        ShapesModelTest.writeSheet(sheet, 8, Path.of("target", sheetFile));
         reporter.publishEntry(String.format(Locale.ROOT,
-                "SHAPES controlnet (sketches): mean IoU %.3f (worst %.3f) over %d sketches "
-                + "off the named positions and sizes; without it: %.3f", r[0], r[1], CASES.length, r[2]));
+                "SHAPES %s: mean IoU %.3f (worst %.3f) over %d sketches off the "
+                + "named positions and sizes; without it: %.3f", label, r[0], r[1], CASES.length, r[2]));
         assertThat(r[0]).as("mean IoU with the sketched shape").isGreaterThanOrEqualTo(0.5);
-        assertThat(r[0]).as("the ControlNet, not the prompt, places the shape").isGreaterThan(r[2] + 0.2);
+        assertThat(r[0]).as("the " + what + ", not the prompt, places the shape").isGreaterThan(r[2] + 0.2);
     }
 
     @Test

@@ -3,21 +3,16 @@ package io.conditio.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
 import io.conditio.api.InvalidRequestException;
-import io.conditio.api.RgbImage;
-import io.conditio.core.Conditio;
 import io.conditio.core.image.PngImages;
-import io.conditio.core.npy.Npy;
 import io.conditio.core.pipeline.Pipeline;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -31,14 +26,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(ConditioExtension.class)
 class T2IAdapterParityTest {
-    private static Conditio conditio;
+    @Model(Model.SHAPES)
     private static Pipeline shapes;
-
-    @BeforeAll
-    static void open(Conditio c, @Model(Model.SHAPES) Pipeline shapesFixture) {
-        conditio = c;
-        shapes = shapesFixture;
-    }
 
     static Path fixture(String file) {
         return TinyFixtures.resource("t2i-adapter-parity/" + file);
@@ -59,18 +48,11 @@ class T2IAdapterParityTest {
     }
 
     private static void compare(String name, GenerationResult result, TestReporter reporter) {
-        FloatTensor expectedLatents = Npy.readFloat(fixture(name + "_latents.npy"));
-        FloatTensor expectedImage = Npy.readFloat(fixture(name + "_image.npy"));
-        double latentAbs = TinyFixtures.maxAbsError(result.latents(), expectedLatents);
-        double latentRel = TinyFixtures.relativeError(result.latents(), expectedLatents);
-        RgbImage image = result.image();
-        double imageAbs = TinyFixtures.maxAbsError(FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3),
-                expectedImage);
+        Parity parity = Parity.of(result, fixture(name + "_latents.npy"), fixture(name + "_image.npy"));
         reporter.publishEntry(String.format(Locale.ROOT,
                 "PARITY t2i-adapter %-22s latents max abs %.3e rel %.3e | image max abs %.3e",
-                name, latentAbs, latentRel, imageAbs));
-        assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(1e-4);
-        assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(1e-3);
+                name, parity.latentAbs(), parity.latentRel(), parity.imageAbs()));
+        parity.assertWithin(1e-4, 1e-3);
     }
 
     @Test

@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,14 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(ConditioExtension.class)
 class TextConditioningTest {
     private static final String PROMPT = "a red circle on a white background";
+    @Fixture
     private static Conditio conditio;
+    @Model("sd-tiny")
     private static Pipeline sdTiny;
-
-    @BeforeAll
-    static void open(Conditio c, @Model("sd-tiny") Pipeline sdTinyFixture) {
-        conditio = c;
-        sdTiny = sdTinyFixture;
-    }
 
     private static GenerationRequest.Builder request(String prompt) {
         return GenerationRequest.builder().setPrompt(prompt).optSteps(4).optSeed(11).optScheduler("ddim");

@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -50,15 +49,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 class TextualInversionTest {
     private static final double TOLERANCE = 1e-5;
     private static final String TABLE = "t.embeddings.token_embedding.weight";
+    @Fixture
     private static Conditio conditio;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void open(Conditio c) {
-        conditio = c;
-    }
 
     private static Path fixture(String file) {
         return TinyFixtures.resource("embeddings-tiny/" + file);

@@ -3,6 +3,7 @@ package io.conditio.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conditio.api.FloatTensor;
+import io.conditio.api.GenerationRequest;
 import io.conditio.core.json.Json;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -81,6 +82,24 @@ final class TinyFixtures {
         }
     }
 
+    /**
+     * A model folder in {@code dir} of links: sd-tiny's components, with its task variants beside {@code unet/}:
+     * {@code unet-inpaint/} for masks and {@code unet-controlnet/} for ControlNets.
+     *
+     * @param dir an empty folder
+     * @return {@code dir}
+     * @throws java.io.IOException if a link cannot be made
+     */
+    static Path sdTinyWithVariants(Path dir) throws java.io.IOException {
+        Path sd = model("sd-tiny");
+        for (String c : List.of("text_encoder", "tokenizer", "scheduler", "vae_decoder", "vae_encoder", "unet")) {
+            Files.createSymbolicLink(dir.resolve(c), sd.resolve(c));
+        }
+        Files.createSymbolicLink(dir.resolve("unet-inpaint"), model("unet-inpaint"));
+        Files.createSymbolicLink(dir.resolve("unet-controlnet"), model("unet-controlnet"));
+        return dir;
+    }
+
     @SuppressWarnings("unchecked")
     static Map<String, Object> testCase(String name) {
         Map<String, Object> all = Json.parseObject(root().resolve("cases.json"));
@@ -91,6 +110,33 @@ final class TinyFixtures {
             }
         }
         throw new IllegalArgumentException("no case " + name + " in cases.json");
+    }
+
+    /**
+     * @param c a case of cases.json
+     * @return a request with the case's prompt (where it has one), negative prompt, steps, guidance scale, seed and
+     *         scheduler config
+     */
+    @SuppressWarnings("unchecked")
+    static GenerationRequest.Builder caseRequest(Map<String, Object> c) {
+        GenerationRequest.Builder b = GenerationRequest.builder()
+                .optNegativePrompt((String) c.get("negative_prompt"))
+                .optSteps(((Number) c.get("steps")).intValue())
+                .optGuidanceScale(((Number) c.get("guidance_scale")).doubleValue())
+                .optSeed(((Number) c.get("seed")).longValue())
+                .optSchedulerConfig((Map<String, Object>) c.get("scheduler_config"));
+        if (c.get("prompt") != null) {
+            b.setPrompt((String) c.get("prompt"));
+        }
+        return b;
+    }
+
+    /**
+     * @param c a case of cases.json
+     * @return {@link #caseRequest} at the case's width and height
+     */
+    static GenerationRequest.Builder sizedCaseRequest(Map<String, Object> c) {
+        return caseRequest(c).optSize(((Number) c.get("width")).intValue(), ((Number) c.get("height")).intValue());
     }
 
     /** Max absolute difference. */

@@ -2,16 +2,10 @@ package io.conditio.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
 import io.conditio.api.GenerationResult;
-import io.conditio.api.RgbImage;
-import io.conditio.core.Conditio;
-import io.conditio.core.npy.Npy;
 import io.conditio.core.pipeline.Pipeline;
-import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,17 +19,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @ExtendWith(ConditioExtension.class)
 class Txt2ImgParityTest {
-    private static Conditio conditio;
+    @Model("sd-tiny")
     private static Pipeline optimum;
+    @Model("sd-tiny-legacy")
     private static Pipeline legacy;
-
-    @BeforeAll
-    static void open(Conditio c, @Model("sd-tiny") Pipeline optimumFixture,
-            @Model("sd-tiny-legacy") Pipeline legacyFixture) {
-        conditio = c;
-        optimum = optimumFixture;
-        legacy = legacyFixture;
-    }
 
     @ParameterizedTest(name = "{0} on {1}")
     @CsvSource({
@@ -54,33 +41,14 @@ class Txt2ImgParityTest {
         Map<String, Object> c = TinyFixtures.testCase(caseName);
         @SuppressWarnings("unchecked")
         Map<String, Object> schedulerConfig = (Map<String, Object>) c.get("scheduler_config");
-        GenerationRequest request = GenerationRequest.builder()
-                .setPrompt((String) c.get("prompt"))
-                .optNegativePrompt((String) c.get("negative_prompt"))
-                .optSteps(((Number) c.get("steps")).intValue())
-                .optGuidanceScale(((Number) c.get("guidance_scale")).doubleValue())
-                .optSeed(((Number) c.get("seed")).longValue())
-                .optSize(((Number) c.get("width")).intValue(), ((Number) c.get("height")).intValue())
-                .optSchedulerConfig(schedulerConfig)
-                .build();
+        GenerationRequest request = TinyFixtures.sizedCaseRequest(c).build();
         Pipeline pipeline = model.equals("sd-tiny") ? optimum : legacy;
 
         GenerationResult result = pipeline.generate(request);
 
-        FloatTensor expectedLatents = Npy.readFloat(TinyFixtures.array((String) c.get("latents")));
-        FloatTensor expectedImage = Npy.readFloat(TinyFixtures.array((String) c.get("image")));
-        double latentAbs = TinyFixtures.maxAbsError(result.latents(), expectedLatents);
-        double latentRel = TinyFixtures.relativeError(result.latents(), expectedLatents);
-        RgbImage image = result.image();
-        FloatTensor actualImage = FloatTensor.of(image.pixels(), 1, image.height(), image.width(), 3);
-        double imageAbs = TinyFixtures.maxAbsError(actualImage, expectedImage);
-        reporter.publishEntry(String.format(Locale.ROOT,
-                "PARITY %-40s %-15s latents max abs %.3e rel %.3e | image max abs %.3e"
-                + " | step %.2f ms, unet %.2f ms", caseName, model, latentAbs, latentRel, imageAbs,
-                result.timings().meanStepMillis(), result.timings().meanUnetMillis()));
-
-        assertThat(latentRel).as("latent error relative to max(1, max|expected|)").isLessThanOrEqualTo(tolerance);
-        assertThat(imageAbs).as("image max abs error").isLessThanOrEqualTo(tolerance <= 1e-4 ? 1e-3 : 1e-2);
+        Parity parity = Parity.ofCase(result, c);
+        parity.report(reporter, caseName, model, result);
+        parity.assertWithin(tolerance, tolerance <= 1e-4 ? 1e-3 : 1e-2);
         assertThat(result.provenance().get("scheduler")).isEqualTo(schedulerConfig.get("_class_name"));
     }
 }

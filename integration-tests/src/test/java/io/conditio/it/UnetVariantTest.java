@@ -22,22 +22,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class UnetVariantTest {
 
-    private static Path folderWithVariants(Path dir) throws IOException {
-        Path sd = TinyFixtures.model("sd-tiny");
-        for (String c : List.of("text_encoder", "tokenizer", "scheduler", "vae_decoder", "vae_encoder", "unet")) {
-            Files.createSymbolicLink(dir.resolve(c), sd.resolve(c));
-        }
-        Files.createSymbolicLink(dir.resolve("unet-inpaint"), TinyFixtures.model("unet-inpaint"));
-        Files.createSymbolicLink(dir.resolve("unet-controlnet"), TinyFixtures.model("unet-controlnet"));
-        return dir;
-    }
-
     @Test
     void eachRequestRunsTheUnetItNeedsAndMatchesDiffusers(@TempDir Path dir) throws IOException {
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
-                Pipeline pipeline = conditio.open(folderWithVariants(dir))) {
+                Pipeline pipeline = conditio.open(TinyFixtures.sdTinyWithVariants(dir))) {
             Map<String, Object> inpaint = TinyFixtures.testCase("inpaint_ddim");
-            GenerationResult r = pipeline.generate(Img2ImgParityTest.fromCase(inpaint).optScheduler("DDIMScheduler")
+            GenerationResult r = pipeline.generate(TinyFixtures.caseRequest(inpaint).optScheduler("DDIMScheduler")
                     .optParameter("init_image", PngImages.read(TinyFixtures.array("inpaint_init.png")))
                     .optParameter("mask_image", PngImages.read(TinyFixtures.array("inpaint_mask.png"))).build());
             FloatTensor expected = Npy.readFloat(TinyFixtures.array("inpaint_latents.npy"));
@@ -45,7 +35,7 @@ class UnetVariantTest {
             assertThat(r.provenance().get("unet")).isEqualTo("unet-inpaint");
 
             Map<String, Object> cn = TinyFixtures.testCase("cn_DDIMScheduler");
-            GenerationResult c = pipeline.generate(Img2ImgParityTest.fromCase(cn).optScheduler("DDIMScheduler")
+            GenerationResult c = pipeline.generate(TinyFixtures.caseRequest(cn).optScheduler("DDIMScheduler")
                     .optSize(64, 64)
                     .optParameter("controlnets", List.of(Map.of("model", TinyFixtures.model("controlnet"),
                             "image", PngImages.read(TinyFixtures.array("control.png")), "scale", 0.8)))
@@ -54,7 +44,7 @@ class UnetVariantTest {
             assertThat(TinyFixtures.relativeError(c.latents(), expectedCn)).isLessThanOrEqualTo(1e-4);
             assertThat(c.provenance().get("unet")).isEqualTo("unet-controlnet");
 
-            GenerationResult plain = pipeline.generate(Img2ImgParityTest.fromCase(
+            GenerationResult plain = pipeline.generate(TinyFixtures.caseRequest(
                     TinyFixtures.testCase("t2i_00_DDIMScheduler")).optSize(64, 64).build());
             assertThat(plain.provenance().get("unet")).isNull();
             assertThat(TinyFixtures.relativeError(plain.latents(),
@@ -70,7 +60,7 @@ class UnetVariantTest {
         Files.createSymbolicLink(folder.resolve("unet-controlnet"), TinyFixtures.model("unet-controlnet"));
         try (Conditio conditio = Conditio.start(List.of(TinyFixtures.pluginDir()));
                 Pipeline pipeline = conditio.open(folder)) {
-            GenerationResult c = pipeline.generate(Img2ImgParityTest.fromCase(TinyFixtures.testCase("cn_DDIMScheduler"))
+            GenerationResult c = pipeline.generate(TinyFixtures.caseRequest(TinyFixtures.testCase("cn_DDIMScheduler"))
                     .optScheduler("DDIMScheduler").optSize(64, 64)
                     .optParameter("controlnets", List.of(Map.of("model", TinyFixtures.model("controlnet"),
                             "image", PngImages.read(TinyFixtures.array("control.png")), "scale", 0.8)))

@@ -66,14 +66,9 @@ class TorchGeneratorTest {
     @MethodSource("recordedCases")
     @SuppressWarnings("unchecked")
     void randnTwiceMatchesRealTorchBitForBit(Map<String, Object> c) {
-        long seed = (Long) c.get("seed");
-        int[] shape = ints((List<Object>) c.get("shape"));
-        TorchGenerator g = new TorchGenerator(seed);
-        FloatTensor first = g.randn(shape);
-        FloatTensor second = g.randn(shape);
-        assertThat(first.shape()).containsExactly(shape);
-        assertWithinUlps(first, (List<Object>) c.get("first"), 0, "seed " + seed + " first");
-        assertWithinUlps(second, (List<Object>) c.get("second"), 0, "seed " + seed + " second");
+        FloatTensor[] draws = randnTwice(c);
+        assertThat(draws[0].shape()).containsExactly(ints((List<Object>) c.get("shape")));
+        assertDrawsWithinUlps(c, draws, 0);
     }
 
     @ParameterizedTest(name = "seed {0}")
@@ -109,17 +104,26 @@ class TorchGeneratorTest {
 
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("sharedCases")
-    @SuppressWarnings("unchecked")
     void randnMatchesSharedReference(Map<String, Object> c) {
-        long seed = (Long) c.get("seed");
-        int[] shape = ints((List<Object>) c.get("shape"));
-        TorchGenerator g = new TorchGenerator(seed);
-        FloatTensor first = g.randn(shape);
-        FloatTensor second = g.randn(shape);
+        FloatTensor[] draws = randnTwice(c);
         // the scalar path (< 16 values) is exact; the 16-block kernel within 2 ulp (see the class comment)
-        int ulps = first.size() < 16 ? 0 : 2;
-        assertWithinUlps(first, (List<Object>) c.get("first"), ulps, "seed " + seed + " first");
-        assertWithinUlps(second, (List<Object>) c.get("second"), ulps, "seed " + seed + " second");
+        assertDrawsWithinUlps(c, draws, draws[0].size() < 16 ? 0 : 2);
+    }
+
+    /** @return two randn draws of the case's shape from one generator seeded with the case's seed */
+    @SuppressWarnings("unchecked")
+    private static FloatTensor[] randnTwice(Map<String, Object> c) {
+        int[] shape = ints((List<Object>) c.get("shape"));
+        TorchGenerator g = new TorchGenerator((Long) c.get("seed"));
+        return new FloatTensor[] {g.randn(shape), g.randn(shape)};
+    }
+
+    /** Checks the draws of {@link #randnTwice} against the case's {@code first} and {@code second} values. */
+    @SuppressWarnings("unchecked")
+    private static void assertDrawsWithinUlps(Map<String, Object> c, FloatTensor[] draws, int ulps) {
+        long seed = (Long) c.get("seed");
+        assertWithinUlps(draws[0], (List<Object>) c.get("first"), ulps, "seed " + seed + " first");
+        assertWithinUlps(draws[1], (List<Object>) c.get("second"), ulps, "seed " + seed + " second");
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.conditio.api.ModelLoadException;
 import io.conditio.core.json.Json;
 import io.conditio.core.testing.Fixtures;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -134,12 +135,17 @@ class ClipTokenizerTest {
                 .hasMessageContaining(dir.resolve("merges.txt").toString());
     }
 
-    @Test
-    void padTokenMayBeAnObjectAndDefaultsApplyWithoutConfigFiles() throws Exception {
-        Path dir = tmp.resolve("sd2");
-        Files.createDirectories(dir);
+    /** @return a tokenizer folder under the temp folder with the fixture's vocab.json and merges.txt only */
+    private Path vocabularyOnly(String name) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve(name));
         Files.copy(Fixtures.resource("tokenizer/vocab.json"), dir.resolve("vocab.json"));
         Files.copy(Fixtures.resource("tokenizer/merges.txt"), dir.resolve("merges.txt"));
+        return dir;
+    }
+
+    @Test
+    void padTokenMayBeAnObjectAndDefaultsApplyWithoutConfigFiles() throws Exception {
+        Path dir = vocabularyOnly("sd2");
         ClipTokenizer defaults = ClipTokenizer.load(dir);
         assertThat(defaults.padId()).isEqualTo(790);
         assertThat(defaults.maxLength()).isEqualTo(77);
@@ -158,10 +164,7 @@ class ClipTokenizerTest {
 
     @Test
     void unknownSpecialTokenIsAnError() throws Exception {
-        Path dir = tmp.resolve("bad");
-        Files.createDirectories(dir);
-        Files.copy(Fixtures.resource("tokenizer/vocab.json"), dir.resolve("vocab.json"));
-        Files.copy(Fixtures.resource("tokenizer/merges.txt"), dir.resolve("merges.txt"));
+        Path dir = vocabularyOnly("bad");
         Files.writeString(dir.resolve("special_tokens_map.json"), "{\"pad_token\": \"<pad>\"}");
         assertThatThrownBy(() -> ClipTokenizer.load(dir))
                 .isInstanceOf(ModelLoadException.class)

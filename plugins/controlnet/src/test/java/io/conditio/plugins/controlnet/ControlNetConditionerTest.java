@@ -1,5 +1,6 @@
 package io.conditio.plugins.controlnet;
 
+import static io.conditio.core.testing.FakeConditioningContext.cfg;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -11,6 +12,7 @@ import io.conditio.api.GenerationRequest;
 import io.conditio.api.GuidanceBranch;
 import io.conditio.api.InvalidRequestException;
 import io.conditio.api.UnetInputDeclaration;
+import io.conditio.core.testing.FakeModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,8 +49,8 @@ class ControlNetConditionerTest {
         return GenerationRequest.builder().optParameter("controlnets", List.of(nets)).build();
     }
 
-    private Conditioning prepare(GenerationRequest request, Fakes.FakeModel unet, Fakes.FakeModel... cns) {
-        return conditioner.prepare(new Fakes.Context(request, unet, Fakes.cfg(), cns).view()).orElseThrow();
+    private Conditioning prepare(GenerationRequest request, FakeModel unet, FakeModel... cns) {
+        return conditioner.prepare(new Fakes.Context(request, unet, cfg(), cns)).orElseThrow();
     }
 
     private static float value(FloatTensor t, int batchEntry) {
@@ -70,16 +72,16 @@ class ControlNetConditionerTest {
 
     @Test
     void aControlNetRunsOnTheWholeBatchWithItsScale() {
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
+        FakeModel cn = Fakes.controlNet(CN);
         Conditioning c = prepare(request(net(CN, 0.5f, "scale", 0.8)), Fakes.residualUnet(UNET), cn);
         assertThat(c.provides()).hasSize(10);
         assertThat(c.provides().get(0)).isEqualTo(UnetInputDeclaration.residual(DOWN0, new int[] {2, 16, 8, 8},
                 "--controlnet residuals (controlnet)"));
         Fakes.Inputs in = new Fakes.Inputs(2, 751f);
-        c.contribute(Fakes.step(0, 8, 751f, Fakes.cfg()), in.view());
+        c.contribute(Fakes.step(0, 8, 751f, cfg()), in);
 
-        assertThat(cn.feeds).hasSize(1);
-        Map<String, ?> feed = cn.feeds.get(0);
+        assertThat(cn.feeds()).hasSize(1);
+        Map<String, ?> feed = cn.feeds().get(0);
         assertThat(feed.get("sample")).isSameAs(in.sample());
         assertThat(((FloatTensor) feed.get("timestep")).array()).containsExactly(751f, 751f);
         assertThat(feed.get("encoder_hidden_states")).isSameAs(in.named.get("encoder_hidden_states"));
@@ -99,13 +101,13 @@ class ControlNetConditionerTest {
 
     @Test
     void guessModeRunsOnTheConditionalHalfAndScalesByLogspace() {
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
+        FakeModel cn = Fakes.controlNet(CN);
         Conditioning c = prepare(request(net(CN, 0f, "scale", 0.8, "guess_mode", true)), Fakes.residualUnet(UNET),
                 cn);
         Fakes.Inputs in = new Fakes.Inputs(2, 751f);
-        c.contribute(Fakes.step(0, 8, 751f, Fakes.cfg()), in.view());
+        c.contribute(Fakes.step(0, 8, 751f, cfg()), in);
 
-        Map<String, ?> feed = cn.feeds.get(0);
+        Map<String, ?> feed = cn.feeds().get(0);
         FloatTensor sample = (FloatTensor) feed.get("sample");
         assertThat(sample.shape()).containsExactly(1, 4, 8, 8);
         assertThat(sample.array()).containsExactly(in.sample().batchEntry(1).array());
@@ -141,26 +143,26 @@ class ControlNetConditionerTest {
 
     @Test
     void guessModeWithoutGuidanceRunsOnTheSingleBranch() {
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
+        FakeModel cn = Fakes.controlNet(CN);
         List<GuidanceBranch> one = List.of(GuidanceBranch.CONDITIONAL);
         Conditioning c = conditioner.prepare(new Fakes.Context(request(net(CN, 0f, "guess_mode", true)),
-                Fakes.residualUnet(UNET), one, cn).view()).orElseThrow();
+                Fakes.residualUnet(UNET), one, cn)).orElseThrow();
         Fakes.Inputs in = new Fakes.Inputs(1, 1f);
-        c.contribute(Fakes.step(0, 4, 1f, one), in.view());
-        assertThat(((FloatTensor) cn.feeds.get(0).get("sample")).dim(0)).isEqualTo(1);
+        c.contribute(Fakes.step(0, 4, 1f, one), in);
+        assertThat(((FloatTensor) cn.feeds().get(0).get("sample")).dim(0)).isEqualTo(1);
         assertThat(value(in.residual(DOWN0), 0)).isEqualTo(ControlNetConditioning.guessModeScales(9, 1f)[0]);
     }
 
     @Test
     void outsideStartEndTheControlNetIsNotRunAndZerosGoIn() {
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
+        FakeModel cn = Fakes.controlNet(CN);
         Conditioning c = prepare(request(net(CN, 0f, "start", 0.25, "end", 0.75)), Fakes.residualUnet(UNET), cn);
         List<Integer> active = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             Fakes.Inputs in = new Fakes.Inputs(2, 1f);
-            int before = cn.feeds.size();
-            c.contribute(Fakes.step(i, 8, 1f, Fakes.cfg()), in.view());
-            if (cn.feeds.size() > before) {
+            int before = cn.feeds().size();
+            c.contribute(Fakes.step(i, 8, 1f, cfg()), in);
+            if (cn.feeds().size() > before) {
                 active.add(i);
                 assertThat(value(in.residual(DOWN0), 0)).isEqualTo(1f);
             } else {
@@ -185,12 +187,12 @@ class ControlNetConditionerTest {
 
     @Test
     void severalControlNetsAreSummed() {
-        Fakes.FakeModel a = Fakes.controlNet(CN);
-        Fakes.FakeModel b = Fakes.controlNet(CN2);
+        FakeModel a = Fakes.controlNet(CN);
+        FakeModel b = Fakes.controlNet(CN2);
         Conditioning c = prepare(request(net(CN, 0f, "scale", 0.5), net(CN2, 1f, "scale", 0.25)),
                 Fakes.residualUnet(UNET), a, b);
         Fakes.Inputs in = new Fakes.Inputs(2, 1f);
-        c.contribute(Fakes.step(0, 8, 1f, Fakes.cfg()), in.view());
+        c.contribute(Fakes.step(0, 8, 1f, cfg()), in);
         assertThat(value(in.residual(DOWN0), 1)).isEqualTo(0.5f * 1f + 0.25f * 2f);
         assertThat(value(in.residual(MID), 0)).isEqualTo(10 * 0.5f + 10 * 0.25f * 2f);
     }
@@ -198,12 +200,12 @@ class ControlNetConditionerTest {
     @Test
     void aResidualUnetWithoutControlNetGetsZeros() {
         Conditioning c = conditioner.prepare(new Fakes.Context(GenerationRequest.builder().build(),
-                Fakes.residualUnet(UNET), Fakes.cfg()).view()).orElseThrow();
+                Fakes.residualUnet(UNET), cfg())).orElseThrow();
         assertThat(c.provides()).extracting(UnetInputDeclaration::kind)
                 .containsOnly(UnetInputDeclaration.Kind.RESIDUAL);
         assertThat(c.provides().get(3).shape()).containsExactly(2, 16, 4, 4);
         Fakes.Inputs in = new Fakes.Inputs(2, 1f);
-        c.contribute(Fakes.step(0, 8, 1f, Fakes.cfg()), in.view());
+        c.contribute(Fakes.step(0, 8, 1f, cfg()), in);
         assertThat(in.residual(DOWN0).shape()).containsExactly(2, 16, 8, 8);
         assertThat(in.residual(DOWN0).array()).containsOnly(0f);
         assertThat(c.provenance().get("residuals")).startsWith("zeros (no --controlnet)");
@@ -218,31 +220,31 @@ class ControlNetConditionerTest {
         Files.writeString(dir.resolve("unet/config.json"),
                 "{\"layers_per_block\": 3, \"block_out_channels\": [16, 32, 32]}");
         assertThatThrownBy(() -> conditioner.prepare(new Fakes.Context(GenerationRequest.builder().build(),
-                Fakes.residualUnet(unetFile), Fakes.cfg()).view()))
+                Fakes.residualUnet(unetFile), cfg())))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("no --controlnet was given")
                 .hasMessageContaining("cannot be derived")
                 .hasMessageContaining("--control-scale 0");
 
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
+        FakeModel cn = Fakes.controlNet(CN);
         Conditioning c = prepare(request(net(CN, 0f, "start", 0.5)), Fakes.residualUnet(unetFile), cn);
         Fakes.Inputs in = new Fakes.Inputs(2, 1f);
-        c.contribute(Fakes.step(0, 8, 1f, Fakes.cfg()), in.view());
-        assertThat(cn.feeds).hasSize(1);
-        assertThat(((FloatTensor) cn.feeds.get(0).get("conditioning_scale")).get(0)).isZero();
+        c.contribute(Fakes.step(0, 8, 1f, cfg()), in);
+        assertThat(cn.feeds()).hasSize(1);
+        assertThat(((FloatTensor) cn.feeds().get(0).get("conditioning_scale")).get(0)).isZero();
         assertThat(in.residual(DOWN8).shape()).containsExactly(2, 32, 2, 2);
         assertThat(in.residual(DOWN8).array()).containsOnly(0f);
         // the next inactive step reuses the learned shapes without running the ControlNet
         Fakes.Inputs next = new Fakes.Inputs(2, 1f);
-        c.contribute(Fakes.step(1, 8, 1f, Fakes.cfg()), next.view());
-        assertThat(cn.feeds).hasSize(1);
+        c.contribute(Fakes.step(1, 8, 1f, cfg()), next);
+        assertThat(cn.feeds()).hasSize(1);
         assertThat(next.residual(MID).shape()).containsExactly(2, 32, 2, 2);
     }
 
     @Test
     void aPlainUnetWithoutControlNetIsNotConditioned() {
         assertThat(conditioner.prepare(new Fakes.Context(GenerationRequest.builder().build(),
-                Fakes.plainUnet(PLAIN), Fakes.cfg()).view())).isEmpty();
+                Fakes.plainUnet(PLAIN), cfg()))).isEmpty();
     }
 
     @Test
@@ -255,8 +257,8 @@ class ControlNetConditionerTest {
 
     @Test
     void mismatchedResidualsAreNamedInOneMessage() {
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
-        cn.outputs.remove(DOWN8);
+        FakeModel cn = Fakes.controlNet(CN);
+        cn.outputs().remove(DOWN8);
         cn.out(Fakes.spec("down_block_9_additional_residual", ElementType.FLOAT32, -1, 32, -1, -1));
         assertThatThrownBy(() -> prepare(request(net(CN, 0f)), Fakes.residualUnet(UNET), cn))
                 .isInstanceOf(InvalidRequestException.class)
@@ -266,8 +268,8 @@ class ControlNetConditionerTest {
 
     @Test
     void aControlNetForAnotherBaseModelIsRefused() {
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
-        cn.inputs.put("encoder_hidden_states", Fakes.spec("encoder_hidden_states", ElementType.FLOAT32, -1, -1, 768));
+        FakeModel cn = Fakes.controlNet(CN);
+        cn.inputs().put("encoder_hidden_states", Fakes.spec("encoder_hidden_states", ElementType.FLOAT32, -1, -1, 768));
         assertThatThrownBy(() -> prepare(request(net(CN, 0f)), Fakes.residualUnet(UNET), cn))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("another base model");
@@ -275,8 +277,8 @@ class ControlNetConditionerTest {
 
     @Test
     void badEntriesNameTheKeyAndFlag() {
-        Fakes.FakeModel unet = Fakes.residualUnet(UNET);
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
+        FakeModel unet = Fakes.residualUnet(UNET);
+        FakeModel cn = Fakes.controlNet(CN);
         assertThatThrownBy(() -> prepare(request(net(CN, 0f, "strength", 1)), unet, cn))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("unknown key 'strength'");
@@ -291,22 +293,22 @@ class ControlNetConditionerTest {
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("--control-image");
         assertThatThrownBy(() -> conditioner.prepare(new Fakes.Context(GenerationRequest.builder()
-                .optParameter("controlnets", "/models/controlnet").build(), unet, Fakes.cfg(), cn).view()))
+                .optParameter("controlnets", "/models/controlnet").build(), unet, cfg(), cn)))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("must be a List of Maps");
     }
 
     @Test
     void anImageOfAnotherSizeIsResizedAndThenPreprocessedByTheHost() {
-        Fakes.FakeModel cn = Fakes.controlNet(CN);
+        FakeModel cn = Fakes.controlNet(CN);
         Map<String, Object> entry = net(CN, 0.25f, "preprocess", "invert");
         entry.put("image", Fakes.image(32, 16, 0.25f));
         Conditioning c = prepare(request(entry), Fakes.residualUnet(UNET), cn);
         assertThat(c.provenance()).containsEntry("0.image", "32x16 resized (bilinear) to 64x64")
                 .containsEntry("0.preprocess", "invert");
         Fakes.Inputs in = new Fakes.Inputs(2, 1f);
-        c.contribute(Fakes.step(0, 8, 1f, Fakes.cfg()), in.view());
-        FloatTensor cond = (FloatTensor) cn.feeds.get(0).get("controlnet_cond");
+        c.contribute(Fakes.step(0, 8, 1f, cfg()), in);
+        FloatTensor cond = (FloatTensor) cn.feeds().get(0).get("controlnet_cond");
         assertThat(cond.shape()).containsExactly(2, 3, 64, 64);
         // resized first (a uniform 0.25 stays 0.25), then preprocessed
         assertThat(cond.array()).containsOnly(0.75f);

@@ -1,8 +1,5 @@
 package io.conditio.plugins.controlnet;
 
-import static io.conditio.core.testing.InterfaceFakes.as;
-
-import io.conditio.api.ConditioningContext;
 import io.conditio.api.ElementType;
 import io.conditio.api.FloatTensor;
 import io.conditio.api.GenerationRequest;
@@ -12,16 +9,14 @@ import io.conditio.api.RgbImage;
 import io.conditio.api.StepContext;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
-import io.conditio.api.TextTokenizer;
 import io.conditio.api.UnetInputs;
-import io.conditio.core.testing.InterfaceFakes;
+import io.conditio.core.testing.FakeConditioningContext;
+import io.conditio.core.testing.FakeModel;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 
 /** Metadata-only models, a conditioning context, a step and a recording UnetInputs for unit tests. */
 final class Fakes {
@@ -33,65 +28,6 @@ final class Fakes {
 
     static TensorSpec spec(String name, ElementType type, long... shape) {
         return new TensorSpec(name, type, shape);
-    }
-
-    /** A model whose run is a function of its feed; it records every feed. */
-    static final class FakeModel {
-        final Path path;
-        final Map<String, TensorSpec> inputs = new LinkedHashMap<>();
-        final Map<String, TensorSpec> outputs = new LinkedHashMap<>();
-        final List<Map<String, ? extends Tensor>> feeds = new ArrayList<>();
-        Function<Map<String, ? extends Tensor>, Map<String, Tensor>> body = f -> {
-            throw new UnsupportedOperationException("metadata only");
-        };
-
-        private final Model view = as(Model.class, this);
-
-        FakeModel(Path path) {
-            this.path = path;
-        }
-
-        /** @return this fake as a Model */
-        Model model() {
-            return view;
-        }
-
-        FakeModel in(TensorSpec s) {
-            inputs.put(s.name(), s);
-            return this;
-        }
-
-        FakeModel out(TensorSpec s) {
-            outputs.put(s.name(), s);
-            return this;
-        }
-
-        public String name() {
-            return path.getFileName().toString();
-        }
-
-        public Path path() {
-            return path;
-        }
-
-        public io.conditio.api.ModelConfig config() {
-
-            return InterfaceFakes.configBeside(path);
-
-        }
-
-        public Map<String, TensorSpec> inputs() {
-            return inputs;
-        }
-
-        public Map<String, TensorSpec> outputs() {
-            return outputs;
-        }
-
-        public Map<String, Tensor> run(Map<String, ? extends Tensor> feed) {
-            feeds.add(feed);
-            return body.apply(feed);
-        }
     }
 
     /** The tiny fixture's residual UNet (latents 4 channels, hidden size 32). */
@@ -126,7 +62,7 @@ final class Fakes {
             m.out(spec("down_block_" + i + "_additional_residual", ElementType.FLOAT32, -1, TINY_CHANNELS[i], -1, -1));
         }
         m.out(spec(ResidualShapes.MID, ElementType.FLOAT32, -1, 32, -1, -1));
-        m.body = feed -> {
+        m.runs(feed -> {
             FloatTensor sample = (FloatTensor) feed.get("sample");
             FloatTensor cond = (FloatTensor) feed.get("controlnet_cond");
             float scale = ((FloatTensor) feed.get("conditioning_scale")).get(0);
@@ -149,7 +85,7 @@ final class Fakes {
                 out.put(name, FloatTensor.of(data, b, c, sizes[k][0], sizes[k][1]));
             }
             return out;
-        };
+        });
         return m;
     }
 
@@ -159,43 +95,18 @@ final class Fakes {
         return new RgbImage(w, h, px);
     }
 
-    static List<GuidanceBranch> cfg() {
-        return List.of(GuidanceBranch.UNCONDITIONAL, GuidanceBranch.CONDITIONAL);
-    }
-
     /** A context over a UNet; ControlNets are looked up by path. */
-    static final class Context {
-        final GenerationRequest request;
-        final Model unet;
+    static final class Context extends FakeConditioningContext {
         final Map<Path, Model> models = new LinkedHashMap<>();
-        final List<GuidanceBranch> branches;
 
         Context(GenerationRequest request, FakeModel unet, List<GuidanceBranch> branches, FakeModel... controlnets) {
-            this.request = request;
-            this.unet = unet.model();
-            this.branches = branches;
+            super(request, unet, branches);
             for (FakeModel m : controlnets) {
-                models.put(m.path, m.model());
+                models.put(m.path(), m);
             }
         }
 
-        /** @return this fake as a ConditioningContext */
-        ConditioningContext view() {
-            return as(ConditioningContext.class, this);
-        }
-
-        public GenerationRequest request() {
-            return request;
-        }
-
-        public Model unet() {
-            return unet;
-        }
-
-        public Optional<Model> component(String component) {
-            return Optional.empty();
-        }
-
+        @Override
         public Model loadModel(Path modelFile) {
             Model m = models.get(modelFile);
             if (m == null) {
@@ -204,11 +115,8 @@ final class Fakes {
             return m;
         }
 
-        public Optional<TextTokenizer> tokenizer(String name) {
-            return Optional.empty();
-        }
-
         /** The host's preprocessor lookup, faked: {@code none}, and {@code invert} (1 - x); others are unknown. */
+        @Override
         public io.conditio.api.RgbImage preprocess(String name, io.conditio.api.RgbImage image, List<Path> models) {
             if (name.equals("none")) {
                 return image;
@@ -223,64 +131,60 @@ final class Fakes {
             }
             return new io.conditio.api.RgbImage(image.width(), image.height(), px);
         }
-
-
-        public List<GuidanceBranch> branches() {
-            return branches;
-        }
-
-        public int[] latentShape() {
-            return new int[] {1, 4, height() / 8, width() / 8};
-        }
-
-        public int width() {
-            return request.width().orElse(64);
-        }
-
-        public int height() {
-            return request.height().orElse(64);
-        }
     }
 
     /** A step of a run with {@code total} model calls. */
     static StepContext step(int index, int total, float timestep, List<GuidanceBranch> branches) {
-        return as(StepContext.class, new Object() {
+        return new StepContext() {
+            @Override
             public int stepIndex() {
                 return index;
             }
 
+            @Override
             public int totalSteps() {
                 return total;
             }
 
+            @Override
             public int inferenceSteps() {
                 return total;
             }
 
+            @Override
             public float timestep() {
                 return timestep;
             }
 
+            @Override
             public FloatTensor latents() {
                 return FloatTensor.zeros(1, 4, 8, 8);
             }
 
+            @Override
             public List<GuidanceBranch> branches() {
                 return branches;
             }
 
+            @Override
             public GenerationRequest request() {
                 throw new UnsupportedOperationException();
             }
 
+            @Override
+            public void cancel() {
+                throw new UnsupportedOperationException("cancel is not faked");
+            }
+
+            @Override
             public String toString() {
                 return "step " + index;
             }
-        });
+        };
     }
 
     /** UNet inputs as the core's: named values, residuals summed. */
-    static final class Inputs {
+    static final class Inputs implements UnetInputs {
         final FloatTensor sample;
         final Map<String, Tensor> named = new LinkedHashMap<>();
 
@@ -298,34 +202,35 @@ final class Fakes {
             named.put("encoder_hidden_states", FloatTensor.of(h, batch, 77, 32));
         }
 
+        @Override
         public FloatTensor sample() {
             return sample;
         }
 
+        @Override
         public int batchSize() {
             return sample.dim(0);
         }
 
+        @Override
         public void put(String name, Tensor value) {
             named.put(name, value);
         }
 
+        @Override
         public void appendChannels(FloatTensor channels) {
             throw new AssertionError();
         }
 
+        @Override
         public void addResidual(String name, FloatTensor value) {
             FloatTensor prev = (FloatTensor) named.get(name);
             named.put(name, prev == null ? value.copy() : prev.add(value));
         }
 
+        @Override
         public Optional<Tensor> get(String name) {
             return Optional.ofNullable(named.get(name));
-        }
-
-        /** @return this fake as UnetInputs */
-        UnetInputs view() {
-            return as(UnetInputs.class, this);
         }
 
         FloatTensor residual(String name) {

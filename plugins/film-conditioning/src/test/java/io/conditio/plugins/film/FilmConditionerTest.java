@@ -1,5 +1,6 @@
 package io.conditio.plugins.film;
 
+import static io.conditio.core.testing.FakeConditioningContext.cfg;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,7 +16,8 @@ import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
 import io.conditio.api.UnetInputDeclaration;
 import io.conditio.api.UnetInputs;
-import io.conditio.core.testing.InterfaceFakes;
+import io.conditio.core.testing.FakeConditioningContext;
+import io.conditio.core.testing.FakeModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,21 +49,26 @@ class FilmConditionerTest {
     }
 
     private Optional<Conditioning> prepare(Model unet, GenerationRequest.Builder request, List<GuidanceBranch> b) {
-        return conditioner.prepare(new FakeContext(request.build(), unet, b).view());
+        return conditioner.prepare(new FakeConditioningContext(request.build(), unet, b));
+    }
+
+    /** A UNet that is only metadata: these inputs, and the config.json beside its file. */
+    private static Model unet(Path file, TensorSpec... inputs) {
+        return new FakeModel("unet", file).in(inputs);
     }
 
     private static Map<String, Tensor> contribute(Conditioning c, int batch) {
         Recorder r = new Recorder(batch);
-        c.contribute(null, InterfaceFakes.as(UnetInputs.class, r));
+        c.contribute(null, r);
         return r.values;
     }
 
     @Test
     void classLabelsGoToTheConditionalBranchAndTheNullClassComesFromTheConfig() throws IOException {
-        Model unet = FakeContext.model(unetFile("{\n  \"class_embed_type\": null,\n  \"num_class_embeds\": 10,\n"
+        Model unet = unet(unetFile("{\n  \"class_embed_type\": null,\n  \"num_class_embeds\": 10,\n"
                 + "  \"cross_attention_dim\": 32\n}"), SAMPLE, CLASS);
         Conditioning c = prepare(unet, GenerationRequest.builder().optParameter("class_label", 3),
-                FakeContext.cfg()).orElseThrow();
+                cfg()).orElseThrow();
         assertThat(c.provides()).containsExactly(UnetInputDeclaration.input("class_labels", ElementType.INT64,
                 new int[] {2}, "--class-label (film-conditioning)"));
         LongTensor labels = (LongTensor) contribute(c, 2).get("class_labels");
@@ -71,24 +78,24 @@ class FilmConditionerTest {
 
     @Test
     void anExplicitNullClassWins() throws IOException {
-        Model unet = FakeContext.model(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
+        Model unet = unet(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
         Conditioning c = prepare(unet, GenerationRequest.builder().optParameter("class_label", 3L)
-                .optParameter("null_class_label", 0), FakeContext.cfg()).orElseThrow();
+                .optParameter("null_class_label", 0), cfg()).orElseThrow();
         assertThat(((LongTensor) contribute(c, 2).get("class_labels")).array()).containsExactly(0L, 3L);
     }
 
     @Test
     void withoutAClassLabelEveryBranchGetsTheNullClass() throws IOException {
-        Model unet = FakeContext.model(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
-        Conditioning c = prepare(unet, GenerationRequest.builder(), FakeContext.cfg()).orElseThrow();
+        Model unet = unet(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
+        Conditioning c = prepare(unet, GenerationRequest.builder(), cfg()).orElseThrow();
         assertThat(((LongTensor) contribute(c, 2).get("class_labels")).array()).containsExactly(9L, 9L);
         assertThat(c.provenance()).containsEntry("class_label", "none (null class 9)");
     }
 
     @Test
     void aClassUnetWithoutClassLabelOrKnownNullClassAsksForTheFlag() throws IOException {
-        Model unet = FakeContext.model(unetFile(null), SAMPLE, CLASS);
-        assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder(), FakeContext.cfg()))
+        Model unet = unet(unetFile(null), SAMPLE, CLASS);
+        assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder(), cfg()))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("--class-label")
                 .hasMessageContaining("--null-class-label");
@@ -97,32 +104,32 @@ class FilmConditionerTest {
     @Test
     void aClassLabelForAPlainUnetIsRefused() throws IOException {
         Path file = unetFile(null);
-        Model unet = FakeContext.model(file, SAMPLE);
+        Model unet = unet(file, SAMPLE);
         assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder().optParameter("class_label", 1),
-                FakeContext.cfg()))
+                cfg()))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessage("--class-label needs a UNet with a class_labels input; " + file + " has none");
     }
 
     @Test
     void aLabelOutOfRangeNamesTheRange() throws IOException {
-        Model unet = FakeContext.model(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
+        Model unet = unet(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
         assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder().optParameter("class_label", 10),
-                FakeContext.cfg()))
+                cfg()))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("--class-label 10 is out of range")
                 .hasMessageContaining("10 classes, 0 to 9");
         assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder().optParameter("class_label", 1)
-                .optParameter("null_class_label", -1), FakeContext.cfg()))
+                .optParameter("null_class_label", -1), cfg()))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("--null-class-label -1 is out of range");
     }
 
     @Test
     void anUnknownClassCountNeedsAnExplicitNullClassOnlyWhenGuidanceDropsTheClass() throws IOException {
-        Model unet = FakeContext.model(unetFile(null), SAMPLE, CLASS);
+        Model unet = unet(unetFile(null), SAMPLE, CLASS);
         assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder().optParameter("class_label", 1),
-                FakeContext.cfg()))
+                cfg()))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("pass null_class_label (--null-class-label)");
         Conditioning single = prepare(unet, GenerationRequest.builder().optParameter("class_label", 1),
@@ -132,18 +139,18 @@ class FilmConditionerTest {
 
     @Test
     void aNonIntegerLabelIsRefused() throws IOException {
-        Model unet = FakeContext.model(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
+        Model unet = unet(unetFile("{\"num_class_embeds\": 10}"), SAMPLE, CLASS);
         assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder().optParameter("class_label", 2.5),
-                FakeContext.cfg()))
+                cfg()))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("must be an integer");
     }
 
     @Test
     void timeIdsAreTheSameForEveryBranch() throws IOException {
-        Model unet = FakeContext.model(unetFile(null), SAMPLE, TIME_IDS);
+        Model unet = unet(unetFile(null), SAMPLE, TIME_IDS);
         Conditioning c = prepare(unet, GenerationRequest.builder().optSize(96, 64)
-                .optParameter("crops_coords_top_left", List.of(4, 8)), FakeContext.cfg()).orElseThrow();
+                .optParameter("crops_coords_top_left", List.of(4, 8)), cfg()).orElseThrow();
         FloatTensor ids = (FloatTensor) contribute(c, 2).get("time_ids");
         assertThat(ids.shape()).containsExactly(2, 6);
         assertThat(ids.array()).containsExactly(64, 96, 4, 8, 64, 96, 64, 96, 4, 8, 64, 96);
@@ -153,9 +160,9 @@ class FilmConditionerTest {
     @Test
     void sizeConditionsForANonXlUnetAreRefused() throws IOException {
         Path file = unetFile(null);
-        Model unet = FakeContext.model(file, SAMPLE);
+        Model unet = unet(file, SAMPLE);
         assertThatThrownBy(() -> prepare(unet, GenerationRequest.builder()
-                .optParameter("original_size", List.of(1024, 1024)), FakeContext.cfg()))
+                .optParameter("original_size", List.of(1024, 1024)), cfg()))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("original_size")
                 .hasMessageContaining("time_ids")
@@ -165,8 +172,8 @@ class FilmConditionerTest {
     @Test
     void timestepCondIsTheGuidanceEmbeddingRepeatedPerBatchEntry() throws IOException {
         TensorSpec cond = new TensorSpec("timestep_cond", ElementType.FLOAT32, new long[] {-1, 8});
-        Model unet = FakeContext.model(unetFile(null), SAMPLE, cond);
-        Conditioning c = prepare(unet, GenerationRequest.builder().optGuidanceScale(8.5), FakeContext.cfg())
+        Model unet = unet(unetFile(null), SAMPLE, cond);
+        Conditioning c = prepare(unet, GenerationRequest.builder().optGuidanceScale(8.5), cfg())
                 .orElseThrow();
         FloatTensor t = (FloatTensor) contribute(c, 2).get("timestep_cond");
         float[] row = GuidanceScaleEmbedding.embed(7.5f, 8);
@@ -182,7 +189,7 @@ class FilmConditionerTest {
     @Test
     void aDynamicEmbeddingSizeIsReadFromTheConfig() throws IOException {
         TensorSpec cond = new TensorSpec("timestep_cond", ElementType.FLOAT32, new long[] {-1, -1});
-        Model unet = FakeContext.model(unetFile("{\"time_cond_proj_dim\": 256}"), SAMPLE, cond);
+        Model unet = unet(unetFile("{\"time_cond_proj_dim\": 256}"), SAMPLE, cond);
         Conditioning c = prepare(unet, GenerationRequest.builder().optGuidanceScale(1.0),
                 List.of(GuidanceBranch.CONDITIONAL)).orElseThrow();
         assertThat(contribute(c, 1).get("timestep_cond").shape()).containsExactly(1, 256);
@@ -190,12 +197,12 @@ class FilmConditionerTest {
 
     @Test
     void aPlainUnetWithoutParametersIsNotConditioned() throws IOException {
-        Model unet = FakeContext.model(unetFile(null), SAMPLE);
-        assertThat(prepare(unet, GenerationRequest.builder(), FakeContext.cfg())).isEmpty();
+        Model unet = unet(unetFile(null), SAMPLE);
+        assertThat(prepare(unet, GenerationRequest.builder(), cfg())).isEmpty();
     }
 
     /** Records what a conditioning puts. */
-    private static final class Recorder {
+    private static final class Recorder implements UnetInputs {
         final Map<String, Tensor> values = new LinkedHashMap<>();
         private final int batch;
 
@@ -203,26 +210,32 @@ class FilmConditionerTest {
             this.batch = batch;
         }
 
+        @Override
         public FloatTensor sample() {
             return FloatTensor.zeros(batch, 4, 8, 8);
         }
 
+        @Override
         public int batchSize() {
             return batch;
         }
 
+        @Override
         public void put(String name, Tensor value) {
             assertThat(values.put(name, value)).as("%s set once", name).isNull();
         }
 
+        @Override
         public void appendChannels(FloatTensor channels) {
             throw new AssertionError("no channels expected");
         }
 
+        @Override
         public void addResidual(String name, FloatTensor value) {
             throw new AssertionError("no residuals expected");
         }
 
+        @Override
         public Optional<Tensor> get(String name) {
             return Optional.ofNullable(values.get(name));
         }
