@@ -146,20 +146,6 @@ public final class ClipTokenizer implements TextTokenizer {
     }
 
     @Override
-    public long[] encode(String text) {
-        int[] ids = tokenize(text);
-        long[] out = new long[maxLength];
-        Arrays.fill(out, padId);
-        int body = Math.min(ids.length, maxLength - 2);
-        out[0] = bosId;
-        for (int i = 0; i < body; i++) {
-            out[i + 1] = ids[i];
-        }
-        out[body + 1] = eosId;
-        return out;
-    }
-
-    @Override
     public int maxLength() {
         return maxLength;
     }

@@ -116,6 +116,28 @@ public final class ControlNetConditioner implements Conditioner {
      * ({@code down_block_{i}_additional_residual}, {@code mid_block_additional_residual}), unless {@code unet/} has them.
      */
     static final UnetVariantNeed UNET_VARIANT = new UnetVariantNeed("unet-controlnet", ".*_additional_residual");
+    /** The {@value #CONTROLNETS} parameter: one group per ControlNet; its fields are the keys an entry may have. */
+    static final ParameterDeclaration DECLARATION = ParameterDeclaration.builder(CONTROLNETS, ParameterType.GROUP)
+            .list()
+            .description("one group per ControlNet (--controlnet DIR --control-image IMG ...)")
+            .field(ParameterDeclaration.builder(MODEL, ParameterType.FILE).required()
+                    .description("ControlNet ONNX folder (model.onnx) or file").build())
+            .field(ParameterDeclaration.builder(IMAGE, ParameterType.IMAGE).required()
+                    .description("the control image").build())
+            .field(ParameterDeclaration.builder(SCALE, ParameterType.NUMBER).defaultValue(1.0)
+                    .description("conditioning scale").build())
+            .field(ParameterDeclaration.builder(START, ParameterType.NUMBER).range(0, 1).defaultValue(0.0)
+                    .description("fraction of the steps where it starts acting").build())
+            .field(ParameterDeclaration.builder(END, ParameterType.NUMBER).range(0, 1).defaultValue(1.0)
+                    .description("fraction of the steps where it stops acting").build())
+            .field(ParameterDeclaration.builder(GUESS_MODE, ParameterType.BOOLEAN).defaultValue(false)
+                    .description("on the conditional branch only, scales ramped").build())
+            .field(ParameterDeclaration.builder(PREPROCESS, ParameterType.STRING).defaultValue("none")
+                    .description("name of a control preprocessor run on the image (conditio plugins lists them)")
+                    .build())
+            .field(ParameterDeclaration.builder(PREPROCESS_MODELS, ParameterType.FILE).list()
+                    .description("model files of an ONNX preprocessor (depth, dwpose)").build())
+            .build();
 
     @Override
     public String id() {
@@ -124,26 +146,7 @@ public final class ControlNetConditioner implements Conditioner {
 
     @Override
     public List<ParameterDeclaration> parameters() {
-        return List.of(ParameterDeclaration.builder(CONTROLNETS, ParameterType.GROUP).list()
-                .description("one group per ControlNet (--controlnet DIR --control-image IMG ...)")
-                .field(ParameterDeclaration.builder(MODEL, ParameterType.FILE).required()
-                        .description("ControlNet ONNX folder (model.onnx) or file").build())
-                .field(ParameterDeclaration.builder(IMAGE, ParameterType.IMAGE).required()
-                        .description("the control image").build())
-                .field(ParameterDeclaration.builder(SCALE, ParameterType.NUMBER).defaultValue(1.0)
-                        .description("conditioning scale").build())
-                .field(ParameterDeclaration.builder(START, ParameterType.NUMBER).range(0, 1).defaultValue(0.0)
-                        .description("fraction of the steps where it starts acting").build())
-                .field(ParameterDeclaration.builder(END, ParameterType.NUMBER).range(0, 1).defaultValue(1.0)
-                        .description("fraction of the steps where it stops acting").build())
-                .field(ParameterDeclaration.builder(GUESS_MODE, ParameterType.BOOLEAN).defaultValue(false)
-                        .description("on the conditional branch only, scales ramped").build())
-                .field(ParameterDeclaration.builder(PREPROCESS, ParameterType.STRING).defaultValue("none")
-                        .description("name of a control preprocessor run on the image (conditio plugins lists them)")
-                        .build())
-                .field(ParameterDeclaration.builder(PREPROCESS_MODELS, ParameterType.FILE).list()
-                        .description("model files of an ONNX preprocessor (depth, dwpose)").build())
-                .build());
+        return List.of(DECLARATION);
     }
 
     @Override

@@ -73,6 +73,22 @@ public final class T2IAdapterConditioner implements Conditioner {
      */
     static final UnetVariantNeed UNET_VARIANT = new UnetVariantNeed("unet-adapter",
             "down_intrablock_additional_residual.*");
+    /** The {@value #ADAPTERS} parameter: one group per adapter; its fields are the keys an entry may have. */
+    static final ParameterDeclaration DECLARATION = ParameterDeclaration.builder(ADAPTERS, ParameterType.GROUP).list()
+            .description("one group per T2I-Adapter (--t2i-adapter DIR --adapter-image IMG ...)")
+            .field(ParameterDeclaration.builder(MODEL, ParameterType.FILE).required()
+                    .description("T2I-Adapter ONNX folder (model.onnx) or file").build())
+            .field(ParameterDeclaration.builder(IMAGE, ParameterType.IMAGE).required()
+                    .description("the condition image (a sketch, edges, depth ...)").build())
+            .field(ParameterDeclaration.builder(SCALE, ParameterType.NUMBER).defaultValue(1.0)
+                    .description("adapter_conditioning_scale").build())
+            .field(ParameterDeclaration.builder(FACTOR, ParameterType.NUMBER).range(0, 1).defaultValue(1.0)
+                    .description("adapter_conditioning_factor: acts while step < int(steps x factor)").build())
+            .field(ParameterDeclaration.builder(PREPROCESS, ParameterType.STRING).defaultValue("none")
+                    .description("name of a control preprocessor run on the image").build())
+            .field(ParameterDeclaration.builder(PREPROCESS_MODELS, ParameterType.FILE).list()
+                    .description("model files of an ONNX preprocessor").build())
+            .build();
 
     @Override
     public String id() {
@@ -81,21 +97,7 @@ public final class T2IAdapterConditioner implements Conditioner {
 
     @Override
     public List<ParameterDeclaration> parameters() {
-        return List.of(ParameterDeclaration.builder(ADAPTERS, ParameterType.GROUP).list()
-                .description("one group per T2I-Adapter (--t2i-adapter DIR --adapter-image IMG ...)")
-                .field(ParameterDeclaration.builder(MODEL, ParameterType.FILE).required()
-                        .description("T2I-Adapter ONNX folder (model.onnx) or file").build())
-                .field(ParameterDeclaration.builder(IMAGE, ParameterType.IMAGE).required()
-                        .description("the condition image (a sketch, edges, depth ...)").build())
-                .field(ParameterDeclaration.builder(SCALE, ParameterType.NUMBER).defaultValue(1.0)
-                        .description("adapter_conditioning_scale").build())
-                .field(ParameterDeclaration.builder(FACTOR, ParameterType.NUMBER).range(0, 1).defaultValue(1.0)
-                        .description("adapter_conditioning_factor: acts while step < int(steps x factor)").build())
-                .field(ParameterDeclaration.builder(PREPROCESS, ParameterType.STRING).defaultValue("none")
-                        .description("name of a control preprocessor run on the image").build())
-                .field(ParameterDeclaration.builder(PREPROCESS_MODELS, ParameterType.FILE).list()
-                        .description("model files of an ONNX preprocessor").build())
-                .build());
+        return List.of(DECLARATION);
     }
 
     @Override

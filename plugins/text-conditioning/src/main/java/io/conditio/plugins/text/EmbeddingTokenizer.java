@@ -57,20 +57,6 @@ final class EmbeddingTokenizer implements TextTokenizer {
     }
 
     @Override
-    public long[] encode(String text) {
-        int[] ids = tokenize(text);
-        long[] out = new long[maxLength()];
-        Arrays.fill(out, padId());
-        out[0] = bosId();
-        int n = Math.min(ids.length, out.length - 2);
-        for (int i = 0; i < n; i++) {
-            out[i + 1] = ids[i];
-        }
-        out[n + 1] = eosId();
-        return out;
-    }
-
-    @Override
     public int maxLength() {
         return base.maxLength();
     }
