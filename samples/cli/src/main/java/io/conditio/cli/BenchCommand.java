@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -79,14 +80,12 @@ final class BenchCommand implements Callable<Integer> {
                    Map<Integer, Double> imagesPerSecond) {
     }
 
-    @picocli.CommandLine.Mixin
+    @Mixin
     SessionFlags sessionFlags = new SessionFlags();
 
     @Override
-    public Integer call() {
-        try (SessionFlags.Scope scope = sessionFlags.apply()) {
-            return execute();
-        }
+    public Integer call() throws Exception {
+        return sessionFlags.around(this::execute);
     }
 
     private Integer execute() {

@@ -119,6 +119,11 @@ public final class ConditioCli implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** Prints each line on the command's standard error as {@code conditio: warning: LINE}. */
+    static void warn(CommandLine.Model.CommandSpec command, java.util.List<String> lines) {
+        lines.forEach(line -> command.commandLine().getErr().println("conditio: warning: " + line));
+    }
+
     /**
      * The plugin directory of a command that declares its own {@code --plugins}: the flag, else
      * {@code CONDITIO_PLUGINS}, else as {@link PluginDirectoryOption#directory()}.

@@ -90,14 +90,12 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     long grace;
 
-    @picocli.CommandLine.Mixin
+    @Mixin
     SessionFlags sessionFlags = new SessionFlags();
 
     @Override
-    public Integer call() throws InterruptedException {
-        try (SessionFlags.Scope scope = sessionFlags.apply()) {
-            return execute();
-        }
+    public Integer call() throws Exception {
+        return sessionFlags.around(this::execute);
     }
 
     private Integer execute() throws InterruptedException {
