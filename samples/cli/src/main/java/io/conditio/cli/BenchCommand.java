@@ -35,7 +35,7 @@ final class BenchCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model folder (default: $CONDITIO_MODEL, else the shipped shapes model).")
+            description = "Model folder (" + ConditioCli.MODEL_DEFAULT + ").")
     Path model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "a red circle on a white background")

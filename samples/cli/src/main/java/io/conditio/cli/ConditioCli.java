@@ -136,6 +136,9 @@ public final class ConditioCli implements Runnable {
         return PluginDirectoryOption.orBesideLauncher(env == null ? null : Path.of(env), Path.of("plugins"));
     }
 
+    /** How the help of a {@code --model} flag names {@link #modelDirectory}'s default. */
+    static final String MODEL_DEFAULT = "default: $CONDITIO_MODEL, else the shipped shapes model";
+
     /**
      * The model folder: the flag, else {@code CONDITIO_MODEL}, else {@code models/shapes} beside the launcher (the
      * build copies the shipped model there), else {@code ./models/shapes}.

@@ -46,8 +46,7 @@ final class GenerateCommand implements Callable<Integer> {
     Path recipe;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model folder in the diffusers/optimum ONNX layout (default: $CONDITIO_MODEL, else the "
-                    + "shipped shapes model).")
+            description = "Model folder in the diffusers/optimum ONNX layout (" + ConditioCli.MODEL_DEFAULT + ").")
     Path model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "What to draw.")
@@ -156,9 +155,7 @@ final class GenerateCommand implements Callable<Integer> {
                         + "depth, dwpose, ... (conditio plugins lists them; default: none).")
         String preprocess;
 
-        @Option(names = "--preprocess-model", paramLabel = "FILE",
-                description = "A model file of an ONNX preprocessor, repeatable (depth: the depth model; dwpose: "
-                        + "yolox_l.onnx and dw-ll_ucoco_384.onnx).")
+        @Option(names = "--preprocess-model", paramLabel = "FILE", description = PreprocessCommand.MODEL_FILES)
         List<Path> preprocessModels = new ArrayList<>();
 
         /** This ControlNet's entry of the {@code controlnets} parameter. */

@@ -35,8 +35,8 @@ final class ServeCommand implements Callable<Integer> {
     ModelChoice models;
 
     static final class ModelChoice {
-        @Option(names = "--model", paramLabel = "DIR", description = "Serve one model folder (default: "
-                + "$CONDITIO_MODEL, else the shipped shapes model).")
+        @Option(names = "--model", paramLabel = "DIR",
+                description = "Serve one model folder (" + ConditioCli.MODEL_DEFAULT + ").")
         Path model;
 
         @Option(names = "--models", paramLabel = "DIR",
