@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -34,7 +35,7 @@ final class BenchCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model folder (default: $CONDITIO_MODEL, else the shipped shapes model).")
+            description = "Model folder (" + ConditioCli.MODEL_DEFAULT + ").")
     Path model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "a red circle on a white background")
@@ -79,14 +80,12 @@ final class BenchCommand implements Callable<Integer> {
                    Map<Integer, Double> imagesPerSecond) {
     }
 
-    @picocli.CommandLine.Mixin
+    @Mixin
     SessionFlags sessionFlags = new SessionFlags();
 
     @Override
-    public Integer call() {
-        try (SessionFlags.Scope scope = sessionFlags.apply()) {
-            return execute();
-        }
+    public Integer call() throws Exception {
+        return sessionFlags.around(this::execute);
     }
 
     private Integer execute() {

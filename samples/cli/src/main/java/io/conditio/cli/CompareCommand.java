@@ -110,15 +110,9 @@ final class CompareCommand implements Callable<Integer> {
         Axis rowAxis = Axis.parse("--rows", rows);
         Axis colAxis = cols == null ? new Axis("", List.of("")) : Axis.parse("--cols", cols);
         Path folder = model != null ? model : base.model().orElseGet(() -> ConditioCli.modelDirectory(null));
-        String name = out.getFileName().toString();
-        Path csv = out.resolveSibling((name.toLowerCase(Locale.ROOT).endsWith(".png")
-                ? name.substring(0, name.length() - 4) : name) + ".csv");
+        Path csv = out.resolveSibling(OutputFiles.stem(out) + ".csv");
         for (Path p : List.of(out, csv)) {
-            try {
-                AtomicOutputs.checkWritable(p);
-            } catch (IOException e) {
-                throw new InvalidRequestException(p + ": cannot write there: " + AtomicOutputs.reason(e));
-            }
+            OutputFiles.checkWritable(p);
         }
         PrintWriter o = spec.commandLine().getOut();
         try (Conditio conditio = Conditio.start(List.of(plugins.directory()));

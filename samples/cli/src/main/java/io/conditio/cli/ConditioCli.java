@@ -119,6 +119,11 @@ public final class ConditioCli implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** Prints each line on the command's standard error as {@code conditio: warning: LINE}. */
+    static void warn(CommandLine.Model.CommandSpec command, java.util.List<String> lines) {
+        lines.forEach(line -> command.commandLine().getErr().println("conditio: warning: " + line));
+    }
+
     /**
      * The plugin directory of a command that declares its own {@code --plugins}: the flag, else
      * {@code CONDITIO_PLUGINS}, else as {@link PluginDirectoryOption#directory()}.
@@ -130,6 +135,9 @@ public final class ConditioCli implements Runnable {
         String env = System.getenv("CONDITIO_PLUGINS");
         return PluginDirectoryOption.orBesideLauncher(env == null ? null : Path.of(env), Path.of("plugins"));
     }
+
+    /** How the help of a {@code --model} flag names {@link #modelDirectory}'s default. */
+    static final String MODEL_DEFAULT = "default: $CONDITIO_MODEL, else the shipped shapes model";
 
     /**
      * The model folder: the flag, else {@code CONDITIO_MODEL}, else {@code models/shapes} beside the launcher (the

@@ -25,6 +25,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,8 +46,7 @@ final class GenerateCommand implements Callable<Integer> {
     Path recipe;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model folder in the diffusers/optimum ONNX layout (default: $CONDITIO_MODEL, else the "
-                    + "shipped shapes model).")
+            description = "Model folder in the diffusers/optimum ONNX layout (" + ConditioCli.MODEL_DEFAULT + ").")
     Path model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "What to draw.")
@@ -154,10 +155,17 @@ final class GenerateCommand implements Callable<Integer> {
                         + "depth, dwpose, ... (conditio plugins lists them; default: none).")
         String preprocess;
 
-        @Option(names = "--preprocess-model", paramLabel = "FILE",
-                description = "A model file of an ONNX preprocessor, repeatable (depth: the depth model; dwpose: "
-                        + "yolox_l.onnx and dw-ll_ucoco_384.onnx).")
+        @Option(names = "--preprocess-model", paramLabel = "FILE", description = PreprocessCommand.MODEL_FILES)
         List<Path> preprocessModels = new ArrayList<>();
+
+        /** This ControlNet's entry of the {@code controlnets} parameter. */
+        Map<String, Object> parameter() {
+            return unit(model, image, scale, preprocess, preprocessModels, m -> {
+                m.put("start", start == null ? 0.0 : start);
+                m.put("end", end == null ? 1.0 : end);
+                m.put("guess_mode", guessMode);
+            });
+        }
     }
 
     @ArgGroup(exclusive = false, multiplicity = "0..*", heading = "T2I-Adapter (repeat the group per adapter):%n")
@@ -187,6 +195,30 @@ final class GenerateCommand implements Callable<Integer> {
         @Option(names = "--adapter-preprocess-model", paramLabel = "FILE",
                 description = "A model file of an ONNX preprocessor, repeatable.")
         List<Path> preprocessModels = new ArrayList<>();
+
+        /** This adapter's entry of the {@code t2i_adapters} parameter. */
+        Map<String, Object> parameter() {
+            return unit(model, image, scale, preprocess, preprocessModels,
+                    m -> m.put("factor", factor == null ? 1.0 : factor));
+        }
+    }
+
+    /**
+     * A ControlNet's or T2I-Adapter's parameter entry: its model, image and scale, then its own settings, then its
+     * preprocessing.
+     */
+    private static Map<String, Object> unit(Path model, Path image, Double scale, String preprocess,
+            List<Path> preprocessModels, Consumer<Map<String, Object>> own) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", model);
+        m.put("image", PngImages.read(image));
+        m.put("scale", scale == null ? 1.0 : scale);
+        own.accept(m);
+        m.put("preprocess", preprocess == null ? "none" : preprocess);
+        if (!preprocessModels.isEmpty()) {
+            m.put("preprocess_models", List.copyOf(preprocessModels));
+        }
+        return m;
     }
 
     @Option(names = "--class-label", paramLabel = "N", description = "Class label for a class-conditional UNet.")
@@ -259,14 +291,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     PluginDevOption dev = new PluginDevOption();
 
-    @picocli.CommandLine.Mixin
+    @Mixin
     SessionFlags sessionFlags = new SessionFlags();
 
     @Override
-    public Integer call() {
-        try (SessionFlags.Scope scope = sessionFlags.apply()) {
-            return execute();
-        }
+    public Integer call() throws Exception {
+        return sessionFlags.around(this::execute);
     }
 
     private Integer execute() {
@@ -282,31 +312,22 @@ final class GenerateCommand implements Callable<Integer> {
         if (!Files.isDirectory(model)) {
             throw new InvalidRequestException(what + model + ": no such directory");
         }
-        String limitBefore = System.getProperty(MemoryLimit.PROPERTY);
-        if (memoryLimit != null) {
-            System.setProperty(MemoryLimit.PROPERTY, Long.toString(MemoryLimit.parse(memoryLimit)));
-        }
-        try {
+        // the CLI also runs in-process (tests, embedding): the limit is this command's only
+        try (SessionFlags.Scope limit = SessionFlags.setProperties(memoryLimit == null ? Map.of()
+                : Map.of(MemoryLimit.PROPERTY, Long.toString(MemoryLimit.parse(memoryLimit))))) {
             return generate(model, r);
-        } finally {
-            // the CLI also runs in-process (tests, embedding): the limit is this command's only
-            if (limitBefore == null) {
-                System.clearProperty(MemoryLimit.PROPERTY);
-            } else {
-                System.setProperty(MemoryLimit.PROPERTY, limitBefore);
-            }
         }
     }
 
     private int generate(Path model, Recipe r) {
-        checkWritable("--out", out);
+        OutputFiles.checkWritable("--out", out);
         if (numImages != null && numImages > 1) {
             for (Path f : imageFiles(out, numImages)) {
-                checkWritable("--out", f);
+                OutputFiles.checkWritable("--out", f);
             }
         }
         if (saveLatents != null) {
-            checkWritable("--save-latents", saveLatents);
+            OutputFiles.checkWritable("--save-latents", saveLatents);
             if (saveLatents.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
                 throw new InvalidRequestException("--save-latents " + saveLatents + " is the --out file; give the "
                         + "latents a file of their own (.npy)");
@@ -315,17 +336,14 @@ final class GenerateCommand implements Callable<Integer> {
         Path pluginDir = plugins.directory();
         try (Conditio conditio = Conditio.start(List.of(pluginDir), dev.pluginDev);
                 Pipeline pipeline = conditio.open(model)) {
-            conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
-                    + line));
-            conditio.plugins().problems().forEach(line -> spec.commandLine().getErr().println("conditio: warning: "
-                    + line));
+            ConditioCli.warn(spec, conditio.plugins().devWarnings());
+            ConditioCli.warn(spec, conditio.plugins().problems());
             GenerationRequest.Builder b = r.toRequestBuilder(pipeline.parameters());
             addFlags(b);
             addParams(b, pipeline.parameters());
             addProgress(b, pipeline);
             GenerationRequest request = b.build();
-            pipeline.parameters().validate(request.parameters()).forEach(line -> spec.commandLine().getErr()
-                    .println("conditio: warning: " + line));
+            ConditioCli.warn(spec, pipeline.parameters().validate(request.parameters()));
             GenerationResult result = pipeline.generate(request);
             report(result);
         }
@@ -346,8 +364,7 @@ final class GenerateCommand implements Callable<Integer> {
                         + ">= 1");
             }
             LatentPreview preview = LatentPreview.forModel(pipeline.folder(), LatentPreview.defaultCache());
-            String name = out.getFileName().toString();
-            String stem = name.toLowerCase(Locale.ROOT).endsWith(".png") ? name.substring(0, name.length() - 4) : name;
+            String stem = OutputFiles.stem(out);
             int every = previewEvery;
             b.optAfterStep(step -> {
                 int done = step.stepIndex() + 1;
@@ -362,21 +379,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     /** The flags given on the command line, over what the recipe set. */
     private void addFlags(GenerationRequest.Builder b) {
-        if (prompt != null) {
-            b.setPrompt(prompt);
-        }
-        if (negativePrompt != null) {
-            b.optNegativePrompt(negativePrompt);
-        }
-        if (guidance != null) {
-            b.optGuidanceScale(guidance);
-        }
-        if (steps != null) {
-            b.optSteps(steps);
-        }
-        if (seed != null) {
-            b.optSeed(seed);
-        }
+        ifGiven(prompt, b::setPrompt);
+        ifGiven(negativePrompt, b::optNegativePrompt);
+        ifGiven(guidance, b::optGuidanceScale);
+        ifGiven(steps, b::optSteps);
+        ifGiven(seed, b::optSeed);
         if (numImages != null) {
             if (numImages < 1 || numImages > GenerationRequest.MAX_IMAGES_PER_PROMPT) {
                 throw new InvalidRequestException("--num-images " + numImages + ": expected 1 to "
@@ -387,21 +394,20 @@ final class GenerateCommand implements Callable<Integer> {
         if (splitGuidanceBatch) {
             b.optSplitGuidanceBatch(true);
         }
-        if (width != null) {
-            b.optWidth(width);
-        }
-        if (height != null) {
-            b.optHeight(height);
-        } else if (width != null) {
-            b.optHeight(width);
-        }
-        if (scheduler != null && scheduler.name != null) {
-            b.optScheduler(scheduler.name);
-        }
-        if (scheduler != null && scheduler.config != null) {
-            b.optSchedulerConfig(readSchedulerConfig(scheduler.config));
+        ifGiven(width, b::optWidth);
+        ifGiven(height != null ? height : width, b::optHeight);
+        if (scheduler != null) {
+            ifGiven(scheduler.name, b::optScheduler);
+            ifGiven(scheduler.config, config -> b.optSchedulerConfig(readSchedulerConfig(config)));
         }
         addConditioning(b);
+    }
+
+    /** Passes a flag's value on when the flag was given (a value the recipe set stays otherwise). */
+    private static <T> void ifGiven(T value, Consumer<? super T> setter) {
+        if (value != null) {
+            setter.accept(value);
+        }
     }
 
     private void report(GenerationResult result) {
@@ -437,11 +443,11 @@ final class GenerateCommand implements Callable<Integer> {
             return List.of(out);
         }
         String name = out.getFileName().toString();
-        boolean png = name.toLowerCase(Locale.ROOT).endsWith(".png");
-        String stem = png ? name.substring(0, name.length() - 4) : name;
+        String stem = OutputFiles.stem(out);
+        String ending = stem.length() < name.length() ? name.substring(stem.length()) : ".png";
         List<Path> files = new ArrayList<>();
         for (int k = 0; k < images; k++) {
-            files.add(out.resolveSibling(stem + "-" + k + (png ? name.substring(name.length() - 4) : ".png")));
+            files.add(out.resolveSibling(stem + "-" + k + ending));
         }
         return files;
     }
@@ -481,32 +487,12 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    private static void checkWritable(String flag, Path file) {
-        try {
-            AtomicOutputs.checkWritable(file);
-        } catch (IOException e) {
-            throw new InvalidRequestException(flag + " " + file + ": cannot write there: " + AtomicOutputs.reason(e));
-        }
-    }
-
     private void addConditioning(GenerationRequest.Builder b) {
-        if (initImage != null) {
-            b.optParameter("init_image", PngImages.read(initImage));
-            b.optParameter("source.init_image", initImage.toString());
-        }
-        if (strength != null) {
-            b.optParameter("strength", strength);
-        }
-        if (mask != null) {
-            b.optParameter("mask_image", PngImages.read(mask));
-            b.optParameter("source.mask_image", mask.toString());
-        }
-        if (maskBlend != null) {
-            b.optParameter("mask_blend", maskBlend);
-        }
-        if (imageGuidance != null) {
-            b.optParameter("image_guidance_scale", imageGuidance);
-        }
+        addImage(b, "init_image", initImage);
+        addParameter(b, "strength", strength);
+        addImage(b, "mask_image", mask);
+        addParameter(b, "mask_blend", maskBlend);
+        addParameter(b, "image_guidance_scale", imageGuidance);
         if (!loras.isEmpty()) {
             b.optParameter("lora", List.copyOf(loras));
         }
@@ -514,61 +500,42 @@ final class GenerateCommand implements Callable<Integer> {
             b.optParameter("embeddings", List.copyOf(embeddings));
         }
         if (!controlnets.isEmpty()) {
-            List<Map<String, Object>> list = new ArrayList<>();
-            for (ControlNetGroup g : controlnets) {
-                String preprocess = g.preprocess == null ? "none" : g.preprocess;
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("model", g.model);
-                m.put("image", PngImages.read(g.image));
-                m.put("scale", g.scale == null ? 1.0 : g.scale);
-                m.put("start", g.start == null ? 0.0 : g.start);
-                m.put("end", g.end == null ? 1.0 : g.end);
-                m.put("guess_mode", g.guessMode);
-                m.put("preprocess", preprocess);
-                if (!g.preprocessModels.isEmpty()) {
-                    m.put("preprocess_models", List.copyOf(g.preprocessModels));
-                }
-                list.add(m);
-            }
-            b.optParameter("controlnets", list);
+            b.optParameter("controlnets", controlnets.stream().map(ControlNetGroup::parameter)
+                    .collect(Collectors.toCollection(ArrayList::new)));
         }
         if (!adapters.isEmpty()) {
-            List<Map<String, Object>> list = new ArrayList<>();
-            for (AdapterGroup g : adapters) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("model", g.model);
-                m.put("image", PngImages.read(g.image));
-                m.put("scale", g.scale == null ? 1.0 : g.scale);
-                m.put("factor", g.factor == null ? 1.0 : g.factor);
-                m.put("preprocess", g.preprocess == null ? "none" : g.preprocess);
-                if (!g.preprocessModels.isEmpty()) {
-                    m.put("preprocess_models", List.copyOf(g.preprocessModels));
-                }
-                list.add(m);
-            }
-            b.optParameter("t2i_adapters", list);
+            b.optParameter("t2i_adapters", adapters.stream().map(AdapterGroup::parameter)
+                    .collect(Collectors.toCollection(ArrayList::new)));
         }
-        if (classLabel != null) {
-            b.optParameter("class_label", classLabel);
-        }
-        if (nullClassLabel != null) {
-            b.optParameter("null_class_label", nullClassLabel);
-        }
+        addParameter(b, "class_label", classLabel);
+        addParameter(b, "null_class_label", nullClassLabel);
         // SDXL sizes are given as W,H and X,Y on the command line, stored in diffusers' (height, width) order
-        if (originalSize != null) {
-            b.optParameter("original_size", swapped(pair("--original-size", originalSize)));
-        }
-        if (cropTopLeft != null) {
-            b.optParameter("crops_coords_top_left", swapped(pair("--crop-top-left", cropTopLeft)));
-        }
-        if (targetSize != null) {
-            b.optParameter("target_size", swapped(pair("--target-size", targetSize)));
-        }
-        if (clipSkip != null) {
-            b.optParameter("clip_skip", clipSkip);
-        }
+        addSize(b, "original_size", "--original-size", originalSize);
+        addSize(b, "crops_coords_top_left", "--crop-top-left", cropTopLeft);
+        addSize(b, "target_size", "--target-size", targetSize);
+        addParameter(b, "clip_skip", clipSkip);
         if (noPromptWeighting) {
             b.optParameter("prompt_weighting", false);
+        }
+    }
+
+    /** A request parameter from a flag that was given (a flag not given leaves the recipe's value). */
+    private static void addParameter(GenerationRequest.Builder b, String key, Object value) {
+        ifGiven(value, v -> b.optParameter(key, v));
+    }
+
+    /** An image parameter read from the file a flag names, and the file as its {@code source.} note. */
+    private static void addImage(GenerationRequest.Builder b, String key, Path file) {
+        if (file != null) {
+            b.optParameter(key, PngImages.read(file));
+            b.optParameter("source." + key, file.toString());
+        }
+    }
+
+    /** An SDXL size or offset given as W,H or X,Y, stored as (H, W) or (Y, X). */
+    private static void addSize(GenerationRequest.Builder b, String key, String flag, String value) {
+        if (value != null) {
+            b.optParameter(key, swapped(pair(flag, value)));
         }
     }
 

@@ -54,10 +54,8 @@ final class PluginsCommand implements Callable<Integer> {
         Path dir = plugins.directory();
         if (parameters || jsonSchema) {
             try (Conditio conditio = Conditio.start(List.of(dir), dev.pluginDev)) {
-                conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr()
-                        .println("conditio: warning: " + line));
-                conditio.plugins().problems().forEach(line -> spec.commandLine().getErr()
-                        .println("conditio: warning: " + line));
+                ConditioCli.warn(spec, conditio.plugins().devWarnings());
+                ConditioCli.warn(spec, conditio.plugins().problems());
                 ParameterCatalog catalog = conditio.parameters();
                 if (jsonSchema) {
                     out.println(Json.writePretty(catalog.recipeJsonSchema()));
@@ -83,8 +81,7 @@ final class PluginsCommand implements Callable<Integer> {
         }
         int unusable = 0;
         try (Conditio conditio = Conditio.start(List.of(dir), dev.pluginDev)) {
-            conditio.plugins().devWarnings().forEach(line -> spec.commandLine().getErr()
-                    .println("conditio: warning: " + line));
+            ConditioCli.warn(spec, conditio.plugins().devWarnings());
             out.println("plugins in " + conditio.plugins().directories().get(0) + ":");
             if (conditio.plugins().plugins().isEmpty()) {
                 out.println("    (none: the folder holds no plugin jars)");

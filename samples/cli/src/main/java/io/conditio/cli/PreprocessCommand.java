@@ -36,9 +36,11 @@ final class PreprocessCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "FILE.png", required = true, description = "Where to write the result.")
     Path out;
 
-    @Option(names = "--preprocess-model", paramLabel = "FILE",
-            description = "A model file of an ONNX preprocessor, repeatable (depth: the depth model; dwpose: "
-                    + "yolox_l.onnx and dw-ll_ucoco_384.onnx).")
+    /** The help of {@code --preprocess-model}, here and in generate's ControlNet group. */
+    static final String MODEL_FILES = "A model file of an ONNX preprocessor, repeatable (depth: the depth model; "
+            + "dwpose: yolox_l.onnx and dw-ll_ucoco_384.onnx).";
+
+    @Option(names = "--preprocess-model", paramLabel = "FILE", description = MODEL_FILES)
     List<Path> models = new ArrayList<>();
 
     @Option(names = "--width", paramLabel = "W", description = "Resize the image first (default: its own size).")

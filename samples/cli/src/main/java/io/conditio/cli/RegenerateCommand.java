@@ -68,12 +68,8 @@ final class RegenerateCommand implements Callable<Integer> {
             throw new InvalidRequestException(png + " was made with model folder " + folder + ", which does not "
                     + "exist here; give --model DIR");
         }
-        Path target = out != null ? out : png.resolveSibling(stem(png) + "-regenerated.png");
-        try {
-            AtomicOutputs.checkWritable(target);
-        } catch (IOException e) {
-            throw new InvalidRequestException("--out " + target + ": cannot write there: " + AtomicOutputs.reason(e));
-        }
+        Path target = out != null ? out : png.resolveSibling(OutputFiles.stem(png) + "-regenerated.png");
+        OutputFiles.checkWritable("--out", target);
         List<String> differences = new ArrayList<>();
         String recorded = text.get(Reproduction.MODEL_HASH_KEY);
         String now = ModelHash.of(folder);
@@ -136,10 +132,5 @@ final class RegenerateCommand implements Callable<Integer> {
                 return 4;
             }
         }
-    }
-
-    private static String stem(Path file) {
-        String n = file.getFileName().toString();
-        return n.toLowerCase(java.util.Locale.ROOT).endsWith(".png") ? n.substring(0, n.length() - 4) : n;
     }
 }

@@ -3,6 +3,7 @@ package io.conditio.cli;
 import io.conditio.server.ConditioServer;
 import io.conditio.server.Limits;
 import io.conditio.server.ServerConfig;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -34,8 +35,8 @@ final class ServeCommand implements Callable<Integer> {
     ModelChoice models;
 
     static final class ModelChoice {
-        @Option(names = "--model", paramLabel = "DIR", description = "Serve one model folder (default: "
-                + "$CONDITIO_MODEL, else the shipped shapes model).")
+        @Option(names = "--model", paramLabel = "DIR",
+                description = "Serve one model folder (" + ConditioCli.MODEL_DEFAULT + ").")
         Path model;
 
         @Option(names = "--models", paramLabel = "DIR",
@@ -90,14 +91,12 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     long grace;
 
-    @picocli.CommandLine.Mixin
+    @Mixin
     SessionFlags sessionFlags = new SessionFlags();
 
     @Override
-    public Integer call() throws InterruptedException {
-        try (SessionFlags.Scope scope = sessionFlags.apply()) {
-            return execute();
-        }
+    public Integer call() throws Exception {
+        return sessionFlags.around(this::execute);
     }
 
     private Integer execute() throws InterruptedException {
@@ -117,30 +116,23 @@ final class ServeCommand implements Callable<Integer> {
         if (apiKey != null && !apiKey.isBlank()) {
             b.optApiKey(apiKey);
         }
-        java.io.PrintWriter err = spec.commandLine().getErr();
-        ConditioServer server = ConditioServer.start(b.build(), line -> {
-            synchronized (err) {
-                err.println("conditio: " + line);
-                err.flush();
-            }
-        });
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        ConditioServer server = ConditioServer.start(b.build(), line -> println(err, "conditio: " + line));
         // SIGTERM and SIGINT stop the server before the JVM shuts down (see StopSignals); the hook covers other exits
         StopSignals signals = StopSignals.install();
         AtomicBoolean closed = new AtomicBoolean();
         Runnable stop = () -> {
             if (closed.compareAndSet(false, true)) {
                 server.close();
-                spec.commandLine().getOut().println("stopped");
-                spec.commandLine().getOut().flush();
+                println(out, "stopped");
             }
         };
         Thread hook = new Thread(stop, "conditio-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        spec.commandLine().getOut().println("listening on " + server.url());
-        spec.commandLine().getOut().flush();
+        println(out, "listening on " + server.url());
         signals.await();
-        err.println("conditio: " + signals.signal() + ": stopping");
-        err.flush();
+        println(err, "conditio: " + signals.signal() + ": stopping");
         stop.run();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
@@ -148,5 +140,13 @@ final class ServeCommand implements Callable<Integer> {
             // the JVM is already shutting down
         }
         return 0;
+    }
+
+    /** A whole line, flushed at once (the server's threads log too). */
+    private static void println(PrintWriter w, String line) {
+        synchronized (w) {
+            w.println(line);
+            w.flush();
+        }
     }
 }

@@ -53,19 +53,8 @@ final class SessionFlags {
      */
     Scope apply() {
         Map<String, String> set = new LinkedHashMap<>();
-        if (threads != null) {
-            if (threads < 1) {
-                throw new InvalidRequestException("--threads " + threads + ": expected a positive number of threads");
-            }
-            set.put(SessionSettings.INTRA_OP_THREADS_PROPERTY, Integer.toString(threads));
-        }
-        if (interOpThreads != null) {
-            if (interOpThreads < 1) {
-                throw new InvalidRequestException("--inter-op-threads " + interOpThreads
-                        + ": expected a positive number of threads");
-            }
-            set.put(SessionSettings.INTER_OP_THREADS_PROPERTY, Integer.toString(interOpThreads));
-        }
+        putThreads(set, SessionSettings.INTRA_OP_THREADS_PROPERTY, "--threads", threads);
+        putThreads(set, SessionSettings.INTER_OP_THREADS_PROPERTY, "--inter-op-threads", interOpThreads);
         if (executionMode != null) {
             set.put(SessionSettings.EXECUTION_MODE_PROPERTY, SessionSettings.parseExecutionMode(executionMode,
                     "--execution-mode").name().toLowerCase(Locale.ROOT));
@@ -87,11 +76,7 @@ final class SessionFlags {
             }
             set.put(SessionSettings.MODEL_CACHE_PROPERTY, modelCache.strip());
         }
-        Map<String, String> before = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : set.entrySet()) {
-            before.put(e.getKey(), System.getProperty(e.getKey()));
-            System.setProperty(e.getKey(), e.getValue());
-        }
+        Scope properties = setProperties(set);
         java.util.function.Consumer<String> sink = command == null ? null : OnnxModel.warnings(line -> {
             command.commandLine().getErr().println("conditio: warning: " + line);
             command.commandLine().getErr().flush();
@@ -100,14 +85,43 @@ final class SessionFlags {
             if (sink != null) {
                 OnnxModel.warnings(sink);
             }
-            before.forEach((k, v) -> {
-                if (v == null) {
-                    System.clearProperty(k);
-                } else {
-                    System.setProperty(k, v);
-                }
-            });
+            properties.close();
         };
+    }
+
+    /** Runs a command's work with these settings (see {@link #apply()}). */
+    <T> T around(java.util.concurrent.Callable<T> work) throws Exception {
+        try (Scope scope = apply()) {
+            return work.call();
+        }
+    }
+
+    private static void putThreads(Map<String, String> set, String property, String flag, Integer threads) {
+        if (threads != null) {
+            if (threads < 1) {
+                throw new InvalidRequestException(flag + " " + threads + ": expected a positive number of threads");
+            }
+            set.put(property, Integer.toString(threads));
+        }
+    }
+
+    /**
+     * Sets system properties until the scope closes, then restores their previous values (the CLI also runs
+     * in-process: tests, embedding).
+     */
+    static Scope setProperties(Map<String, String> set) {
+        Map<String, String> before = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : set.entrySet()) {
+            before.put(e.getKey(), System.getProperty(e.getKey()));
+            System.setProperty(e.getKey(), e.getValue());
+        }
+        return () -> before.forEach((k, v) -> {
+            if (v == null) {
+                System.clearProperty(k);
+            } else {
+                System.setProperty(k, v);
+            }
+        });
     }
 
     /** Restores the previous settings. */

@@ -12,11 +12,11 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -229,8 +229,7 @@ final class A1111Api {
             if (!overrides.isObject()) {
                 throw ApiError.badField("override_settings", "expected an object, got " + overrides.getNodeType());
             }
-            for (Iterator<Map.Entry<String, JsonNode>> it = overrides.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : overrides.properties()) {
                 String key = e.getKey();
                 JsonNode v = e.getValue();
                 if (key.equals("sd_model_checkpoint") && v.isTextual()) {
@@ -255,8 +254,7 @@ final class A1111Api {
             clipSkip = topClipSkip - 1;
             mapped.put("clip_skip", "clip_skip " + clipSkip);
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : body.properties()) {
             String f = e.getKey();
             JsonNode v = e.getValue();
             if (MAPPED.contains(f) || f.equals("clip_skip")) {
@@ -422,34 +420,21 @@ final class A1111Api {
             GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optNegativePrompt(negative)
                     .optSeed(seed + i);
             seeds.add(seed + i);
-            if (steps != null) {
-                b.optSteps(steps);
-            }
-            if (cfg != null) {
-                b.optGuidanceScale(cfg);
-            }
-            if (width != null) {
-                b.optWidth(width);
-            }
-            if (height != null) {
-                b.optHeight(height);
-            }
-            if (preset != null) {
-                b.optScheduler(preset);
-            }
-            if (schedulerConfig != null) {
-                b.optSchedulerConfig(schedulerConfig);
-            }
+            Optional.ofNullable(steps).ifPresent(b::optSteps);
+            Optional.ofNullable(cfg).ifPresent(b::optGuidanceScale);
+            Optional.ofNullable(width).ifPresent(b::optWidth);
+            Optional.ofNullable(height).ifPresent(b::optHeight);
+            Optional.ofNullable(preset).ifPresent(b::optScheduler);
+            Optional.ofNullable(schedulerConfig).ifPresent(b::optSchedulerConfig);
             if (img2img) {
                 RgbImage init = inits.get(i % inits.size());
                 b.optParameter("init_image", width == null ? init : ImageData.resize(init, width, height));
                 if (mask != null) {
                     b.optParameter("mask_image", width == null ? mask : ImageData.resize(mask, width, height));
-                    // A1111's inpainting repaints the masked area fully at denoising_strength 1; below it, img2img
-                    b.optParameter("strength", strength);
-                } else {
-                    b.optParameter("strength", strength);
                 }
+                // masked or not: A1111's inpainting repaints the masked area fully at denoising_strength 1; below it,
+                // img2img
+                b.optParameter("strength", strength);
             }
             if (!adapters.isEmpty()) {
                 b.optParameter("t2i_adapters", adapters);
@@ -504,8 +489,7 @@ final class A1111Api {
         if (!scripts.isObject()) {
             throw ApiError.badField("alwayson_scripts", "expected an object of {script name: {args: [...]}}");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = scripts.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : scripts.properties()) {
             String name = e.getKey();
             JsonNode args = e.getValue().get("args");
             if (!name.equalsIgnoreCase("controlnet")) {
@@ -753,44 +737,26 @@ final class A1111Api {
     private void progress(Context ctx) {
         boolean skipImage = "true".equalsIgnoreCase(ctx.queryParam("skip_current_image"));
         List<Job> running = queue.runningJobs();
-        Map<String, Object> state = new LinkedHashMap<>();
-        Map<String, Object> m = new LinkedHashMap<>();
         int jobCount = running.size() + queue.waitingCount();
-        if (running.isEmpty()) {
-            m.put("progress", 0.0);
-            m.put("eta_relative", 0.0);
-            state.put("skipped", false);
-            state.put("interrupted", false);
-            state.put("stopping_generation", false);
-            state.put("job", "");
-            state.put("job_count", jobCount);
-            state.put("job_timestamp", "0");
-            state.put("job_no", 0);
-            state.put("sampling_step", 0);
-            state.put("sampling_steps", 0);
-            m.put("state", state);
-            m.put("current_image", null);
-            m.put("textinfo", null);
-            ctx.json(m);
-            return;
-        }
-        Job job = running.get(0);
-        double progress = job.progress();
-        double elapsed = job.startedAt() == null ? 0
+        Job job = running.isEmpty() ? null : running.get(0); // null: idle, A1111's idle state
+        double progress = job == null ? 0.0 : job.progress();
+        double elapsed = job == null || job.startedAt() == null ? 0
                 : (System.currentTimeMillis() - job.startedAt().toEpochMilli()) / 1000.0;
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("progress", progress);
         m.put("eta_relative", progress > 0 ? Math.max(0, elapsed / progress - elapsed) : 0.0);
+        Map<String, Object> state = new LinkedHashMap<>();
         state.put("skipped", false);
-        state.put("interrupted", job.cancelRequested());
+        state.put("interrupted", job != null && job.cancelRequested());
         state.put("stopping_generation", false);
-        state.put("job", "task(" + job.id + ")");
+        state.put("job", job == null ? "" : "task(" + job.id + ")");
         state.put("job_count", jobCount);
-        state.put("job_timestamp", TIMESTAMP.format(job.created));
-        state.put("job_no", job.imageIndex());
-        state.put("sampling_step", job.step());
-        state.put("sampling_steps", job.totalSteps());
+        state.put("job_timestamp", job == null ? "0" : TIMESTAMP.format(job.created));
+        state.put("job_no", job == null ? 0 : job.imageIndex());
+        state.put("sampling_step", job == null ? 0 : job.step());
+        state.put("sampling_steps", job == null ? 0 : job.totalSteps());
         m.put("state", state);
-        byte[] preview = skipImage ? null : job.preview();
+        byte[] preview = job == null || skipImage ? null : job.preview();
         m.put("current_image", preview == null ? null : Base64.getEncoder().encodeToString(preview));
         m.put("textinfo", null);
         ctx.json(m);
@@ -873,8 +839,7 @@ final class A1111Api {
         if (model != null) {
             catalog.setDefaultModel(model);
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : body.properties()) {
             if (!e.getKey().equals("sd_model_checkpoint") && !e.getKey().equals("sd_checkpoint_hash")) {
                 options.put(e.getKey(), e.getValue());
             }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
+import java.util.function.Function;
 
 /** The server's one Jackson mapper and the typed field readers its request parsers share. */
 final class JsonFields {
@@ -41,64 +42,62 @@ final class JsonFields {
     }
 
     static String text(JsonNode obj, String field, String fallback) {
-        JsonNode v = obj.get(field);
-        if (v == null || v.isNull()) {
-            return fallback;
-        }
-        if (!v.isTextual()) {
-            throw ApiError.badField(field, "expected a string, got " + v);
-        }
-        return v.asText();
+        return read(obj, field, fallback, v -> v.isTextual() ? v.asText() : null, "expected a string");
     }
 
     static Integer integer(JsonNode obj, String field, Integer fallback) {
-        JsonNode v = obj.get(field);
-        if (v == null || v.isNull()) {
-            return fallback;
-        }
+        return read(obj, field, fallback, JsonFields::wholeInt, "expected an integer");
+    }
+
+    static Long longValue(JsonNode obj, String field, Long fallback) {
+        return read(obj, field, fallback, JsonFields::wholeLong, "expected an integer");
+    }
+
+    /** An int, also from a whole number written as a decimal ({@code 512.0}); null for anything else. */
+    private static Integer wholeInt(JsonNode v) {
         if (v.isIntegralNumber() && v.canConvertToInt()) {
             return v.asInt();
         }
         if (v.isNumber() && v.asDouble() == Math.rint(v.asDouble()) && Math.abs(v.asDouble()) < Integer.MAX_VALUE) {
             return (int) v.asDouble();
         }
-        throw ApiError.badField(field, "expected an integer, got " + v);
+        return null;
     }
 
-    static Long longValue(JsonNode obj, String field, Long fallback) {
-        JsonNode v = obj.get(field);
-        if (v == null || v.isNull()) {
-            return fallback;
-        }
+    /** A long, also from a whole number written as a decimal; null for anything else. */
+    private static Long wholeLong(JsonNode v) {
         if (v.isIntegralNumber() && v.canConvertToLong()) {
             return v.asLong();
         }
         if (v.isNumber() && v.asDouble() == Math.rint(v.asDouble()) && Math.abs(v.asDouble()) < 9e18) {
             return (long) v.asDouble();
         }
-        throw ApiError.badField(field, "expected an integer, got " + v);
+        return null;
     }
 
     static Double number(JsonNode obj, String field, Double fallback) {
-        JsonNode v = obj.get(field);
-        if (v == null || v.isNull()) {
-            return fallback;
-        }
-        if (!v.isNumber() || !Double.isFinite(v.asDouble())) {
-            throw ApiError.badField(field, "expected a number, got " + v);
-        }
-        return v.asDouble();
+        return read(obj, field, fallback, v -> v.isNumber() && Double.isFinite(v.asDouble()) ? v.asDouble() : null,
+                "expected a number");
     }
 
     static Boolean bool(JsonNode obj, String field, Boolean fallback) {
+        return read(obj, field, fallback, v -> v.isBoolean() ? v.asBoolean() : null, "expected true or false");
+    }
+
+    /**
+     * A field's value: {@code fallback} when it is missing or null, else what {@code value} makes of it, else a 400
+     * naming the field ({@code EXPECTED, got VALUE}) when {@code value} takes it for none.
+     */
+    private static <T> T read(JsonNode obj, String field, T fallback, Function<JsonNode, T> value, String expected) {
         JsonNode v = obj.get(field);
         if (v == null || v.isNull()) {
             return fallback;
         }
-        if (!v.isBoolean()) {
-            throw ApiError.badField(field, "expected true or false, got " + v);
+        T read = value.apply(v);
+        if (read == null) {
+            throw ApiError.badField(field, expected + ", got " + v);
         }
-        return v.asBoolean();
+        return read;
     }
 
     static List<String> strings(JsonNode obj, String field) {

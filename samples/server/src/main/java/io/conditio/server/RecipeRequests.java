@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -41,8 +42,7 @@ final class RecipeRequests {
         }
         // the recipe's shape and types as core reads them; parameters are this server's business
         Map<String, Object> tree = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : body.properties()) {
             if (!e.getKey().equals("parameters")) {
                 tree.put(e.getKey(), JsonFields.MAPPER.convertValue(e.getValue(), Object.class));
             }
@@ -91,18 +91,12 @@ final class RecipeRequests {
         if (width != null && height != null && (long) width * height > limits.maxPixels()) {
             throw ApiError.badField("width", width + "x" + height + " is more than " + limits.maxPixels() + " pixels");
         }
-        if (width != null) {
-            b.optWidth(width);
-        }
-        if (height != null) {
-            b.optHeight(height);
-        }
+        Optional.ofNullable(width).ifPresent(b::optWidth);
+        Optional.ofNullable(height).ifPresent(b::optHeight);
         recipe.scheduler().filter(s -> !s.isBlank()).ifPresent(b::optScheduler);
         @SuppressWarnings("unchecked")
         Map<String, Object> config = (Map<String, Object>) fields.get("scheduler_config");
-        if (config != null) {
-            b.optSchedulerConfig(config);
-        }
+        Optional.ofNullable(config).ifPresent(b::optSchedulerConfig);
         parameters.values(body.get("parameters"), model, limits).forEach(b::optParameter);
         try {
             return new Parsed(model, b.build());

@@ -11,7 +11,6 @@ import io.conditio.core.parameters.ParameterValues;
 import io.conditio.core.plugin.PluginHost;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -164,8 +163,7 @@ final class ServerParameters {
         if (!params.isObject()) {
             throw ApiError.badField("parameters", "expected an object of plugin parameters");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = params.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : params.properties()) {
             String key = e.getKey();
             String field = "parameters." + key;
             ParameterDeclaration d = catalog().declaration(key).orElse(null);
@@ -238,8 +236,7 @@ final class ServerParameters {
                     throw ApiError.badField(field, "expected an object with the fields " + fieldNames(d));
                 }
                 Map<String, Object> out = new LinkedHashMap<>();
-                for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
+                for (Map.Entry<String, JsonNode> e : v.properties()) {
                     String name = e.getKey();
                     String where = field + "." + name;
                     if (NAMED_MODELS.containsKey(groupKey) && name.equals("model")) {
