@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where the main command's time goes: runs it once with the JVM's class-load log (uptime decorations) and prints when
 # the first class of each phase was loaded, the time since the previous mark, and how many classes came from the
-# AppCDS archive, the JDK's own archive and the jars. The marks are classes each phase loads first, in the order this
+# CDS archive (the application's classes and the JDK's) and the jars. The marks are classes each phase loads first, in the order this
 # build loads them, so a phase's time runs from its first class to the next phase's first class; the native ONNX
 # Runtime work (loading the library, opening sessions) shows in the phases that follow its classes.
 #
@@ -36,7 +36,8 @@ BEGIN {
     t = substr($1, 2, length($1) - 3) + 0
     last = t
     for (i = 1; i <= n; i++) if (at[i] < 0 && $2 == cls[i]) at[i] = t
-    if ($0 ~ /shared objects file \(top\)/) top++
+    jdk = $2 ~ /^(java|javax|jdk|sun|com\.sun)\./
+    if ($0 ~ /shared objects file/ && !jdk) top++
     else if ($0 ~ /shared objects file/) base++
     else if ($0 ~ /source: (file|jar):/) jar++
     else other++
@@ -49,6 +50,6 @@ END {
         printf "%7.0f ms  +%5.0f ms  %s\n", at[i] * 1000, (nextAt - at[i]) * 1000, what[i]
     }
     printf "%7.0f ms  last class loaded; whole process %d ms (wall, with the launcher script)\n", last * 1000, total
-    printf "classes: %d from the AppCDS archive, %d from the JDK archive, %d from jars, %d other (JDK modules, generated)\n",
+    printf "classes: %d of the application and %d of the JDK from the CDS archive, %d from jars, %d other (JDK modules, generated)\n",
         top, base, jar, other
 }' "$work/classes.log"
