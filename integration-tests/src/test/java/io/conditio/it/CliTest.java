@@ -385,6 +385,24 @@ class CliTest {
     }
 
     @Test
+    void benchMeasuresEachImagesPerPromptCountAsOneBatch() {
+        CliRun run = conditio("bench", "--model", model(), "--steps", "4", "--warmup", "1", "--runs", "1",
+                "--scheduler", "ddim", "--num-images", "1,2", "--json", "--plugins", plugins());
+        assertThat(run.code()).as(run.err()).isZero();
+        java.util.List<String> lines = run.out().lines().toList();
+        assertThat(lines).hasSize(2);
+        for (int i = 0; i < 2; i++) {
+            java.util.Map<String, Object> line = castMap(io.conditio.core.json.Json.parse(lines.get(i)));
+            assertThat(((Number) line.get("images_per_prompt")).intValue()).isEqualTo(i + 1);
+            assertThat(((Number) line.get("unet_calls")).intValue()).as("one UNet call per step").isEqualTo(4);
+            assertThat(((Number) line.get("heap_bytes_per_step")).doubleValue()).isPositive();
+        }
+        CliRun refused = conditio("bench", "--model", model(), "--num-images", "0", "--plugins", plugins());
+        assertThat(refused.code()).isNotZero();
+        assertThat(refused.err()).contains("--num-images 0").contains("1 to 64");
+    }
+
+    @Test
     void benchRefusesASizeThatIsNotAMultipleOfEight() {
         CliRun run = conditio("bench", "--model", model(), "--size", "64,100", "--plugins", plugins());
         assertThat(run.code()).isNotZero();

@@ -51,6 +51,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--scheduler", paramLabel = "NAME", description = "Scheduler (default: the model folder's).")
     String scheduler;
 
+    @Option(names = "--num-images", paramLabel = "N", split = ",",
+            description = "Images per prompt to measure, each count as one UNet batch, e.g. 1,2,4 (default: 1).")
+    List<Integer> imageCounts;
+
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "Untimed generations first.")
     int warmup;
 
@@ -75,7 +79,8 @@ final class BenchCommand implements Callable<Integer> {
     Path plugins;
 
     /** One size's figures; times in ms, medians over the rounds. */
-    record Figures(String scheduler, int width, int height, int steps, int unetCalls, double totalMs, double loopMsPerCall,
+    record Figures(String scheduler, int width, int height, int images, int steps, int unetCalls, double totalMs,
+                   double loopMsPerCall,
                    double unetInLoopMs, double replayMsPerCall, double ratio, double heapBytesPerStep, int rounds,
                    Map<Integer, Double> imagesPerSecond) {
     }
@@ -104,6 +109,14 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
+        if (imageCounts != null) {
+            for (int n : imageCounts) {
+                if (n < 1 || n > GenerationRequest.MAX_IMAGES_PER_PROMPT) {
+                    throw new InvalidRequestException("--num-images " + n + ": expected 1 to "
+                            + GenerationRequest.MAX_IMAGES_PER_PROMPT + " images per prompt");
+                }
+            }
+        }
         if (sizes != null) {
             for (int s : sizes) {
                 if (s < 8 || s % 8 != 0) {
@@ -114,28 +127,12 @@ final class BenchCommand implements Callable<Integer> {
         try (Conditio conditio = Conditio.start(List.of(ConditioCli.pluginDirectory(plugins)));
                 Pipeline pipeline = conditio.open(ConditioCli.modelDirectory(model))) {
             List<Integer> todo = sizes == null || sizes.isEmpty() ? java.util.Collections.singletonList(null) : sizes;
+            List<Integer> counts = imageCounts == null || imageCounts.isEmpty() ? List.of(1) : imageCounts;
             boolean header = false;
             for (Integer size : todo) {
-                Figures f = measure(pipeline, size);
-                if (json) {
-                    out.println(json(f, pipeline));
-                } else {
-                    if (!header) {
-                        out.printf(Locale.ROOT, "model %s, %d steps (%d UNet calls), scheduler %s, %d warm-up"
-                                + " generations + %d timed rounds; times are medians%n", pipeline.folder().root(),
-                                steps, f.unetCalls(), f.scheduler(), warmup, runs);
-                        out.printf(Locale.ROOT, "%9s %12s %15s %15s %10s %7s %12s%s%n", "size", "generation",
-                                "loop per step", "UNet in loop", "replayed UNet", "ratio", "heap/step",
-                                throughputHeader(f));
-                        header = true;
-                    }
-                    out.printf(Locale.ROOT, "%9s %9.2f ms %12.3f ms %12.3f ms %10.3f ms %7.3f %12s%s%n",
-                            f.width() + "x" + f.height(), f.totalMs(), f.loopMsPerCall(), f.unetInLoopMs(),
-                            f.replayMsPerCall(), f.ratio(), f.heapBytesPerStep() < 0 ? "-"
-                                    : String.format(Locale.ROOT, "%.1f KB", f.heapBytesPerStep() / 1024),
-                            throughputCells(f));
+                for (int images : counts) {
+                    header = report(out, pipeline, measure(pipeline, size, images), header);
                 }
-                out.flush();
             }
             if (!json) {
                 out.println("loop per step = the loop's time / UNet calls; replayed UNet = the same calls on the "
@@ -147,8 +144,31 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private GenerationRequest request(Integer size, int stepCount) {
-        GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optSteps(stepCount).optSeed(0);
+    /** Prints one measurement as a JSON line or a table row (with the table's header first). */
+    private boolean report(PrintWriter out, Pipeline pipeline, Figures f, boolean header) {
+        if (json) {
+            out.println(json(f, pipeline));
+        } else {
+            if (!header) {
+                out.printf(Locale.ROOT, "model %s, %d steps (%d UNet calls), scheduler %s, %d warm-up"
+                        + " generations + %d timed rounds; times are medians%n", pipeline.folder().root(),
+                        steps, f.unetCalls(), f.scheduler(), warmup, runs);
+                out.printf(Locale.ROOT, "%9s %6s %12s %15s %15s %10s %7s %12s%s%n", "size", "images", "generation",
+                        "loop per step", "UNet in loop", "replayed UNet", "ratio", "heap/step", throughputHeader(f));
+            }
+            out.printf(Locale.ROOT, "%9s %6d %9.2f ms %12.3f ms %12.3f ms %10.3f ms %7.3f %12s%s%n",
+                    f.width() + "x" + f.height(), f.images(), f.totalMs(), f.loopMsPerCall(), f.unetInLoopMs(),
+                    f.replayMsPerCall(), f.ratio(), f.heapBytesPerStep() < 0 ? "-"
+                            : String.format(Locale.ROOT, "%.1f KB", f.heapBytesPerStep() / 1024),
+                    throughputCells(f));
+        }
+        out.flush();
+        return true;
+    }
+
+    private GenerationRequest request(Integer size, int images, int stepCount) {
+        GenerationRequest.Builder b = GenerationRequest.builder().setPrompt(prompt).optSteps(stepCount).optSeed(0)
+                .optImagesPerPrompt(images);
         if (size != null) {
             b.optSize(size, size);
         }
@@ -158,8 +178,8 @@ final class BenchCommand implements Callable<Integer> {
         return b.build();
     }
 
-    private Figures measure(Pipeline pipeline, Integer size) {
-        GenerationRequest request = request(size, steps);
+    private Figures measure(Pipeline pipeline, Integer size, int images) {
+        GenerationRequest request = request(size, images, steps);
         GenerationResult last = null;
         for (int i = 0; i < Math.max(1, warmup); i++) {
             last = pipeline.generate(request);
@@ -187,7 +207,7 @@ final class BenchCommand implements Callable<Integer> {
                 ratio[i] = last.timings().loopNanos() / (double) floor * replay.calls() / calls;
             }
         }
-        double heap = noAlloc ? -1 : heapPerStep(pipeline, size);
+        double heap = noAlloc ? -1 : heapPerStep(pipeline, size, images);
         Map<Integer, Double> throughput = new LinkedHashMap<>();
         if (concurrency != null) {
             for (int n : concurrency) {
@@ -195,7 +215,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return new Figures(String.valueOf(last.provenance().get("scheduler")), last.image().width(),
-                last.image().height(), steps, last.timings().modelCalls(), median(total), median(loop),
+                last.image().height(), images, steps, last.timings().modelCalls(), median(total), median(loop),
                 median(inLoop), median(replayed), median(ratio), heap, runs, throughput);
     }
 
@@ -253,15 +273,15 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Bytes the generating thread allocates per extra step: (40 steps − 20 steps) / 20, median of 3. */
-    private double heapPerStep(Pipeline pipeline, Integer size) {
+    private double heapPerStep(Pipeline pipeline, Integer size, int images) {
         java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         if (!(mx instanceof com.sun.management.ThreadMXBean threads) || !threads.isThreadAllocatedMemorySupported()) {
             return -1;
         }
         threads.setThreadAllocatedMemoryEnabled(true);
         long id = Thread.currentThread().getId();
-        GenerationRequest twenty = request(size, 20);
-        GenerationRequest forty = request(size, 40);
+        GenerationRequest twenty = request(size, images, 20);
+        GenerationRequest forty = request(size, images, 40);
         pipeline.generate(forty);
         double[] perStep = new double[3];
         for (int i = 0; i < perStep.length; i++) {
@@ -281,6 +301,7 @@ final class BenchCommand implements Callable<Integer> {
         m.put("scheduler", f.scheduler());
         m.put("width", f.width());
         m.put("height", f.height());
+        m.put("images_per_prompt", f.images());
         m.put("steps", f.steps());
         m.put("unet_calls", f.unetCalls());
         m.put("rounds", f.rounds());
