@@ -33,6 +33,8 @@ public final class HeunScheduler extends KDiffusionScheduler {
     private float[] prevDerivative;
     private float dt;
     private float[] firstOrderSample;
+    /** The arrays of {@link #stepInto}, reused from step to step. */
+    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -84,6 +86,21 @@ public final class HeunScheduler extends KDiffusionScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        return FloatTensor.of(advance(modelOutput, timestep, sample, StepBuffers.fresh()), sample.shape());
+    }
+
+    /**
+     * {@link #step} into the host's tensor; x0, and the predictor's derivative and sample the corrector needs, are in
+     * buffers kept across steps.
+     */
+    @Override
+    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            FloatTensor into) {
+        advance(modelOutput, timestep, sample, buffers.into(into));
+        return into;
+    }
+
+    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, StepBuffers b) {
         int i = stepIndex(timestep);
         boolean firstOrder = prevDerivative == null;
         float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];
@@ -96,19 +113,19 @@ public final class HeunScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 (at the predictor's or the corrector's sigma)
-        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput, b.scratch(0, n));
         x0 = clipping.apply(x0, sample.shape());
 
-        float[] prev = new float[n];
+        float[] prev = b.result(n);
         if (firstOrder) {
             // 2. Euler predictor: derivative at sigma, step to sigma_next; remembered for the corrector
-            float[] derivative = derivative(x, x0, sigmaHat);
+            float[] derivative = derivative(x, x0, sigmaHat, b.scratch(1, n));
             dt = sigmaNext - sigmaHat;
             for (int k = 0; k < n; k++) {
                 prev[k] = x[k] + derivative[k] * dt;
             }
             prevDerivative = derivative;
-            firstOrderSample = x;
+            firstOrderSample = stored(x, b, 2);
         } else {
             // 2. Heun corrector: average the two derivatives and redo the step from the stored sample
             float[] base = firstOrderSample;
@@ -121,6 +138,6 @@ public final class HeunScheduler extends KDiffusionScheduler {
             firstOrderSample = null;
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 }

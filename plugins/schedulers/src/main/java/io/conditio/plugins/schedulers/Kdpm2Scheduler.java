@@ -30,6 +30,8 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
     private float[] sigmasInterpol;
     // the sample at the start of the current step; null in "first order" state
     private float[] firstOrderSample;
+    /** The arrays of {@link #stepInto}, reused from step to step. */
+    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -80,6 +82,19 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
+    }
+
+    /** {@link #step} into the host's tensor, with x0 and the stored sample in buffers kept across steps. */
+    @Override
+    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            FloatTensor into) {
+        advance(modelOutput, timestep, sample, random, buffers.into(into));
+        return into;
+    }
+
+    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         boolean firstOrder = firstOrderSample == null;
         float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];
@@ -90,13 +105,14 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
 
         float[] x = sample.array();
         float[] m = modelOutput.array();
-        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
+        int n = x.length;
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput, b.scratch(0, n));
 
         // 2. an Euler half step to the midpoint sigma, or DPM-Solver-2: the midpoint derivative carries the full
         // step from the stored sample
-        float[] prev = dpmSolver2(x, x0, firstOrderSample, sigmaHat, sigmaInterpol, sigmaNext);
-        firstOrderSample = firstOrder ? x : null;
+        float[] prev = dpmSolver2(x, x0, firstOrderSample, sigmaHat, sigmaInterpol, sigmaNext, b.result(n));
+        firstOrderSample = firstOrder ? stored(x, b, 1) : null;
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 }
