@@ -51,6 +51,8 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
     private final boolean stochasticSampling;
     private final double sigmaMin;
     private final double sigmaMax;
+    /** The arrays of {@link #stepInto}, reused from step to step. */
+    private final StepBuffers buffers = StepBuffers.kept();
 
     private float[] sigmas;
 
@@ -137,6 +139,19 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
 
     @Override
     public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
+    }
+
+    /** {@link #step} into the host's tensor, with the noise of stochastic sampling in a buffer kept across steps. */
+    @Override
+    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            FloatTensor into) {
+        advance(modelOutput, timestep, sample, random, buffers.into(into));
+        return into;
+    }
+
+    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];
         float sigmaNext = sigmas[i + 1];
@@ -144,10 +159,10 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
         float[] x = sample.array();
         float[] v = modelOutput.array();
         int n = x.length;
-        float[] prev = new float[n];
+        float[] prev = work.result(n);
         if (stochasticSampling) {
             // jump to the x0 estimate and re-noise it to the next sigma
-            float[] noise = random.randn(sample.shape()).array();
+            float[] noise = work.randn(random, sample.shape());
             for (int k = 0; k < n; k++) {
                 float x0 = x[k] - sigma * v[k];
                 prev[k] = (1f - sigmaNext) * x0 + sigmaNext * noise[k];
@@ -158,7 +173,7 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
             }
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
     /** diffusers' {@code scale_noise}, the flow-matching forward process: {@code sigma * noise + (1 - sigma) * x}. */

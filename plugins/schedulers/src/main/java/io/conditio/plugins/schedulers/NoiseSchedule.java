@@ -268,7 +268,16 @@ final class NoiseSchedule {
      * @return a new array
      */
     static float[] noised(float[] original, float[] noise, float signal, float noiseScale) {
-        float[] out = new float[original.length];
+        return noised(original, noise, signal, noiseScale, new float[original.length]);
+    }
+
+    /**
+     * {@link #noised(float[], float[], float, float)} written into {@code out}, which may be {@code original}
+     * itself (each value is read before it is written).
+     *
+     * @return {@code out}
+     */
+    static float[] noised(float[] original, float[] noise, float signal, float noiseScale, float[] out) {
         for (int i = 0; i < out.length; i++) {
             out[i] = signal * original[i] + noiseScale * noise[i];
         }

@@ -17,6 +17,11 @@ class BuiltInSchedulersContractTest {
     abstract static class OnSd15 extends SchedulerProviderContract {
         abstract String className();
 
+        /** @return config keys over SD 1.5's that take the scheduler down another path (noise, order, spacing) */
+        Map<String, Object> variant() {
+            return Map.of();
+        }
+
         @Override
         protected SchedulerProvider provider() {
             return new BuiltInSchedulers();
@@ -24,7 +29,9 @@ class BuiltInSchedulersContractTest {
 
         @Override
         protected SchedulerConfig config() {
-            return SchedulerProvidersTest.SD15.with(Map.of("_class_name", className()));
+            Map<String, Object> keys = new java.util.HashMap<>(variant());
+            keys.put("_class_name", className());
+            return SchedulerProvidersTest.SD15.with(keys);
         }
 
         @Override
@@ -181,6 +188,152 @@ class BuiltInSchedulersContractTest {
         @Override
         String className() {
             return UniPcScheduler.CLASS_NAME;
+        }
+    }
+
+    /** DDIM with eta > 0 draws noise in every step. */
+    @Nested
+    class DdimWithEta extends OnSd15 {
+        @Override
+        String className() {
+            return DdimScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("eta", 0.5);
+        }
+    }
+
+    /** Euler with churn draws noise and raises sigma before each step. */
+    @Nested
+    class EulerWithChurn extends OnSd15 {
+        @Override
+        String className() {
+            return EulerScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("s_churn", 1.0);
+        }
+    }
+
+    /** The SDE variant draws noise in every step. */
+    @Nested
+    class DpmSolverMultistepSde extends OnSd15 {
+        @Override
+        String className() {
+            return DpmSolverMultistepScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("algorithm_type", "sde-dpmsolver++");
+        }
+    }
+
+    /** Third order on Karras sigmas, ending on the zero-length step. */
+    @Nested
+    class DpmSolverMultistepThirdOrderKarras extends OnSd15 {
+        @Override
+        String className() {
+            return DpmSolverMultistepScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("solver_order", 3, "use_karras_sigmas", true, "final_sigmas_type", "sigma_min",
+                    "lower_order_final", false);
+        }
+    }
+
+    /** Third-order blocks of the SDE variant. */
+    @Nested
+    class DpmSolverSinglestepSdeThirdOrder extends OnSd15 {
+        @Override
+        String className() {
+            return DpmSolverSinglestepScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("algorithm_type", "sde-dpmsolver++", "solver_order", 3);
+        }
+    }
+
+    /** The quadratic extrapolation. */
+    @Nested
+    class DeisThirdOrder extends OnSd15 {
+        @Override
+        String className() {
+            return DeisScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("solver_order", 3);
+        }
+    }
+
+    /** Third order on Karras sigmas, ending on the zero-length step. */
+    @Nested
+    class UniPcThirdOrderKarras extends OnSd15 {
+        @Override
+        String className() {
+            return UniPcScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("solver_order", 3, "use_karras_sigmas", true, "final_sigmas_type", "sigma_min");
+        }
+    }
+
+    /** The Runge-Kutta warm-up before the linear multistep steps. */
+    @Nested
+    class PndmWithRungeKutta extends OnSd15 {
+        @Override
+        String className() {
+            return PndmScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("skip_prk_steps", false);
+        }
+    }
+
+    /** TCD with eta > 0 re-noises in every step but the last. */
+    @Nested
+    class TcdWithEta extends OnSd15 {
+        @Override
+        String className() {
+            return TcdScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("eta", 0.3);
+        }
+    }
+
+    /** Stochastic sampling draws noise in every step. */
+    @Nested
+    class FlowMatchEulerStochastic extends OnSd15 {
+        @Override
+        String className() {
+            return FlowMatchEulerScheduler.CLASS_NAME;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return Map.of("stochastic_sampling", true);
+        }
+
+        @Override
+        protected Map<String, Object> badConfig() {
+            return Map.of("time_shift_type", "sideways");
         }
     }
 }
