@@ -83,4 +83,10 @@ abstract class DiscreteTimeScheduler extends TimestepScheduler {
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
     }
+
+    @Override
+    public FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep, FloatTensor into) {
+        NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep), into.array());
+        return into;
+    }
 }

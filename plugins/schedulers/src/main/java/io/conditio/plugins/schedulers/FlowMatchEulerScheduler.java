@@ -183,10 +183,21 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
         float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
         float[] o = original.array();
         float[] z = noise.array();
-        float[] out = new float[o.length];
+        return FloatTensor.of(scaleNoise(o, z, sigma, new float[o.length]), original.shape());
+    }
+
+    @Override
+    public FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep, FloatTensor into) {
+        NoiseSchedule.requireSameShape(original, noise);
+        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
+        scaleNoise(original.array(), noise.array(), sigma, into.array());
+        return into;
+    }
+
+    private static float[] scaleNoise(float[] o, float[] z, float sigma, float[] out) {
         for (int k = 0; k < out.length; k++) {
             out[k] = sigma * z[k] + (1f - sigma) * o[k];
         }
-        return FloatTensor.of(out, original.shape());
+        return out;
     }
 }

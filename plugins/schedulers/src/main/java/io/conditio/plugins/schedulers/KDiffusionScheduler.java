@@ -135,6 +135,13 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
         return Sigmas.addNoise(original, noise, sigma);
     }
 
+    @Override
+    public FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep, FloatTensor into) {
+        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
+        Sigmas.addNoise(original, noise, sigma, into.array());
+        return into;
+    }
+
     /**
      * One call of the KDPM2 samplers (DPM-Solver-2), in float32: the first call of a step moves {@code x} by an
      * Euler half step to the midpoint sigma; the second moves the sample stored at the first call to

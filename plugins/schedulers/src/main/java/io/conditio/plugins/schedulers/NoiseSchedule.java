@@ -249,6 +249,13 @@ final class NoiseSchedule {
         return noised(original, noise, Float32.sqrt(a), Float32.sqrt(1f - a));
     }
 
+    /** {@link #addNoise(float[], FloatTensor, FloatTensor, int)} written into {@code out}, which it returns. */
+    static float[] addNoise(float[] alphasCumprod, FloatTensor original, FloatTensor noise, int t, float[] out) {
+        requireSameShape(original, noise);
+        float a = alphasCumprod[t];
+        return noised(original.array(), noise.array(), Float32.sqrt(a), Float32.sqrt(1f - a), out);
+    }
+
     /**
      * The variance-preserving forward process at one noise level, {@code signal * original + noiseScale * noise} in
      * float32: {@link #addNoise} and the solvers' {@link Sigmas#addNoiseVp}.
