@@ -29,8 +29,6 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
 
     private final DynamicThresholding.X0Clipping clipping;
     private final TimestepSpacing.Config timestepSpacing;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
     private final float eta;
     private final boolean useClippedModelOutput;
 
@@ -62,19 +60,7 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor, with x0, epsilon and the noise of {@code eta > 0} in kept arrays. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers work) {
         requireTimesteps();
         // DDIM formulas (12) and (16): x0 from the prediction, then x_{t-1} = sqrt(a_prev) x0 + direction + noise

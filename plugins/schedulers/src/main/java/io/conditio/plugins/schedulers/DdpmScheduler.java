@@ -31,8 +31,6 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
     private final String varianceType;
     private final DynamicThresholding.X0Clipping clipping;
     private final TimestepSpacing.Config timestepSpacing;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -61,22 +59,7 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /**
-     * {@link #step} into the host's tensor, with x0, the noise and a learned variance's halves of the output in
-     * buffers kept across steps.
-     */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers work) {
         requireTimesteps();
         int t = TimestepSpacing.integral(timestep);

@@ -37,8 +37,6 @@ public final class DeisScheduler extends SolverScheduler {
     private final boolean lowerOrderFinal;
     private final Sigmas.Spacing sigmaSpacing;
     private final TimestepSpacing.Config timestepSpacing;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -82,19 +80,8 @@ public final class DeisScheduler extends SolverScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, StepBuffers.fresh()), sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor: epsilon goes into the history's spare array, x0 into a kept buffer. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, StepBuffers b) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         int steps = timesteps.length;
         int n = sample.size();

@@ -60,8 +60,6 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
     private final boolean learnedVariance;
     private final TimestepSpacing.Config timestepSpacing;
     private final boolean cosineSchedule;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -131,22 +129,7 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /**
-     * {@link #step} into the host's tensor: the converted output goes into the history's spare array, the noise into
-     * a buffer kept across steps.
-     */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers b) {
         int i = stepIndex(timestep);
         int steps = timesteps.length;

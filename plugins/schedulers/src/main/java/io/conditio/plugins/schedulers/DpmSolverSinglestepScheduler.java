@@ -48,8 +48,6 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
 
     private int[] orderList;
     private float[] blockSample;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -154,22 +152,7 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /**
-     * {@link #step} into the host's tensor: the converted output goes into the history's spare array; the block's
-     * start sample and the noise into buffers kept across steps.
-     */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers b) {
         int i = stepIndex(timestep);
         int n = sample.size();

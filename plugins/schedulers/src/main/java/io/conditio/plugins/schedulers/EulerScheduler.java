@@ -48,8 +48,6 @@ public final class EulerScheduler extends KDiffusionScheduler {
     private final double sTmin;
     private final double sTmax;
     private final float sNoise;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -122,19 +120,7 @@ public final class EulerScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor, with x0 and the churn's noise and sample in arrays kept across steps. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers work) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];

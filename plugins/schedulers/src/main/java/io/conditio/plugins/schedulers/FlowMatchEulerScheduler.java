@@ -51,8 +51,6 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
     private final boolean stochasticSampling;
     private final double sigmaMin;
     private final double sigmaMax;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     private float[] sigmas;
 
@@ -138,19 +136,7 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor, with the noise of stochastic sampling in a buffer kept across steps. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers work) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];

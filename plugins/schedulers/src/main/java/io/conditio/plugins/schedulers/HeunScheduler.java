@@ -33,8 +33,6 @@ public final class HeunScheduler extends KDiffusionScheduler {
     private float[] prevDerivative;
     private float dt;
     private float[] firstOrderSample;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -85,22 +83,8 @@ public final class HeunScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, StepBuffers.fresh()), sample.shape());
-    }
-
-    /**
-     * {@link #step} into the host's tensor; x0, and the predictor's derivative and sample the corrector needs, are in
-     * buffers kept across steps.
-     */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, StepBuffers b) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         boolean firstOrder = prevDerivative == null;
         float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];

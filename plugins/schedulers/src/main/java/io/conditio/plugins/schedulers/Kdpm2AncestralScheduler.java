@@ -26,8 +26,6 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
     private float[] sigmasUp;
     private float[] sigmasDown;
     private float[] firstOrderSample;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -92,19 +90,7 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor, with x0, the noise and the stored sample in buffers kept across steps. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers b) {
         int i = stepIndex(timestep);
         boolean firstOrder = firstOrderSample == null;

@@ -35,8 +35,6 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
     private static final float SIGMA_DATA = 0.5f;
 
     private final int originalInferenceSteps;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
     private final DynamicThresholding.X0Clipping clipping;
     private final float timestepScaling;
 
@@ -66,19 +64,7 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor, with x0 and the noise in buffers kept across steps. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers work) {
         int i = stepIndex(timestep);
         int t = TimestepSpacing.integral(timestep);

@@ -30,8 +30,6 @@ public final class LmsScheduler extends KDiffusionScheduler {
     private final SigmaGrid grid;
 
     private final List<float[]> derivatives = new ArrayList<>();
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -55,22 +53,8 @@ public final class LmsScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, StepBuffers.fresh()), sample.shape());
-    }
-
-    /**
-     * {@link #step} into the host's tensor: x0 and the running sum in buffers kept across steps, and the newest
-     * derivative in the array of the one it drops from the history.
-     */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, StepBuffers b) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];
         float[] x = sample.array();

@@ -47,8 +47,6 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
     private final List<float[]> ets = new ArrayList<>();
     /** An output dropped from {@code ets} by {@link #stepInto}, whose array the next kept output reuses. */
     private float[] droppedEt;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -146,22 +144,8 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, StepBuffers.fresh()), sample.shape());
-    }
-
-    /**
-     * {@link #step} into the host's tensor: the model outputs and the sample the Runge-Kutta stages and the
-     * multistep history keep are copied into the scheduler's own arrays, reused from step to step.
-     */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, StepBuffers work) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         requireTimesteps();
         int t = TimestepSpacing.integral(timestep);
         if (counter < prkTimesteps.length && !skipPrkSteps) {

@@ -29,8 +29,6 @@ public final class TcdScheduler extends DiscreteTimeScheduler {
             NoiseSchedule.SET_ALPHA_TO_ONE, ETA);
 
     private final int originalInferenceSteps;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
     private final float eta;
 
     /**
@@ -56,19 +54,7 @@ public final class TcdScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, random, StepBuffers.fresh()), sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor, with x0, epsilon and the noise in buffers kept across steps. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, random, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
             StepBuffers work) {
         int i = stepIndex(timestep);
         int t = TimestepSpacing.integral(timestep);

@@ -49,8 +49,6 @@ public final class UniPcScheduler extends SolverScheduler {
 
     private int thisOrder;
     private float[] lastSample;
-    /** The arrays of {@link #stepInto}, reused from step to step. */
-    private final StepBuffers buffers = StepBuffers.kept();
 
     /**
      * @param config the scheduler config
@@ -108,22 +106,8 @@ public final class UniPcScheduler extends SolverScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        return FloatTensor.of(advance(modelOutput, timestep, sample, StepBuffers.fresh()), sample.shape());
-    }
-
-    /**
-     * {@link #step} into the host's tensor: the converted output goes into the history's spare array; the corrected
-     * sample the next corrector starts from, and the differences of the outputs, into buffers kept across steps.
-     */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        advance(modelOutput, timestep, sample, buffers.into(into));
-        return into;
-    }
-
-    private float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, StepBuffers b) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         int n = sample.size();
         boolean useCorrector = i > 0 && !disableCorrector.contains(i - 1) && lastSample != null;

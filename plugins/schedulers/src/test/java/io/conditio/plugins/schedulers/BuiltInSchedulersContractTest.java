@@ -40,10 +40,32 @@ class BuiltInSchedulersContractTest {
         }
     }
 
+    /** The contract on SD 1.5's config with a few keys over it. */
+    abstract static class Variant extends OnSd15 {
+        private final String className;
+        private final Map<String, Object> variant;
+
+        Variant(String className, Map<String, Object> variant) {
+            this.className = className;
+            this.variant = variant;
+        }
+
+        @Override
+        String className() {
+            return className;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return variant;
+        }
+    }
+
     @Test
     void everyClassThePluginNamesRunsTheContract() throws Exception {
         Set<String> covered = Arrays.stream(getClass().getDeclaredClasses())
-                .filter(c -> OnSd15.class.isAssignableFrom(c) && c != OnSd15.class)
+                .filter(c -> OnSd15.class.isAssignableFrom(c)
+                        && !java.lang.reflect.Modifier.isAbstract(c.getModifiers()))
                 .map(c -> {
                     try {
                         var constructor = c.getDeclaredConstructor(BuiltInSchedulersContractTest.class);
@@ -193,142 +215,84 @@ class BuiltInSchedulersContractTest {
 
     /** DDIM with eta > 0 draws noise in every step. */
     @Nested
-    class DdimWithEta extends OnSd15 {
-        @Override
-        String className() {
-            return DdimScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("eta", 0.5);
+    class DdimWithEta extends Variant {
+        DdimWithEta() {
+            super(DdimScheduler.CLASS_NAME, Map.of("eta", 0.5));
         }
     }
 
     /** Euler with churn draws noise and raises sigma before each step. */
     @Nested
-    class EulerWithChurn extends OnSd15 {
-        @Override
-        String className() {
-            return EulerScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("s_churn", 1.0);
+    class EulerWithChurn extends Variant {
+        EulerWithChurn() {
+            super(EulerScheduler.CLASS_NAME, Map.of("s_churn", 1.0));
         }
     }
 
     /** The SDE variant draws noise in every step. */
     @Nested
-    class DpmSolverMultistepSde extends OnSd15 {
-        @Override
-        String className() {
-            return DpmSolverMultistepScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("algorithm_type", "sde-dpmsolver++");
+    class DpmSolverMultistepSde extends Variant {
+        DpmSolverMultistepSde() {
+            super(DpmSolverMultistepScheduler.CLASS_NAME, Map.of("algorithm_type", "sde-dpmsolver++"));
         }
     }
 
     /** Third order on Karras sigmas, ending on the zero-length step. */
     @Nested
-    class DpmSolverMultistepThirdOrderKarras extends OnSd15 {
-        @Override
-        String className() {
-            return DpmSolverMultistepScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("solver_order", 3, "use_karras_sigmas", true, "final_sigmas_type", "sigma_min",
-                    "lower_order_final", false);
+    class DpmSolverMultistepThirdOrderKarras extends Variant {
+        DpmSolverMultistepThirdOrderKarras() {
+            super(DpmSolverMultistepScheduler.CLASS_NAME, Map.of("solver_order", 3, "use_karras_sigmas", true,
+                    "final_sigmas_type", "sigma_min", "lower_order_final", false));
         }
     }
 
     /** Third-order blocks of the SDE variant. */
     @Nested
-    class DpmSolverSinglestepSdeThirdOrder extends OnSd15 {
-        @Override
-        String className() {
-            return DpmSolverSinglestepScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("algorithm_type", "sde-dpmsolver++", "solver_order", 3);
+    class DpmSolverSinglestepSdeThirdOrder extends Variant {
+        DpmSolverSinglestepSdeThirdOrder() {
+            super(DpmSolverSinglestepScheduler.CLASS_NAME,
+                    Map.of("algorithm_type", "sde-dpmsolver++", "solver_order", 3));
         }
     }
 
     /** The quadratic extrapolation. */
     @Nested
-    class DeisThirdOrder extends OnSd15 {
-        @Override
-        String className() {
-            return DeisScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("solver_order", 3);
+    class DeisThirdOrder extends Variant {
+        DeisThirdOrder() {
+            super(DeisScheduler.CLASS_NAME, Map.of("solver_order", 3));
         }
     }
 
     /** Third order on Karras sigmas, ending on the zero-length step. */
     @Nested
-    class UniPcThirdOrderKarras extends OnSd15 {
-        @Override
-        String className() {
-            return UniPcScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("solver_order", 3, "use_karras_sigmas", true, "final_sigmas_type", "sigma_min");
+    class UniPcThirdOrderKarras extends Variant {
+        UniPcThirdOrderKarras() {
+            super(UniPcScheduler.CLASS_NAME, Map.of("solver_order", 3, "use_karras_sigmas", true,
+                    "final_sigmas_type", "sigma_min"));
         }
     }
 
     /** The Runge-Kutta warm-up before the linear multistep steps. */
     @Nested
-    class PndmWithRungeKutta extends OnSd15 {
-        @Override
-        String className() {
-            return PndmScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("skip_prk_steps", false);
+    class PndmWithRungeKutta extends Variant {
+        PndmWithRungeKutta() {
+            super(PndmScheduler.CLASS_NAME, Map.of("skip_prk_steps", false));
         }
     }
 
     /** TCD with eta > 0 re-noises in every step but the last. */
     @Nested
-    class TcdWithEta extends OnSd15 {
-        @Override
-        String className() {
-            return TcdScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("eta", 0.3);
+    class TcdWithEta extends Variant {
+        TcdWithEta() {
+            super(TcdScheduler.CLASS_NAME, Map.of("eta", 0.3));
         }
     }
 
     /** Stochastic sampling draws noise in every step. */
     @Nested
-    class FlowMatchEulerStochastic extends OnSd15 {
-        @Override
-        String className() {
-            return FlowMatchEulerScheduler.CLASS_NAME;
-        }
-
-        @Override
-        Map<String, Object> variant() {
-            return Map.of("stochastic_sampling", true);
+    class FlowMatchEulerStochastic extends Variant {
+        FlowMatchEulerStochastic() {
+            super(FlowMatchEulerScheduler.CLASS_NAME, Map.of("stochastic_sampling", true));
         }
 
         @Override
