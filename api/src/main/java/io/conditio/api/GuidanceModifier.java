@@ -28,17 +28,9 @@ public abstract class GuidanceModifier implements Guidance {
     /** @param inner the guidance this one wraps */
     protected GuidanceModifier(Guidance inner) {
         this.inner = Objects.requireNonNull(inner, "inner");
-        this.ownExpand = declaredHere("expand", FloatTensor.class);
-        this.ownCombine = declaredHere("combine", FloatTensor.class, StepContext.class);
-    }
-
-    /** Whether a subclass leaves a method as it is here, so the inner guidance's buffer-reusing form stands for it. */
-    private boolean declaredHere(String method, Class<?>... parameters) {
-        try {
-            return getClass().getMethod(method, parameters).getDeclaringClass() == GuidanceModifier.class;
-        } catch (NoSuchMethodException e) {
-            throw new IllegalStateException(e);
-        }
+        this.ownExpand = Overrides.keeps(this, GuidanceModifier.class, "expand", FloatTensor.class);
+        this.ownCombine = Overrides.keeps(this, GuidanceModifier.class, "combine", FloatTensor.class,
+                StepContext.class);
     }
 
     /** @return the guidance this one wraps */
