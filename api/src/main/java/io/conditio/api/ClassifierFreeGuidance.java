@@ -21,17 +21,9 @@ public class ClassifierFreeGuidance implements Guidance {
     public ClassifierFreeGuidance(double scale) {
         this.requestedScale = scale;
         this.scale = (float) scale;
-        this.ownExpand = declaredHere("expand", FloatTensor.class);
-        this.ownCombine = declaredHere("combine", FloatTensor.class, StepContext.class);
-    }
-
-    /** Whether a subclass leaves a method as it is here, so its buffer-reusing form may be used for it. */
-    private boolean declaredHere(String method, Class<?>... parameters) {
-        try {
-            return getClass().getMethod(method, parameters).getDeclaringClass() == ClassifierFreeGuidance.class;
-        } catch (NoSuchMethodException e) {
-            throw new IllegalStateException(e);
-        }
+        this.ownExpand = Overrides.keeps(this, ClassifierFreeGuidance.class, "expand", FloatTensor.class);
+        this.ownCombine = Overrides.keeps(this, ClassifierFreeGuidance.class, "combine", FloatTensor.class,
+                StepContext.class);
     }
 
     /** @return the guidance scale as given */

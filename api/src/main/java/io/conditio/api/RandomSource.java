@@ -23,6 +23,20 @@ public interface RandomSource {
      */
     FloatTensor rand(int... shape);
 
+    /**
+     * {@link #randn} written into a tensor the caller keeps, so that a scheduler drawing noise in every step
+     * allocates none. Since SPI 0.3.0; the default copies {@code randn(into.shape())} into {@code into}, so a source
+     * that implements only {@code randn} draws the same values.
+     *
+     * @param into the tensor to fill; its shape is the shape drawn
+     * @return {@code into}, holding what {@code randn(into.shape())} would have returned
+     */
+    default FloatTensor randnInto(FloatTensor into) {
+        float[] drawn = randn(into.shape()).array();
+        System.arraycopy(drawn, 0, into.array(), 0, drawn.length);
+        return into;
+    }
+
     /** @return the seed this source was created with */
     long seed();
 }

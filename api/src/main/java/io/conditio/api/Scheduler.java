@@ -136,6 +136,21 @@ public interface Scheduler {
      */
     FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep);
 
+    /**
+     * {@link #addNoise} for a host that reuses its buffers (inpainting noises the init latents after every step).
+     * Since SPI 0.3.0; the default returns {@code addNoise(original, noise, timestep)}.
+     *
+     * @param original the clean sample
+     * @param noise    noise of the same shape
+     * @param timestep the timestep to noise to
+     * @param into     a tensor of {@code original}'s shape, distinct from both, to write the result into; the host
+     *                 writes into it again later, so it may not be kept
+     * @return the noised sample: {@code into}, or a new tensor; the same values as {@code addNoise}
+     */
+    default FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep, FloatTensor into) {
+        return addNoise(original, noise, timestep);
+    }
+
     /** @return the configuration this instance runs with, after defaults and overrides */
     SchedulerConfig config();
 }

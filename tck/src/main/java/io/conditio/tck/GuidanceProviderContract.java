@@ -151,6 +151,39 @@ public abstract class GuidanceProviderContract {
         }
     }
 
+    /**
+     * The buffer-reusing forms ({@link Guidance#expandInto}, {@link Guidance#combineInto}) run as a host that reuses
+     * its buffers runs them, over the steps of a run: they must give what {@code expand} and {@code combine} give,
+     * value for value, with every buffer the host owns filled with NaN once the call returns, as the host's next
+     * step overwrites them.
+     */
+    @Test
+    void theBufferReusingFormsGiveWhatThePlainOnesGiveAtEveryStep() {
+        Guidance plain = guidance();
+        Guidance reusing = guidance();
+        int[] batchShape = latentShape().clone();
+        batchShape[0] *= plain.branches().size();
+        FloatTensor batchBuffer = FloatTensor.full(Float.NaN, batchShape);
+        FloatTensor guidedBuffer = FloatTensor.full(Float.NaN, latentShape());
+        int steps = 10;
+        for (int i = 0; i < steps; i++) {
+            FloatTensor latents = new TestRandom(20 + i).randn(latentShape());
+            FloatTensor batch = reusing.expandInto(latents, batchBuffer);
+            assertThat(batch.array()).as("expandInto at step %d gives what expand gives", i)
+                    .containsExactly(plain.expand(latents).array());
+            FloatTensor out = output(plain, 40 + i);
+            var step = TestStepContext.of(latents).step(i, steps).request(request()).branches(plain.branches());
+            FloatTensor expected = plain.combine(out.copy(), step);
+            FloatTensor guided = reusing.combineInto(out, step, guidedBuffer);
+            assertThat(guided.shape()).as("combineInto shape").containsExactly(latentShape());
+            assertThat(guided.array()).as("combineInto at step %d gives what combine gives", i)
+                    .containsExactly(expected.array());
+            java.util.Arrays.fill(batchBuffer.array(), Float.NaN);
+            java.util.Arrays.fill(guidedBuffer.array(), Float.NaN);
+            java.util.Arrays.fill(out.array(), Float.NaN);
+        }
+    }
+
     private FloatTensor combineAt(Guidance g, int step, long seed) {
         return g.combine(output(g, seed), TestStepContext.of(new TestRandom(seed + 1).randn(latentShape()))
                 .step(step, 10).request(request()).branches(g.branches()));

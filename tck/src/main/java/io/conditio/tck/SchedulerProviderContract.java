@@ -128,6 +128,26 @@ public abstract class SchedulerProviderContract {
         }
     }
 
+    /** {@link Scheduler#addNoiseInto} gives what {@code addNoise} gives at every timestep, and keeps no buffer. */
+    @Test
+    void addNoiseIntoGivesWhatAddNoiseGives() {
+        Scheduler plain = provider().create(config());
+        Scheduler reusing = provider().create(config());
+        plain.setTimesteps(8);
+        reusing.setTimesteps(8);
+        TestRandom random = new TestRandom(5);
+        FloatTensor original = random.randn(1, 4, 8, 8);
+        FloatTensor noise = random.randn(1, 4, 8, 8);
+        FloatTensor into = FloatTensor.zeros(1, 4, 8, 8);
+        for (float t : plain.timesteps()) {
+            float[] expected = plain.addNoise(original, noise, t).array();
+            java.util.Arrays.fill(into.array(), Float.NaN);
+            FloatTensor noised = reusing.addNoiseInto(original, noise, t, into);
+            assertThat(noised.shape()).as("addNoiseInto keeps the shape").containsExactly(1, 4, 8, 8);
+            assertThat(noised.array()).as("addNoiseInto at timestep %s", t).containsExactly(expected);
+        }
+    }
+
     @Test
     void anUnsupportedConfigIsAConfigurationExceptionInWords() {
         Map<String, Object> bad = badConfig();

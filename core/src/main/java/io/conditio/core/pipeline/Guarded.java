@@ -109,6 +109,19 @@ final class Guarded {
             }
 
             @Override
+            public FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep,
+                    FloatTensor into) {
+                return guard.call(provider, "scheduler addNoise", () -> {
+                    FloatTensor out = s.addNoiseInto(original, noise, timestep, into);
+                    requireShape(out, original, "the original's shape");
+                    if (finite(noise)) {
+                        requireFinite(out, "the original and noise", original, timestep);
+                    }
+                    return out;
+                });
+            }
+
+            @Override
             public SchedulerConfig config() {
                 return guard.call(provider, "scheduler config", s::config);
             }

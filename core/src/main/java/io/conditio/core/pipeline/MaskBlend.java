@@ -21,6 +21,10 @@ final class MaskBlend {
     private final float[] keep;
     private final FloatTensor imageLatents;
     private final FloatTensor noise;
+    /** The init latents noised to the next timestep, rewritten every step. */
+    private FloatTensor noised;
+    /** The blended latents, rewritten every step: the next step reads them and writes into its own buffer. */
+    private FloatTensor blended;
 
     private MaskBlend(float[] keep, FloatTensor imageLatents, FloatTensor noise) {
         this.keep = keep;
@@ -56,22 +60,34 @@ final class MaskBlend {
     }
 
     /**
-     * @param latents   the scheduler's output of step {@code index}
+     * Blends into buffers kept for the generation: the noised init latents ({@link Scheduler#addNoiseInto}) and
+     * the result, which the loop's next step reads as its sample and writes out of into one of its own buffers.
+     *
+     * @param latents   the scheduler's output of step {@code index}; not modified
      * @param index     the step just taken
      * @param timesteps the timesteps the loop visits
      * @param scheduler the generation's scheduler (its {@code add_noise})
-     * @return {@code keep × init_noised + (1 − keep) × latents}
+     * @return {@code keep × init_noised + (1 − keep) × latents}, in this blend's buffer until the next call
      */
     FloatTensor apply(FloatTensor latents, int index, float[] timesteps, Scheduler scheduler) {
-        FloatTensor proper = index < timesteps.length - 1
-                ? scheduler.addNoise(imageLatents, noise, timesteps[index + 1]) : imageLatents;
-        float[] out = latents.array().clone();
+        FloatTensor proper = imageLatents;
+        if (index < timesteps.length - 1) {
+            if (noised == null) {
+                noised = FloatTensor.zeros(imageLatents.shape());
+            }
+            proper = scheduler.addNoiseInto(imageLatents, noise, timesteps[index + 1], noised);
+        }
+        if (blended == null || !blended.sameShape(latents)) {
+            blended = FloatTensor.zeros(latents.shape());
+        }
+        float[] x = latents.array();
+        float[] out = blended.array();
         float[] init = proper.array();
         int plane = keep.length;
         for (int i = 0; i < out.length; i++) {
             float k = keep[i % plane];
-            out[i] = (1f - k) * out[i] + k * init[i];
+            out[i] = (1f - k) * x[i] + k * init[i];
         }
-        return FloatTensor.of(out, latents.shape());
+        return blended;
     }
 }

@@ -61,6 +61,29 @@ public final class ImageGenerators implements RandomSource {
         return draw(true, shape);
     }
 
+    /**
+     * {@link #randn} of {@code into}'s shape, drawn into {@code into} with each generator drawing what it draws for
+     * {@code randn}: a batch of one entry per image gets entry {@code k} from image {@code k}'s generator; any other
+     * shape is drawn whole by every generator (the later images' draws only advance their streams) and holds the
+     * first image's draw, which is drawn last.
+     */
+    @Override
+    public FloatTensor randnInto(FloatTensor into) {
+        int[] shape = into.shape();
+        float[] out = into.array();
+        if (generators.length > 1 && shape.length > 0 && shape[0] == generators.length) {
+            int perImage = out.length / generators.length;
+            for (int k = 0; k < generators.length; k++) {
+                generators[k].fillNormal(out, k * perImage, perImage);
+            }
+            return into;
+        }
+        for (int k = generators.length - 1; k >= 0; k--) {
+            generators[k].fillNormal(out, 0, out.length);
+        }
+        return into;
+    }
+
     @Override
     public FloatTensor rand(int... shape) {
         return draw(false, shape);

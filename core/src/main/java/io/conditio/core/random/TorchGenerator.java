@@ -110,22 +110,40 @@ public final class TorchGenerator implements RandomSource {
     public FloatTensor randn(int... shape) {
         int n = volume(shape);
         float[] out = new float[n];
-        if (n >= 16) {
-            fillUniform(out, 0, n);
-            for (int i = 0; i + 16 <= n; i += 16) {
-                boxMuller16(out, i);
+        fillNormal(out, 0, n);
+        return FloatTensor.of(out, shape);
+    }
+
+    /** {@link #randn} of {@code into}'s shape, drawn into {@code into}: the same values, no new array. */
+    @Override
+    public FloatTensor randnInto(FloatTensor into) {
+        fillNormal(into.array(), 0, into.size());
+        return into;
+    }
+
+    /**
+     * Writes what {@code randn} of {@code count} values returns into {@code out[from, from + count)}.
+     *
+     * @param out   where the values go
+     * @param from  the first index written
+     * @param count how many values are drawn (as the volume of the shape {@code randn} is given)
+     */
+    void fillNormal(float[] out, int from, int count) {
+        if (count >= 16) {
+            fillUniform(out, from, count);
+            for (int i = 0; i + 16 <= count; i += 16) {
+                boxMuller16(out, from + i);
             }
-            if (n % 16 != 0) {
-                int tail = n - 16;
+            if (count % 16 != 0) {
+                int tail = from + count - 16;
                 fillUniform(out, tail, 16);
                 boxMuller16(out, tail);
             }
         } else {
-            for (int i = 0; i < n; i++) {
+            for (int i = from; i < from + count; i++) {
                 out[i] = (float) nextNormalDouble();
             }
         }
-        return FloatTensor.of(out, shape);
     }
 
     /**

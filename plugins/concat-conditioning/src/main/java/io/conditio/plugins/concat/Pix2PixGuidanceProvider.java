@@ -108,6 +108,38 @@ public final class Pix2PixGuidanceProvider implements GuidanceProvider {
             return FloatTensor.of(r, shape);
         }
 
+        /** {@link #expand} into the host's tensor: the latents three times. */
+        @Override
+        public FloatTensor expandInto(FloatTensor latents, FloatTensor into) {
+            float[] src = latents.array();
+            float[] dst = into.array();
+            if (dst.length != 3 * src.length) {
+                return expand(latents);
+            }
+            for (int b = 0; b < 3; b++) {
+                System.arraycopy(src, 0, dst, b * src.length, src.length);
+            }
+            return into;
+        }
+
+        /** {@link #combine} into the host's tensor, the same float32 arithmetic. */
+        @Override
+        public FloatTensor combineInto(FloatTensor out, StepContext step, FloatTensor into) {
+            int n = into.size();
+            if (3 * n != out.size()) {
+                return combine(out.copy(), step);
+            }
+            float[] o = out.array();
+            float[] r = into.array();
+            for (int i = 0; i < n; i++) {
+                float text = o[i];
+                float image = o[n + i];
+                float uncond = o[2 * n + i];
+                r[i] = uncond + g * (text - image) + ig * (image - uncond);
+            }
+            return into;
+        }
+
         @Override
         public String describe() {
             return description;

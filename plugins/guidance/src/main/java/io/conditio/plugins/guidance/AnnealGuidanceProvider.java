@@ -121,6 +121,36 @@ public final class AnnealGuidanceProvider implements GuidanceProvider {
             return FloatTensor.of(r, cond.shape());
         }
 
+        /**
+         * {@link #combine} into the host's tensor: the guidance below writes into {@code into}, and the weighing
+         * with the conditional branch, read where it lies in the output, happens there in place.
+         */
+        @Override
+        public FloatTensor combineInto(FloatTensor out, StepContext step, FloatTensor into) {
+            double w = weight(step);
+            if (w >= 1) {
+                return inner().combineInto(out, step, into);
+            }
+            if (w <= 0) {
+                return conditionalInto(out, into);
+            }
+            int count = branches().size();
+            int index = conditionalBranch(branches());
+            if (into.size() * count != out.size() || index < 0) {
+                return combine(out.copy(), step);
+            }
+            float[] guided = inner().combineInto(out, step, into).array();
+            float[] o = out.array();
+            int from = index * into.size();
+            float fw = (float) w;
+            float[] r = into.array();
+            for (int i = 0; i < r.length; i++) {
+                float c = o[from + i];
+                r[i] = c + fw * (guided[i] - c);
+            }
+            return into;
+        }
+
         @Override
         public String describe() {
             return "anneal(" + shape.key() + ")";

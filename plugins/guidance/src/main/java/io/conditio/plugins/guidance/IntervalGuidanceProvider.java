@@ -94,6 +94,12 @@ public final class IntervalGuidanceProvider implements GuidanceProvider {
             return guides(step) ? super.combine(out, step) : conditional(out);
         }
 
+        /** {@link #combine} into the host's tensor: the guidance below's {@code combineInto}, or the copied branch. */
+        @Override
+        public FloatTensor combineInto(FloatTensor out, StepContext step, FloatTensor into) {
+            return guides(step) ? inner().combineInto(out, step, into) : conditionalInto(out, into);
+        }
+
         @Override
         public String describe() {
             return "interval(" + start + ", " + end + ")";

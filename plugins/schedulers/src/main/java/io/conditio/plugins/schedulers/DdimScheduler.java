@@ -29,9 +29,6 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
 
     private final DynamicThresholding.X0Clipping clipping;
     private final TimestepSpacing.Config timestepSpacing;
-    /** x0 and epsilon of {@link #stepInto}, reused from step to step. */
-    private float[] x0Scratch;
-    private float[] epsScratch;
     private final float eta;
     private final boolean useClippedModelOutput;
 
@@ -63,28 +60,8 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        int n = sample.size();
-        float[] prev = new float[n];
-        advance(modelOutput, timestep, sample, random, prev, new float[n], new float[n]);
-        return FloatTensor.of(prev, sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor, with the intermediate x0 and epsilon in arrays kept across steps. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        int n = sample.size();
-        if (x0Scratch == null || x0Scratch.length != n) {
-            x0Scratch = new float[n];
-            epsScratch = new float[n];
-        }
-        advance(modelOutput, timestep, sample, random, into.array(), x0Scratch, epsScratch);
-        return into;
-    }
-
-    private void advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            float[] prev, float[] x0Out, float[] epsOut) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         requireTimesteps();
         // DDIM formulas (12) and (16): x0 from the prediction, then x_{t-1} = sqrt(a_prev) x0 + direction + noise
         int t = TimestepSpacing.integral(timestep);
@@ -98,8 +75,10 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
         float[] m = modelOutput.array();
         float[] x = sample.array();
         int n = x.length;
-        float[] x0 = PredictionConversion.fromAlphaBar(true, predictionType, x, m, sqrtAlpha, sqrtBeta, x0Out);
-        float[] eps = PredictionConversion.fromAlphaBar(false, predictionType, x, m, sqrtAlpha, sqrtBeta, epsOut);
+        float[] x0 = PredictionConversion.fromAlphaBar(true, predictionType, x, m, sqrtAlpha, sqrtBeta,
+                work.scratch(0, n));
+        float[] eps = PredictionConversion.fromAlphaBar(false, predictionType, x, m, sqrtAlpha, sqrtBeta,
+                work.scratch(1, n));
         x0 = clipping.apply(x0, sample.shape());
 
         float betaProdTPrev = 1f - alphaProdTPrev;
@@ -114,15 +93,17 @@ public final class DdimScheduler extends DiscreteTimeScheduler {
 
         float directionCoeff = Float32.sqrt(1f - alphaProdTPrev - stdDevT * stdDevT);
         float sqrtAlphaPrev = Float32.sqrt(alphaProdTPrev);
+        float[] prev = work.result(n);
         for (int i = 0; i < n; i++) {
             prev[i] = sqrtAlphaPrev * x0[i] + directionCoeff * eps[i];
         }
 
         if (eta > 0) {
-            float[] noise = random.randn(modelOutput.shape()).array();
+            float[] noise = work.randn(random, modelOutput.shape());
             for (int i = 0; i < n; i++) {
                 prev[i] = prev[i] + stdDevT * noise[i];
             }
         }
+        return prev;
     }
 }

@@ -59,7 +59,8 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         requireTimesteps();
         int t = TimestepSpacing.integral(timestep);
         int prevT = previousTimestep(timestep);
@@ -73,7 +74,9 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
                         + "output with twice the sample's channels (mean, variance); got " + modelOutput.shapeString()
                         + " for a sample of " + sample.shapeString());
             }
-            FloatTensor[] halves = splitChannels(modelOutput, sample.dim(1));
+            int half = modelOutput.size() / 2;
+            FloatTensor[] halves = splitChannels(modelOutput, sample.dim(1), work.scratch(1, half),
+                    work.scratch(2, half));
             output = halves[0];
             predictedVariance = halves[1].array();
         }
@@ -90,7 +93,7 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
         float[] x = sample.array();
         float[] m = output.array();
         int n = x.length;
-        float[] x0 = predictedData(t, x, m);
+        float[] x0 = predictedData(t, x, m, work.scratch(0, n));
 
         // 3. clip or threshold x0
         x0 = clipping.apply(x0, sample.shape());
@@ -98,14 +101,14 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
         // 4.-5. the posterior mean, formula (7)
         float x0Coeff = (Float32.sqrt(alphaProdTPrev) * currentBetaT) / betaProdT;
         float sampleCoeff = Float32.sqrt(currentAlphaT) * betaProdTPrev / betaProdT;
-        float[] prev = new float[n];
+        float[] prev = work.result(n);
         for (int k = 0; k < n; k++) {
             prev[k] = x0Coeff * x0[k] + sampleCoeff * x[k];
         }
 
         // 6. add the posterior noise, except at t = 0
         if (t > 0) {
-            float[] noise = random.randn(output.shape()).array();
+            float[] noise = work.randn(random, output.shape());
             float variance = variance(alphaProdT, alphaProdTPrev, currentBetaT);
             for (int k = 0; k < n; k++) {
                 float scaled = switch (varianceType) {
@@ -124,7 +127,7 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
                 prev[k] = prev[k] + scaled;
             }
         }
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
     /** {@code _get_variance} for the fixed variance types (the learned ones are handled per element). */
@@ -159,13 +162,12 @@ public final class DdpmScheduler extends DiscreteTimeScheduler {
                 + "the values timesteps() returned");
     }
 
-    private static FloatTensor[] splitChannels(FloatTensor t, int channels) {
+    /** The mean and the variance channels of {@code t}, copied into {@code a} and {@code b}. */
+    private static FloatTensor[] splitChannels(FloatTensor t, int channels, float[] a, float[] b) {
         int batch = t.dim(0);
         int plane = t.size() / (batch * t.dim(1));
         int[] shape = t.shape();
         shape[1] = channels;
-        float[] a = new float[batch * channels * plane];
-        float[] b = new float[batch * channels * plane];
         float[] src = t.array();
         for (int n = 0; n < batch; n++) {
             System.arraycopy(src, (n * 2 * channels) * plane, a, n * channels * plane, channels * plane);

@@ -80,32 +80,38 @@ public final class DeisScheduler extends SolverScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         int steps = timesteps.length;
+        int n = sample.size();
         boolean lowerOrderFinalStep = i == steps - 1 && lowerOrderFinal && steps < 15;
         boolean lowerOrderSecond = i == steps - 2 && lowerOrderFinal && steps < 15;
 
         // the noise prediction, always re-derived from the (thresholded) data prediction
-        FloatTensor eps = PredictionConversion.toNoiseThroughData(predictionType, modelOutput, sample, sigmas[i],
-                thresholding);
+        float[] eps = PredictionConversion.toNoiseThroughData(predictionType, modelOutput, sample, sigmas[i],
+                thresholding, b.scratch(0, n), b.isKept() ? history.spare(n) : new float[n]);
         float[] x = sample.array();
         history.push(eps);
 
         int order = history.nextOrder(lowerOrderFinalStep, lowerOrderSecond);
         // DEIS's first order is DPM-Solver's (DDIM)
-        float[] prev = order == 1 ? DpmSolverUpdates.firstOrder("dpmsolver", eps.array(), x, null, sigmas[i],
-                sigmas[i + 1]) : higherOrderUpdate(x, i, order);
+        float[] prev = b.result(n);
+        if (order == 1) {
+            DpmSolverUpdates.firstOrder("dpmsolver", eps, x, null, sigmas[i], sigmas[i + 1], prev);
+        } else {
+            higherOrderUpdate(x, i, order, prev);
+        }
         history.stepTaken();
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
     /**
      * Second or third order: the noise predictions extrapolated linearly or quadratically in log(rho), integrated
      * exactly, {@code alpha_t * (x / alpha_s0 + sum_j coef_j * m_j)}.
      */
-    private float[] higherOrderUpdate(float[] x, int i, int order) {
+    private void higherOrderUpdate(float[] x, int i, int order, float[] out) {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         float rhoT = t.rho();
@@ -127,7 +133,6 @@ public final class DeisScheduler extends SolverScheduler {
         }
         float alphaT = t.alpha();
         float alphaS0 = s0.alpha();
-        float[] out = new float[x.length];
         for (int k = 0; k < out.length; k++) {
             float sum = x[k] / alphaS0;
             for (int j = 0; j < order; j++) {
@@ -135,7 +140,6 @@ public final class DeisScheduler extends SolverScheduler {
             }
             out[k] = alphaT * sum;
         }
-        return out;
     }
 
     /** Antiderivative of the linear Lagrange basis in log(t): {@code t (log t - log c - 1) / (log b - log c)}. */

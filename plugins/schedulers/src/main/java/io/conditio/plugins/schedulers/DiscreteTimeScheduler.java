@@ -44,16 +44,26 @@ abstract class DiscreteTimeScheduler extends TimestepScheduler {
      * {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}); a new array.
      */
     final float[] predictedData(int t, float[] x, float[] m) {
+        return predictedData(t, x, m, new float[x.length]);
+    }
+
+    /** {@link #predictedData(int, float[], float[])} written into {@code out}, which it returns. */
+    final float[] predictedData(int t, float[] x, float[] m, float[] out) {
         float alphaProdT = alphasCumprod[t];
-        return PredictionConversion.dataFromAlphaBar(predictionType, x, m, Float32.sqrt(alphaProdT),
-                Float32.sqrt(1f - alphaProdT));
+        return PredictionConversion.fromAlphaBar(true, predictionType, x, m, Float32.sqrt(alphaProdT),
+                Float32.sqrt(1f - alphaProdT), out);
     }
 
     /** The noise prediction epsilon at integer timestep {@code t}, as {@link #predictedData}; a new array. */
     final float[] predictedNoise(int t, float[] x, float[] m) {
+        return predictedNoise(t, x, m, new float[x.length]);
+    }
+
+    /** {@link #predictedNoise(int, float[], float[])} written into {@code out}, which it returns. */
+    final float[] predictedNoise(int t, float[] x, float[] m, float[] out) {
         float alphaProdT = alphasCumprod[t];
-        return PredictionConversion.noiseFromAlphaBar(predictionType, x, m, Float32.sqrt(alphaProdT),
-                Float32.sqrt(1f - alphaProdT));
+        return PredictionConversion.fromAlphaBar(false, predictionType, x, m, Float32.sqrt(alphaProdT),
+                Float32.sqrt(1f - alphaProdT), out);
     }
 
     /**
@@ -72,5 +82,11 @@ abstract class DiscreteTimeScheduler extends TimestepScheduler {
     @Override
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep));
+    }
+
+    @Override
+    public FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep, FloatTensor into) {
+        NoiseSchedule.addNoise(alphasCumprod, original, noise, TimestepSpacing.integral(timestep), into.array());
+        return into;
     }
 }

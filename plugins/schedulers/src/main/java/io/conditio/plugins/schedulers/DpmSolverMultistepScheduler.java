@@ -129,9 +129,11 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         int steps = timesteps.length;
+        int n = sample.size();
 
         // lower orders at the end improve stability for few steps
         boolean lowerOrderFinalStep = i == steps - 1
@@ -139,25 +141,27 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
         boolean lowerOrderSecond = i == steps - 2 && lowerOrderFinal && steps < 15;
 
         // the data prediction x0 (DPM-Solver++) or the noise prediction epsilon (DPM-Solver)
-        FloatTensor converted = PredictionConversion.convert(algorithmType.endsWith("dpmsolver++"), predictionType,
-                learnedVariance, modelOutput, sample, sigmas[i], thresholding);
+        float[] converted = PredictionConversion.convert(algorithmType.endsWith("dpmsolver++"), predictionType,
+                learnedVariance, modelOutput, sample, sigmas[i], thresholding,
+                b.isKept() ? history.spare(n) : new float[n]);
         history.push(converted);
 
-        float[] noise = algorithmType.startsWith("sde-") ? random.randn(converted.shape()).array() : null;
+        float[] noise = algorithmType.startsWith("sde-") ? b.randn(random, sample.shape()) : null;
 
-        float[] prev = switch (history.nextOrder(lowerOrderFinalStep, lowerOrderSecond)) {
-            case 1 -> DpmSolverUpdates.firstOrder(algorithmType, converted.array(), sample.array(), noise, sigmas[i],
-                    sigmas[i + 1]);
-            case 2 -> secondOrderUpdate(sample.array(), noise, i);
-            default -> thirdOrderUpdate(sample.array(), noise, i);
-        };
+        float[] prev = b.result(n);
+        switch (history.nextOrder(lowerOrderFinalStep, lowerOrderSecond)) {
+            case 1 -> DpmSolverUpdates.firstOrder(algorithmType, converted, sample.array(), noise, sigmas[i],
+                    sigmas[i + 1], prev);
+            case 2 -> secondOrderUpdate(sample.array(), noise, i, prev);
+            default -> thirdOrderUpdate(sample.array(), noise, i, prev);
+        }
         history.stepTaken();
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
-    /** One second-order multistep update from the last two model outputs. */
-    private float[] secondOrderUpdate(float[] x, float[] noise, int i) {
+    /** One second-order multistep update from the last two model outputs, into {@code out}. */
+    private void secondOrderUpdate(float[] x, float[] noise, int i, float[] out) {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
@@ -168,22 +172,21 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
         float h0 = s0.lambda() - s1.lambda();
         if (h == 0f) {
             // the Karras schedule with final sigma_min ends on a zero-length step; diffusers returns x unchanged
-            return x.clone();
+            System.arraycopy(x, 0, out, 0, x.length);
+            return;
         }
         float r0 = h0 / h;
         float invR0 = 1f / r0;
-        float[] out = new float[n];
         boolean midpoint = "midpoint".equals(solverType);
         DpmSolverUpdates.Coefficients k2 = DpmSolverUpdates.secondOrder(algorithmType, t, s0, h, midpoint);
         for (int k = 0; k < n; k++) {
             float d1 = invR0 * (m0[k] - m1[k]);
             out[k] = k2.second(algorithmType, midpoint, x[k], m0[k], d1, DpmSolverUpdates.noiseAt(noise, k));
         }
-        return out;
     }
 
-    /** One third-order multistep update from the last three model outputs. */
-    private float[] thirdOrderUpdate(float[] x, float[] noise, int i) {
+    /** One third-order multistep update from the last three model outputs, into {@code out}. */
+    private void thirdOrderUpdate(float[] x, float[] noise, int i, float[] out) {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
@@ -195,7 +198,8 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
         float h0 = s0.lambda() - s1.lambda();
         float h1 = s1.lambda() - s2.lambda();
         if (h == 0f) {
-            return x.clone();
+            System.arraycopy(x, 0, out, 0, x.length);
+            return;
         }
         float r0 = h0 / h;
         float r1 = h1 / h;
@@ -204,7 +208,6 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
         float w = r0 / (r0 + r1);
         float invR01 = 1f / (r0 + r1);
         int n = x.length;
-        float[] out = new float[n];
         DpmSolverUpdates.Coefficients k3 = DpmSolverUpdates.thirdOrder(algorithmType, t, s0, h);
         for (int k = 0; k < n; k++) {
             float d10 = invR0 * (m0[k] - m1[k]);
@@ -213,6 +216,5 @@ public final class DpmSolverMultistepScheduler extends SolverScheduler {
             float d2 = invR01 * (d10 - d11);
             out[k] = k3.third(algorithmType, x[k], m0[k], d1, d2, DpmSolverUpdates.noiseAt(noise, k));
         }
-        return out;
     }
 }

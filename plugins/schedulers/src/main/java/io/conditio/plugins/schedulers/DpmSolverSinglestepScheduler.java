@@ -47,7 +47,7 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
     private boolean lowerOrderFinal;
 
     private int[] orderList;
-    private FloatTensor blockSample;
+    private float[] blockSample;
 
     /**
      * @param config the scheduler config
@@ -152,14 +152,17 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
+        int n = sample.size();
 
-        FloatTensor converted = PredictionConversion.convert(!"dpmsolver".equals(algorithmType), predictionType,
-                learnedVariance, modelOutput, sample, sigmas[i], thresholding);
+        float[] converted = PredictionConversion.convert(!"dpmsolver".equals(algorithmType), predictionType,
+                learnedVariance, modelOutput, sample, sigmas[i], thresholding,
+                b.isKept() ? history.spare(n) : new float[n]);
         history.push(converted);
 
-        float[] noise = "sde-dpmsolver++".equals(algorithmType) ? random.randn(converted.shape()).array() : null;
+        float[] noise = "sde-dpmsolver++".equals(algorithmType) ? b.randn(random, sample.shape()) : null;
 
         int order = orderList[i];
         // a run started mid-schedule (img2img) cannot begin with a higher order
@@ -167,20 +170,28 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
             order--;
         }
         if (order == 1) {
-            blockSample = sample;
+            if (b.isKept()) {
+                // the host writes into its sample again: the block's start is copied
+                float[] kept = b.scratch(0, n);
+                System.arraycopy(sample.array(), 0, kept, 0, n);
+                blockSample = kept;
+            } else {
+                blockSample = sample.array();
+            }
         }
-        float[] prev = switch (order) {
-            case 1 -> DpmSolverUpdates.firstOrder(algorithmType, converted.array(), blockSample.array(), noise,
-                    sigmas[i], sigmas[i + 1]);
-            case 2 -> secondOrderUpdate(blockSample.array(), noise, i);
-            default -> thirdOrderUpdate(blockSample.array(), noise, i);
-        };
+        float[] prev = b.result(n);
+        switch (order) {
+            case 1 -> DpmSolverUpdates.firstOrder(algorithmType, converted, blockSample, noise, sigmas[i],
+                    sigmas[i + 1], prev);
+            case 2 -> secondOrderUpdate(blockSample, noise, i, prev);
+            default -> thirdOrderUpdate(blockSample, noise, i, prev);
+        }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
     /** The second call of a block: from the block's start sigma[i-1] to sigma[i+1], using the outputs at i-1 and i. */
-    private float[] secondOrderUpdate(float[] x, float[] noise, int i) {
+    private void secondOrderUpdate(float[] x, float[] noise, int i, float[] out) {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
@@ -189,22 +200,21 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
         float h = t.lambda() - s1.lambda();
         float h0 = s0.lambda() - s1.lambda();
         if (h == 0f) {
-            return x.clone(); // a zero-length step leaves x unchanged (and 0/0 would be NaN)
+            System.arraycopy(x, 0, out, 0, x.length); // a zero-length step leaves x unchanged (0/0 would be NaN)
+            return;
         }
         float r0 = h0 / h;
         float invR0 = 1f / r0;
         int n = x.length;
-        float[] out = new float[n];
         DpmSolverUpdates.Coefficients k2 = DpmSolverUpdates.secondOrder(algorithmType, t, s1, h, midpoint);
         for (int k = 0; k < n; k++) {
             float d1 = invR0 * (m0[k] - m1[k]);
             out[k] = k2.second(algorithmType, midpoint, x[k], m1[k], d1, DpmSolverUpdates.noiseAt(noise, k));
         }
-        return out;
     }
 
     /** The third call of a block: from sigma[i-2] to sigma[i+1], using the outputs at i-2, i-1 and i. */
-    private float[] thirdOrderUpdate(float[] x, float[] noise, int i) {
+    private void thirdOrderUpdate(float[] x, float[] noise, int i, float[] out) {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         AlphaSigma s1 = AlphaSigma.of(sigmas[i - 1]);
@@ -216,7 +226,8 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
         float h0 = s0.lambda() - s2.lambda();
         float h1 = s1.lambda() - s2.lambda();
         if (h == 0f) {
-            return x.clone();
+            System.arraycopy(x, 0, out, 0, x.length);
+            return;
         }
         float r0 = h0 / h;
         float r1 = h1 / h;
@@ -225,7 +236,6 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
         float r0MinusR1 = r0 - r1;
         int n = x.length;
         DpmSolverUpdates.Coefficients k3 = DpmSolverUpdates.thirdOrder(algorithmType, t, s2, h);
-        float[] out = new float[n];
         for (int k = 0; k < n; k++) {
             float d0 = m2[k];
             float d10 = invR1 * (m1[k] - m2[k]);
@@ -241,6 +251,5 @@ public final class DpmSolverSinglestepScheduler extends SolverScheduler {
                 out[k] = k3.third(algorithmType, x[k], d0, d1, d2, z);
             }
         }
-        return out;
     }
 }

@@ -129,13 +129,22 @@ final class DpmSolverUpdates {
      */
     static float[] firstOrder(String algorithmType, float[] m, float[] x, float[] noise, float sigmaFrom,
             float sigmaTo) {
+        return firstOrder(algorithmType, m, x, noise, sigmaFrom, sigmaTo, new float[x.length]);
+    }
+
+    /**
+     * {@link #firstOrder(String, float[], float[], float[], float, float)} written into {@code out}.
+     *
+     * @return {@code out}
+     */
+    static float[] firstOrder(String algorithmType, float[] m, float[] x, float[] noise, float sigmaFrom,
+            float sigmaTo, float[] out) {
         AlphaSigma t = AlphaSigma.of(sigmaTo);
         AlphaSigma s = AlphaSigma.of(sigmaFrom);
         float alphaT = t.alpha();
         float sigmaT = t.sigma();
         float h = t.lambda() - s.lambda();
         int n = x.length;
-        float[] out = new float[n];
         switch (algorithmType) {
             case "dpmsolver++" -> {
                 float a = sigmaT / s.sigma();

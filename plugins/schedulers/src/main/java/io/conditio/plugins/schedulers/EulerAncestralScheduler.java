@@ -48,7 +48,8 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];
         float[] x = sample.array();
@@ -56,7 +57,7 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigma);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigma, b.scratch(0, n));
 
         // 2. split the move to sigma_to into a deterministic part (to sigma_down) and fresh noise (sigma_up)
         float sigmaFrom = sigmas[i];
@@ -69,12 +70,12 @@ public final class EulerAncestralScheduler extends KDiffusionScheduler {
         float sigmaDown = Float32.sqrt(Math.max(toSq - sigmaUp * sigmaUp, 0f));
         float dt = sigmaDown - sigma;
 
-        float[] prev = eulerStep(x, x, x0, sigma, dt, new float[n]);
-        float[] noise = random.randn(modelOutput.shape()).array();
+        float[] prev = eulerStep(x, x, x0, sigma, dt, b.result(n));
+        float[] noise = b.randn(random, modelOutput.shape());
         for (int k = 0; k < n; k++) {
             prev[k] = prev[k] + noise[k] * sigmaUp;
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 }

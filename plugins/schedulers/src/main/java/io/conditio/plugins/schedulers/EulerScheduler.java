@@ -48,8 +48,6 @@ public final class EulerScheduler extends KDiffusionScheduler {
     private final double sTmin;
     private final double sTmax;
     private final float sNoise;
-    /** The predicted x0 of {@link #stepInto}, reused from step to step. */
-    private float[] x0Scratch;
 
     /**
      * @param config the scheduler config
@@ -122,26 +120,8 @@ public final class EulerScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
-        int n = sample.size();
-        float[] prev = new float[n];
-        advance(modelOutput, timestep, sample, random, prev, new float[n]);
-        return FloatTensor.of(prev, sample.shape());
-    }
-
-    /** {@link #step} into the host's tensor, with the predicted x0 in an array kept across steps. */
-    @Override
-    public FloatTensor stepInto(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            FloatTensor into) {
-        if (x0Scratch == null || x0Scratch.length != sample.size()) {
-            x0Scratch = new float[sample.size()];
-        }
-        advance(modelOutput, timestep, sample, random, into.array(), x0Scratch);
-        return into;
-    }
-
-    private void advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
-            float[] prev, float[] x0Out) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];
 
@@ -153,9 +133,9 @@ public final class EulerScheduler extends KDiffusionScheduler {
         int n = x.length;
         if (gamma > 0) {
             // Algorithm 2: raise the noise level to sigma_hat before the Euler step
-            float[] noise = random.randn(modelOutput.shape()).array();
+            float[] noise = work.randn(random, modelOutput.shape());
             float churn = Float32.sqrt(sigmaHat * sigmaHat - sigma * sigma);
-            float[] churned = new float[n];
+            float[] churned = work.scratch(1, n);
             for (int k = 0; k < n; k++) {
                 churned[k] = x[k] + (noise[k] * sNoise) * churn;
             }
@@ -164,10 +144,11 @@ public final class EulerScheduler extends KDiffusionScheduler {
 
         // 1. predicted x0 from the sigma-scaled prediction (diffusers scales epsilon by sigma_hat, v by sigma)
         float x0Sigma = predictionType == PredictionType.V_PREDICTION ? sigma : sigmaHat;
-        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, x0Sigma, x0Out);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, x0Sigma, work.scratch(0, n));
 
         // 2. the ODE derivative dx/dsigma, 3. one Euler step to the next sigma
-        eulerStep(x, x, x0, sigmaHat, sigmas[i + 1] - sigmaHat, prev);
+        float[] prev = eulerStep(x, x, x0, sigmaHat, sigmas[i + 1] - sigmaHat, work.result(n));
         index.advance();
+        return prev;
     }
 }

@@ -136,7 +136,8 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];
         float sigmaNext = sigmas[i + 1];
@@ -144,10 +145,10 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
         float[] x = sample.array();
         float[] v = modelOutput.array();
         int n = x.length;
-        float[] prev = new float[n];
+        float[] prev = work.result(n);
         if (stochasticSampling) {
             // jump to the x0 estimate and re-noise it to the next sigma
-            float[] noise = random.randn(sample.shape()).array();
+            float[] noise = work.randn(random, sample.shape());
             for (int k = 0; k < n; k++) {
                 float x0 = x[k] - sigma * v[k];
                 prev[k] = (1f - sigmaNext) * x0 + sigmaNext * noise[k];
@@ -158,7 +159,7 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
             }
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
     /** diffusers' {@code scale_noise}, the flow-matching forward process: {@code sigma * noise + (1 - sigma) * x}. */
@@ -168,10 +169,21 @@ public final class FlowMatchEulerScheduler extends TimestepScheduler {
         float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
         float[] o = original.array();
         float[] z = noise.array();
-        float[] out = new float[o.length];
+        return FloatTensor.of(scaleNoise(o, z, sigma, new float[o.length]), original.shape());
+    }
+
+    @Override
+    public FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep, FloatTensor into) {
+        NoiseSchedule.requireSameShape(original, noise);
+        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
+        scaleNoise(original.array(), noise.array(), sigma, into.array());
+        return into;
+    }
+
+    private static float[] scaleNoise(float[] o, float[] z, float sigma, float[] out) {
         for (int k = 0; k < out.length; k++) {
             out[k] = sigma * z[k] + (1f - sigma) * o[k];
         }
-        return FloatTensor.of(out, original.shape());
+        return out;
     }
 }

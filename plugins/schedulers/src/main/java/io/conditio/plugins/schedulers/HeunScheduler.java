@@ -83,7 +83,8 @@ public final class HeunScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         boolean firstOrder = prevDerivative == null;
         float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];
@@ -96,19 +97,19 @@ public final class HeunScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 (at the predictor's or the corrector's sigma)
-        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput, b.scratch(0, n));
         x0 = clipping.apply(x0, sample.shape());
 
-        float[] prev = new float[n];
+        float[] prev = b.result(n);
         if (firstOrder) {
             // 2. Euler predictor: derivative at sigma, step to sigma_next; remembered for the corrector
-            float[] derivative = derivative(x, x0, sigmaHat);
+            float[] derivative = derivative(x, x0, sigmaHat, b.scratch(1, n));
             dt = sigmaNext - sigmaHat;
             for (int k = 0; k < n; k++) {
                 prev[k] = x[k] + derivative[k] * dt;
             }
             prevDerivative = derivative;
-            firstOrderSample = x;
+            firstOrderSample = stored(x, b, 2);
         } else {
             // 2. Heun corrector: average the two derivatives and redo the step from the stored sample
             float[] base = firstOrderSample;
@@ -121,6 +122,6 @@ public final class HeunScheduler extends KDiffusionScheduler {
             firstOrderSample = null;
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 }

@@ -135,6 +135,13 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
         return Sigmas.addNoise(original, noise, sigma);
     }
 
+    @Override
+    public FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep, FloatTensor into) {
+        float sigma = sigmas[index.forAddNoise(timestep, requireTimesteps())];
+        Sigmas.addNoise(original, noise, sigma, into.array());
+        return into;
+    }
+
     /**
      * One call of the KDPM2 samplers (DPM-Solver-2), in float32: the first call of a step moves {@code x} by an
      * Euler half step to the midpoint sigma; the second moves the sample stored at the first call to
@@ -145,11 +152,11 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
      * @param sigmaHat      the step's start sigma
      * @param sigmaInterpol the midpoint sigma
      * @param sigmaTo       where the second call ends (KDPM2: the next sigma; ancestral: sigma_down)
-     * @return the new sample
+     * @param prev          where the new sample goes
+     * @return {@code prev}
      */
     static float[] dpmSolver2(float[] x, float[] x0, float[] start, float sigmaHat, float sigmaInterpol,
-            float sigmaTo) {
-        float[] prev = new float[x.length];
+            float sigmaTo, float[] prev) {
         if (start == null) {
             return eulerStep(x, x, x0, sigmaHat, sigmaInterpol - sigmaHat, prev);
         }
@@ -158,7 +165,11 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
 
     /** k-diffusion's {@code to_d}: the ODE derivative {@code (x - x0) / sigma}, in float32; a new array. */
     static float[] derivative(float[] x, float[] x0, float sigma) {
-        float[] d = new float[x.length];
+        return derivative(x, x0, sigma, new float[x.length]);
+    }
+
+    /** {@link #derivative(float[], float[], float)} written into {@code d}, which it returns. */
+    static float[] derivative(float[] x, float[] x0, float sigma, float[] d) {
         for (int k = 0; k < d.length; k++) {
             d[k] = (x[k] - x0[k]) / sigma;
         }
@@ -179,6 +190,21 @@ abstract class KDiffusionScheduler extends TimestepScheduler {
             prev[k] = from[k] + derivative * dt;
         }
         return prev;
+    }
+
+    /**
+     * The sample the first call of a two-call step stores for the second: the host's sample itself for
+     * {@code step}, a copy in a kept buffer for {@code stepInto}, whose host writes into its sample again.
+     *
+     * @param slot the scratch slot the copy goes into
+     */
+    static float[] stored(float[] x, StepBuffers b, int slot) {
+        if (!b.isKept()) {
+            return x;
+        }
+        float[] kept = b.scratch(slot, x.length);
+        System.arraycopy(x, 0, kept, 0, x.length);
+        return kept;
     }
 
     /**

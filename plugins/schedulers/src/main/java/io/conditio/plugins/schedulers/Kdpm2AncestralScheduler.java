@@ -90,7 +90,8 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         boolean firstOrder = firstOrderSample == null;
         int at = firstOrder ? i : i - 1;
@@ -104,19 +105,19 @@ public final class Kdpm2AncestralScheduler extends KDiffusionScheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput, b.scratch(0, n));
 
         // 2. an Euler half step to the midpoint sigma, or DPM-Solver-2 to sigma_down from the stored sample, then
         // fresh noise of size sigma_up
-        float[] prev = dpmSolver2(x, x0, firstOrderSample, sigmaHat, sigmaInterpol, sigmaDown);
-        firstOrderSample = firstOrder ? x : null;
+        float[] prev = dpmSolver2(x, x0, firstOrderSample, sigmaHat, sigmaInterpol, sigmaDown, b.result(n));
+        firstOrderSample = firstOrder ? stored(x, b, 1) : null;
         if (!firstOrder) {
-            float[] noise = random.randn(modelOutput.shape()).array();
+            float[] noise = b.randn(random, modelOutput.shape());
             for (int k = 0; k < n; k++) {
                 prev[k] = prev[k] + noise[k] * sigmaUp;
             }
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 }

@@ -79,7 +79,8 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         boolean firstOrder = firstOrderSample == null;
         float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];
@@ -90,13 +91,14 @@ public final class Kdpm2Scheduler extends KDiffusionScheduler {
 
         float[] x = sample.array();
         float[] m = modelOutput.array();
-        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput);
+        int n = x.length;
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigmaInput, b.scratch(0, n));
 
         // 2. an Euler half step to the midpoint sigma, or DPM-Solver-2: the midpoint derivative carries the full
         // step from the stored sample
-        float[] prev = dpmSolver2(x, x0, firstOrderSample, sigmaHat, sigmaInterpol, sigmaNext);
-        firstOrderSample = firstOrder ? x : null;
+        float[] prev = dpmSolver2(x, x0, firstOrderSample, sigmaHat, sigmaInterpol, sigmaNext, b.result(n));
+        firstOrderSample = firstOrder ? stored(x, b, 1) : null;
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 }

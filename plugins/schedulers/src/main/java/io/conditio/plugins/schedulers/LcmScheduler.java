@@ -64,7 +64,8 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         int i = stepIndex(timestep);
         int t = TimestepSpacing.integral(timestep);
 
@@ -84,13 +85,13 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
         float[] x = sample.array();
         float[] m = modelOutput.array();
         int n = x.length;
-        float[] x0 = predictedData(t, x, m);
+        float[] x0 = predictedData(t, x, m, work.scratch(0, n));
 
         // 5. clip or threshold x0
         x0 = clipping.apply(x0, sample.shape());
 
         // 6. the consistency function's output
-        float[] denoised = new float[n];
+        float[] denoised = work.result(n);
         for (int k = 0; k < n; k++) {
             denoised[k] = cOut * x0[k] + cSkip * x[k];
         }
@@ -98,12 +99,12 @@ public final class LcmScheduler extends DiscreteTimeScheduler {
         // 7. re-noise to the next timestep, except in the last step
         float[] prev = denoised;
         if (i != timesteps.length - 1) {
-            float[] noise = random.randn(modelOutput.shape()).array();
+            float[] noise = work.randn(random, modelOutput.shape());
             float a = Float32.sqrt(alphaProdTPrev);
             float b = Float32.sqrt(betaProdTPrev);
-            prev = NoiseSchedule.noised(denoised, noise, a, b);
+            prev = NoiseSchedule.noised(denoised, noise, a, b, denoised);
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 }

@@ -53,7 +53,8 @@ public final class LmsScheduler extends KDiffusionScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
         float sigma = sigmas[i];
         float[] x = sample.array();
@@ -61,34 +62,34 @@ public final class LmsScheduler extends KDiffusionScheduler {
         int n = x.length;
 
         // 1. predicted x0 from the sigma-scaled prediction
-        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigma);
+        float[] x0 = PredictionConversion.dataFromSigma(predictionType, x, m, sigma, b.scratch(0, n));
 
-        // 2. the ODE derivative, kept for the multistep history
-        derivatives.add(derivative(x, x0, sigma));
-        if (derivatives.size() > LMS_ORDER) {
-            derivatives.remove(0);
+        // 2. the ODE derivative, kept for the multistep history (the oldest goes once LMS_ORDER are kept)
+        float[] dropped = null;
+        if (derivatives.size() == LMS_ORDER) {
+            dropped = derivatives.remove(0);
         }
+        boolean reuse = b.isKept() && dropped != null && dropped.length == n;
+        derivatives.add(derivative(x, x0, sigma, reuse ? dropped : new float[n]));
 
         // 3. linear multistep coefficients, 4. x + sum(coeff_j * derivative_{newest - j}); like diffusers' zip, the
         // sum stops at the history actually kept (a run started mid-schedule has fewer derivatives than the order)
         int order = Math.min(i + 1, LMS_ORDER);
-        float[] sum = null;
+        float[] sum = b.scratch(1, n);
         for (int j = 0; j < Math.min(order, derivatives.size()); j++) {
             float coeff = (float) lmsCoefficient(order, i, j);
             float[] d = derivatives.get(derivatives.size() - 1 - j);
-            float[] next = new float[n];
             for (int k = 0; k < n; k++) {
                 float term = coeff * d[k];
-                next[k] = sum == null ? term : sum[k] + term;
+                sum[k] = j == 0 ? term : sum[k] + term;
             }
-            sum = next;
         }
-        float[] prev = new float[n];
+        float[] prev = b.result(n);
         for (int k = 0; k < n; k++) {
             prev[k] = x[k] + sum[k];
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
     /**

@@ -1,25 +1,43 @@
 package io.conditio.plugins.schedulers;
 
-import io.conditio.api.FloatTensor;
-
 /**
  * The multistep solvers' memory, diffusers' {@code model_outputs} and {@code lower_order_nums} (DPM-Solver multistep
  * and single-step, DEIS, UniPC): the last {@code solver_order} converted model outputs, and how many steps have
  * filled them, which caps the order while the history warms up. A fresh one per {@code set_timesteps}.
  */
 final class MultistepHistory {
-    private final FloatTensor[] outputs;
+    private final float[][] outputs;
+    /** The array the next output may be written into: none of the kept outputs, and reused once dropped. */
+    private float[] spare;
     private int lowerOrderNums;
 
     /** @param solverOrder how many outputs are kept */
     MultistepHistory(int solverOrder) {
-        outputs = new FloatTensor[solverOrder];
+        outputs = new float[solverOrder][];
     }
 
-    /** Appends the newest converted output, dropping the oldest. */
-    void push(FloatTensor converted) {
+    /**
+     * An array for the next output to be written into before it is {@link #push}ed, while every kept output can
+     * still be read: with {@code stepInto} the history is a ring of {@code solver_order + 1} arrays.
+     *
+     * @param n the latent size
+     * @return an array of length {@code n} that is not in the history
+     */
+    float[] spare(int n) {
+        if (spare == null || spare.length != n) {
+            spare = new float[n];
+        }
+        return spare;
+    }
+
+    /** Appends the newest converted output, dropping the oldest (which becomes the spare if this was the spare). */
+    void push(float[] converted) {
+        float[] dropped = outputs[0];
         System.arraycopy(outputs, 1, outputs, 0, outputs.length - 1);
         outputs[outputs.length - 1] = converted;
+        if (converted == spare) {
+            spare = dropped;
+        }
     }
 
     /**
@@ -27,7 +45,7 @@ final class MultistepHistory {
      * @return that output's values
      */
     float[] back(int back) {
-        return outputs[outputs.length - 1 - back].array();
+        return outputs[outputs.length - 1 - back];
     }
 
     /** @return whether the output {@code back} steps ago is there (a run started mid-schedule has fewer) */

@@ -249,6 +249,13 @@ final class NoiseSchedule {
         return noised(original, noise, Float32.sqrt(a), Float32.sqrt(1f - a));
     }
 
+    /** {@link #addNoise(float[], FloatTensor, FloatTensor, int)} written into {@code out}, which it returns. */
+    static float[] addNoise(float[] alphasCumprod, FloatTensor original, FloatTensor noise, int t, float[] out) {
+        requireSameShape(original, noise);
+        float a = alphasCumprod[t];
+        return noised(original.array(), noise.array(), Float32.sqrt(a), Float32.sqrt(1f - a), out);
+    }
+
     /**
      * The variance-preserving forward process at one noise level, {@code signal * original + noiseScale * noise} in
      * float32: {@link #addNoise} and the solvers' {@link Sigmas#addNoiseVp}.
@@ -268,7 +275,16 @@ final class NoiseSchedule {
      * @return a new array
      */
     static float[] noised(float[] original, float[] noise, float signal, float noiseScale) {
-        float[] out = new float[original.length];
+        return noised(original, noise, signal, noiseScale, new float[original.length]);
+    }
+
+    /**
+     * {@link #noised(float[], float[], float, float)} written into {@code out}, which may be {@code original}
+     * itself (each value is read before it is written).
+     *
+     * @return {@code out}
+     */
+    static float[] noised(float[] original, float[] noise, float signal, float noiseScale, float[] out) {
         for (int i = 0; i < out.length; i++) {
             out[i] = signal * original[i] + noiseScale * noise[i];
         }

@@ -41,10 +41,12 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
     private long[] plmsTimesteps;
 
     // running values, as in diffusers
-    private FloatTensor curModelOutput;
+    private float[] curModelOutput;
     private int counter;
-    private FloatTensor curSample;
-    private final List<FloatTensor> ets = new ArrayList<>();
+    private float[] curSample;
+    private final List<float[]> ets = new ArrayList<>();
+    /** An output dropped from {@code ets} by {@link #stepInto}, whose array the next kept output reuses. */
+    private float[] droppedEt;
 
     /**
      * @param config the scheduler config
@@ -115,6 +117,7 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
         counter = 0;
         curModelOutput = null;
         curSample = null;
+        droppedEt = null;
     }
 
     /**
@@ -141,42 +144,45 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         requireTimesteps();
         int t = TimestepSpacing.integral(timestep);
         if (counter < prkTimesteps.length && !skipPrkSteps) {
-            return stepPrk(modelOutput, t, sample);
+            return stepPrk(modelOutput.array(), t, sample.array(), work);
         }
-        return stepPlms(modelOutput, t, sample);
+        return stepPlms(modelOutput.array(), t, sample.array(), work);
     }
 
     /** One pseudo Runge–Kutta stage: four model calls per step, weighted 1/6, 1/3, 1/3, 1/6. */
-    private FloatTensor stepPrk(FloatTensor modelOutput, int timestep, FloatTensor sample) {
+    private float[] stepPrk(float[] modelOutput, int timestep, float[] sample, StepBuffers work) {
         int diffToPrev = counter % 2 != 0 ? 0 : schedule.length() / numInferenceSteps / 2;
         int prevTimestep = timestep - diffToPrev;
         int t = (int) prkTimesteps[counter / 4 * 4];
+        int n = sample.length;
 
-        FloatTensor output = modelOutput;
+        float[] output = modelOutput;
         switch (counter % 4) {
             case 0 -> {
-                curModelOutput = accumulate(curModelOutput, (float) (1.0 / 6), modelOutput);
-                ets.add(modelOutput);
-                curSample = sample;
+                curModelOutput = accumulate(curModelOutput, (float) (1.0 / 6), modelOutput, work.scratch(0, n));
+                ets.add(kept(modelOutput, work));
+                curSample = KDiffusionScheduler.stored(sample, work, 1);
             }
-            case 1, 2 -> curModelOutput = accumulate(curModelOutput, (float) (1.0 / 3), modelOutput);
+            case 1, 2 -> curModelOutput = accumulate(curModelOutput, (float) (1.0 / 3), modelOutput,
+                    work.scratch(0, n));
             default -> {
-                output = accumulate(curModelOutput, (float) (1.0 / 6), modelOutput);
+                output = accumulate(curModelOutput, (float) (1.0 / 6), modelOutput, work.scratch(0, n));
                 curModelOutput = null;
             }
         }
-        FloatTensor base = curSample != null ? curSample : sample;
-        FloatTensor prev = prevSample(base, t, prevTimestep, output);
+        float[] base = curSample != null ? curSample : sample;
+        float[] prev = prevSample(base, t, prevTimestep, output, work);
         counter++;
         return prev;
     }
 
     /** One linear multistep (Adams–Bashforth) step on the stored model outputs. */
-    private FloatTensor stepPlms(FloatTensor modelOutput, int timestep, FloatTensor sample) {
+    private float[] stepPlms(float[] m, int timestep, float[] sample, StepBuffers work) {
         if (!skipPrkSteps && ets.size() < 3) {
             throw new IllegalStateException("PNDM: the linear multistep steps can only run after the 12 Runge-Kutta "
                     + "calls; step through timesteps() in order");
@@ -186,88 +192,97 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
         int t = timestep;
         if (counter != 1) {
             while (ets.size() > 3) {
-                ets.remove(0);
+                droppedEt = ets.remove(0);
             }
-            ets.add(modelOutput);
+            ets.add(kept(m, work));
         } else {
             prevTimestep = timestep;
             t = timestep + stride;
         }
 
-        float[] m = modelOutput.array();
         int n = m.length;
-        float[] out = new float[n];
-        FloatTensor x = sample;
+        float[] out = work.scratch(0, n);
+        float[] x = sample;
         int k = ets.size();
         if (k == 1 && counter == 0) {
             System.arraycopy(m, 0, out, 0, n);
-            curSample = sample;
+            curSample = KDiffusionScheduler.stored(sample, work, 1);
         } else if (k == 1 && counter == 1) {
-            float[] e1 = ets.get(0).array();
+            float[] e1 = ets.get(0);
             for (int i = 0; i < n; i++) {
                 out[i] = (m[i] + e1[i]) / 2f;
             }
             x = curSample;
             curSample = null;
         } else if (k == 2) {
-            float[] e1 = ets.get(1).array();
-            float[] e2 = ets.get(0).array();
+            float[] e1 = ets.get(1);
+            float[] e2 = ets.get(0);
             for (int i = 0; i < n; i++) {
                 out[i] = (3f * e1[i] - e2[i]) / 2f;
             }
         } else if (k == 3) {
-            float[] e1 = ets.get(2).array();
-            float[] e2 = ets.get(1).array();
-            float[] e3 = ets.get(0).array();
+            float[] e1 = ets.get(2);
+            float[] e2 = ets.get(1);
+            float[] e3 = ets.get(0);
             for (int i = 0; i < n; i++) {
                 out[i] = (23f * e1[i] - 16f * e2[i] + 5f * e3[i]) / 12f;
             }
         } else {
-            float[] e1 = ets.get(3).array();
-            float[] e2 = ets.get(2).array();
-            float[] e3 = ets.get(1).array();
-            float[] e4 = ets.get(0).array();
+            float[] e1 = ets.get(3);
+            float[] e2 = ets.get(2);
+            float[] e3 = ets.get(1);
+            float[] e4 = ets.get(0);
             float c = (float) (1.0 / 24);
             for (int i = 0; i < n; i++) {
                 out[i] = c * (55f * e1[i] - 59f * e2[i] + 37f * e3[i] - 9f * e4[i]);
             }
         }
-        FloatTensor prev = prevSample(x, t, prevTimestep, FloatTensor.of(out, modelOutput.shape()));
+        float[] prev = prevSample(x, t, prevTimestep, out, work);
         counter++;
         return prev;
     }
 
+    /**
+     * The model output as {@code ets} keeps it: a copy, so that every array in {@code ets} is the scheduler's own;
+     * {@code stepInto} copies into the array of the output last dropped, once the history is full.
+     */
+    private float[] kept(float[] m, StepBuffers work) {
+        boolean reuse = work.isKept() && droppedEt != null && droppedEt.length == m.length;
+        float[] copy = reuse ? droppedEt : new float[m.length];
+        droppedEt = null;
+        System.arraycopy(m, 0, copy, 0, m.length);
+        return copy;
+    }
+
     /** Formula (9) of the PNDM paper: x_{t-delta} from x_t and the (combined) noise prediction. */
-    private FloatTensor prevSample(FloatTensor sample, int timestep, int prevTimestep, FloatTensor modelOutput) {
+    private float[] prevSample(float[] x, int timestep, int prevTimestep, float[] m, StepBuffers work) {
         float alphaProdT = alphasCumprod[timestep];
         float alphaProdTPrev = previousAlphaCumprod(prevTimestep);
         float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
-        float[] x = sample.array();
-        float[] m = modelOutput.array();
         int n = x.length;
-        float[] eps = predictedNoise(timestep, x, m);
+        float[] eps = predictedNoise(timestep, x, m, work.scratch(2, n));
         // (a_prev - a_t) / (sqrt(a_t) (sqrt(a_prev) + sqrt(a_t))) + 1 = sqrt(a_prev / a_t)
         float sampleCoeff = Float32.sqrt(alphaProdTPrev / alphaProdT);
         float denom = alphaProdT * Float32.sqrt(betaProdTPrev)
                 + Float32.sqrt(alphaProdT * betaProdT * alphaProdTPrev);
         float diff = alphaProdTPrev - alphaProdT;
-        float[] prev = new float[n];
+        float[] prev = work.result(n);
         for (int i = 0; i < n; i++) {
             prev[i] = sampleCoeff * x[i] - diff * eps[i] / denom;
         }
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
-    /** {@code acc + w * x} where a missing accumulator is Python's integer 0. */
-    private static FloatTensor accumulate(FloatTensor acc, float w, FloatTensor x) {
-        float[] v = x.array();
-        float[] out = new float[v.length];
-        float[] a = acc == null ? null : acc.array();
-        for (int i = 0; i < v.length; i++) {
-            float term = w * v[i];
-            out[i] = a == null ? term : a[i] + term;
+    /**
+     * {@code acc + w * x} where a missing accumulator is Python's integer 0, written into {@code out}, which may be
+     * {@code acc} itself (each value is read before it is written).
+     */
+    private static float[] accumulate(float[] acc, float w, float[] x, float[] out) {
+        for (int i = 0; i < x.length; i++) {
+            float term = w * x[i];
+            out[i] = acc == null ? term : acc[i] + term;
         }
-        return FloatTensor.of(out, x.shape());
+        return out;
     }
 }

@@ -22,52 +22,65 @@ final class PredictionConversion {
      * @param dataPrediction  whether the solver integrates x0 (DPM-Solver++, UniPC's {@code predict_x0}) or epsilon
      * @param predictionType  epsilon, sample or v_prediction
      * @param learnedVariance whether the model output carries the variance channels too
+     * @param out             an array of the sample's length for the result
+     * @return the converted output: {@code out}, or a new array when dynamic thresholding applies
      */
-    static FloatTensor convert(boolean dataPrediction, PredictionType predictionType, boolean learnedVariance,
-            FloatTensor modelOutput, FloatTensor sample, float sigma, DynamicThresholding thresholding) {
+    static float[] convert(boolean dataPrediction, PredictionType predictionType, boolean learnedVariance,
+            FloatTensor modelOutput, FloatTensor sample, float sigma, DynamicThresholding thresholding, float[] out) {
         FloatTensor m = learnedVariance && predictionType == PredictionType.EPSILON ? meanChannels(modelOutput, sample)
                 : modelOutput;
-        return dataPrediction ? toData(predictionType, m, sample, sigma, thresholding)
-                : toNoise(predictionType, m, sample, sigma, thresholding);
+        return dataPrediction ? toData(predictionType, m, sample, sigma, thresholding, out)
+                : toNoise(predictionType, m, sample, sigma, thresholding, out);
     }
 
     /**
      * The data prediction x0, dynamically thresholded when {@code thresholding} is set: {@link #dataFromAlphaBar} with
      * {@code alpha_t} and {@code sigma_t} in the places of {@code sqrt(alpha_bar_t)} and {@code sqrt(1 - alpha_bar_t)}.
+     *
+     * @param out an array of the sample's length for the result
+     * @return {@code out}, or a new array when dynamic thresholding applies
      */
-    static FloatTensor toData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
-            DynamicThresholding thresholding) {
+    static float[] toData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
+            DynamicThresholding thresholding, float[] out) {
         AlphaSigma vp = AlphaSigma.of(sigma);
-        float[] x0 = dataFromAlphaBar(predictionType, sample.array(), modelOutput.array(), vp.alpha(), vp.sigma());
-        FloatTensor data = FloatTensor.of(x0, sample.shape());
-        return thresholding != null ? thresholding.apply(data) : data;
+        float[] x0 = fromAlphaBar(true, predictionType, sample.array(), modelOutput.array(), vp.alpha(), vp.sigma(),
+                out);
+        return thresholding != null ? thresholding.apply(FloatTensor.of(x0, sample.shape())).array() : x0;
     }
 
     /**
      * The noise prediction epsilon, {@link #noiseFromAlphaBar} at {@code alpha_t} and {@code sigma_t}; with
      * thresholding it goes through x0 and back, as diffusers does.
+     *
+     * @param out an array of the sample's length for the result
+     * @return {@code out}, or a new array when dynamic thresholding applies
      */
-    static FloatTensor toNoise(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
-            DynamicThresholding thresholding) {
+    static float[] toNoise(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample, float sigma,
+            DynamicThresholding thresholding, float[] out) {
         AlphaSigma vp = AlphaSigma.of(sigma);
         float[] x = sample.array();
-        float[] eps = noiseFromAlphaBar(predictionType, x, modelOutput.array(), vp.alpha(), vp.sigma());
+        float[] eps = fromAlphaBar(false, predictionType, x, modelOutput.array(), vp.alpha(), vp.sigma(), out);
         if (thresholding != null) {
             float[] x0 = dataFromAlphaBar(PredictionType.EPSILON, x, eps, vp.alpha(), vp.sigma());
             x0 = thresholding.apply(FloatTensor.of(x0, sample.shape())).array();
             eps = noiseFromData(x, x0, vp);
         }
-        return FloatTensor.of(eps, sample.shape());
+        return eps;
     }
 
     /**
      * DEIS's noise prediction: always re-derived from the (thresholded) data prediction of {@link #toData}, as
      * {@code (x - alpha_t * x0) / sigma_t}.
+     *
+     * @param x0Scratch an array of the sample's length for the data prediction
+     * @param out       an array of the sample's length for the result, distinct from {@code x0Scratch}
+     * @return {@code out}
      */
-    static FloatTensor toNoiseThroughData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample,
-            float sigma, DynamicThresholding thresholding) {
-        float[] x0 = toData(predictionType, modelOutput, sample, sigma, thresholding).array();
-        return FloatTensor.of(noiseFromData(sample.array(), x0, AlphaSigma.of(sigma)), sample.shape());
+    static float[] toNoiseThroughData(PredictionType predictionType, FloatTensor modelOutput, FloatTensor sample,
+            float sigma, DynamicThresholding thresholding, float[] x0Scratch, float[] out) {
+        float[] x0 = toData(predictionType, modelOutput, sample, sigma, thresholding, x0Scratch);
+        AlphaSigma vp = AlphaSigma.of(sigma);
+        return fromAlphaBar(false, PredictionType.SAMPLE, sample.array(), x0, vp.alpha(), vp.sigma(), out);
     }
 
     /** @return {@code (x - alpha_t * x0) / sigma_t}: the noise a data prediction implies */

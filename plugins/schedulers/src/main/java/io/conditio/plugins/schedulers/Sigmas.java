@@ -291,14 +291,18 @@ final class Sigmas {
      * The Euler family's {@code add_noise}: {@code original + noise * sigma} in float32.
      */
     static FloatTensor addNoise(FloatTensor original, FloatTensor noise, float sigma) {
+        return FloatTensor.of(addNoise(original, noise, sigma, new float[original.size()]), original.shape());
+    }
+
+    /** {@link #addNoise(FloatTensor, FloatTensor, float)} written into {@code out}, which it returns. */
+    static float[] addNoise(FloatTensor original, FloatTensor noise, float sigma, float[] out) {
         NoiseSchedule.requireSameShape(original, noise);
         float[] o = original.array();
         float[] z = noise.array();
-        float[] out = new float[o.length];
         for (int i = 0; i < out.length; i++) {
             out[i] = o[i] + z[i] * sigma;
         }
-        return FloatTensor.of(out, original.shape());
+        return out;
     }
 
     /**
@@ -318,6 +322,13 @@ final class Sigmas {
     static FloatTensor addNoiseVp(FloatTensor original, FloatTensor noise, float sigma) {
         AlphaSigma vp = AlphaSigma.of(sigma);
         return NoiseSchedule.noised(original, noise, vp.alpha(), vp.sigma());
+    }
+
+    /** {@link #addNoiseVp(FloatTensor, FloatTensor, float)} written into {@code out}, which it returns. */
+    static float[] addNoiseVp(FloatTensor original, FloatTensor noise, float sigma, float[] out) {
+        NoiseSchedule.requireSameShape(original, noise);
+        AlphaSigma vp = AlphaSigma.of(sigma);
+        return NoiseSchedule.noised(original.array(), noise.array(), vp.alpha(), vp.sigma(), out);
     }
 
     /**

@@ -48,4 +48,10 @@ abstract class SolverScheduler extends TimestepScheduler {
     public FloatTensor addNoise(FloatTensor original, FloatTensor noise, float timestep) {
         return Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())]);
     }
+
+    @Override
+    public FloatTensor addNoiseInto(FloatTensor original, FloatTensor noise, float timestep, FloatTensor into) {
+        Sigmas.addNoiseVp(original, noise, sigmas[index.forAddNoise(timestep, requireTimesteps())], into.array());
+        return into;
+    }
 }

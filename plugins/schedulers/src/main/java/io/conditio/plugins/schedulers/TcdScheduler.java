@@ -54,7 +54,8 @@ public final class TcdScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers work) {
         int i = stepIndex(timestep);
         int t = TimestepSpacing.integral(timestep);
 
@@ -72,20 +73,21 @@ public final class TcdScheduler extends DiscreteTimeScheduler {
         float[] m = modelOutput.array();
         float sqrtAlphaS = Float32.sqrt(alphaProdS);
         float sqrtBetaS = Float32.sqrt(betaProdS);
-        float[] x0 = predictedData(t, x, m);
-        float[] eps = predictedNoise(t, x, m);
-        float[] noised = NoiseSchedule.noised(x0, eps, sqrtAlphaS, sqrtBetaS);
+        int n = x.length;
+        float[] x0 = predictedData(t, x, m, work.scratch(0, n));
+        float[] eps = predictedNoise(t, x, m, work.scratch(1, n));
+        float[] noised = NoiseSchedule.noised(x0, eps, sqrtAlphaS, sqrtBetaS, work.result(n));
 
         // 4. with eta > 0, re-noise from s to t_prev (not in the last step)
         float[] prev = noised;
         if (eta > 0 && i != timesteps.length - 1) {
-            float[] noise = random.randn(modelOutput.shape()).array();
+            float[] noise = work.randn(random, modelOutput.shape());
             float ratio = alphaProdTPrev / alphaProdS;
             float a = Float32.sqrt(ratio);
             float b = Float32.sqrt(1f - ratio);
-            prev = NoiseSchedule.noised(noised, noise, a, b);
+            prev = NoiseSchedule.noised(noised, noise, a, b, noised);
         }
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 }

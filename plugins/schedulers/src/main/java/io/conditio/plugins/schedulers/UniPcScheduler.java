@@ -48,7 +48,7 @@ public final class UniPcScheduler extends SolverScheduler {
     private final boolean finalSigmaZero;
 
     private int thisOrder;
-    private FloatTensor lastSample;
+    private float[] lastSample;
 
     /**
      * @param config the scheduler config
@@ -106,44 +106,54 @@ public final class UniPcScheduler extends SolverScheduler {
     }
 
     @Override
-    public FloatTensor step(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random) {
+    float[] advance(FloatTensor modelOutput, float timestep, FloatTensor sample, RandomSource random,
+            StepBuffers b) {
         int i = stepIndex(timestep);
+        int n = sample.size();
         boolean useCorrector = i > 0 && !disableCorrector.contains(i - 1) && lastSample != null;
 
-        FloatTensor converted = PredictionConversion.convert(predictX0, predictionType, false, modelOutput, sample,
-                sigmas[i], thresholding);
-        FloatTensor x = sample;
+        float[] converted = PredictionConversion.convert(predictX0, predictionType, false, modelOutput, sample,
+                sigmas[i], thresholding, b.isKept() ? history.spare(n) : new float[n]);
+        float[] x = sample.array();
         if (useCorrector) {
             // UniC: correct the sample the last predictor produced, with the output the model just gave for it
-            x = correct(converted.array(), lastSample.array(), sample, i, thisOrder);
+            x = correct(converted, lastSample, x, i, thisOrder, b);
         }
 
         history.push(converted);
 
         int order = lowerOrderFinal ? Math.min(solverOrder, timesteps.length - i) : solverOrder;
         thisOrder = Math.min(order, history.lowerOrderNums() + 1); // warm-up for the multistep history
+        if (b.isKept() && x == sample.array()) {
+            // the host writes into its sample again: the next corrector's start is copied
+            float[] kept = b.scratch(0, n);
+            System.arraycopy(x, 0, kept, 0, n);
+            x = kept;
+        }
         lastSample = x;
         // UniP: predict the next sample
-        float[] prev = predict(x.array(), i, thisOrder);
+        float[] prev = predict(x, i, thisOrder, b);
         history.stepTaken();
         index.advance();
-        return FloatTensor.of(prev, sample.shape());
+        return prev;
     }
 
     /** UniP-p with B(h): from sigma[i] to sigma[i+1] using the last {@code order} converted outputs. */
-    private float[] predict(float[] x, int i, int order) {
+    private float[] predict(float[] x, int i, int order, StepBuffers b) {
         AlphaSigma t = AlphaSigma.of(sigmas[i + 1]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i]);
         float lambdaS0 = s0.lambda();
         float h = t.lambda() - lambdaS0;
         float[] m0 = history.back(0);
         int n = x.length;
+        float[] out = b.result(n);
         if (h == 0f) {
-            return x.clone(); // zero-length final step (Karras with sigma_min): x is returned unchanged
+            System.arraycopy(x, 0, out, 0, n); // zero-length final step (Karras with sigma_min): x unchanged
+            return out;
         }
 
         float[] rks = new float[order];
-        float[][] d1s = differences(i, order, lambdaS0, h, m0, rks);
+        float[][] d1s = differences(i, order, lambdaS0, h, m0, rks, b);
         BhTerms bh = new BhTerms(predictX0 ? -h : h, bh1, rks, order);
 
         float[] rhos = null;
@@ -157,7 +167,6 @@ public final class UniPcScheduler extends SolverScheduler {
         float scale = predictX0 ? t.alpha() : t.sigma();
         float c0 = scale * bh.hPhi1;
         float cRes = scale * bh.bH;
-        float[] out = new float[n];
         for (int e = 0; e < n; e++) {
             float xt = a * x[e] - c0 * m0[e];
             if (rhos != null) {
@@ -177,16 +186,18 @@ public final class UniPcScheduler extends SolverScheduler {
      * lambda_s0) / h} into {@code rks[k - 1]} and the difference {@code (m_k - m0) / r_k}; {@code rks[order - 1] = 1}.
      *
      * @param from the step index of the newest output in the history
+     * @param b    where the differences go: scratch slots 1 to {@code order - 1}
      * @return the differences, one array per k
      */
-    private float[][] differences(int from, int order, float lambdaS0, float h, float[] m0, float[] rks) {
+    private float[][] differences(int from, int order, float lambdaS0, float h, float[] m0, float[] rks,
+            StepBuffers b) {
         int n = m0.length;
         float[][] d1s = new float[order - 1][];
         for (int k = 1; k < order; k++) {
             float[] mi = history.back(k);
             float rk = (AlphaSigma.of(sigmas[from - k]).lambda() - lambdaS0) / h;
             rks[k - 1] = rk;
-            float[] d = new float[n];
+            float[] d = b.scratch(k, n);
             for (int e = 0; e < n; e++) {
                 d[e] = (mi[e] - m0[e]) / rk;
             }
@@ -196,8 +207,14 @@ public final class UniPcScheduler extends SolverScheduler {
         return d1s;
     }
 
-    /** UniC-p with B(h): corrects the sample at sigma[i] predicted from sigma[i-1], using the new output. */
-    private FloatTensor correct(float[] modelT, float[] last, FloatTensor thisSample, int i, int order) {
+    /**
+     * UniC-p with B(h): corrects the sample at sigma[i] predicted from sigma[i-1], using the new output.
+     *
+     * @param b where the corrected sample goes: scratch slot 0, which may be {@code last} itself (each value is
+     *          read before it is written)
+     * @return the corrected sample, or {@code thisSample} for a zero-length step
+     */
+    private float[] correct(float[] modelT, float[] last, float[] thisSample, int i, int order, StepBuffers b) {
         AlphaSigma t = AlphaSigma.of(sigmas[i]);
         AlphaSigma s0 = AlphaSigma.of(sigmas[i - 1]);
         float lambdaS0 = s0.lambda();
@@ -209,7 +226,7 @@ public final class UniPcScheduler extends SolverScheduler {
         }
 
         float[] rks = new float[order];
-        float[][] d1s = differences(i - 1, order, lambdaS0, h, m0, rks);
+        float[][] d1s = differences(i - 1, order, lambdaS0, h, m0, rks, b);
         BhTerms bh = new BhTerms(predictX0 ? -h : h, bh1, rks, order);
         float[] rhos = order == 1 ? new float[] {0.5f} : LuSolver.solve(bh.leadingR(order), bh.b);
 
@@ -218,7 +235,7 @@ public final class UniPcScheduler extends SolverScheduler {
         float c0 = scale * bh.hPhi1;
         float cRes = scale * bh.bH;
         float rhoLast = rhos[rhos.length - 1];
-        float[] out = new float[n];
+        float[] out = b.scratch(0, n);
         for (int e = 0; e < n; e++) {
             float xt = a * last[e] - c0 * m0[e];
             float d1t = modelT[e] - m0[e];
@@ -234,7 +251,7 @@ public final class UniPcScheduler extends SolverScheduler {
             }
             out[e] = xt - cRes * corrRes;
         }
-        return FloatTensor.of(out, thisSample.shape());
+        return out;
     }
 
     /**

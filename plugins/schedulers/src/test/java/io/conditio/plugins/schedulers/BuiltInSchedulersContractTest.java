@@ -17,6 +17,11 @@ class BuiltInSchedulersContractTest {
     abstract static class OnSd15 extends SchedulerProviderContract {
         abstract String className();
 
+        /** @return config keys over SD 1.5's that take the scheduler down another path (noise, order, spacing) */
+        Map<String, Object> variant() {
+            return Map.of();
+        }
+
         @Override
         protected SchedulerProvider provider() {
             return new BuiltInSchedulers();
@@ -24,7 +29,9 @@ class BuiltInSchedulersContractTest {
 
         @Override
         protected SchedulerConfig config() {
-            return SchedulerProvidersTest.SD15.with(Map.of("_class_name", className()));
+            Map<String, Object> keys = new java.util.HashMap<>(variant());
+            keys.put("_class_name", className());
+            return SchedulerProvidersTest.SD15.with(keys);
         }
 
         @Override
@@ -33,10 +40,32 @@ class BuiltInSchedulersContractTest {
         }
     }
 
+    /** The contract on SD 1.5's config with a few keys over it. */
+    abstract static class Variant extends OnSd15 {
+        private final String className;
+        private final Map<String, Object> variant;
+
+        Variant(String className, Map<String, Object> variant) {
+            this.className = className;
+            this.variant = variant;
+        }
+
+        @Override
+        String className() {
+            return className;
+        }
+
+        @Override
+        Map<String, Object> variant() {
+            return variant;
+        }
+    }
+
     @Test
     void everyClassThePluginNamesRunsTheContract() throws Exception {
         Set<String> covered = Arrays.stream(getClass().getDeclaredClasses())
-                .filter(c -> OnSd15.class.isAssignableFrom(c) && c != OnSd15.class)
+                .filter(c -> OnSd15.class.isAssignableFrom(c)
+                        && !java.lang.reflect.Modifier.isAbstract(c.getModifiers()))
                 .map(c -> {
                     try {
                         var constructor = c.getDeclaredConstructor(BuiltInSchedulersContractTest.class);
@@ -181,6 +210,94 @@ class BuiltInSchedulersContractTest {
         @Override
         String className() {
             return UniPcScheduler.CLASS_NAME;
+        }
+    }
+
+    /** DDIM with eta > 0 draws noise in every step. */
+    @Nested
+    class DdimWithEta extends Variant {
+        DdimWithEta() {
+            super(DdimScheduler.CLASS_NAME, Map.of("eta", 0.5));
+        }
+    }
+
+    /** Euler with churn draws noise and raises sigma before each step. */
+    @Nested
+    class EulerWithChurn extends Variant {
+        EulerWithChurn() {
+            super(EulerScheduler.CLASS_NAME, Map.of("s_churn", 1.0));
+        }
+    }
+
+    /** The SDE variant draws noise in every step. */
+    @Nested
+    class DpmSolverMultistepSde extends Variant {
+        DpmSolverMultistepSde() {
+            super(DpmSolverMultistepScheduler.CLASS_NAME, Map.of("algorithm_type", "sde-dpmsolver++"));
+        }
+    }
+
+    /** Third order on Karras sigmas, ending on the zero-length step. */
+    @Nested
+    class DpmSolverMultistepThirdOrderKarras extends Variant {
+        DpmSolverMultistepThirdOrderKarras() {
+            super(DpmSolverMultistepScheduler.CLASS_NAME, Map.of("solver_order", 3, "use_karras_sigmas", true,
+                    "final_sigmas_type", "sigma_min", "lower_order_final", false));
+        }
+    }
+
+    /** Third-order blocks of the SDE variant. */
+    @Nested
+    class DpmSolverSinglestepSdeThirdOrder extends Variant {
+        DpmSolverSinglestepSdeThirdOrder() {
+            super(DpmSolverSinglestepScheduler.CLASS_NAME,
+                    Map.of("algorithm_type", "sde-dpmsolver++", "solver_order", 3));
+        }
+    }
+
+    /** The quadratic extrapolation. */
+    @Nested
+    class DeisThirdOrder extends Variant {
+        DeisThirdOrder() {
+            super(DeisScheduler.CLASS_NAME, Map.of("solver_order", 3));
+        }
+    }
+
+    /** Third order on Karras sigmas, ending on the zero-length step. */
+    @Nested
+    class UniPcThirdOrderKarras extends Variant {
+        UniPcThirdOrderKarras() {
+            super(UniPcScheduler.CLASS_NAME, Map.of("solver_order", 3, "use_karras_sigmas", true,
+                    "final_sigmas_type", "sigma_min"));
+        }
+    }
+
+    /** The Runge-Kutta warm-up before the linear multistep steps. */
+    @Nested
+    class PndmWithRungeKutta extends Variant {
+        PndmWithRungeKutta() {
+            super(PndmScheduler.CLASS_NAME, Map.of("skip_prk_steps", false));
+        }
+    }
+
+    /** TCD with eta > 0 re-noises in every step but the last. */
+    @Nested
+    class TcdWithEta extends Variant {
+        TcdWithEta() {
+            super(TcdScheduler.CLASS_NAME, Map.of("eta", 0.3));
+        }
+    }
+
+    /** Stochastic sampling draws noise in every step. */
+    @Nested
+    class FlowMatchEulerStochastic extends Variant {
+        FlowMatchEulerStochastic() {
+            super(FlowMatchEulerScheduler.CLASS_NAME, Map.of("stochastic_sampling", true));
+        }
+
+        @Override
+        protected Map<String, Object> badConfig() {
+            return Map.of("time_shift_type", "sideways");
         }
     }
 }
