@@ -448,14 +448,17 @@ public final class OnnxModel implements Model, AutoCloseable {
     public ModelConfig config() {
         ModelConfig c = config;
         if (c == null) {
-            c = readConfig(path);
+            c = configBeside(path);
             config = c;
         }
         return c;
     }
 
-    /** config.json beside the file, else beside the file a link points to. */
-    private static ModelConfig readConfig(Path file) {
+    /**
+     * @param file a model file
+     * @return the {@code config.json} beside the file, else beside the file a link points to, else the empty config
+     */
+    public static ModelConfig configBeside(Path file) {
         List<Path> candidates = new ArrayList<>();
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {

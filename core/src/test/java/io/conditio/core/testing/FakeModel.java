@@ -4,8 +4,7 @@ import io.conditio.api.Model;
 import io.conditio.api.ModelConfig;
 import io.conditio.api.Tensor;
 import io.conditio.api.TensorSpec;
-import io.conditio.core.json.Json;
-import java.nio.file.Files;
+import io.conditio.core.onnx.OnnxModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -88,11 +87,10 @@ public final class FakeModel implements Model {
         return path;
     }
 
-    /** @return the config.json beside the model file, as the core's models read it, or the empty config */
+    /** @return the config.json beside the model file, read as the core's models read it, or the empty config */
     @Override
     public ModelConfig config() {
-        Path file = path.toAbsolutePath().resolveSibling("config.json");
-        return Files.isRegularFile(file) ? ModelConfig.of(Json.parseObject(file), file) : ModelConfig.empty();
+        return OnnxModel.configBeside(path);
     }
 
     @Override
